@@ -1,0 +1,303 @@
+//! The `almanach` command line: `serve`, `user …`, `academie …`.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::AppState;
+use crate::config::{self, Config, FileConfig, LogFormat};
+use crate::directory::{self, NewUser};
+use crate::store::{self, SharedStore};
+
+#[derive(Parser, Debug)]
+#[command(name = "almanach", version, about = "CalDAV/CardDAV agenda and contacts server")]
+pub struct Cli {
+    /// TOML configuration file (keys as in docs/operations.md).
+    #[arg(long, global = true, env = "ALMANACH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://./data/almanach.db]
+    #[arg(long, global = true, env = "ALMANACH_DATABASE")]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage académies (tenants), grouped into regions.
+    #[command(subcommand)]
+    Academie(AcademieCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8008]
+    #[arg(long, env = "ALMANACH_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Public base URL used in absolute links, e.g. https://agenda.example.fr [default: http://LISTEN]
+    #[arg(long, env = "ALMANACH_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Log format [default: text]
+    #[arg(long, env = "ALMANACH_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Largest accepted request body in bytes [default: 20971520]
+    #[arg(long, env = "ALMANACH_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        username: String,
+        /// Read the password from standard input (one line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Email address (repeatable; the first is the primary one).
+        #[arg(long = "email")]
+        emails: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Académie slug the user belongs to.
+        #[arg(long)]
+        academie: Option<String>,
+        /// Give the account administrator rights.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Change a user's password (read from standard input).
+    Passwd {
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Refuse all further logins of a user.
+    Disable { username: String },
+    /// Allow a disabled user to log in again.
+    Enable { username: String },
+    /// Delete a user and everything it owns.
+    Delete { username: String },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AcademieCommand {
+    /// Create an académie.
+    Add {
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// Region slug (created when missing).
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// List académies.
+    List,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("cannot open database {url}: {source}")]
+    Database { url: String, source: store::StoreError },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("cannot read the password from standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error(transparent)]
+    Directory(#[from] directory::DirectoryError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// Hide the password of a database URL in messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliError> {
+    let mut config = Config::default();
+    if let Some(path) = &cli.config {
+        FileConfig::load(path)?.apply(&mut config);
+    }
+    let mut base_url_set = config.base_url != Config::default().base_url;
+    if let Some(db) = &cli.database {
+        config.database = db.clone();
+    }
+    if let Some(s) = serve {
+        if let Some(l) = s.listen {
+            config.listen = l;
+        }
+        if let Some(b) = &s.base_url {
+            config.base_url = b.clone();
+            base_url_set = true;
+        }
+        if let Some(f) = s.log_format {
+            config.log_format = f;
+        }
+        if let Some(m) = s.max_body_bytes {
+            config.max_body_bytes = m;
+        }
+    }
+    if !base_url_set {
+        config.base_url = format!("http://{}", config.listen);
+    }
+    config.base_url = config.base_url.trim_end_matches('/').to_string();
+    config::validate_base_url(&config.base_url)?;
+    Ok(config)
+}
+
+async fn open_store(url: &str) -> Result<SharedStore, CliError> {
+    let wrap = |source| CliError::Database { url: redact(url), source };
+    let store = store::open(url).await.map_err(wrap)?;
+    store.migrate().await.map_err(wrap)?;
+    Ok(store)
+}
+
+fn read_password() -> Result<String, CliError> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).map_err(CliError::Stdin)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ALMANACH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Serve(args) => serve(&cli, args).await,
+        Command::User(cmd) => {
+            let config = resolve_config(&cli, None)?;
+            user(&open_store(&config.database).await?, cmd).await
+        }
+        Command::Academie(cmd) => {
+            let config = resolve_config(&cli, None)?;
+            academie(&open_store(&config.database).await?, cmd).await
+        }
+    }
+}
+
+async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
+    let config = resolve_config(cli, Some(args))?;
+    init_tracing(config.log_format);
+    let store = open_store(&config.database).await?;
+    if let Some((user, password)) = directory::bootstrap_admin(&store).await? {
+        println!("Created the administrator account {user:?} with password: {password}");
+        println!("(shown once; change it with `almanach user passwd {user} --password-stdin`)");
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| CliError::Listen { addr: config.listen, source })?;
+    tracing::info!(address = %config.listen, database = %redact(&config.database), base_url = %config.base_url, "listening");
+    let state = AppState::new(config, store);
+    crate::http::serve(listener, state, crate::http::shutdown_signal()).await;
+    Ok(())
+}
+
+async fn user(store: &SharedStore, cmd: &UserCommand) -> Result<(), CliError> {
+    match cmd {
+        UserCommand::Add { username, emails, display_name, academie, admin, .. } => {
+            let password = read_password()?;
+            let p = directory::add_user(
+                store,
+                NewUser {
+                    username: username.clone(),
+                    password,
+                    emails: emails.clone(),
+                    display_name: display_name.clone(),
+                    academie: academie.clone(),
+                    is_admin: *admin,
+                },
+            )
+            .await?;
+            println!("created user {}", p.username);
+        }
+        UserCommand::Passwd { username, .. } => {
+            let password = read_password()?;
+            directory::set_password(store, username, &password).await?;
+            println!("password changed for {username}");
+        }
+        UserCommand::Disable { username } => {
+            directory::set_disabled(store, username, true).await?;
+            println!("disabled {username}");
+        }
+        UserCommand::Enable { username } => {
+            directory::set_disabled(store, username, false).await?;
+            println!("enabled {username}");
+        }
+        UserCommand::Delete { username } => {
+            directory::delete_user(store, username).await?;
+            println!("deleted {username}");
+        }
+        UserCommand::List => {
+            for p in store.list_principals().await? {
+                let emails = store.principal_emails(p.id).await?;
+                let emails: Vec<_> = emails.into_iter().map(|e| e.address).collect();
+                println!(
+                    "{}\t{}\t{}\t{}{}{}",
+                    p.username,
+                    p.display_name.as_deref().unwrap_or("-"),
+                    p.academie.as_deref().unwrap_or("-"),
+                    if emails.is_empty() { "-".to_string() } else { emails.join(",") },
+                    if p.is_admin { "\tadmin" } else { "" },
+                    if p.disabled { "\tdisabled" } else { "" },
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn academie(store: &SharedStore, cmd: &AcademieCommand) -> Result<(), CliError> {
+    match cmd {
+        AcademieCommand::Add { slug, name, region } => {
+            let a = directory::add_academie(store, slug, name, region.as_deref()).await?;
+            println!("created académie {}", a.slug);
+        }
+        AcademieCommand::List => {
+            for a in store.list_academies().await? {
+                println!("{}\t{}\t{}", a.slug, a.name, a.region.as_deref().unwrap_or("-"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://./data/a.db"), "sqlite://./data/a.db");
+    }
+}

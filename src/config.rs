@@ -1,0 +1,171 @@
+//! Server configuration: command-line options override environment variables
+//! (`ALMANACH_*`, handled by clap), which override the optional TOML file,
+//! which overrides the defaults below.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The resolved configuration of a running server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database: String,
+    /// Public base URL (scheme, host, optional path prefix) used in absolute links.
+    pub base_url: String,
+    pub log_format: LogFormat,
+    /// Request bodies above this size are answered 413.
+    pub max_body_bytes: usize,
+    /// Time allowed to receive a request's headers.
+    pub header_timeout: Duration,
+    /// Time allowed for a whole request, body included.
+    pub request_timeout: Duration,
+    /// Take the client address for login rate limits from the last
+    /// `X-Forwarded-For` entry (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// Default per-user storage quota in bytes.
+    pub default_quota_bytes: i64,
+    /// `realm` of the Basic challenge.
+    pub realm: String,
+    /// Lifetime of a verified credential in the in-memory cache.
+    pub credential_cache_ttl: Duration,
+    /// Failed logins allowed per account (and 4× per client address) per window.
+    pub max_failed_logins: u32,
+    pub failed_login_window: Duration,
+    /// Longest lock timeout granted (RFC 4918 §10.7 lets the server choose).
+    pub max_lock_timeout: Duration,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8008";
+pub const DEFAULT_DATABASE: &str = "sqlite://./data/almanach.db";
+
+impl Default for Config {
+    fn default() -> Self {
+        let listen: SocketAddr = DEFAULT_LISTEN.parse().expect("valid default address");
+        Config {
+            listen,
+            database: DEFAULT_DATABASE.into(),
+            base_url: format!("http://{listen}"),
+            log_format: LogFormat::Text,
+            max_body_bytes: 20 * 1024 * 1024,
+            header_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(120),
+            trust_forwarded_for: false,
+            default_quota_bytes: 1024 * 1024 * 1024,
+            realm: "Almanach".into(),
+            credential_cache_ttl: Duration::from_secs(300),
+            max_failed_logins: 10,
+            failed_login_window: Duration::from_secs(300),
+            max_lock_timeout: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Config {
+    /// The path prefix of the public base URL, without trailing slash ("" for none).
+    pub fn base_path(&self) -> &str {
+        let after_scheme = self.base_url.split_once("://").map(|(_, r)| r).unwrap_or(&self.base_url);
+        match after_scheme.find('/') {
+            Some(i) => after_scheme[i..].trim_end_matches('/'),
+            None => "",
+        }
+    }
+}
+
+/// The `[server]`-less flat TOML file; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub database: Option<String>,
+    pub base_url: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub max_body_bytes: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub request_timeout_secs: Option<u64>,
+    pub trust_forwarded_for: Option<bool>,
+    pub default_quota_bytes: Option<i64>,
+    pub realm: Option<String>,
+    pub credential_cache_ttl_secs: Option<u64>,
+    pub max_failed_logins: Option<u32>,
+    pub failed_login_window_secs: Option<u64>,
+    pub max_lock_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("invalid config file {0}: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    #[error("invalid base URL {0:?}: expected http://HOST[:PORT][/PREFIX] or https://…")]
+    BaseUrl(String),
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse(path.into(), e))
+    }
+
+    /// Apply the file's values over the defaults.
+    pub fn apply(self, c: &mut Config) {
+        let secs = Duration::from_secs;
+        if let Some(v) = self.listen { c.listen = v }
+        if let Some(v) = self.database { c.database = v }
+        if let Some(v) = self.base_url { c.base_url = v }
+        if let Some(v) = self.log_format { c.log_format = v }
+        if let Some(v) = self.max_body_bytes { c.max_body_bytes = v }
+        if let Some(v) = self.header_timeout_secs { c.header_timeout = secs(v) }
+        if let Some(v) = self.request_timeout_secs { c.request_timeout = secs(v) }
+        if let Some(v) = self.trust_forwarded_for { c.trust_forwarded_for = v }
+        if let Some(v) = self.default_quota_bytes { c.default_quota_bytes = v }
+        if let Some(v) = self.realm { c.realm = v }
+        if let Some(v) = self.credential_cache_ttl_secs { c.credential_cache_ttl = secs(v) }
+        if let Some(v) = self.max_failed_logins { c.max_failed_logins = v }
+        if let Some(v) = self.failed_login_window_secs { c.failed_login_window = secs(v) }
+        if let Some(v) = self.max_lock_timeout_secs { c.max_lock_timeout = secs(v) }
+    }
+}
+
+/// Check a base URL's shape.
+pub fn validate_base_url(url: &str) -> Result<(), ConfigError> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.split_once("://").map(|(_, r)| !r.is_empty() && !r.starts_with('/')).unwrap_or(false);
+    if ok { Ok(()) } else { Err(ConfigError::BaseUrl(url.into())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_path_from_url() {
+        let mut c = Config::default();
+        assert_eq!(c.base_path(), "");
+        c.base_url = "https://dav.example.fr/almanach/".into();
+        assert_eq!(c.base_path(), "/almanach");
+        assert!(validate_base_url("ftp://x").is_err());
+        assert!(validate_base_url("https://dav.example.fr").is_ok());
+    }
+
+    #[test]
+    fn file_overrides_defaults() {
+        let f: FileConfig = toml::from_str("listen = \"0.0.0.0:9000\"\nmax_body_bytes = 5\n").unwrap();
+        let mut c = Config::default();
+        f.apply(&mut c);
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.max_body_bytes, 5);
+        assert!(toml::from_str::<FileConfig>("unknown = 1").is_err());
+    }
+}

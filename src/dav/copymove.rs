@@ -1,0 +1,123 @@
+//! COPY and MOVE (RFC 4918 §9.8, §9.9).
+
+use http::StatusCode;
+
+use super::error::{DavError, DavResult};
+use super::locks::{check_if_header, path_of_uri, require_unlocked, Guard};
+use super::path::DavPath;
+use super::resource::{resolve, Resource};
+use super::response::{empty, Response};
+use super::{DavRequest, Depth};
+use crate::auth::acl::Privileges;
+use crate::store::{Destination, StoreError};
+
+pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
+    let is_move = req.method.as_str() == "MOVE";
+    let source = resolve(&req.state.store, req.user, &req.path).await?;
+    let src_collection_path = match &source {
+        Resource::Object { .. } => None,
+        Resource::Collection { collection, .. } if collection.parent.is_some() => Some(collection.path.clone()),
+        Resource::Unmapped { .. } => return Err(DavError::not_found()),
+        _ => return Err(DavError::forbidden("this resource cannot be copied or moved")),
+    };
+    req.require(&source, if is_move { Privileges::UNBIND } else { Privileges::READ })?;
+
+    let depth = req.depth(Depth::Infinity)?;
+    let recursive = match (is_move, depth, src_collection_path.is_some()) {
+        // RFC 4918 §9.9.2: MOVE of a collection acts as Depth: infinity.
+        (true, Depth::Infinity, _) | (true, _, false) => true,
+        (true, _, true) => return Err(DavError::bad_request("MOVE of a collection requires Depth: infinity")),
+        (false, Depth::One, true) => return Err(DavError::bad_request("COPY accepts Depth 0 or infinity")),
+        (false, d, _) => d == Depth::Infinity,
+    };
+    let overwrite = match req.header("overwrite").map(str::trim) {
+        None | Some("T") | Some("t") => true,
+        Some("F") | Some("f") => false,
+        Some(v) => return Err(DavError::bad_request(format!("invalid Overwrite header {v:?}"))),
+    };
+
+    let dest_path = destination(req)?;
+    let src_as_dir = DavPath::from_segments(req.path.segments.clone(), true);
+    if dest_path.segments == req.path.segments {
+        return Err(DavError::forbidden("source and destination are the same resource"));
+    }
+    if src_collection_path.is_some() && dest_path.starts_with(&src_as_dir) {
+        return Err(DavError::conflict("a collection cannot be copied or moved into itself"));
+    }
+    let dest = resolve(&req.state.store, req.user, &dest_path).await?;
+    let dest_parent = match &dest {
+        Resource::Unmapped { parent: Some(p), .. } => p.clone(),
+        Resource::Object { parent, .. } => parent.clone(),
+        Resource::Collection { collection, .. } if collection.parent.is_some() => {
+            let parent_path = dest_path.parent().expect("non-home collection has a parent").collection_path();
+            req.state.store.collection_by_path(&parent_path).await?.ok_or(DavError::not_found())?
+        }
+        Resource::Unmapped { parent: None, .. } => {
+            return Err(DavError::conflict("the destination's parent collection does not exist"))
+        }
+        _ => return Err(DavError::forbidden("the destination cannot be replaced")),
+    };
+    if dest.space() != source.space() {
+        return Err(DavError::forbidden("resources cannot be copied or moved between namespaces"));
+    }
+    req.require(&dest, if dest.exists() { Privileges::WRITE } else { Privileges::BIND })?;
+    if dest.exists() && !overwrite {
+        return Err(DavError::status(StatusCode::PRECONDITION_FAILED));
+    }
+
+    // Lock checks: the If header, then every place this request modifies.
+    let submitted = check_if_header(req, &source).await?;
+    let src_store_path = source.store_path(&req.path);
+    let src_parent = req.path.parent().map(|p| p.collection_path()).unwrap_or_default();
+    let dest_store_path = dest.store_path(&dest_path);
+    let mut guards = vec![Guard::At(&dest_store_path), Guard::At(&dest_parent.path)];
+    if dest.is_collection() && dest.exists() {
+        guards.push(Guard::Below(&dest_store_path));
+    }
+    if is_move {
+        guards.push(Guard::At(&src_store_path));
+        guards.push(Guard::At(&src_parent));
+        if src_collection_path.is_some() {
+            guards.push(Guard::Below(&src_store_path));
+        }
+    }
+    require_unlocked(req, &submitted, &guards).await?;
+
+    let to = Destination {
+        parent: dest_parent.id,
+        name: dest_path.last().unwrap_or_default().to_string(),
+        overwrite,
+    };
+    let store = &req.state.store;
+    let outcome = match (&source, is_move) {
+        (Resource::Object { meta, .. }, false) => store.copy_object(meta.id, to).await,
+        (Resource::Object { meta, .. }, true) => store.move_object(meta.id, to).await,
+        (Resource::Collection { collection, .. }, false) => store.copy_collection(collection.id, to, recursive).await,
+        (Resource::Collection { collection, .. }, true) => store.move_collection(collection.id, to).await,
+        _ => unreachable!("source kinds were checked above"),
+    }
+    .map_err(|e| match e {
+        StoreError::AlreadyExists => DavError::status(StatusCode::PRECONDITION_FAILED),
+        StoreError::MissingParent => DavError::conflict("the destination's parent collection does not exist"),
+        other => other.into(),
+    })?;
+    Ok(empty(if outcome.replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
+}
+
+/// The `Destination` header (RFC 4918 §10.3): an absolute URI on this server
+/// or an absolute path. Another authority is 502 (§9.8.5).
+fn destination(req: &DavRequest<'_>) -> DavResult<DavPath> {
+    let raw = req.header("destination").ok_or_else(|| DavError::bad_request("missing Destination header"))?;
+    if let Some((_, rest)) = raw.split_once("://") {
+        let authority = rest.split('/').next().unwrap_or("");
+        let host = req.header("host").unwrap_or("");
+        let base_authority = req.state.config.base_url.split_once("://").map(|(_, r)| r.split('/').next().unwrap_or(""));
+        let same = authority.eq_ignore_ascii_case(host) || Some(authority) == base_authority;
+        if !same {
+            return Err(DavError::StatusWithMessage(StatusCode::BAD_GATEWAY, "the destination is on another server".into()));
+        }
+    } else if !raw.starts_with('/') {
+        return Err(DavError::bad_request("Destination must be an absolute URI or path"));
+    }
+    Ok(DavPath::parse(path_of_uri(raw), req.state.config.base_path())?)
+}

@@ -1,0 +1,147 @@
+//! Typed DAV errors and their one mapping to HTTP responses.
+//!
+//! Handlers return `Result<Response, DavError>`; store errors, XML errors and
+//! path errors convert into `DavError`, and [`DavError::into_response`] is the
+//! only place that turns them into status codes and `DAV:error` bodies
+//! (RFC 4918 §16 preconditions).
+
+use http::StatusCode;
+
+use super::path::PathError;
+use super::response::{xml_response, Response};
+use crate::store::StoreError;
+use crate::xml::{XmlError, XmlWriter, NS_DAV};
+
+/// Preconditions and postconditions with a defined element (RFC 4918 §16,
+/// RFC 3253 §3.6, RFC 4331 §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// RFC 4918 §9.1: Depth: infinity PROPFIND is refused.
+    PropfindFiniteDepth,
+    /// RFC 4918 §9.2: a protected property cannot be changed.
+    CannotModifyProtectedProperty,
+    /// RFC 4918 §9.11: UNLOCK token does not cover the Request-URI.
+    LockTokenMatchesRequestUri,
+    /// RFC 4918 §9.10: a lock conflicts; the hrefs are lock roots when known.
+    NoConflictingLock(Vec<String>),
+    /// RFC 4918 §16: the request should have carried a lock token for these hrefs.
+    LockTokenSubmitted(Vec<String>),
+    /// RFC 4331 §6: the write would exceed the quota.
+    QuotaNotExceeded,
+    /// RFC 3253 §3.6: the REPORT is not supported on this resource.
+    SupportedReport,
+}
+
+impl Condition {
+    fn name(&self) -> &'static str {
+        match self {
+            Condition::PropfindFiniteDepth => "propfind-finite-depth",
+            Condition::CannotModifyProtectedProperty => "cannot-modify-protected-property",
+            Condition::LockTokenMatchesRequestUri => "lock-token-matches-request-uri",
+            Condition::NoConflictingLock(_) => "no-conflicting-lock",
+            Condition::LockTokenSubmitted(_) => "lock-token-submitted",
+            Condition::QuotaNotExceeded => "quota-not-exceeded",
+            Condition::SupportedReport => "supported-report",
+        }
+    }
+
+    fn hrefs(&self) -> &[String] {
+        match self {
+            Condition::NoConflictingLock(h) | Condition::LockTokenSubmitted(h) => h,
+            _ => &[],
+        }
+    }
+
+    /// `<D:error><D:name>…</D:name></D:error>`
+    pub fn to_xml(&self) -> String {
+        let mut w = XmlWriter::new();
+        w.root(NS_DAV, "error");
+        if self.hrefs().is_empty() {
+            w.empty(NS_DAV, self.name());
+        } else {
+            w.start(NS_DAV, self.name());
+            for h in self.hrefs() {
+                w.text_element(NS_DAV, "href", h);
+            }
+            w.end();
+        }
+        w.finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DavError {
+    #[error("{0}")]
+    Status(StatusCode),
+    #[error("{1}")]
+    StatusWithMessage(StatusCode, String),
+    #[error("{0}: {1:?}")]
+    Condition(StatusCode, Condition),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Xml(#[from] XmlError),
+    #[error(transparent)]
+    Path(#[from] PathError),
+}
+
+pub type DavResult<T> = Result<T, DavError>;
+
+impl DavError {
+    pub fn status(code: StatusCode) -> Self {
+        DavError::Status(code)
+    }
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        DavError::StatusWithMessage(StatusCode::BAD_REQUEST, msg.into())
+    }
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        DavError::StatusWithMessage(StatusCode::FORBIDDEN, msg.into())
+    }
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        DavError::StatusWithMessage(StatusCode::CONFLICT, msg.into())
+    }
+    pub fn not_found() -> Self {
+        DavError::Status(StatusCode::NOT_FOUND)
+    }
+    pub fn condition(code: StatusCode, c: Condition) -> Self {
+        DavError::Condition(code, c)
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            DavError::Status(s) | DavError::StatusWithMessage(s, _) | DavError::Condition(s, _) => *s,
+            DavError::Store(e) => store_status(e),
+            DavError::Xml(_) | DavError::Path(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The single mapping from errors to responses.
+    pub fn into_response(self) -> Response {
+        let status = self.status_code();
+        match self {
+            DavError::Condition(_, c) => xml_response(status, c.to_xml()),
+            DavError::Store(StoreError::QuotaExceeded) => xml_response(status, Condition::QuotaNotExceeded.to_xml()),
+            DavError::Store(ref e) if status.is_server_error() => {
+                tracing::error!(error = %e, "store failure");
+                super::response::text(status, "internal storage error\n")
+            }
+            DavError::Status(s) => {
+                super::response::text(s, &format!("{}\n", s.canonical_reason().unwrap_or("error")))
+            }
+            other => super::response::text(status, &format!("{other}\n")),
+        }
+    }
+}
+
+fn store_status(e: &StoreError) -> StatusCode {
+    match e {
+        StoreError::NotFound => StatusCode::NOT_FOUND,
+        StoreError::AlreadyExists => StatusCode::METHOD_NOT_ALLOWED,
+        StoreError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        StoreError::MissingParent => StatusCode::CONFLICT,
+        StoreError::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
+        StoreError::InvalidSyncToken => StatusCode::FORBIDDEN,
+        StoreError::Invalid(_) => StatusCode::BAD_REQUEST,
+        StoreError::Database(_) | StoreError::Migration(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}

@@ -1,0 +1,79 @@
+//! GET and HEAD (RFC 7231 §4.3.1-2 with RFC 4918 §9.4): an object's exact
+//! bytes with its strong ETag; for collections, an HTML listing of members.
+
+use bytes::Bytes;
+use http::{header, StatusCode};
+
+use super::error::{DavError, DavResult};
+use super::live_props::http_date;
+use super::members::members;
+use super::resource::{resolve, Resource};
+use super::response::{quoted_etag, set_header, with_body, Response};
+use super::DavRequest;
+use crate::auth::acl::Privileges;
+use crate::xml::escape_text;
+
+pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
+    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    if !resource.exists() {
+        return Err(DavError::not_found());
+    }
+    req.require(&resource, Privileges::READ)?;
+    let head = req.method == http::Method::HEAD;
+    let mut resp = match &resource {
+        Resource::Object { meta, .. } => {
+            let etag = quoted_etag(&meta.etag);
+            if let Some(status) = conditional_status(req, &etag) {
+                let mut r = super::response::empty(status);
+                set_header(&mut r, header::ETAG, &etag);
+                return Ok(r);
+            }
+            let body = if head { Bytes::new() } else { req.state.store.object_content(meta.id).await? };
+            let mut r = with_body(StatusCode::OK, &meta.content_type, body);
+            set_header(&mut r, header::ETAG, &etag);
+            set_header(&mut r, header::LAST_MODIFIED, &http_date(meta.modified_at));
+            set_header(&mut r, header::CONTENT_LENGTH, &meta.size.to_string());
+            r
+        }
+        _ => {
+            let page = listing(req, &resource).await?;
+            let len = page.len();
+            let mut r = with_body(StatusCode::OK, "text/html; charset=utf-8", if head { String::new() } else { page });
+            set_header(&mut r, header::CONTENT_LENGTH, &len.to_string());
+            r
+        }
+    };
+    set_header(&mut resp, header::HeaderName::from_static("x-content-type-options"), "nosniff");
+    Ok(resp)
+}
+
+/// `If-None-Match` → 304 and `If-Match` → 412 (RFC 7232 §3.1-3.2).
+fn conditional_status(req: &DavRequest<'_>, etag: &str) -> Option<StatusCode> {
+    let matches = |list: &str| list.split(',').map(str::trim).any(|t| t == "*" || t == etag);
+    if let Some(im) = req.header("if-match") {
+        if !matches(im) {
+            return Some(StatusCode::PRECONDITION_FAILED);
+        }
+    }
+    if let Some(inm) = req.header("if-none-match") {
+        if matches(inm) {
+            return Some(StatusCode::NOT_MODIFIED);
+        }
+    }
+    None
+}
+
+async fn listing(req: &DavRequest<'_>, resource: &Resource) -> DavResult<String> {
+    let title = escape_text(&req.path.collection_path());
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n<h1>{title}</h1>\n<ul>\n"
+    );
+    for (path, member) in members(req, resource).await? {
+        let href = req.href(&member.store_path(&path));
+        let name = escape_text(path.last().unwrap_or("/"));
+        let slash = if member.is_collection() { "/" } else { "" };
+        html.push_str(&format!("<li><a href=\"{}\">{name}{slash}</a></li>\n", escape_text(&href).replace('"', "&quot;")));
+    }
+    html.push_str("</ul>\n</body></html>\n");
+    Ok(html)
+}

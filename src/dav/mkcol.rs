@@ -1,0 +1,83 @@
+//! MKCOL (RFC 4918 §9.3) and extended MKCOL (RFC 5689) for plain collections.
+
+use http::StatusCode;
+
+use super::error::{DavError, DavResult};
+use super::locks::{check_if_header, require_unlocked, Guard};
+use super::property::{LiveProperty, PropName};
+use super::put::only_plain_files;
+use super::resource::{resolve, Resource};
+use super::response::{empty, Response};
+use super::DavRequest;
+use crate::auth::acl::Privileges;
+use crate::store::{CollectionKind, DeadProperty, NewCollection, StoreError};
+use crate::xml::{self, Element, NS_DAV};
+
+pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
+    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    let parent = match &resource {
+        Resource::Unmapped { parent: Some(p), .. } => p.clone(),
+        Resource::Unmapped { parent: None, .. } => {
+            req.require(&resource, Privileges::BIND)?;
+            return Err(DavError::conflict("the parent collection does not exist"));
+        }
+        // RFC 4918 §9.3.1: 405 when the URL is already mapped.
+        _ => return Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
+    };
+    req.require(&resource, Privileges::BIND)?;
+    only_plain_files(&resource)?;
+    let properties = extended_mkcol_properties(req)?;
+    let submitted = check_if_header(req, &resource).await?;
+    let target = req.path.collection_path();
+    require_unlocked(req, &submitted, &[Guard::At(&parent.path), Guard::At(&target)]).await?;
+    let created = req
+        .state
+        .store
+        .create_collection(NewCollection {
+            owner: parent.owner,
+            parent: Some(parent.id),
+            path: target,
+            kind: CollectionKind::Plain,
+            properties,
+        })
+        .await;
+    match created {
+        Ok(_) => Ok(empty(StatusCode::CREATED)),
+        Err(StoreError::AlreadyExists) => Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
+        Err(StoreError::MissingParent) => Err(DavError::conflict("the parent collection does not exist")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An empty body is a plain MKCOL; a `DAV:mkcol` body (RFC 5689 §5.1) may set
+/// `resourcetype` (plain collection only) and dead properties; any other
+/// body is 415 (RFC 4918 §9.3).
+fn extended_mkcol_properties(req: &DavRequest<'_>) -> DavResult<Vec<DeadProperty>> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let is_xml = req.header("content-type").map_or(true, |ct| ct.contains("xml"));
+    let root = match xml::parse(&req.body, xml::XmlLimits::default()) {
+        Ok(root) if is_xml && root.is(NS_DAV, "mkcol") => root,
+        _ => return Err(DavError::status(StatusCode::UNSUPPORTED_MEDIA_TYPE)),
+    };
+    let mut props = Vec::new();
+    for set in root.elements().filter(|e| e.is(NS_DAV, "set")) {
+        for prop in set.elements().filter(|e| e.is(NS_DAV, "prop")).flat_map(Element::elements) {
+            let name = PropName::new(&prop.ns, &prop.name);
+            match LiveProperty::from_name(&name) {
+                Some(LiveProperty::ResourceType) => {
+                    let plain = prop.elements().all(|t| t.is(NS_DAV, "collection"));
+                    if !plain {
+                        return Err(DavError::forbidden("valid-resourcetype: only plain collections can be created here"));
+                    }
+                }
+                Some(p) if p.is_protected() => {
+                    return Err(DavError::forbidden(format!("{} is a protected property", p.local_name())));
+                }
+                _ => props.push(DeadProperty { namespace: prop.ns.clone(), name: prop.name.clone(), value: prop.to_fragment() }),
+            }
+        }
+    }
+    Ok(props)
+}

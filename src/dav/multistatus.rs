@@ -1,0 +1,70 @@
+//! The `DAV:multistatus` response body (RFC 4918 §13, §14.16).
+
+use http::StatusCode;
+
+use super::property::{write_property, PropName, PropValue};
+use crate::xml::{XmlWriter, NS_DAV};
+
+pub struct MultiStatus {
+    w: XmlWriter,
+}
+
+impl Default for MultiStatus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The properties of one `propstat` and its status.
+pub struct PropStat {
+    pub status: StatusCode,
+    pub props: Vec<(PropName, PropValue)>,
+    /// A precondition element for `DAV:error` inside the propstat (RFC 4918 §14.22).
+    pub error: Option<&'static str>,
+}
+
+pub fn status_line(status: StatusCode) -> String {
+    format!("HTTP/1.1 {} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
+}
+
+impl MultiStatus {
+    pub fn new() -> Self {
+        let mut w = XmlWriter::new();
+        w.root(NS_DAV, "multistatus");
+        MultiStatus { w }
+    }
+
+    /// A `response` with one propstat per status (empty groups are skipped).
+    pub fn propstat_response(&mut self, href: &str, groups: &[PropStat]) {
+        self.w.start(NS_DAV, "response");
+        self.w.text_element(NS_DAV, "href", href);
+        for group in groups.iter().filter(|g| !g.props.is_empty()) {
+            self.w.start(NS_DAV, "propstat");
+            self.w.start(NS_DAV, "prop");
+            for (name, value) in &group.props {
+                write_property(&mut self.w, name, value);
+            }
+            self.w.end();
+            self.w.text_element(NS_DAV, "status", &status_line(group.status));
+            if let Some(condition) = group.error {
+                self.w.start(NS_DAV, "error");
+                self.w.empty(NS_DAV, condition);
+                self.w.end();
+            }
+            self.w.end();
+        }
+        self.w.end();
+    }
+
+    /// A `response` carrying only a status for an href.
+    pub fn status_response(&mut self, href: &str, status: StatusCode) {
+        self.w.start(NS_DAV, "response");
+        self.w.text_element(NS_DAV, "href", href);
+        self.w.text_element(NS_DAV, "status", &status_line(status));
+        self.w.end();
+    }
+
+    pub fn finish(self) -> String {
+        self.w.finish()
+    }
+}

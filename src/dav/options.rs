@@ -1,0 +1,37 @@
+//! OPTIONS (RFC 4918 §9.1 of RFC 7231, §10.1 `DAV` header).
+
+use http::{header, StatusCode};
+
+use super::error::DavResult;
+use super::resource::{resolve, Resource};
+use super::response::{empty, set_header, Response};
+use super::DavRequest;
+
+/// Compliance classes: 1 and 3 (RFC 4918), 2 (locking), RFC 3744 ACL
+/// (access-control) and RFC 5689 extended MKCOL.
+pub const DAV_HEADER: &str = "1, 2, 3, access-control, extended-mkcol";
+
+pub fn allowed_methods(resource: &Resource) -> &'static str {
+    match resource {
+        Resource::Unmapped { .. } => "OPTIONS, PUT, MKCOL, LOCK, UNLOCK",
+        Resource::Object { .. } => {
+            "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, COPY, MOVE, LOCK, UNLOCK, REPORT"
+        }
+        Resource::Collection { .. } => {
+            "OPTIONS, GET, HEAD, DELETE, PROPFIND, PROPPATCH, COPY, MOVE, MKCOL, LOCK, UNLOCK, REPORT"
+        }
+        _ => "OPTIONS, GET, HEAD, PROPFIND, REPORT",
+    }
+}
+
+pub async fn options(req: &DavRequest<'_>) -> DavResult<Response> {
+    let allow = match resolve(&req.state.store, req.user, &req.path).await {
+        Ok(r) => allowed_methods(&r),
+        Err(_) => "OPTIONS, PROPFIND",
+    };
+    let mut resp = empty(StatusCode::OK);
+    set_header(&mut resp, header::HeaderName::from_static("dav"), DAV_HEADER);
+    set_header(&mut resp, header::ALLOW, allow);
+    set_header(&mut resp, header::CONTENT_LENGTH, "0");
+    Ok(resp)
+}

@@ -1,0 +1,116 @@
+//! PUT (RFC 7231 §4.3.4, RFC 4918 §9.7): store the body exactly as sent.
+//! Conditional headers are checked inside the store's transaction, so two
+//! writers with the same `If-Match` cannot both win.
+
+use http::{header, StatusCode};
+
+use super::error::{DavError, DavResult};
+use super::live_props::quota_limit;
+use super::locks::{check_if_header, require_unlocked, Guard};
+use super::resource::{resolve, HomeSpace, Resource};
+use super::response::{empty, quoted_etag, set_header, Response};
+use super::DavRequest;
+use crate::auth::acl::Privileges;
+use crate::store::{PutObject, StoreError, WriteCondition};
+
+pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
+    // RFC 7231 §4.3.4: a PUT with Content-Range must be refused.
+    if req.headers.contains_key(header::CONTENT_RANGE) {
+        return Err(DavError::bad_request("Content-Range is not allowed on PUT"));
+    }
+    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    let parent = match &resource {
+        Resource::Object { parent, .. } => parent.clone(),
+        Resource::Unmapped { parent: Some(parent), .. } => parent.clone(),
+        Resource::Unmapped { parent: None, .. } => {
+            req.require(&resource, Privileges::BIND)?;
+            return Err(DavError::conflict("the parent collection does not exist"));
+        }
+        _ => return Err(DavError::StatusWithMessage(StatusCode::METHOD_NOT_ALLOWED, "PUT is not allowed on a collection".into())),
+    };
+    if req.path.trailing_slash {
+        return Err(DavError::conflict("a non-collection resource cannot be created at a path ending with '/'"));
+    }
+    let needed = if resource.exists() { Privileges::WRITE_CONTENT } else { Privileges::BIND };
+    req.require(&resource, needed)?;
+    only_plain_files(&resource)?;
+    let condition = write_condition(req)?;
+    let submitted = check_if_header(req, &resource).await?;
+    let target = req.path.object_path();
+    let parent_path = parent.path.clone();
+    let mut guards = vec![Guard::At(&target)];
+    if !resource.exists() {
+        guards.push(Guard::At(&parent_path));
+    }
+    require_unlocked(req, &submitted, &guards).await?;
+
+    let content_type = req
+        .header("content-type")
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let outcome = req
+        .state
+        .store
+        .put_object(PutObject {
+            collection: parent.id,
+            name: req.path.last().unwrap_or_default().to_string(),
+            content_type,
+            content: req.body.clone(),
+            condition,
+            quota_limit: Some(quota_limit(req, parent.owner).await?),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists => DavError::status(StatusCode::METHOD_NOT_ALLOWED),
+            other => other.into(),
+        })?;
+    let mut resp = empty(if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
+    set_header(&mut resp, header::ETAG, &quoted_etag(&outcome.meta.etag));
+    Ok(resp)
+}
+
+/// Calendar and address-book homes hold only CalDAV/CardDAV collections.
+pub fn only_plain_files(resource: &Resource) -> DavResult<()> {
+    match resource.space() {
+        Some(HomeSpace::Files) => Ok(()),
+        Some(HomeSpace::Calendars) => Err(DavError::forbidden("calendar homes hold only calendar collections")),
+        Some(HomeSpace::AddressBooks) => Err(DavError::forbidden("address book homes hold only address books")),
+        None => Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
+    }
+}
+
+/// `If-Match` / `If-None-Match` as a store write condition (RFC 7232 §3).
+fn write_condition(req: &DavRequest<'_>) -> DavResult<WriteCondition> {
+    if let Some(v) = req.header("if-match").map(str::trim) {
+        if v == "*" {
+            return Ok(WriteCondition::MustExist);
+        }
+        let tags = etag_list(v)?;
+        return match tags.as_slice() {
+            [one] => Ok(WriteCondition::ETagMatches(one.clone())),
+            _ => Err(DavError::bad_request("If-Match with several entity tags is not supported")),
+        };
+    }
+    if let Some(v) = req.header("if-none-match").map(str::trim) {
+        if v == "*" {
+            return Ok(WriteCondition::MustNotExist);
+        }
+        return Err(DavError::bad_request("If-None-Match on PUT supports only '*'"));
+    }
+    Ok(WriteCondition::None)
+}
+
+/// Parse `"a", "b"` into unquoted strong tags; weak tags never match on writes.
+fn etag_list(v: &str) -> DavResult<Vec<String>> {
+    v.split(',')
+        .map(str::trim)
+        .map(|t| {
+            t.strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .map(str::to_string)
+                .or_else(|| t.starts_with("W/").then(|| "\u{0}weak".to_string()))
+                .ok_or_else(|| DavError::bad_request(format!("malformed entity tag {t:?}")))
+        })
+        .collect()
+}

@@ -1,0 +1,192 @@
+//! Mapping a request path to the resource it names, and the URL layout:
+//!
+//! ```text
+//! /                              server root
+//! /principals/                   principal collection
+//! /principals/NAME/              a principal (RFC 3744 §2)
+//! /files/  /calendars/  /addressbooks/          namespace roots
+//! /files/NAME/…                  a user's plain WebDAV home and below
+//! /calendars/NAME/…              calendar home (CalDAV)
+//! /addressbooks/NAME/…           address book home (CardDAV)
+//! ```
+//!
+//! Homes are created the first time their owner reaches them. A path below
+//! another principal's home that the user has no privilege on resolves to
+//! 404, so existence is not revealed across owners or académies.
+
+use crate::auth::acl::{self, Privileges, Target};
+use crate::store::{Collection, CollectionKind, NewCollection, ObjectMeta, Principal, SharedStore, StoreError};
+
+use super::error::{DavError, DavResult};
+use super::path::DavPath;
+
+/// The top-level trees that hold per-user homes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HomeSpace {
+    Files,
+    Calendars,
+    AddressBooks,
+}
+
+impl HomeSpace {
+    pub const ALL: [HomeSpace; 3] = [HomeSpace::Files, HomeSpace::Calendars, HomeSpace::AddressBooks];
+
+    pub fn segment(self) -> &'static str {
+        match self {
+            HomeSpace::Files => "files",
+            HomeSpace::Calendars => "calendars",
+            HomeSpace::AddressBooks => "addressbooks",
+        }
+    }
+
+    fn parse(seg: &str) -> Option<HomeSpace> {
+        HomeSpace::ALL.into_iter().find(|h| h.segment() == seg)
+    }
+
+    pub fn home_path(self, username: &str) -> String {
+        format!("/{}/{}/", self.segment(), username)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Resource {
+    Root,
+    PrincipalCollection,
+    Principal(Principal),
+    HomeSpaceRoot(HomeSpace),
+    Collection { space: HomeSpace, collection: Collection },
+    Object { space: HomeSpace, parent: Collection, meta: ObjectMeta },
+    /// Nothing is mapped at this path; `parent` is the collection that would
+    /// contain it, when that exists.
+    Unmapped { space: HomeSpace, owner: i64, parent: Option<Collection> },
+}
+
+impl Resource {
+    pub fn is_collection(&self) -> bool {
+        !matches!(self, Resource::Object { .. } | Resource::Unmapped { .. })
+    }
+
+    pub fn exists(&self) -> bool {
+        !matches!(self, Resource::Unmapped { .. })
+    }
+
+    /// The store path: collections end with `/`.
+    pub fn store_path(&self, path: &DavPath) -> String {
+        if self.is_collection() {
+            path.collection_path()
+        } else {
+            path.object_path()
+        }
+    }
+
+    /// What the user may do here (RFC 3744), from the one authorisation module.
+    pub fn privileges(&self, user: &Principal) -> Privileges {
+        let target = match self {
+            Resource::Root | Resource::PrincipalCollection | Resource::HomeSpaceRoot(_) => Target::ServerNode,
+            Resource::Principal(p) => Target::PrincipalRecord(p),
+            Resource::Collection { collection, .. } => Target::OwnedBy(collection.owner),
+            Resource::Object { parent, .. } => Target::OwnedBy(parent.owner),
+            Resource::Unmapped { owner, .. } => Target::OwnedBy(*owner),
+        };
+        acl::privileges(user, target)
+    }
+
+    pub fn space(&self) -> Option<HomeSpace> {
+        match self {
+            Resource::HomeSpaceRoot(s)
+            | Resource::Collection { space: s, .. }
+            | Resource::Object { space: s, .. }
+            | Resource::Unmapped { space: s, .. } => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// The owning principal id, for owned resources.
+    pub fn owner(&self) -> Option<i64> {
+        match self {
+            Resource::Collection { collection, .. } => Some(collection.owner),
+            Resource::Object { parent, .. } => Some(parent.owner),
+            Resource::Unmapped { owner, .. } => Some(*owner),
+            Resource::Principal(p) => Some(p.id),
+            _ => None,
+        }
+    }
+}
+
+/// Create `user`'s home in `space` if it does not exist yet.
+pub async fn ensure_home(store: &SharedStore, user: &Principal, space: HomeSpace) -> DavResult<Collection> {
+    let path = space.home_path(&user.username);
+    if let Some(c) = store.collection_by_path(&path).await? {
+        return Ok(c);
+    }
+    let created = store
+        .create_collection(NewCollection {
+            owner: user.id,
+            parent: None,
+            path: path.clone(),
+            kind: CollectionKind::Plain,
+            properties: vec![],
+        })
+        .await;
+    match created {
+        Ok(c) => Ok(c),
+        // Another request created it concurrently.
+        Err(StoreError::AlreadyExists) => store.collection_by_path(&path).await?.ok_or(DavError::not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Resolve `path` for `user`. Unknown paths outside homes are 404; paths below
+/// a home the user cannot read are 404 too.
+pub async fn resolve(store: &SharedStore, user: &Principal, path: &DavPath) -> DavResult<Resource> {
+    let segs = &path.segments;
+    match segs.first().map(String::as_str) {
+        None => return Ok(Resource::Root),
+        Some("principals") => {
+            return match segs.len() {
+                1 => Ok(Resource::PrincipalCollection),
+                2 => {
+                    let p = store.principal_by_username(&segs[1]).await?.ok_or(DavError::not_found())?;
+                    let resource = Resource::Principal(p);
+                    if resource.privileges(user).is_empty() {
+                        return Err(DavError::not_found());
+                    }
+                    Ok(resource)
+                }
+                _ => Err(DavError::not_found()),
+            };
+        }
+        Some(_) => {}
+    }
+    let space = HomeSpace::parse(&segs[0]).ok_or(DavError::not_found())?;
+    if segs.len() == 1 {
+        return Ok(Resource::HomeSpaceRoot(space));
+    }
+    let home = if segs[1] == user.username {
+        ensure_home(store, user, space).await?
+    } else {
+        store.collection_by_path(&space.home_path(&segs[1])).await?.ok_or(DavError::not_found())?
+    };
+    if acl::privileges(user, Target::OwnedBy(home.owner)).is_empty() {
+        return Err(DavError::not_found());
+    }
+    if segs.len() == 2 {
+        return Ok(Resource::Collection { space, collection: home });
+    }
+    if let Some(collection) = store.collection_by_path(&path.collection_path()).await? {
+        return Ok(Resource::Collection { space, collection });
+    }
+    let parent_path = path.parent().expect("non-root path has a parent").collection_path();
+    let parent = if parent_path == home.path {
+        Some(home.clone())
+    } else {
+        store.collection_by_path(&parent_path).await?
+    };
+    if let Some(parent) = &parent {
+        let name = path.last().expect("non-root path has a last segment");
+        if let Some(meta) = store.object(parent.id, name).await? {
+            return Ok(Resource::Object { space, parent: parent.clone(), meta });
+        }
+    }
+    Ok(Resource::Unmapped { space, owner: home.owner, parent })
+}

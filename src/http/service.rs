@@ -1,0 +1,154 @@
+//! One request: span, routing of the non-DAV endpoints, authentication,
+//! body collection under the size limit, then the WebDAV dispatch.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{header, Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use tracing::{field, Instrument};
+
+use crate::app::AppState;
+use crate::auth::AuthError;
+use crate::dav::path::DavPath;
+use crate::dav::response::{empty, set_header, text, Response};
+use crate::dav::{self, DavRequest};
+
+pub async fn handle(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -> Response {
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        principal = field::Empty,
+        status = field::Empty,
+        duration_ms = field::Empty,
+    );
+    async move {
+        let timeout = state.config.request_timeout;
+        let resp = match tokio::time::timeout(timeout, route(&state, req, peer)).await {
+            Ok(resp) => resp,
+            Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "request timed out\n"),
+        };
+        let span = tracing::Span::current();
+        span.record("status", resp.status().as_u16());
+        span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
+        tracing::info!("request");
+        resp
+    }
+    .instrument(span)
+    .await
+}
+
+async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Response {
+    let path = req.uri().path().to_string();
+    let base = state.config.base_path();
+    let local = path.strip_prefix(base).unwrap_or(&path);
+    match local {
+        "/health" => return health(state).await,
+        // RFC 6764 §5: the context path of the CalDAV/CardDAV service.
+        "/.well-known/caldav" | "/.well-known/carddav" | "/.well-known/caldav/" | "/.well-known/carddav/" => {
+            let mut r = empty(StatusCode::MOVED_PERMANENTLY);
+            set_header(&mut r, header::LOCATION, &format!("{base}/"));
+            return r;
+        }
+        _ => {}
+    }
+
+    let client = client_address(state, &req, peer);
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let user = match state.auth.authenticate(authorization, client).await {
+        Ok(user) => user,
+        Err(e) => return auth_failure(state, e),
+    };
+    tracing::Span::current().record("principal", user.username.as_str());
+
+    let dav_path = match DavPath::parse(&path, base) {
+        Ok(p) => p,
+        Err(e) => return dav::error::DavError::from(e).into_response(),
+    };
+    let (parts, body) = req.into_parts();
+    let body = match read_body(state, &parts.headers, body).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    dav::handle(DavRequest {
+        state,
+        user: &user,
+        method: &parts.method,
+        headers: &parts.headers,
+        path: dav_path,
+        body,
+    })
+    .await
+}
+
+fn client_address(state: &AppState, req: &Request<Incoming>, peer: SocketAddr) -> IpAddr {
+    if state.config.trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+fn auth_failure(state: &AppState, e: AuthError) -> Response {
+    match e {
+        AuthError::Missing | AuthError::Invalid => {
+            let mut r = text(StatusCode::UNAUTHORIZED, "authentication required\n");
+            let challenge = format!("Basic realm=\"{}\", charset=\"UTF-8\"", state.config.realm.replace('"', ""));
+            set_header(&mut r, header::WWW_AUTHENTICATE, &challenge);
+            r
+        }
+        AuthError::RateLimited(wait) => {
+            let mut r = text(StatusCode::TOO_MANY_REQUESTS, "too many failed login attempts\n");
+            set_header(&mut r, header::RETRY_AFTER, &wait.as_secs().max(1).to_string());
+            r
+        }
+        AuthError::Store(e) => {
+            tracing::error!(error = %e, "store failure during authentication");
+            text(StatusCode::SERVICE_UNAVAILABLE, "service unavailable\n")
+        }
+    }
+}
+
+/// Collect the body, answering 413 beyond the configured limit (checked on
+/// `Content-Length` first, then while reading chunked bodies).
+async fn read_body(state: &AppState, headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, Response> {
+    let max = state.config.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || text(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body larger than {max} bytes\n"));
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => {
+            tracing::debug!(error = %e, "failed to read request body");
+            Err(text(StatusCode::BAD_REQUEST, "could not read the request body\n"))
+        }
+    }
+}
+
+async fn health(state: &AppState) -> Response {
+    match state.store.ping().await {
+        Ok(()) => text(StatusCode::OK, "ok\n"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            text(StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+        }
+    }
+}

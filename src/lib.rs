@@ -1,0 +1,31 @@
+//! Almanach: a CalDAV/CardDAV agenda and contacts server.
+//!
+//! # Layout
+//!
+//! A request flows top to bottom (see `docs/ARCHITECTURE.md`):
+//!
+//! - [`http`] — the HTTP edge: connections, graceful shutdown, body limits,
+//!   timeouts, per-request tracing spans, authentication, `/health`,
+//!   `/.well-known/*`.
+//! - [`dav`] — the WebDAV core (RFC 4918): one dispatch on the method, one
+//!   file per method, typed properties, multistatus, `If` header and locks,
+//!   typed errors mapped to status codes in one place.
+//! - [`auth`] — HTTP Basic against argon2id hashes, the credential cache,
+//!   login rate limits, and [`auth::acl`], the one authorisation module.
+//! - [`directory`] — principals and académies: validation and account
+//!   management used by the CLI and the first start.
+//! - [`store`] — the [`store::Store`] trait and its PostgreSQL and SQLite
+//!   implementations. Protocol code never writes SQL; the store never sees
+//!   HTTP or XML.
+//! - [`xml`] — bounded, namespace-aware XML parsing and response writing.
+//! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod dav;
+pub mod directory;
+pub mod http;
+pub mod store;
+pub mod xml;

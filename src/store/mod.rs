@@ -1,0 +1,451 @@
+//! The store: one trait, one implementation per database.
+//!
+//! The store speaks domain types — principals, académies, collections, stored
+//! objects with their exact bytes, dead properties, a per-collection change log
+//! and WebDAV locks. It never sees HTTP or XML: a dead property's value is an
+//! opaque string that the WebDAV layer produced and will read back.
+//!
+//! Two implementations share this contract: [`postgres::PgStore`] (production,
+//! several server processes may share one database) and [`sqlite::SqliteStore`]
+//! (embedded, zero set-up). The conformance suite in `tests/it/store_conformance.rs`
+//! runs unchanged against both.
+//!
+//! Paths: a collection is identified by its absolute, percent-decoded path with a
+//! trailing slash (`/files/alice/notes/`); an object by its collection and its
+//! decoded member name (`report.txt`).
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+pub type PrincipalId = i64;
+pub type CollectionId = i64;
+pub type ObjectId = i64;
+
+/// Milliseconds since the Unix epoch; every timestamp in the store uses it.
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Errors a store reports. The WebDAV layer maps each to a status code in one
+/// place (`dav::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists")]
+    AlreadyExists,
+    /// A conditional write (If-Match / If-None-Match) found another state.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// The parent collection of a new resource does not exist.
+    #[error("conflict: parent collection missing")]
+    MissingParent,
+    #[error("quota exceeded")]
+    QuotaExceeded,
+    /// A sync token names a revision this collection never had.
+    #[error("invalid sync token")]
+    InvalidSyncToken,
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+// ---------------------------------------------------------------- directory
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+/// A regional académie: the tenant boundary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Academie {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    /// Slug of the region the académie belongs to, if any.
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    User,
+    Group,
+    Room,
+    Resource,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::Group => "group",
+            PrincipalKind::Room => "room",
+            PrincipalKind::Resource => "resource",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "user" => PrincipalKind::User,
+            "group" => PrincipalKind::Group,
+            "room" => PrincipalKind::Room,
+            "resource" => PrincipalKind::Resource,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub id: PrincipalId,
+    pub username: String,
+    pub kind: PrincipalKind,
+    pub display_name: Option<String>,
+    /// Slug of the académie the principal belongs to (None: national, e.g. the
+    /// first administrator).
+    pub academie: Option<String>,
+    /// PHC string of an argon2id hash; None for principals that cannot log in.
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub is_admin: bool,
+    /// Per-principal quota in bytes; None means the server default.
+    pub quota_bytes: Option<i64>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalEmail {
+    pub address: String,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewPrincipal {
+    pub username: String,
+    pub kind: Option<PrincipalKind>,
+    pub display_name: Option<String>,
+    /// Académie slug; must exist.
+    pub academie: Option<String>,
+    pub password_hash: Option<String>,
+    /// Email addresses; the first is the primary one.
+    pub emails: Vec<String>,
+    pub is_admin: bool,
+}
+
+// ---------------------------------------------------------------- resources
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionKind {
+    /// An ordinary WebDAV collection (also used for homes).
+    Plain,
+    Calendar,
+    AddressBook,
+    ScheduleInbox,
+    ScheduleOutbox,
+}
+
+impl CollectionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectionKind::Plain => "plain",
+            CollectionKind::Calendar => "calendar",
+            CollectionKind::AddressBook => "addressbook",
+            CollectionKind::ScheduleInbox => "schedule-inbox",
+            CollectionKind::ScheduleOutbox => "schedule-outbox",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "plain" => CollectionKind::Plain,
+            "calendar" => CollectionKind::Calendar,
+            "addressbook" => CollectionKind::AddressBook,
+            "schedule-inbox" => CollectionKind::ScheduleInbox,
+            "schedule-outbox" => CollectionKind::ScheduleOutbox,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    pub id: CollectionId,
+    pub owner: PrincipalId,
+    pub parent: Option<CollectionId>,
+    /// Absolute decoded path with trailing slash, e.g. `/files/alice/notes/`.
+    pub path: String,
+    pub kind: CollectionKind,
+    /// Revision of the last change to the collection's membership or members;
+    /// the RFC 6578 sync token and the CTag derive from it.
+    pub sync_revision: i64,
+    pub created_at: Millis,
+    pub modified_at: Millis,
+}
+
+impl Collection {
+    /// Last path segment (decoded, without slash); empty for `/`.
+    pub fn name(&self) -> &str {
+        let trimmed = self.path.trim_end_matches('/');
+        trimmed.rsplit('/').next().unwrap_or("")
+    }
+}
+
+/// Metadata of a stored (non-collection) resource; its bytes are fetched with
+/// [`Store::object_content`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub id: ObjectId,
+    pub collection: CollectionId,
+    pub name: String,
+    pub content_type: String,
+    /// Strong entity tag, without quotes.
+    pub etag: String,
+    pub size: i64,
+    pub created_at: Millis,
+    pub modified_at: Millis,
+}
+
+/// The strong entity tag of a body: a digest of its exact bytes.
+pub fn etag_for(content: &[u8]) -> String {
+    let digest = Sha256::digest(content);
+    hex::encode(&digest[..16])
+}
+
+/// Conditions a write is subject to, checked inside the store's transaction so
+/// that two concurrent writers with the same `If-Match` cannot both win.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum WriteCondition {
+    #[default]
+    None,
+    /// `If-None-Match: *` — only create.
+    MustNotExist,
+    /// `If-Match: *` — only replace.
+    MustExist,
+    /// `If-Match: "etag"` — replace only that exact version.
+    ETagMatches(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct PutObject {
+    pub collection: CollectionId,
+    pub name: String,
+    pub content_type: String,
+    pub content: Bytes,
+    pub condition: WriteCondition,
+    /// Reject the write with [`StoreError::QuotaExceeded`] when the owner's total
+    /// would exceed this many bytes.
+    pub quota_limit: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PutOutcome {
+    pub created: bool,
+    pub meta: ObjectMeta,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCollection {
+    pub owner: PrincipalId,
+    /// Parent collection; None only for top-level homes.
+    pub parent: Option<CollectionId>,
+    pub path: String,
+    pub kind: CollectionKind,
+    /// Properties to set atomically with the creation (MKCALENDAR / extended MKCOL).
+    pub properties: Vec<DeadProperty>,
+}
+
+/// What a dead property belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PropertyTarget {
+    Collection(CollectionId),
+    Object(ObjectId),
+}
+
+/// A property stored as received: namespace, local name and an opaque value
+/// (the WebDAV layer stores the serialized XML content of the element).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadProperty {
+    pub namespace: String,
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyUpdate {
+    Set(DeadProperty),
+    Remove { namespace: String, name: String },
+}
+
+/// One entry of a collection's change log (RFC 6578).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Member name (object or child collection, without trailing slash).
+    pub name: String,
+    pub revision: i64,
+    pub deleted: bool,
+}
+
+/// Where a COPY or MOVE puts its result.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    /// The collection that will contain the result.
+    pub parent: CollectionId,
+    /// Decoded member name.
+    pub name: String,
+    /// Replace whatever is at the destination (Overwrite: T). With false, an
+    /// existing destination yields [`StoreError::AlreadyExists`].
+    pub overwrite: bool,
+}
+
+/// Outcome of COPY/MOVE: whether something was replaced at the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferOutcome {
+    pub replaced: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockScope {
+    Exclusive,
+    Shared,
+}
+
+/// A WebDAV write lock (RFC 4918 §6). Stored so that every server process sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    /// Full lock token URI, e.g. `urn:uuid:…`.
+    pub token: String,
+    /// Lock root: decoded absolute path; collections end with `/`.
+    pub root: String,
+    /// true for Depth: infinity.
+    pub infinite: bool,
+    pub scope: LockScope,
+    /// The `DAV:owner` XML supplied by the client, serialized.
+    pub owner_xml: Option<String>,
+    pub principal: PrincipalId,
+    /// Requested timeout in seconds (None: infinite).
+    pub timeout_secs: Option<i64>,
+    pub expires_at: Option<Millis>,
+}
+
+/// The store contract. Every multi-row change is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Apply pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// A cheap round trip to the database (used by `/health`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    // -- académies and regions
+    /// Create an académie, creating its region (slug used as name) when missing.
+    async fn create_academie(&self, slug: &str, name: &str, region: Option<&str>) -> StoreResult<Academie>;
+    async fn academie(&self, slug: &str) -> StoreResult<Option<Academie>>;
+    async fn list_academies(&self) -> StoreResult<Vec<Academie>>;
+    async fn list_regions(&self) -> StoreResult<Vec<Region>>;
+
+    // -- principals
+    async fn create_principal(&self, new: NewPrincipal) -> StoreResult<Principal>;
+    async fn principal_by_username(&self, username: &str) -> StoreResult<Option<Principal>>;
+    async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>>;
+    async fn list_principals(&self) -> StoreResult<Vec<Principal>>;
+    async fn count_principals(&self) -> StoreResult<i64>;
+    async fn set_password_hash(&self, id: PrincipalId, hash: &str) -> StoreResult<()>;
+    async fn set_disabled(&self, id: PrincipalId, disabled: bool) -> StoreResult<()>;
+    /// Delete a principal with everything it owns (collections, objects,
+    /// properties, change logs, locks), in one transaction.
+    async fn delete_principal(&self, id: PrincipalId) -> StoreResult<()>;
+    /// Addresses in insertion order; exactly one is primary when any exist.
+    async fn principal_emails(&self, id: PrincipalId) -> StoreResult<Vec<PrincipalEmail>>;
+    async fn add_principal_email(&self, id: PrincipalId, address: &str, primary: bool) -> StoreResult<()>;
+
+    // -- collections
+    async fn collection_by_path(&self, path: &str) -> StoreResult<Option<Collection>>;
+    async fn collection(&self, id: CollectionId) -> StoreResult<Option<Collection>>;
+    /// Create a collection. `AlreadyExists` if a collection or object already
+    /// occupies the path; `MissingParent` if `parent` is gone. Records the new
+    /// member in the parent's change log.
+    async fn create_collection(&self, new: NewCollection) -> StoreResult<Collection>;
+    /// Child collections (ordered by path).
+    async fn child_collections(&self, parent: CollectionId) -> StoreResult<Vec<Collection>>;
+    /// Delete a collection and its whole subtree (objects, properties, change
+    /// logs, locks below it). Records the deletion in the parent's change log.
+    async fn delete_collection(&self, id: CollectionId) -> StoreResult<()>;
+    /// Total bytes of objects in collections owned by `owner`.
+    async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64>;
+
+    // -- objects
+    async fn object(&self, collection: CollectionId, name: &str) -> StoreResult<Option<ObjectMeta>>;
+    /// Objects of a collection, ordered by name.
+    async fn objects(&self, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>>;
+    /// The exact bytes stored for an object.
+    async fn object_content(&self, id: ObjectId) -> StoreResult<Bytes>;
+    /// Create or replace an object, checking `condition` and quota in the same
+    /// transaction; bumps the collection's revision and logs the change.
+    /// `AlreadyExists` if a child collection has that name.
+    async fn put_object(&self, put: PutObject) -> StoreResult<PutOutcome>;
+    /// Delete an object (optionally only if its ETag matches). `NotFound` if
+    /// absent, `PreconditionFailed` if the ETag differs.
+    async fn delete_object(&self, collection: CollectionId, name: &str, if_match: Option<&str>) -> StoreResult<()>;
+
+    // -- COPY / MOVE (RFC 4918 §9.8, §9.9), each one transaction
+    async fn copy_object(&self, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome>;
+    async fn move_object(&self, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome>;
+    /// Copy a collection with its dead properties; with `recursive`, its whole
+    /// subtree too (Depth: infinity), otherwise only the collection (Depth: 0).
+    async fn copy_collection(&self, id: CollectionId, to: Destination, recursive: bool) -> StoreResult<TransferOutcome>;
+    /// Move a collection with its whole subtree; locks below the source are removed.
+    async fn move_collection(&self, id: CollectionId, to: Destination) -> StoreResult<TransferOutcome>;
+
+    // -- dead properties
+    async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>>;
+    /// Apply all updates in one transaction (PROPPATCH is all-or-nothing).
+    async fn update_dead_properties(&self, target: PropertyTarget, updates: &[PropertyUpdate]) -> StoreResult<()>;
+
+    // -- change log (RFC 6578)
+    /// Changes after `since` (exclusive), at most one entry per name (the latest),
+    /// ordered by revision. `InvalidSyncToken` if `since` is beyond the
+    /// collection's current revision.
+    async fn changes_since(&self, collection: CollectionId, since: i64) -> StoreResult<Vec<Change>>;
+
+    // -- locks (RFC 4918 §6, §9.10); expired locks are never returned
+    async fn create_lock(&self, lock: Lock) -> StoreResult<()>;
+    async fn lock(&self, token: &str) -> StoreResult<Option<Lock>>;
+    /// Locks whose scope covers `path`: locks rooted at `path`, and
+    /// Depth-infinity locks rooted at an ancestor collection of `path`.
+    async fn locks_covering(&self, path: &str) -> StoreResult<Vec<Lock>>;
+    /// Locks rooted strictly below the collection path `prefix` (ends with `/`).
+    async fn locks_below(&self, prefix: &str) -> StoreResult<Vec<Lock>>;
+    async fn refresh_lock(&self, token: &str, timeout_secs: Option<i64>, expires_at: Option<Millis>) -> StoreResult<Lock>;
+    async fn remove_lock(&self, token: &str) -> StoreResult<()>;
+    /// Remove locks rooted at `path` or below it (used after DELETE and MOVE).
+    async fn remove_locks_under(&self, path: &str) -> StoreResult<()>;
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+/// Open the store named by a database URL: `sqlite://PATH` or `postgres://…`.
+/// Creates the SQLite file (and its directory) when missing.
+pub async fn open(url: &str) -> StoreResult<SharedStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::Invalid(format!(
+            "unsupported database URL {url:?}: expected sqlite://PATH or postgres://..."
+        )))
+    }
+}

@@ -1,0 +1,153 @@
+//! XML at the protocol edge: a namespace-resolving reader that builds a small
+//! element tree with hard limits, and a writer for multistatus responses.
+//!
+//! Elements are identified by namespace URI and local name, never by prefix
+//! (RFC 4918 §8.3: clients may use any prefix).
+
+mod reader;
+mod writer;
+
+pub use reader::{parse, XmlError, XmlLimits};
+pub use writer::{escape_text, XmlWriter};
+
+pub const NS_DAV: &str = "DAV:";
+pub const NS_CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
+pub const NS_CARDDAV: &str = "urn:ietf:params:xml:ns:carddav";
+pub const NS_CALENDARSERVER: &str = "http://calendarserver.org/ns/";
+pub const NS_APPLE_ICAL: &str = "http://apple.com/ns/ical/";
+pub const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// An attribute with its resolved namespace ("" when unqualified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    pub ns: String,
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+/// A parsed element: namespace URI ("" for none), local name, attributes (xmlns
+/// declarations excluded) and children in document order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    pub ns: String,
+    pub name: String,
+    pub attrs: Vec<Attribute>,
+    pub children: Vec<Node>,
+}
+
+impl Element {
+    pub fn is(&self, ns: &str, name: &str) -> bool {
+        self.ns == ns && self.name == name
+    }
+
+    /// Child elements, skipping text.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    pub fn child(&self, ns: &str, name: &str) -> Option<&Element> {
+        self.elements().find(|e| e.is(ns, name))
+    }
+
+    /// Concatenated text content of this element and its descendants.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        self.collect_text(&mut out);
+        out
+    }
+
+    fn collect_text(&self, out: &mut String) {
+        for child in &self.children {
+            match child {
+                Node::Text(t) => out.push_str(t),
+                Node::Element(e) => e.collect_text(out),
+            }
+        }
+    }
+
+    pub fn attr(&self, ns: &str, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|a| a.ns == ns && a.name == name)
+            .map(|a| a.value.as_str())
+    }
+
+    /// Serialize this element as a self-contained fragment: every namespace it
+    /// uses is declared on the fragment's root, so it can be stored as a dead
+    /// property value and written back inside any document.
+    pub fn to_fragment(&self) -> String {
+        let mut namespaces: Vec<&str> = Vec::new();
+        self.collect_namespaces(&mut namespaces);
+        let mut out = String::new();
+        self.write_fragment(&namespaces, true, &mut out);
+        out
+    }
+
+    fn collect_namespaces<'a>(&'a self, acc: &mut Vec<&'a str>) {
+        let mut add = |ns: &'a str| {
+            if !ns.is_empty() && ns != NS_XML && !acc.contains(&ns) {
+                acc.push(ns);
+            }
+        };
+        add(&self.ns);
+        for a in &self.attrs {
+            add(&a.ns);
+        }
+        for e in self.elements() {
+            e.collect_namespaces(acc);
+        }
+    }
+
+    fn write_fragment(&self, namespaces: &[&str], root: bool, out: &mut String) {
+        let prefix_of = |ns: &str| -> Option<String> {
+            if ns.is_empty() {
+                None
+            } else if ns == NS_XML {
+                Some("xml".into())
+            } else {
+                namespaces.iter().position(|n| *n == ns).map(|i| format!("x{i}"))
+            }
+        };
+        let qname = match prefix_of(&self.ns) {
+            Some(p) => format!("{p}:{}", self.name),
+            None => self.name.clone(),
+        };
+        out.push('<');
+        out.push_str(&qname);
+        if root {
+            for (i, ns) in namespaces.iter().enumerate() {
+                out.push_str(&format!(" xmlns:x{i}=\"{}\"", writer::escape_attr(ns)));
+            }
+        }
+        for a in &self.attrs {
+            let name = match prefix_of(&a.ns) {
+                Some(p) => format!("{p}:{}", a.name),
+                None => a.name.clone(),
+            };
+            out.push_str(&format!(" {name}=\"{}\"", writer::escape_attr(&a.value)));
+        }
+        if self.children.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        for child in &self.children {
+            match child {
+                Node::Text(t) => out.push_str(&escape_text(t)),
+                Node::Element(e) => e.write_fragment(namespaces, false, out),
+            }
+        }
+        out.push_str("</");
+        out.push_str(&qname);
+        out.push('>');
+    }
+}

@@ -1,0 +1,216 @@
+//! Bounded, namespace-resolving XML parsing of request bodies.
+
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+use super::{Attribute, Element, Node, NS_XML};
+
+/// Limits applied to every request body parsed as XML.
+#[derive(Debug, Clone, Copy)]
+pub struct XmlLimits {
+    /// Maximum element nesting depth.
+    pub max_depth: usize,
+    /// Maximum number of elements in the document.
+    pub max_elements: usize,
+}
+
+impl Default for XmlLimits {
+    fn default() -> Self {
+        XmlLimits { max_depth: 64, max_elements: 100_000 }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum XmlError {
+    #[error("malformed XML: {0}")]
+    Malformed(String),
+    #[error("DOCTYPE declarations are not accepted")]
+    Doctype,
+    #[error("XML nesting deeper than {0} levels")]
+    TooDeep(usize),
+    #[error("XML document has more than {0} elements")]
+    TooManyElements(usize),
+    #[error("undeclared namespace prefix {0:?}")]
+    UnknownPrefix(String),
+    #[error("empty XML document")]
+    Empty,
+}
+
+fn malformed(e: impl std::fmt::Display) -> XmlError {
+    XmlError::Malformed(e.to_string())
+}
+
+/// Parse a whole document into its root element. DOCTYPEs are refused (no
+/// entity expansion can happen), depth and element count are bounded, and an
+/// undeclared prefix or a prefix bound to the empty namespace is an error.
+pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
+    let mut reader = NsReader::from_reader(body);
+    reader.config_mut().expand_empty_elements = true;
+    reader.config_mut().check_end_names = true;
+    let mut buf = Vec::new();
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut count = 0usize;
+    loop {
+        let (resolved, event) = reader.read_resolved_event_into(&mut buf).map_err(malformed)?;
+        match event {
+            Event::Start(start) => {
+                if root.is_some() {
+                    return Err(malformed("content after the root element"));
+                }
+                count += 1;
+                if count > limits.max_elements {
+                    return Err(XmlError::TooManyElements(limits.max_elements));
+                }
+                if stack.len() >= limits.max_depth {
+                    return Err(XmlError::TooDeep(limits.max_depth));
+                }
+                let ns = namespace_of(resolved, start.name().prefix().map(|p| p.as_ref().to_vec()))?;
+                let name = utf8(start.local_name().as_ref())?;
+                let mut attrs = Vec::new();
+                for attr in start.attributes() {
+                    let attr = attr.map_err(malformed)?;
+                    let key = attr.key;
+                    let value = attr.unescape_value().map_err(malformed)?.into_owned();
+                    if key.as_ref() == b"xmlns" {
+                        continue;
+                    }
+                    if let Some(binding) = key.as_namespace_binding() {
+                        // Namespaces in XML 1.0 §3: a prefix cannot be undeclared.
+                        if let quick_xml::name::PrefixDeclaration::Named(prefix) = binding {
+                            if value.is_empty() {
+                                return Err(malformed(format!(
+                                    "prefix {:?} bound to the empty namespace",
+                                    String::from_utf8_lossy(prefix)
+                                )));
+                            }
+                        }
+                        continue;
+                    }
+                    let attr_ns = match key.prefix() {
+                        None => String::new(),
+                        Some(p) if p.as_ref() == b"xml" => NS_XML.to_string(),
+                        Some(_) => {
+                            let (res, _) = reader.resolve_attribute(key);
+                            namespace_of(res, key.prefix().map(|p| p.as_ref().to_vec()))?
+                        }
+                    };
+                    attrs.push(Attribute { ns: attr_ns, name: utf8(key.local_name().as_ref())?, value });
+                }
+                stack.push(Element { ns, name, attrs, children: Vec::new() });
+            }
+            Event::End(_) => {
+                let done = stack.pop().ok_or_else(|| malformed("unbalanced end tag"))?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(Node::Element(done)),
+                    None => root = Some(done),
+                }
+            }
+            Event::Text(text) => {
+                let text = text.unescape().map_err(malformed)?;
+                push_text(&mut stack, &root, &text)?;
+            }
+            Event::CData(data) => {
+                let text = utf8(&data.into_inner())?;
+                push_text(&mut stack, &root, &text)?;
+            }
+            Event::DocType(_) => return Err(XmlError::Doctype),
+            Event::Empty(_) => unreachable!("expand_empty_elements is on"),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => break,
+        }
+        buf.clear();
+    }
+    if !stack.is_empty() {
+        return Err(malformed("unexpected end of document"));
+    }
+    root.ok_or(XmlError::Empty)
+}
+
+fn push_text(stack: &mut [Element], root: &Option<Element>, text: &str) -> Result<(), XmlError> {
+    match stack.last_mut() {
+        Some(parent) => {
+            if let Some(Node::Text(prev)) = parent.children.last_mut() {
+                prev.push_str(text);
+            } else {
+                parent.children.push(Node::Text(text.to_string()));
+            }
+            Ok(())
+        }
+        None if text.trim().is_empty() => Ok(()),
+        None if root.is_some() => Err(malformed("text after the root element")),
+        None => Err(malformed("text outside the root element")),
+    }
+}
+
+fn namespace_of(resolved: ResolveResult<'_>, prefix: Option<Vec<u8>>) -> Result<String, XmlError> {
+    match resolved {
+        ResolveResult::Bound(ns) => utf8(ns.as_ref()),
+        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Unknown(p) => {
+            let p = prefix.unwrap_or(p);
+            Err(XmlError::UnknownPrefix(String::from_utf8_lossy(&p).into_owned()))
+        }
+    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<String, XmlError> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| malformed("invalid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Element, XmlError> {
+        parse(s.as_bytes(), XmlLimits::default())
+    }
+
+    #[test]
+    fn resolves_namespaces_not_prefixes() {
+        let e = p(r#"<a:propfind xmlns:a="DAV:"><a:prop><x:foo xmlns:x="urn:x"/></a:prop></a:propfind>"#).unwrap();
+        assert!(e.is("DAV:", "propfind"));
+        let prop = e.child("DAV:", "prop").unwrap();
+        assert!(prop.elements().next().unwrap().is("urn:x", "foo"));
+    }
+
+    #[test]
+    fn default_namespace_and_empty_namespace() {
+        let e = p(r#"<propfind xmlns="DAV:"><prop><foo xmlns=""/></prop></propfind>"#).unwrap();
+        let foo = e.child("DAV:", "prop").unwrap().elements().next().unwrap();
+        assert!(foo.is("", "foo"));
+    }
+
+    #[test]
+    fn refuses_doctype_and_entities() {
+        let bomb = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><D:propfind xmlns:D="DAV:">&lol2;</D:propfind>"#;
+        assert_eq!(p(bomb), Err(XmlError::Doctype));
+        assert!(matches!(p(r#"<a xmlns="DAV:">&undefined;</a>"#), Err(XmlError::Malformed(_))));
+    }
+
+    #[test]
+    fn bounds_depth() {
+        let deep = "<a>".repeat(100) + &"</a>".repeat(100);
+        assert_eq!(p(&deep), Err(XmlError::TooDeep(64)));
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        assert!(p("<a><b></a>").is_err());
+        assert!(p("<a>").is_err());
+        assert!(p("").is_err());
+        assert!(p("<x:a/>").is_err());
+        assert!(p(r#"<a xmlns:b=""><b:c/></a>"#).is_err());
+        assert!(p("<a/><b/>").is_err());
+    }
+
+    #[test]
+    fn fragment_is_self_contained() {
+        let e = p(r#"<D:prop xmlns:D="DAV:"><Z:author xmlns:Z="http://ns.example.com/standards/z39.50/"><Z:Author>Jim &amp; Roy</Z:Author></Z:author></D:prop>"#).unwrap();
+        let author = e.elements().next().unwrap();
+        let frag = author.to_fragment();
+        let again = p(&frag).unwrap();
+        assert_eq!(&again, author);
+    }
+}

@@ -1,0 +1,160 @@
+//! Writing XML responses. Known DAV namespaces get fixed prefixes declared on
+//! the root element; any other namespace is declared where it is used.
+
+use super::{NS_APPLE_ICAL, NS_CALDAV, NS_CALENDARSERVER, NS_CARDDAV, NS_DAV};
+
+const FIXED_PREFIXES: &[(&str, &str)] = &[
+    (NS_DAV, "D"),
+    (NS_CALDAV, "C"),
+    (NS_CARDDAV, "CR"),
+    (NS_CALENDARSERVER, "CS"),
+    (NS_APPLE_ICAL, "A"),
+];
+
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub(crate) fn escape_attr(s: &str) -> String {
+    escape_text(s).replace('"', "&quot;")
+}
+
+/// A streaming XML writer producing a UTF-8 document.
+pub struct XmlWriter {
+    out: String,
+    stack: Vec<String>,
+}
+
+impl Default for XmlWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl XmlWriter {
+    pub fn new() -> Self {
+        let mut out = String::with_capacity(4096);
+        out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+        XmlWriter { out, stack: Vec::new() }
+    }
+
+    fn qname(ns: &str, name: &str) -> (String, Option<String>) {
+        if ns.is_empty() {
+            return (name.to_string(), None);
+        }
+        match FIXED_PREFIXES.iter().find(|(n, _)| *n == ns) {
+            Some((_, p)) => (format!("{p}:{name}"), None),
+            None => (format!("X:{name}"), Some(format!(" xmlns:X=\"{}\"", escape_attr(ns)))),
+        }
+    }
+
+    /// Open the document's root element, declaring the fixed prefixes.
+    pub fn root(&mut self, ns: &str, name: &str) {
+        let (q, decl) = Self::qname(ns, name);
+        self.out.push('<');
+        self.out.push_str(&q);
+        for (n, p) in FIXED_PREFIXES {
+            self.out.push_str(&format!(" xmlns:{p}=\"{n}\""));
+        }
+        if let Some(d) = decl {
+            self.out.push_str(&d);
+        }
+        self.out.push('>');
+        self.stack.push(q);
+    }
+
+    pub fn start(&mut self, ns: &str, name: &str) {
+        let (q, decl) = Self::qname(ns, name);
+        self.out.push('<');
+        self.out.push_str(&q);
+        if let Some(d) = decl {
+            self.out.push_str(&d);
+        }
+        self.out.push('>');
+        self.stack.push(q);
+    }
+
+    /// Open an element with attributes `(name, value)` (unqualified names).
+    pub fn start_with_attrs(&mut self, ns: &str, name: &str, attrs: &[(&str, &str)]) {
+        let (q, decl) = Self::qname(ns, name);
+        self.out.push('<');
+        self.out.push_str(&q);
+        if let Some(d) = decl {
+            self.out.push_str(&d);
+        }
+        for (k, v) in attrs {
+            self.out.push_str(&format!(" {k}=\"{}\"", escape_attr(v)));
+        }
+        self.out.push('>');
+        self.stack.push(q);
+    }
+
+    pub fn end(&mut self) {
+        let q = self.stack.pop().expect("XmlWriter::end without start");
+        self.out.push_str("</");
+        self.out.push_str(&q);
+        self.out.push('>');
+    }
+
+    pub fn empty(&mut self, ns: &str, name: &str) {
+        let (q, decl) = Self::qname(ns, name);
+        self.out.push('<');
+        self.out.push_str(&q);
+        if let Some(d) = decl {
+            self.out.push_str(&d);
+        }
+        self.out.push_str("/>");
+    }
+
+    pub fn text(&mut self, text: &str) {
+        self.out.push_str(&escape_text(text));
+    }
+
+    /// `<ns:name>text</ns:name>`
+    pub fn text_element(&mut self, ns: &str, name: &str, text: &str) {
+        self.start(ns, name);
+        self.text(text);
+        self.end();
+    }
+
+    /// Insert an already serialized, self-contained fragment (a dead property).
+    pub fn raw(&mut self, fragment: &str) {
+        self.out.push_str(fragment);
+    }
+
+    pub fn finish(mut self) -> String {
+        while !self.stack.is_empty() {
+            self.end();
+        }
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_keeps_namespaces() {
+        let mut w = XmlWriter::new();
+        w.root(NS_DAV, "multistatus");
+        w.text_element(NS_DAV, "href", "/a&b<c>");
+        w.empty("urn:x", "foo");
+        w.empty("", "bar");
+        let s = w.finish();
+        assert!(s.contains("<D:href>/a&amp;b&lt;c&gt;</D:href>"));
+        assert!(s.contains("<X:foo xmlns:X=\"urn:x\"/>"));
+        assert!(s.contains("<bar/>"));
+        assert!(s.ends_with("</D:multistatus>"));
+    }
+}
