@@ -32,6 +32,9 @@ pub enum PathError {
     EncodedSeparator,
     #[error("path is not valid UTF-8 once percent-decoded")]
     InvalidUtf8,
+    /// RFC 7230 §5.3: a request-target carries no fragment.
+    #[error("a request URI cannot contain a fragment")]
+    Fragment,
 }
 
 /// A decoded, normalised request path below the base path.
@@ -46,7 +49,10 @@ impl DavPath {
     /// Parse the path of a Request-URI (or of a `Destination` header, after its
     /// scheme and authority are removed). `base_path` is the configured prefix.
     pub fn parse(raw: &str, base_path: &str) -> Result<DavPath, PathError> {
-        let raw = raw.split(['?', '#']).next().unwrap_or("");
+        if raw.contains('#') {
+            return Err(PathError::Fragment);
+        }
+        let raw = raw.split('?').next().unwrap_or("");
         let rest = if base_path.is_empty() {
             raw
         } else {
@@ -147,6 +153,7 @@ mod tests {
         assert_eq!(DavPath::parse("/files/a%2Fb", ""), Err(PathError::EncodedSeparator));
         assert_eq!(DavPath::parse("/files/a%00b", ""), Err(PathError::EncodedSeparator));
         assert_eq!(DavPath::parse("/files/%FF", ""), Err(PathError::InvalidUtf8));
+        assert_eq!(DavPath::parse("/files/frag/#ment", ""), Err(PathError::Fragment));
     }
 
     #[test]

@@ -59,7 +59,20 @@ conformance!(
     change_log,
     locks,
     delete_principal_cascades,
+    concurrent_transfers,
 );
+
+/// Two stores on one database, as two server processes would share it.
+mod shared_database {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::two_stores_share_a_database(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::two_stores_share_a_database(crate::db::Backend::Postgres).await;
+    }
+}
 
 // ------------------------------------------------------------------ helpers
 
@@ -948,4 +961,82 @@ async fn delete_principal_cascades(store: SharedStore) {
         .unwrap();
     assert_ne!(again.id, alice.id);
     assert_eq!(home(&store, &again).await.path, "/files/alice/");
+}
+
+async fn concurrent_transfers(store: SharedStore) {
+    // Opposite MOVEs between two collections must not deadlock.
+    let alice = user(&store, "alice").await;
+    let root = home(&store, &alice).await;
+    let a = mkcol(&store, &root, "a").await;
+    let b = mkcol(&store, &root, "b").await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let c = if i % 2 == 0 { &a } else { &b };
+        ids.push((i, put_ok(&store, c, &format!("o{i}"), b"x").await.id));
+    }
+    let tasks: Vec<_> = ids
+        .into_iter()
+        .map(|(i, id)| {
+            let store = store.clone();
+            let to = if i % 2 == 0 { dest(&b, &format!("m{i}"), false) } else { dest(&a, &format!("m{i}"), false) };
+            tokio::spawn(async move { store.move_object(id, to).await })
+        })
+        .collect();
+    for r in futures::future::join_all(tasks).await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(store.objects(a.id).await.unwrap().len(), 4);
+    assert_eq!(store.objects(b.id).await.unwrap().len(), 4);
+    assert!(store.objects(a.id).await.unwrap().iter().all(|o| o.name.starts_with('m')));
+    // Each move bumped both collections exactly once: 4 puts + 8 moves.
+    assert_eq!(reload(&store, &a).await.sync_revision, 12);
+    assert_eq!(reload(&store, &b).await.sync_revision, 12);
+}
+
+async fn two_stores_share_a_database(backend: Backend) {
+    let db = fresh_db(backend).await;
+    let one = almanach::store::open(&db.url).await.expect("open first store");
+    one.migrate().await.unwrap();
+    let two = almanach::store::open(&db.url).await.expect("open second store");
+    two.migrate().await.unwrap();
+    let alice = user(&one, "alice").await;
+    let root = home(&one, &alice).await;
+    assert_eq!(two.collection(root.id).await.unwrap(), Some(root.clone()));
+    let first = put_ok(&one, &root, "ev.ics", b"v1").await;
+
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            let p = put(&root, "ev.ics", format!("writer {i}").as_bytes(), WriteCondition::ETagMatches(first.etag.clone()));
+            tokio::spawn(async move { store.put_object(p).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for r in futures::future::join_all(tasks).await {
+        match r.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::PreconditionFailed) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(ok, 1);
+
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            let p = put(&root, &format!("n{i}.ics"), b"x", WriteCondition::None);
+            tokio::spawn(async move { store.put_object(p).await })
+        })
+        .collect();
+    for r in futures::future::join_all(tasks).await {
+        r.unwrap().expect("no busy or deadlock error");
+    }
+    let revision = two.collection(root.id).await.unwrap().unwrap().sync_revision;
+    assert_eq!(revision, 1 + 1 + 16);
+    let changes = one.changes_since(root.id, 0).await.unwrap();
+    assert_eq!(changes.len(), 17);
+    let mut revisions: Vec<i64> = changes.iter().map(|c| c.revision).collect();
+    revisions.dedup();
+    assert_eq!(revisions, (2..=18).collect::<Vec<_>>(), "one revision per change, none skipped");
+    drop(db);
 }
