@@ -67,12 +67,12 @@ pub async fn propfind(req: &DavRequest<'_>) -> DavResult<Response> {
     if depth == Depth::Infinity {
         return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::PropfindFiniteDepth));
     }
-    let request = parse_propfind(&req.body)?;
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
     if !resource.exists() {
         return Err(DavError::not_found());
     }
     req.require(&resource, Privileges::READ)?;
+    let request = parse_propfind(&req.body)?;
     let mut targets = vec![(req.path.clone(), resource)];
     if depth == Depth::One {
         let parent = targets[0].1.clone();

@@ -13,15 +13,15 @@ use super::response::{multistatus, Response};
 use super::DavRequest;
 use crate::auth::acl::Privileges;
 use crate::store::{DeadProperty, PropertyTarget, PropertyUpdate};
-use crate::xml::{self, Element, NS_DAV};
+use crate::xml::{self, Element, NS_DAV, NS_XML};
 
 pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
-    let updates = parse_propertyupdate(&req.body)?;
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
     if !resource.exists() {
         return Err(DavError::not_found());
     }
     req.require(&resource, Privileges::WRITE_PROPERTIES)?;
+    let updates = parse_propertyupdate(&req.body)?;
     let target = match &resource {
         Resource::Collection { collection, .. } => Some(PropertyTarget::Collection(collection.id)),
         Resource::Object { meta, .. } => Some(PropertyTarget::Object(meta.id)),
@@ -87,26 +87,46 @@ pub fn parse_propertyupdate(body: &[u8]) -> DavResult<Vec<PropertyUpdate>> {
         return Err(DavError::bad_request("expected a DAV:propertyupdate body"));
     }
     let mut updates = Vec::new();
+    let root_lang = lang_of(&root, None);
     for action in root.elements() {
         let set = match (action.ns.as_str(), action.name.as_str()) {
             (NS_DAV, "set") => true,
             (NS_DAV, "remove") => false,
             _ => continue,
         };
-        for prop in action.elements().filter(|e| e.is(NS_DAV, "prop")).flat_map(Element::elements) {
-            updates.push(if set {
-                PropertyUpdate::Set(DeadProperty {
-                    namespace: prop.ns.clone(),
-                    name: prop.name.clone(),
-                    value: prop.to_fragment(),
-                })
-            } else {
-                PropertyUpdate::Remove { namespace: prop.ns.clone(), name: prop.name.clone() }
-            });
+        let action_lang = lang_of(action, root_lang);
+        for prop_el in action.elements().filter(|e| e.is(NS_DAV, "prop")) {
+            let lang = lang_of(prop_el, action_lang);
+            for prop in prop_el.elements() {
+                updates.push(if set {
+                    PropertyUpdate::Set(DeadProperty {
+                        namespace: prop.ns.clone(),
+                        name: prop.name.clone(),
+                        value: with_language(prop, lang).to_fragment(),
+                    })
+                } else {
+                    PropertyUpdate::Remove { namespace: prop.ns.clone(), name: prop.name.clone() }
+                });
+            }
         }
     }
     if updates.is_empty() {
         return Err(DavError::bad_request("DAV:propertyupdate holds no property"));
     }
     Ok(updates)
+}
+
+/// The `xml:lang` in scope at `e`.
+fn lang_of<'a>(e: &'a Element, inherited: Option<&'a str>) -> Option<&'a str> {
+    e.attr(NS_XML, "lang").or(inherited)
+}
+
+/// RFC 4918 §4.3: a dead property keeps the `xml:lang` that was in scope when
+/// it was set; it is stored on the property element itself.
+fn with_language(prop: &Element, lang: Option<&str>) -> Element {
+    let mut prop = prop.clone();
+    if let (Some(lang), None) = (lang, prop.attr(NS_XML, "lang")) {
+        prop.attrs.push(xml::Attribute { ns: NS_XML.into(), name: "lang".into(), value: lang.into() });
+    }
+    prop
 }

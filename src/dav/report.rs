@@ -12,11 +12,11 @@ use crate::auth::acl::Privileges;
 use crate::xml;
 
 pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
-    let _report = xml::parse(&req.body, xml::XmlLimits::default())?;
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
     if !resource.exists() {
         return Err(DavError::not_found());
     }
     req.require(&resource, Privileges::READ)?;
+    let _report = xml::parse(&req.body, xml::XmlLimits::default())?;
     Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport))
 }

@@ -8,7 +8,7 @@ mod reader;
 mod writer;
 
 pub use reader::{parse, XmlError, XmlLimits};
-pub use writer::{escape_text, XmlWriter};
+pub use writer::{escape_text, XmlWriter, FIXED_PREFIXES};
 
 pub const NS_DAV: &str = "DAV:";
 pub const NS_CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
@@ -81,12 +81,14 @@ impl Element {
             .map(|a| a.value.as_str())
     }
 
-    /// Serialize this element as a self-contained fragment: every namespace it
-    /// uses is declared on the fragment's root, so it can be stored as a dead
-    /// property value and written back inside any document.
+    /// Serialize this element as a fragment to store as a dead property and
+    /// write back inside a response. Well-known namespaces use the fixed
+    /// prefixes that [`XmlWriter::root`] declares on every response; every
+    /// other namespace is declared on the fragment's root element.
     pub fn to_fragment(&self) -> String {
         let mut namespaces: Vec<&str> = Vec::new();
         self.collect_namespaces(&mut namespaces);
+        namespaces.retain(|ns| !FIXED_PREFIXES.iter().any(|(fixed, _)| fixed == ns));
         let mut out = String::new();
         self.write_fragment(&namespaces, true, &mut out);
         out
@@ -113,6 +115,8 @@ impl Element {
                 None
             } else if ns == NS_XML {
                 Some("xml".into())
+            } else if let Some((_, p)) = FIXED_PREFIXES.iter().find(|(fixed, _)| *fixed == ns) {
+                Some((*p).to_string())
             } else {
                 namespaces.iter().position(|n| *n == ns).map(|i| format!("x{i}"))
             }

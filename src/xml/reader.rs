@@ -73,6 +73,7 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                     let attr = attr.map_err(malformed)?;
                     let key = attr.key;
                     let value = attr.unescape_value().map_err(malformed)?.into_owned();
+                    check_chars(&value)?;
                     if key.as_ref() == b"xmlns" {
                         continue;
                     }
@@ -128,7 +129,17 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
     root.ok_or(XmlError::Empty)
 }
 
+/// XML 1.0 §2.2: control characters other than tab, CR and LF are not
+/// characters of a document (and could not be written back).
+fn check_chars(text: &str) -> Result<(), XmlError> {
+    match text.chars().find(|c| (*c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')) {
+        Some(c) => Err(malformed(format!("character U+{:04X} is not allowed in XML", c as u32))),
+        None => Ok(()),
+    }
+}
+
 fn push_text(stack: &mut [Element], root: &Option<Element>, text: &str) -> Result<(), XmlError> {
+    check_chars(text)?;
     match stack.last_mut() {
         Some(parent) => {
             if let Some(Node::Text(prev)) = parent.children.last_mut() {
@@ -203,6 +214,9 @@ mod tests {
         assert!(p("<x:a/>").is_err());
         assert!(p(r#"<a xmlns:b=""><b:c/></a>"#).is_err());
         assert!(p("<a/><b/>").is_err());
+        assert!(p("<a>\u{1}</a>").is_err());
+        assert!(p("<a>&#0;</a>").is_err());
+        assert!(p("<a b='\u{0}'/>").is_err());
     }
 
     #[test]

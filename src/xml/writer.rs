@@ -3,7 +3,8 @@
 
 use super::{NS_APPLE_ICAL, NS_CALDAV, NS_CALENDARSERVER, NS_CARDDAV, NS_DAV};
 
-const FIXED_PREFIXES: &[(&str, &str)] = &[
+/// Prefixes declared on the root of every response document.
+pub const FIXED_PREFIXES: &[(&str, &str)] = &[
     (NS_DAV, "D"),
     (NS_CALDAV, "C"),
     (NS_CARDDAV, "CR"),

@@ -1,8 +1,6 @@
 //! A real server on 127.0.0.1:0 over a fresh database, and a small HTTP
 //! client for tests. Every HTTP test runs once per store (see `both_stores!`).
 
-use std::sync::Arc;
-
 use almanach::app::AppState;
 use almanach::config::Config;
 use almanach::directory::{self, NewUser};
@@ -23,9 +21,7 @@ pub fn password(user: &str) -> String {
 pub struct TestServer {
     pub base: String,
     pub store: SharedStore,
-    pub state: Arc<AppState>,
     pub client: reqwest::Client,
-    pub backend: Backend,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _db: FreshDb,
@@ -62,15 +58,13 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
     configure(&mut config);
     let state = AppState::new(config, store.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(almanach::http::serve(listener, state.clone(), async move {
+    let task = tokio::spawn(almanach::http::serve(listener, state, async move {
         let _ = rx.await;
     }));
     TestServer {
         base: format!("http://{addr}"),
         store,
-        state,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-        backend,
         shutdown: Some(tx),
         task: Some(task),
         _db: db,
@@ -115,16 +109,8 @@ impl TestServer {
         self.req(method, path, Some(user))
     }
 
-    /// Stop accepting, let in-flight requests finish, and wait for the server.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap();
-        }
-    }
-
+    /// Stop accepting and let in-flight requests finish; the returned handle
+    /// completes when the server has stopped.
     pub fn signal_shutdown(&mut self) -> tokio::task::JoinHandle<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

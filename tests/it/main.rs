@@ -1,6 +1,13 @@
 //! Almanach's integration tests: one binary; every scenario runs against
 //! both stores (SQLite and PostgreSQL) over real HTTP.
+mod auth;
+mod cli;
 mod db;
 mod harness;
+mod hostile;
+mod locks;
+mod properties;
+mod rfc4918_examples;
+mod server;
 mod store_conformance;
 mod webdav;

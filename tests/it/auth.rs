@@ -1,0 +1,115 @@
+//! Authentication and authorisation over HTTP: Basic challenge, wrong and
+//! missing credentials, rate limits, disabled accounts, password changes,
+//! and isolation between owners and académies. Both stores.
+
+use crate::both_stores;
+use crate::harness::{spawn_with, TestServer};
+use crate::db::Backend;
+use almanach::directory;
+
+async fn anonymous_gets_basic_challenge(srv: TestServer) {
+    for (m, p) in [("PROPFIND", "/"), ("GET", "/files/alice/x"), ("OPTIONS", "/files/alice/"), ("PUT", "/files/alice/x")] {
+        let r = srv.req(m, p, None).send().await;
+        assert_eq!(r.status, 401, "{m} {p}");
+        let challenge = r.header("www-authenticate").unwrap();
+        assert!(challenge.starts_with("Basic realm=\""), "{challenge}");
+    }
+    assert_eq!(srv.req("PUT", "/files/alice/x", None).body("x").send().await.status, 401);
+    assert_eq!(srv.as_user("GET", "/files/alice/x", "alice").send().await.status, 404, "anonymous PUT stored nothing");
+}
+
+async fn wrong_credentials_are_refused(srv: TestServer) {
+    let r = srv.req("PROPFIND", "/", None).basic("alice", "wrong").header("depth", "0").send().await;
+    assert_eq!(r.status, 401);
+    let r = srv.req("PROPFIND", "/", None).basic("nobody", "pw-nobody").header("depth", "0").send().await;
+    assert_eq!(r.status, 401);
+    let r = srv.req("PROPFIND", "/", None).header("authorization", "Basic !!!notbase64").header("depth", "0").send().await;
+    assert_eq!(r.status, 401);
+    let r = srv.req("PROPFIND", "/", None).header("authorization", "Bearer abc").header("depth", "0").send().await;
+    assert_eq!(r.status, 401);
+    assert_eq!(srv.as_user("PROPFIND", "/", "alice").header("depth", "0").send().await.status, 207);
+}
+
+async fn password_change_and_disable_take_effect_at_once(srv: TestServer) {
+    // The first request caches the verified credentials.
+    assert_eq!(srv.as_user("PROPFIND", "/", "alice").header("depth", "0").send().await.status, 207);
+    directory::set_password(&srv.store, "alice", "new-secret").await.unwrap();
+    assert_eq!(srv.as_user("PROPFIND", "/", "alice").header("depth", "0").send().await.status, 401);
+    let r = srv.req("PROPFIND", "/", None).basic("alice", "new-secret").header("depth", "0").send().await;
+    assert_eq!(r.status, 207);
+    directory::set_disabled(&srv.store, "alice", true).await.unwrap();
+    let r = srv.req("PROPFIND", "/", None).basic("alice", "new-secret").header("depth", "0").send().await;
+    assert_eq!(r.status, 401);
+    directory::set_disabled(&srv.store, "alice", false).await.unwrap();
+    let r = srv.req("PROPFIND", "/", None).basic("alice", "new-secret").header("depth", "0").send().await;
+    assert_eq!(r.status, 207);
+}
+
+async fn owners_and_academies_are_isolated(srv: TestServer) {
+    srv.as_user("PUT", "/files/alice/secret.txt", "alice").body("alice's").send().await;
+    srv.as_user("MKCOL", "/files/alice/dir/", "alice").send().await;
+    for intruder in ["bob", "carol"] {
+        for (m, p) in [
+            ("GET", "/files/alice/secret.txt"),
+            ("PROPFIND", "/files/alice/"),
+            ("PROPFIND", "/files/alice/secret.txt"),
+            ("DELETE", "/files/alice/secret.txt"),
+            ("PUT", "/files/alice/secret.txt"),
+            ("PUT", "/files/alice/new.txt"),
+            ("MKCOL", "/files/alice/new/"),
+            ("PROPPATCH", "/files/alice/secret.txt"),
+            ("LOCK", "/files/alice/secret.txt"),
+            ("COPY", "/files/alice/secret.txt"),
+        ] {
+            let r = srv.as_user(m, p, intruder).header("depth", "0").header("destination", &format!("/files/{intruder}/copy.txt")).body("x").send().await;
+            assert_eq!(r.status, 404, "{intruder} {m} {p}: existence must not leak");
+        }
+        let listing = srv.as_user("PROPFIND", "/files/", intruder).header("depth", "1").send().await.text();
+        assert!(!listing.contains("/files/alice/"), "{listing}");
+    }
+    assert_eq!(srv.as_user("GET", "/files/alice/secret.txt", "alice").send().await.text(), "alice's");
+    assert_eq!(srv.as_user("GET", "/files/alice/new.txt", "alice").send().await.status, 404);
+    // Principal records: visible within the académie, not across.
+    assert_eq!(srv.as_user("PROPFIND", "/principals/alice/", "bob").header("depth", "0").send().await.status, 207);
+    assert_eq!(srv.as_user("PROPFIND", "/principals/alice/", "carol").header("depth", "0").send().await.status, 404);
+    let bob_sees = srv
+        .as_user("PROPFIND", "/principals/alice/", "bob")
+        .header("depth", "0")
+        .body(r#"<D:propfind xmlns:D="DAV:"><D:prop><D:current-user-privilege-set/></D:prop></D:propfind>"#)
+        .send()
+        .await
+        .text();
+    assert!(bob_sees.contains("<D:read/>") && !bob_sees.contains("<D:all/>") && !bob_sees.contains("write"), "{bob_sees}");
+}
+
+async fn rate_limit(backend: Backend) {
+    let srv = spawn_with(backend, |c| c.max_failed_logins = 3).await;
+    for _ in 0..3 {
+        let r = srv.req("PROPFIND", "/", None).basic("alice", "wrong").header("depth", "0").send().await;
+        assert_eq!(r.status, 401);
+    }
+    let r = srv.req("PROPFIND", "/", None).basic("alice", "wrong").header("depth", "0").send().await;
+    assert_eq!(r.status, 429);
+    assert!(r.header("retry-after").is_some());
+    // The account is blocked for this window, even with the right password.
+    assert_eq!(srv.as_user("PROPFIND", "/", "alice").header("depth", "0").send().await.status, 429);
+    // Another account from the same address is not yet blocked (limit is 4x per address).
+    assert_eq!(srv.as_user("PROPFIND", "/", "bob").header("depth", "0").send().await.status, 207);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rate_limit() {
+    rate_limit(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rate_limit() {
+    rate_limit(Backend::Postgres).await
+}
+
+both_stores!(
+    anonymous_gets_basic_challenge,
+    wrong_credentials_are_refused,
+    password_change_and_disable_take_effect_at_once,
+    owners_and_academies_are_isolated,
+);
