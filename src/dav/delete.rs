@@ -6,8 +6,10 @@ use super::error::{DavError, DavResult};
 use super::locks::{check_if_header, require_unlocked, Guard};
 use super::resource::{resolve, Resource};
 use super::response::{empty, Response};
+use super::conditional::write_condition;
 use super::{DavRequest, Depth};
 use crate::auth::acl::Privileges;
+use crate::store::WriteCondition;
 
 pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
@@ -18,7 +20,11 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
             let submitted = check_if_header(req, &resource).await?;
             let target = req.path.object_path();
             require_unlocked(req, &submitted, &[Guard::At(&target), Guard::At(&parent.path)]).await?;
-            let if_match = if_match_etag(req, &meta.etag)?;
+            let if_match = match write_condition(req, Some(&meta.etag))? {
+                WriteCondition::ETagMatches(etag) => Some(etag),
+                WriteCondition::MustNotExist => return Err(DavError::status(StatusCode::PRECONDITION_FAILED)),
+                WriteCondition::MustExist | WriteCondition::None => None,
+            };
             store.delete_object(parent.id, &meta.name, if_match.as_deref()).await?;
         }
         Resource::Collection { collection, .. } => {
@@ -30,7 +36,8 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
             if collection.parent.is_none() {
                 return Err(DavError::forbidden("a home collection cannot be deleted"));
             }
-            if req.header("if-match").is_some_and(|v| v.trim() != "*") {
+            // Collections have no entity tag: only `If-Match: *` can hold.
+            if write_condition(req, None)? == WriteCondition::MustNotExist {
                 return Err(DavError::status(StatusCode::PRECONDITION_FAILED));
             }
             let submitted = check_if_header(req, &resource).await?;
@@ -47,17 +54,4 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
         _ => return Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
     }
     Ok(empty(StatusCode::NO_CONTENT))
-}
-
-/// `If-Match` on DELETE: `*` always holds for an existing object; a tag is
-/// checked by the store atomically.
-fn if_match_etag(req: &DavRequest<'_>, _current: &str) -> DavResult<Option<String>> {
-    match req.header("if-match").map(str::trim) {
-        None | Some("*") => Ok(None),
-        Some(v) => v
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .map(|t| Some(t.to_string()))
-            .ok_or_else(|| DavError::status(StatusCode::PRECONDITION_FAILED)),
-    }
 }

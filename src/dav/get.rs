@@ -9,6 +9,7 @@ use super::live_props::http_date;
 use super::members::members;
 use super::resource::{resolve, Resource};
 use super::response::{quoted_etag, set_header, with_body, Response};
+use super::conditional::read_precondition;
 use super::DavRequest;
 use crate::auth::acl::Privileges;
 use crate::xml::escape_text;
@@ -23,7 +24,7 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
     let mut resp = match &resource {
         Resource::Object { meta, .. } => {
             let etag = quoted_etag(&meta.etag);
-            if let Some(status) = conditional_status(req, &etag) {
+            if let Some(status) = read_precondition(req, &meta.etag)? {
                 let mut r = super::response::empty(status);
                 set_header(&mut r, header::ETAG, &etag);
                 return Ok(r);
@@ -45,22 +46,6 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
     };
     set_header(&mut resp, header::HeaderName::from_static("x-content-type-options"), "nosniff");
     Ok(resp)
-}
-
-/// `If-None-Match` → 304 and `If-Match` → 412 (RFC 7232 §3.1-3.2).
-fn conditional_status(req: &DavRequest<'_>, etag: &str) -> Option<StatusCode> {
-    let matches = |list: &str| list.split(',').map(str::trim).any(|t| t == "*" || t == etag);
-    if let Some(im) = req.header("if-match") {
-        if !matches(im) {
-            return Some(StatusCode::PRECONDITION_FAILED);
-        }
-    }
-    if let Some(inm) = req.header("if-none-match") {
-        if matches(inm) {
-            return Some(StatusCode::NOT_MODIFIED);
-        }
-    }
-    None
 }
 
 async fn listing(req: &DavRequest<'_>, resource: &Resource) -> DavResult<String> {

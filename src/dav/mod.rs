@@ -7,6 +7,7 @@
 //! [`locks`], call the store, and build the response. Errors are typed
 //! ([`error::DavError`]) and mapped to status codes in one place.
 
+pub mod conditional;
 pub mod error;
 pub mod if_header;
 pub mod live_props;

@@ -9,9 +9,10 @@ use super::live_props::quota_limit;
 use super::locks::{check_if_header, require_unlocked, Guard};
 use super::resource::{resolve, HomeSpace, Resource};
 use super::response::{empty, quoted_etag, set_header, Response};
+use super::conditional::write_condition;
 use super::DavRequest;
 use crate::auth::acl::Privileges;
-use crate::store::{PutObject, StoreError, WriteCondition};
+use crate::store::{PutObject, StoreError};
 
 pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     // RFC 7231 §4.3.4: a PUT with Content-Range must be refused.
@@ -34,7 +35,11 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     let needed = if resource.exists() { Privileges::WRITE_CONTENT } else { Privileges::BIND };
     req.require(&resource, needed)?;
     only_plain_files(&resource)?;
-    let condition = write_condition(req)?;
+    let current = match &resource {
+        Resource::Object { meta, .. } => Some(meta.etag.as_str()),
+        _ => None,
+    };
+    let condition = write_condition(req, current)?;
     let submitted = check_if_header(req, &resource).await?;
     let target = req.path.object_path();
     let parent_path = parent.path.clone();
@@ -78,39 +83,4 @@ pub fn only_plain_files(resource: &Resource) -> DavResult<()> {
         Some(HomeSpace::AddressBooks) => Err(DavError::forbidden("address book homes hold only address books")),
         None => Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
     }
-}
-
-/// `If-Match` / `If-None-Match` as a store write condition (RFC 7232 §3).
-fn write_condition(req: &DavRequest<'_>) -> DavResult<WriteCondition> {
-    if let Some(v) = req.header("if-match").map(str::trim) {
-        if v == "*" {
-            return Ok(WriteCondition::MustExist);
-        }
-        let tags = etag_list(v)?;
-        return match tags.as_slice() {
-            [one] => Ok(WriteCondition::ETagMatches(one.clone())),
-            _ => Err(DavError::bad_request("If-Match with several entity tags is not supported")),
-        };
-    }
-    if let Some(v) = req.header("if-none-match").map(str::trim) {
-        if v == "*" {
-            return Ok(WriteCondition::MustNotExist);
-        }
-        return Err(DavError::bad_request("If-None-Match on PUT supports only '*'"));
-    }
-    Ok(WriteCondition::None)
-}
-
-/// Parse `"a", "b"` into unquoted strong tags; weak tags never match on writes.
-fn etag_list(v: &str) -> DavResult<Vec<String>> {
-    v.split(',')
-        .map(str::trim)
-        .map(|t| {
-            t.strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .map(str::to_string)
-                .or_else(|| t.starts_with("W/").then(|| "\u{0}weak".to_string()))
-                .ok_or_else(|| DavError::bad_request(format!("malformed entity tag {t:?}")))
-        })
-        .collect()
 }

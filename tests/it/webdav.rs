@@ -38,9 +38,13 @@ async fn put_conditions(srv: TestServer) {
     assert_eq!(r.status, 412);
     let r = srv.as_user("PUT", p, "alice").header("if-match", "\"nope\"").body("two").send().await;
     assert_eq!(r.status, 412);
-    let r = srv.as_user("PUT", p, "alice").header("if-match", &etag).body("two").send().await;
-    assert_eq!(r.status, 204);
+    let r = srv.as_user("PUT", p, "alice").header("if-match", &format!("W/{etag}")).body("two").send().await;
+    assert_eq!(r.status, 412, "weak tags never match on writes");
+    let r = srv.as_user("PUT", p, "alice").header("if-match", &format!("\"other\", {etag}")).body("two").send().await;
+    assert_eq!(r.status, 204, "a list holding the current tag");
     assert_eq!(srv.as_user("GET", p, "alice").send().await.text(), "two");
+    assert_eq!(srv.as_user("DELETE", p, "alice").header("if-none-match", "*").send().await.status, 412);
+    assert_eq!(srv.as_user("PUT", p, "alice").header("if-match", "garbage").body("x").send().await.status, 400);
 }
 
 async fn put_without_parent_and_on_collection(srv: TestServer) {
