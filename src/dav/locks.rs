@@ -76,7 +76,7 @@ pub fn path_of_uri(uri: &str) -> &str {
 /// Refuse with 423 when a guarded place is locked and the request did not
 /// submit a matching token of the current principal.
 pub async fn require_unlocked(req: &DavRequest<'_>, submitted: &[String], guards: &[Guard<'_>]) -> DavResult<()> {
-    let holds = |l: &Lock| l.principal == req.user.id && submitted.iter().any(|t| *t == l.token);
+    let holds = |l: &Lock| l.principal == req.user.id && submitted.contains(&l.token);
     for guard in guards {
         match guard {
             Guard::At(path) => {
