@@ -15,6 +15,7 @@
 //! decoded member name (`report.txt`).
 
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -1,8 +1,9 @@
 //! The PostgreSQL store (production; several server processes may share one
 //! database).
 //!
-//! The [`Store`](super::Store) implementation is the portable one of
-//! [`sql_store!`](super::sqlite::sql_store), shared with SQLite. Writers are
+//! This module only holds PostgreSQL's connection handling; the
+//! [`Store`](super::Store) implementation is the portable one of
+//! `store::sql` (src/store/sql/), shared with SQLite. Writers are
 //! serialized per collection by the row lock taken when a transaction bumps the
 //! collection's `sync_revision` (`UPDATE … RETURNING`) before checking
 //! anything, so revisions commit in order and a sync client never misses a
@@ -47,4 +48,4 @@ impl PgStore {
     }
 }
 
-super::sqlite::sql_store!(PgStore, sqlx::Postgres);
+super::sql::sql_store!(PgStore, sqlx::Postgres);

@@ -1,0 +1,83 @@
+//! The per-collection revision and change log (RFC 6578 sync, CTag).
+//!
+//! `bump` is the serialization point of the whole store: every write
+//! transaction that changes a collection's members first increments the
+//! collection's `sync_revision` with `UPDATE … RETURNING`. In PostgreSQL that
+//! row-locks the collection until commit (SQLite serializes all writers), so
+//! conditions are checked and revisions assigned by one writer at a time, and
+//! revisions commit in order. `log_change` then records the member under
+//! that revision, one entry per name.
+//!
+//! Expanded by [`sql_store!`](super::sql_store) into the per-database module
+//! of the same name (see the [module documentation](super)).
+
+/// The functions of this concern, for the database of the enclosing module.
+macro_rules! body {
+    () => {
+        use super::*;
+        use super::collections::fetch_collection;
+
+        // ------------------------------------------------------ Store methods
+
+        pub(super) async fn changes_since(store: &Backend, collection: CollectionId, since: i64) -> StoreResult<Vec<Change>> {
+            let mut conn = store.reader().acquire().await?;
+            let coll = fetch_collection(&mut conn, collection).await?.ok_or(StoreError::NotFound)?;
+            if since < 0 || since > coll.sync_revision {
+                return Err(StoreError::InvalidSyncToken);
+            }
+            let rows: Vec<(String, i64, bool)> = sqlx::query_as(
+                "SELECT name, revision, deleted FROM changes WHERE collection_id = $1 AND revision > $2 \
+                 ORDER BY revision, name",
+            )
+            .bind(collection)
+            .bind(since)
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(rows.into_iter().map(|(name, revision, deleted)| Change { name, revision, deleted }).collect())
+        }
+
+        // ------------------------------------------------------------ helpers
+
+        /// Bump a collection's revision (row-locking it); its new revision,
+        /// owner and path, or None if it does not exist.
+        pub(super) async fn bump(conn: &mut Conn, id: i64, now: i64) -> StoreResult<Option<(i64, i64, String)>> {
+            Ok(sqlx::query_as(
+                "UPDATE collections SET sync_revision = sync_revision + 1, modified_at = $2 \
+                 WHERE id = $1 RETURNING sync_revision, owner_id, path",
+            )
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&mut *conn)
+            .await?)
+        }
+
+        /// Bump two collections in id order (no lock-order deadlocks);
+        /// revisions in argument order.
+        pub(super) async fn bump_two(conn: &mut Conn, a: i64, b: i64, now: i64) -> StoreResult<(Option<i64>, Option<i64>)> {
+            if a == b {
+                let r = bump(conn, a, now).await?.map(|r| r.0);
+                return Ok((r, r));
+            }
+            let (first, second) = if a < b { (a, b) } else { (b, a) };
+            let r1 = bump(conn, first, now).await?.map(|r| r.0);
+            let r2 = bump(conn, second, now).await?.map(|r| r.0);
+            Ok(if a < b { (r1, r2) } else { (r2, r1) })
+        }
+
+        pub(super) async fn log_change(conn: &mut Conn, collection: i64, name: &str, revision: i64, deleted: bool) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO changes (collection_id, name, revision, deleted) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (collection_id, name) DO UPDATE \
+                 SET revision = excluded.revision, deleted = excluded.deleted",
+            )
+            .bind(collection)
+            .bind(name)
+            .bind(revision)
+            .bind(deleted)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use body;

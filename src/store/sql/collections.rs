@@ -1,0 +1,164 @@
+//! Collections: lookup by id or path, creation, listing, deletion of a whole
+//! subtree, and the quota used by an owner.
+//!
+//! A collection is identified by its absolute path with a trailing slash;
+//! creating or deleting one bumps its parent's revision and logs the member
+//! in the parent's change log (RFC 6578).
+//!
+//! Expanded by [`sql_store!`](super::sql_store) into the per-database module
+//! of the same name (see the [module documentation](super)).
+
+/// The functions of this concern, for the database of the enclosing module.
+macro_rules! body {
+    () => {
+        use super::*;
+        use super::changes::{bump, log_change};
+        use super::directory::principal_exists;
+        use super::locks::remove_locks_under_in;
+        use super::objects::fetch_object_named;
+        use super::properties::set_property;
+
+        // ------------------------------------------------------ Store methods
+
+        pub(super) async fn collection_by_path(store: &Backend, path: &str) -> StoreResult<Option<Collection>> {
+            fetch_collection_by_path(&mut *store.reader().acquire().await?, path).await
+        }
+
+        pub(super) async fn collection(store: &Backend, id: CollectionId) -> StoreResult<Option<Collection>> {
+            fetch_collection(&mut *store.reader().acquire().await?, id).await
+        }
+
+        pub(super) async fn create_collection(store: &Backend, new: NewCollection) -> StoreResult<Collection> {
+            if !new.path.starts_with('/') || !new.path.ends_with('/') || new.path.contains("//") {
+                return Err(StoreError::Invalid(format!("invalid collection path {:?}", new.path)));
+            }
+            for p in &new.properties {
+                validate_property(&p.namespace, &p.name)?;
+            }
+            let now = now_millis();
+            let mut tx = store.begin_write().await?;
+            let mut logged = None;
+            if let Some(parent) = new.parent {
+                let (rev, _, parent_path) = bump(&mut tx, parent, now).await?.ok_or(StoreError::MissingParent)?;
+                let name = new
+                    .path
+                    .strip_prefix(parent_path.as_str())
+                    .and_then(|rest| rest.strip_suffix('/'))
+                    .ok_or_else(|| StoreError::Invalid(format!("{} is not a child of {parent_path}", new.path)))?;
+                validate_name(name)?;
+                if fetch_object_named(&mut tx, parent, name).await?.is_some() {
+                    return Err(StoreError::AlreadyExists);
+                }
+                logged = Some((parent, name.to_string(), rev));
+            }
+            if !principal_exists(&mut tx, new.owner).await? {
+                return Err(StoreError::Invalid(format!("unknown owner {}", new.owner)));
+            }
+            let id = insert_collection(&mut tx, new.owner, new.parent, &new.path, new.kind.as_str(), now).await?;
+            for p in &new.properties {
+                set_property(&mut tx, PropertyTarget::Collection(id), p).await?;
+            }
+            if let Some((parent, name, rev)) = logged {
+                log_change(&mut tx, parent, &name, rev, false).await?;
+            }
+            let created = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(created)
+        }
+
+        pub(super) async fn child_collections(store: &Backend, parent: CollectionId) -> StoreResult<Vec<Collection>> {
+            let rows: Vec<CollectionRow> = sqlx::query_as(concat!(
+                "SELECT ", collection_cols!(), " FROM collections WHERE parent_id = $1 ORDER BY path"
+            ))
+            .bind(parent)
+            .fetch_all(store.reader())
+            .await?;
+            rows.into_iter().map(CollectionRow::into_collection).collect()
+        }
+
+        pub(super) async fn delete_collection(store: &Backend, id: CollectionId) -> StoreResult<()> {
+            let now = now_millis();
+            let mut tx = store.begin_write().await?;
+            let found = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            let logged = match found.parent {
+                Some(p) => bump(&mut tx, p, now).await?.map(|r| (p, r.0)),
+                None => None,
+            };
+            // Re-read under the parent's lock: a concurrent MOVE may have won.
+            let coll = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            if coll.parent != found.parent {
+                return Err(StoreError::PreconditionFailed);
+            }
+            delete_subtree(&mut tx, &coll.path).await?;
+            if let Some((p, rev)) = logged {
+                log_change(&mut tx, p, coll.name(), rev, true).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(super) async fn quota_used(store: &Backend, owner: PrincipalId) -> StoreResult<i64> {
+            quota_used_in(&mut *store.reader().acquire().await?, owner).await
+        }
+
+        // ------------------------------------------------------------ helpers
+
+        pub(super) async fn fetch_collection(conn: &mut Conn, id: i64) -> StoreResult<Option<Collection>> {
+            let row: Option<CollectionRow> =
+                sqlx::query_as(concat!("SELECT ", collection_cols!(), " FROM collections WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            row.map(CollectionRow::into_collection).transpose()
+        }
+
+        pub(super) async fn fetch_collection_by_path(conn: &mut Conn, path: &str) -> StoreResult<Option<Collection>> {
+            let row: Option<CollectionRow> =
+                sqlx::query_as(concat!("SELECT ", collection_cols!(), " FROM collections WHERE path = $1"))
+                    .bind(path)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            row.map(CollectionRow::into_collection).transpose()
+        }
+
+        pub(super) async fn insert_collection(conn: &mut Conn, owner: i64, parent: Option<i64>, path: &str, kind: &str, now: i64) -> StoreResult<i64> {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO collections (owner_id, parent_id, path, kind, sync_revision, created_at, modified_at) \
+                 VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id",
+            )
+            .bind(owner)
+            .bind(parent)
+            .bind(path)
+            .bind(kind)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_unique)?;
+            Ok(id)
+        }
+
+        /// Delete the collection at `path` and its subtree (objects,
+        /// properties and change logs cascade) with the locks under it.
+        pub(super) async fn delete_subtree(conn: &mut Conn, path: &str) -> StoreResult<()> {
+            remove_locks_under_in(conn, path).await?;
+            sqlx::query("DELETE FROM collections WHERE path >= $1 AND path < $2")
+                .bind(path)
+                .bind(prefix_upper(path))
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }
+
+        pub(super) async fn quota_used_in(conn: &mut Conn, owner: i64) -> StoreResult<i64> {
+            let (used,): (i64,) = sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(o.size), 0) AS BIGINT) FROM objects o \
+                 JOIN collections c ON c.id = o.collection_id WHERE c.owner_id = $1",
+            )
+            .bind(owner)
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(used)
+        }
+    };
+}
+pub(crate) use body;

@@ -1,0 +1,263 @@
+//! The directory: académies, the regions they belong to, principals and their
+//! email addresses.
+//!
+//! Deleting a principal deletes everything it owns; each topmost owned
+//! collection is removed like a `DELETE` (parent revision bumped, deletion
+//! logged) so sync clients of the parent see it go.
+//!
+//! Expanded by [`sql_store!`](super::sql_store) into the per-database module
+//! of the same name (see the [module documentation](super)).
+
+/// The functions of this concern, for the database of the enclosing module.
+macro_rules! body {
+    () => {
+        use super::*;
+        use super::changes::{bump, log_change};
+        use super::collections::delete_subtree;
+
+        // ------------------------------------------------------ Store methods
+
+        pub(super) async fn create_academie(store: &Backend, slug: &str, name: &str, region: Option<&str>) -> StoreResult<Academie> {
+            if slug.is_empty() {
+                return Err(StoreError::Invalid("empty académie slug".into()));
+            }
+            let mut tx = store.begin_write().await?;
+            let region_id = match region {
+                Some(r) => {
+                    sqlx::query("INSERT INTO regions (slug, name) VALUES ($1, $1) ON CONFLICT (slug) DO NOTHING")
+                        .bind(r)
+                        .execute(&mut *tx)
+                        .await?;
+                    let (id,): (i64,) = sqlx::query_as("SELECT id FROM regions WHERE slug = $1")
+                        .bind(r)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    Some(id)
+                }
+                None => None,
+            };
+            let (id,): (i64,) =
+                sqlx::query_as("INSERT INTO academies (slug, name, region_id) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(slug)
+                    .bind(name)
+                    .bind(region_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_unique)?;
+            tx.commit().await?;
+            Ok(Academie { id, slug: slug.into(), name: name.into(), region: region.map(Into::into) })
+        }
+
+        pub(super) async fn academie(store: &Backend, slug: &str) -> StoreResult<Option<Academie>> {
+            let row: Option<AcademieRow> = sqlx::query_as(concat!(academie_select!(), "WHERE a.slug = $1"))
+                .bind(slug)
+                .fetch_optional(store.reader())
+                .await?;
+            Ok(row.map(Into::into))
+        }
+
+        pub(super) async fn list_academies(store: &Backend) -> StoreResult<Vec<Academie>> {
+            let rows: Vec<AcademieRow> = sqlx::query_as(concat!(academie_select!(), "ORDER BY a.slug"))
+                .fetch_all(store.reader())
+                .await?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        }
+
+        pub(super) async fn list_regions(store: &Backend) -> StoreResult<Vec<Region>> {
+            let rows: Vec<(i64, String, String)> =
+                sqlx::query_as("SELECT id, slug, name FROM regions ORDER BY slug").fetch_all(store.reader()).await?;
+            Ok(rows.into_iter().map(|(id, slug, name)| Region { id, slug, name }).collect())
+        }
+
+        pub(super) async fn create_principal(store: &Backend, new: NewPrincipal) -> StoreResult<Principal> {
+            if new.username.is_empty() || new.username.contains('/') {
+                return Err(StoreError::Invalid(format!("invalid username {:?}", new.username)));
+            }
+            let mut tx = store.begin_write().await?;
+            let academie_id = match &new.academie {
+                Some(slug) => {
+                    let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM academies WHERE slug = $1")
+                        .bind(slug)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    Some(row.ok_or_else(|| StoreError::Invalid(format!("unknown académie {slug:?}")))?.0)
+                }
+                None => None,
+            };
+            let kind = new.kind.unwrap_or(PrincipalKind::User);
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO principals (username, kind, display_name, academie_id, password_hash, \
+                 disabled, is_admin, quota_bytes, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8) RETURNING id",
+            )
+            .bind(&new.username)
+            .bind(kind.as_str())
+            .bind(&new.display_name)
+            .bind(academie_id)
+            .bind(&new.password_hash)
+            .bind(false)
+            .bind(new.is_admin)
+            .bind(now_millis())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_unique)?;
+            for (i, address) in new.emails.iter().enumerate() {
+                insert_email(&mut tx, id, address, i == 0, i as i64).await?;
+            }
+            let principal = fetch_principal(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            tx.commit().await?;
+            Ok(principal)
+        }
+
+        pub(super) async fn principal_by_username(store: &Backend, username: &str) -> StoreResult<Option<Principal>> {
+            let row: Option<PrincipalRow> = sqlx::query_as(concat!(principal_select!(), "WHERE p.username = $1"))
+                .bind(username)
+                .fetch_optional(store.reader())
+                .await?;
+            row.map(PrincipalRow::into_principal).transpose()
+        }
+
+        pub(super) async fn principal(store: &Backend, id: PrincipalId) -> StoreResult<Option<Principal>> {
+            fetch_principal(&mut *store.reader().acquire().await?, id).await
+        }
+
+        pub(super) async fn list_principals(store: &Backend) -> StoreResult<Vec<Principal>> {
+            let rows: Vec<PrincipalRow> = sqlx::query_as(concat!(principal_select!(), "ORDER BY p.username"))
+                .fetch_all(store.reader())
+                .await?;
+            rows.into_iter().map(PrincipalRow::into_principal).collect()
+        }
+
+        pub(super) async fn count_principals(store: &Backend) -> StoreResult<i64> {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM principals").fetch_one(store.reader()).await?;
+            Ok(n)
+        }
+
+        pub(super) async fn set_password_hash(store: &Backend, id: PrincipalId, hash: &str) -> StoreResult<()> {
+            let done = sqlx::query("UPDATE principals SET password_hash = $2 WHERE id = $1")
+                .bind(id)
+                .bind(hash)
+                .execute(store.writer())
+                .await?;
+            if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        }
+
+        pub(super) async fn set_disabled(store: &Backend, id: PrincipalId, disabled: bool) -> StoreResult<()> {
+            let done = sqlx::query("UPDATE principals SET disabled = $2 WHERE id = $1")
+                .bind(id)
+                .bind(disabled)
+                .execute(store.writer())
+                .await?;
+            if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        }
+
+        pub(super) async fn delete_principal(store: &Backend, id: PrincipalId) -> StoreResult<()> {
+            let mut tx = store.begin_write().await?;
+            if !principal_exists(&mut tx, id).await? {
+                return Err(StoreError::NotFound);
+            }
+            let owned: Vec<(i64, Option<i64>, String)> =
+                sqlx::query_as("SELECT id, parent_id, path FROM collections WHERE owner_id = $1 ORDER BY path")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            // Topmost owned collections; ordered by path, ancestors come first.
+            let mut tops: Vec<(Option<i64>, String)> = Vec::new();
+            for (_, parent, path) in owned {
+                if !tops.iter().any(|(_, top)| path.starts_with(top.as_str())) {
+                    tops.push((parent, path));
+                }
+            }
+            let now = now_millis();
+            for (parent, path) in &tops {
+                let logged = match parent {
+                    Some(p) => bump(&mut tx, *p, now).await?.map(|r| (*p, r.0)),
+                    None => None,
+                };
+                delete_subtree(&mut tx, path).await?;
+                if let Some((p, rev)) = logged {
+                    let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+                    log_change(&mut tx, p, name, rev, true).await?;
+                }
+            }
+            // Emails, locks and anything left cascade.
+            sqlx::query("DELETE FROM principals WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(super) async fn principal_emails(store: &Backend, id: PrincipalId) -> StoreResult<Vec<PrincipalEmail>> {
+            let rows: Vec<(String, bool)> = sqlx::query_as(
+                "SELECT address, is_primary FROM principal_emails WHERE principal_id = $1 ORDER BY position, id",
+            )
+            .bind(id)
+            .fetch_all(store.reader())
+            .await?;
+            Ok(rows.into_iter().map(|(address, primary)| PrincipalEmail { address, primary }).collect())
+        }
+
+        pub(super) async fn add_principal_email(store: &Backend, id: PrincipalId, address: &str, primary: bool) -> StoreResult<()> {
+            let mut tx = store.begin_write().await?;
+            if !principal_exists(&mut tx, id).await? {
+                return Err(StoreError::NotFound);
+            }
+            let (count, next): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), CAST(COALESCE(MAX(position), -1) + 1 AS BIGINT) \
+                 FROM principal_emails WHERE principal_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let primary = primary || count == 0;
+            if primary {
+                sqlx::query("UPDATE principal_emails SET is_primary = $2 WHERE principal_id = $1")
+                    .bind(id)
+                    .bind(false)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            insert_email(&mut tx, id, address, primary, next).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        // ------------------------------------------------------------ helpers
+
+        async fn fetch_principal(conn: &mut Conn, id: i64) -> StoreResult<Option<Principal>> {
+            let row: Option<PrincipalRow> = sqlx::query_as(concat!(principal_select!(), "WHERE p.id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.map(PrincipalRow::into_principal).transpose()
+        }
+
+        pub(super) async fn principal_exists(conn: &mut Conn, id: i64) -> StoreResult<bool> {
+            let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM principals WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(row.is_some())
+        }
+
+        async fn insert_email(conn: &mut Conn, principal: i64, address: &str, primary: bool, position: i64) -> StoreResult<()> {
+            let address = address.trim();
+            if address.is_empty() || address.chars().any(char::is_whitespace) {
+                return Err(StoreError::Invalid(format!("invalid email address {address:?}")));
+            }
+            sqlx::query(
+                "INSERT INTO principal_emails (principal_id, address, address_lower, is_primary, position) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(principal)
+            .bind(address)
+            .bind(address.to_lowercase())
+            .bind(primary)
+            .bind(position)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_unique)?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use body;

@@ -1,0 +1,250 @@
+//! The portable SQL implementation of the [`Store`](super::Store) contract,
+//! written once and instantiated per database.
+//!
+//! # Design
+//!
+//! The store's SQL is portable between SQLite and PostgreSQL: numbered `$N`
+//! parameters, `RETURNING`, `ON CONFLICT … DO UPDATE`, and byte-wise text
+//! ordering (so `path >= $1 AND path < $2` selects a subtree on both; see
+//! `rows::prefix_upper`). It is therefore written once, here, and each backend
+//! instantiates it with one line:
+//!
+//! ```text
+//! super::sql::sql_store!(SqliteStore, sqlx::Sqlite);   // sqlite.rs
+//! super::sql::sql_store!(PgStore, sqlx::Postgres);     // postgres.rs
+//! ```
+//!
+//! A macro rather than generic code because the functions run queries on one
+//! database's concrete connection type (`Conn`); spelling the equivalent sqlx
+//! trait bounds generically would bury the SQL. A backend only supplies its
+//! connection handling as inherent methods of its store type: `reader()` (pool
+//! for reads), `writer()` (pool for single-statement writes), `begin_write()`
+//! (a write transaction) and `run_migrations()`.
+//!
+//! # Layout
+//!
+//! [`sql_store!`] generates, inside the backend's module, a module `sql_impl`
+//! holding the `impl Store` — every method of the contract in one place, each
+//! delegating to a function of a concern module — and one child module per
+//! concern, whose functions the concern file's `body!` macro expands there:
+//!
+//! - [`rows`]: row types, column lists and pure helpers (an ordinary module);
+//! - [`directory`]: académies, regions, principals and their emails;
+//! - [`collections`]: collections, subtree deletion, quota;
+//! - [`objects`]: stored objects, conditional `PUT` and `DELETE`;
+//! - [`transfer`]: `COPY` and `MOVE`;
+//! - [`properties`]: dead properties;
+//! - [`changes`]: the per-collection revision and change log;
+//! - [`locks`]: WebDAV locks.
+//!
+//! Inside a concern module, `Backend` is the store type, `Conn` its database
+//! connection and `Db` its sqlx database; helpers shared between concerns are
+//! `pub(super)` and imported by name where used.
+//!
+//! # Concurrency
+//!
+//! Every write transaction that changes a collection's members first bumps
+//! that collection's `sync_revision` (`changes::bump`, an `UPDATE … RETURNING`)
+//! before reading or checking anything. In PostgreSQL this row-locks the
+//! collection until commit; SQLite serializes all writers (one writer
+//! connection, `BEGIN IMMEDIATE`). Either way, conditions (`If-Match`, quota,
+//! existence) are checked and revisions assigned by one writer at a time, and
+//! revisions commit in order, so a sync client never misses a change. Writes
+//! touching two collections bump both in id order, so writers cannot deadlock.
+
+pub(crate) mod changes;
+pub(crate) mod collections;
+pub(crate) mod directory;
+pub(crate) mod locks;
+pub(crate) mod objects;
+pub(crate) mod properties;
+pub(crate) mod rows;
+pub(crate) mod transfer;
+
+/// The [`Store`](super::Store) implementation for `$store`, whose sqlx
+/// database is `$db`. `$store` must provide `reader()`, `writer()`,
+/// `begin_write()` and `run_migrations()`.
+macro_rules! sql_store {
+    ($store:ty, $db:ty) => {
+        mod sql_impl {
+            use super::*;
+            use $crate::store::sql::rows::*;
+            use $crate::store::*;
+
+            /// The store type this module implements [`Store`] for.
+            type Backend = $store;
+            /// Its sqlx database.
+            type Db = $db;
+            /// A connection to that database (also what a transaction derefs to).
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            mod changes {
+                $crate::store::sql::changes::body!();
+            }
+            mod collections {
+                $crate::store::sql::collections::body!();
+            }
+            mod directory {
+                $crate::store::sql::directory::body!();
+            }
+            mod locks {
+                $crate::store::sql::locks::body!();
+            }
+            mod objects {
+                $crate::store::sql::objects::body!();
+            }
+            mod properties {
+                $crate::store::sql::properties::body!();
+            }
+            mod transfer {
+                $crate::store::sql::transfer::body!();
+            }
+
+            #[async_trait::async_trait]
+            impl Store for $store {
+                async fn migrate(&self) -> StoreResult<()> {
+                    self.run_migrations().await
+                }
+
+                async fn ping(&self) -> StoreResult<()> {
+                    sqlx::query("SELECT 1").execute(self.reader()).await?;
+                    Ok(())
+                }
+
+                // -- académies and regions
+                async fn create_academie(&self, slug: &str, name: &str, region: Option<&str>) -> StoreResult<Academie> {
+                    directory::create_academie(self, slug, name, region).await
+                }
+                async fn academie(&self, slug: &str) -> StoreResult<Option<Academie>> {
+                    directory::academie(self, slug).await
+                }
+                async fn list_academies(&self) -> StoreResult<Vec<Academie>> {
+                    directory::list_academies(self).await
+                }
+                async fn list_regions(&self) -> StoreResult<Vec<Region>> {
+                    directory::list_regions(self).await
+                }
+
+                // -- principals
+                async fn create_principal(&self, new: NewPrincipal) -> StoreResult<Principal> {
+                    directory::create_principal(self, new).await
+                }
+                async fn principal_by_username(&self, username: &str) -> StoreResult<Option<Principal>> {
+                    directory::principal_by_username(self, username).await
+                }
+                async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>> {
+                    directory::principal(self, id).await
+                }
+                async fn list_principals(&self) -> StoreResult<Vec<Principal>> {
+                    directory::list_principals(self).await
+                }
+                async fn count_principals(&self) -> StoreResult<i64> {
+                    directory::count_principals(self).await
+                }
+                async fn set_password_hash(&self, id: PrincipalId, hash: &str) -> StoreResult<()> {
+                    directory::set_password_hash(self, id, hash).await
+                }
+                async fn set_disabled(&self, id: PrincipalId, disabled: bool) -> StoreResult<()> {
+                    directory::set_disabled(self, id, disabled).await
+                }
+                async fn delete_principal(&self, id: PrincipalId) -> StoreResult<()> {
+                    directory::delete_principal(self, id).await
+                }
+                async fn principal_emails(&self, id: PrincipalId) -> StoreResult<Vec<PrincipalEmail>> {
+                    directory::principal_emails(self, id).await
+                }
+                async fn add_principal_email(&self, id: PrincipalId, address: &str, primary: bool) -> StoreResult<()> {
+                    directory::add_principal_email(self, id, address, primary).await
+                }
+
+                // -- collections
+                async fn collection_by_path(&self, path: &str) -> StoreResult<Option<Collection>> {
+                    collections::collection_by_path(self, path).await
+                }
+                async fn collection(&self, id: CollectionId) -> StoreResult<Option<Collection>> {
+                    collections::collection(self, id).await
+                }
+                async fn create_collection(&self, new: NewCollection) -> StoreResult<Collection> {
+                    collections::create_collection(self, new).await
+                }
+                async fn child_collections(&self, parent: CollectionId) -> StoreResult<Vec<Collection>> {
+                    collections::child_collections(self, parent).await
+                }
+                async fn delete_collection(&self, id: CollectionId) -> StoreResult<()> {
+                    collections::delete_collection(self, id).await
+                }
+                async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64> {
+                    collections::quota_used(self, owner).await
+                }
+
+                // -- objects
+                async fn object(&self, collection: CollectionId, name: &str) -> StoreResult<Option<ObjectMeta>> {
+                    objects::object(self, collection, name).await
+                }
+                async fn objects(&self, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>> {
+                    objects::objects(self, collection).await
+                }
+                async fn object_content(&self, id: ObjectId) -> StoreResult<bytes::Bytes> {
+                    objects::object_content(self, id).await
+                }
+                async fn put_object(&self, put: PutObject) -> StoreResult<PutOutcome> {
+                    objects::put_object(self, put).await
+                }
+                async fn delete_object(&self, collection: CollectionId, name: &str, if_match: Option<&str>) -> StoreResult<()> {
+                    objects::delete_object(self, collection, name, if_match).await
+                }
+
+                // -- COPY / MOVE
+                async fn copy_object(&self, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome> {
+                    transfer::copy_object(self, id, to).await
+                }
+                async fn move_object(&self, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome> {
+                    transfer::move_object(self, id, to).await
+                }
+                async fn copy_collection(&self, id: CollectionId, to: Destination, recursive: bool) -> StoreResult<TransferOutcome> {
+                    transfer::copy_collection(self, id, to, recursive).await
+                }
+                async fn move_collection(&self, id: CollectionId, to: Destination) -> StoreResult<TransferOutcome> {
+                    transfer::move_collection(self, id, to).await
+                }
+
+                // -- dead properties
+                async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>> {
+                    properties::dead_properties(self, target).await
+                }
+                async fn update_dead_properties(&self, target: PropertyTarget, updates: &[PropertyUpdate]) -> StoreResult<()> {
+                    properties::update_dead_properties(self, target, updates).await
+                }
+
+                // -- change log
+                async fn changes_since(&self, collection: CollectionId, since: i64) -> StoreResult<Vec<Change>> {
+                    changes::changes_since(self, collection, since).await
+                }
+
+                // -- locks
+                async fn create_lock(&self, lock: Lock) -> StoreResult<()> {
+                    locks::create_lock(self, lock).await
+                }
+                async fn lock(&self, token: &str) -> StoreResult<Option<Lock>> {
+                    locks::lock(self, token).await
+                }
+                async fn locks_covering(&self, path: &str) -> StoreResult<Vec<Lock>> {
+                    locks::locks_covering(self, path).await
+                }
+                async fn locks_below(&self, prefix: &str) -> StoreResult<Vec<Lock>> {
+                    locks::locks_below(self, prefix).await
+                }
+                async fn refresh_lock(&self, token: &str, timeout_secs: Option<i64>, expires_at: Option<Millis>) -> StoreResult<Lock> {
+                    locks::refresh_lock(self, token, timeout_secs, expires_at).await
+                }
+                async fn remove_lock(&self, token: &str) -> StoreResult<()> {
+                    locks::remove_lock(self, token).await
+                }
+                async fn remove_locks_under(&self, path: &str) -> StoreResult<()> {
+                    locks::remove_locks_under(self, path).await
+                }
+            }
+        }
+    };
+}
+pub(crate) use sql_store;

@@ -1,0 +1,138 @@
+//! Stored objects (non-collection resources): metadata, exact bytes, and the
+//! conditional, quota-checked `PUT` and `DELETE`.
+//!
+//! Every write bumps the collection's revision first, so the `If-Match` /
+//! `If-None-Match` condition and the quota are checked under that lock.
+//!
+//! Expanded by [`sql_store!`](super::sql_store) into the per-database module
+//! of the same name (see the [module documentation](super)).
+
+/// The functions of this concern, for the database of the enclosing module.
+macro_rules! body {
+    () => {
+        use super::*;
+        use super::changes::{bump, log_change};
+        use super::collections::{fetch_collection_by_path, quota_used_in};
+        use super::locks::remove_locks_under_in;
+
+        // ------------------------------------------------------ Store methods
+
+        pub(super) async fn object(store: &Backend, collection: CollectionId, name: &str) -> StoreResult<Option<ObjectMeta>> {
+            fetch_object_named(&mut *store.reader().acquire().await?, collection, name).await
+        }
+
+        pub(super) async fn objects(store: &Backend, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>> {
+            let rows: Vec<ObjectRow> = sqlx::query_as(concat!(
+                "SELECT ", object_cols!(), " FROM objects WHERE collection_id = $1 ORDER BY name"
+            ))
+            .bind(collection)
+            .fetch_all(store.reader())
+            .await?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        }
+
+        pub(super) async fn object_content(store: &Backend, id: ObjectId) -> StoreResult<bytes::Bytes> {
+            let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT content FROM objects WHERE id = $1")
+                .bind(id)
+                .fetch_optional(store.reader())
+                .await?;
+            row.map(|(c,)| bytes::Bytes::from(c)).ok_or(StoreError::NotFound)
+        }
+
+        pub(super) async fn put_object(store: &Backend, put: PutObject) -> StoreResult<PutOutcome> {
+            validate_name(&put.name)?;
+            let now = now_millis();
+            let size = put.content.len() as i64;
+            let etag = etag_for(&put.content);
+            let mut tx = store.begin_write().await?;
+            // Bump first: the collection row lock serializes writers.
+            let (rev, owner, coll_path) =
+                bump(&mut tx, put.collection, now).await?.ok_or(StoreError::MissingParent)?;
+            let existing = fetch_object_named(&mut tx, put.collection, &put.name).await?;
+            check_condition(&put.condition, existing.as_ref().map(|o| o.etag.as_str()))?;
+            if fetch_collection_by_path(&mut tx, &child_path(&coll_path, &put.name)).await?.is_some() {
+                return Err(StoreError::AlreadyExists);
+            }
+            if let Some(limit) = put.quota_limit {
+                // Serialize writers of the same owner across collections.
+                sqlx::query("UPDATE principals SET quota_bytes = quota_bytes WHERE id = $1")
+                    .bind(owner)
+                    .execute(&mut *tx)
+                    .await?;
+                let used = quota_used_in(&mut tx, owner).await?;
+                let old = existing.as_ref().map_or(0, |o| o.size);
+                if used - old + size > limit {
+                    return Err(StoreError::QuotaExceeded);
+                }
+            }
+            let row: ObjectRow = match &existing {
+                Some(old) => sqlx::query_as(concat!(
+                    "UPDATE objects SET content_type = $2, etag = $3, size = $4, content = $5, modified_at = $6 \
+                     WHERE id = $1 RETURNING ", object_cols!()
+                ))
+                .bind(old.id),
+                None => sqlx::query_as(concat!(
+                    "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at) \
+                     VALUES ($1, $7, $2, $3, $4, $5, $6, $6) RETURNING ", object_cols!()
+                ))
+                .bind(put.collection),
+            }
+            .bind(&put.content_type)
+            .bind(&etag)
+            .bind(size)
+            .bind(put.content.as_ref())
+            .bind(now)
+            .bind(&put.name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_unique)?;
+            log_change(&mut tx, put.collection, &put.name, rev, false).await?;
+            tx.commit().await?;
+            Ok(PutOutcome { created: existing.is_none(), meta: row.into() })
+        }
+
+        pub(super) async fn delete_object(store: &Backend, collection: CollectionId, name: &str, if_match: Option<&str>) -> StoreResult<()> {
+            let now = now_millis();
+            let mut tx = store.begin_write().await?;
+            let (rev, _, coll_path) = bump(&mut tx, collection, now).await?.ok_or(StoreError::NotFound)?;
+            let object = fetch_object_named(&mut tx, collection, name).await?.ok_or(StoreError::NotFound)?;
+            if let Some(want) = if_match {
+                if !etag_matches(&object.etag, want) {
+                    return Err(StoreError::PreconditionFailed);
+                }
+            }
+            delete_object_row(&mut tx, object.id, &object_path(&coll_path, name)).await?;
+            log_change(&mut tx, collection, name, rev, true).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        // ------------------------------------------------------------ helpers
+
+        pub(super) async fn fetch_object(conn: &mut Conn, id: i64) -> StoreResult<Option<ObjectMeta>> {
+            let row: Option<ObjectRow> =
+                sqlx::query_as(concat!("SELECT ", object_cols!(), " FROM objects WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            Ok(row.map(Into::into))
+        }
+
+        pub(super) async fn fetch_object_named(conn: &mut Conn, collection: i64, name: &str) -> StoreResult<Option<ObjectMeta>> {
+            let row: Option<ObjectRow> = sqlx::query_as(concat!(
+                "SELECT ", object_cols!(), " FROM objects WHERE collection_id = $1 AND name = $2"
+            ))
+            .bind(collection)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(row.map(Into::into))
+        }
+
+        pub(super) async fn delete_object_row(conn: &mut Conn, id: i64, path: &str) -> StoreResult<()> {
+            sqlx::query("DELETE FROM objects WHERE id = $1").bind(id).execute(&mut *conn).await?;
+            remove_locks_under_in(conn, path).await
+        }
+    };
+}
+pub(crate) use body;

@@ -1,0 +1,111 @@
+//! Dead properties (RFC 4918 §4): stored as received, for a collection or an
+//! object; `PROPPATCH` applies all updates in one transaction.
+//!
+//! Expanded by [`sql_store!`](super::sql_store) into the per-database module
+//! of the same name (see the [module documentation](super)).
+
+/// The functions of this concern, for the database of the enclosing module.
+macro_rules! body {
+    () => {
+        use super::*;
+        use super::changes::{bump, log_change};
+        use super::objects::fetch_object;
+
+        // ------------------------------------------------------ Store methods
+
+        pub(super) async fn dead_properties(store: &Backend, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>> {
+            let (sql, id) = match target {
+                PropertyTarget::Collection(id) => (
+                    "SELECT namespace, name, value FROM dead_properties WHERE collection_id = $1 ORDER BY namespace, name",
+                    id,
+                ),
+                PropertyTarget::Object(id) => (
+                    "SELECT namespace, name, value FROM dead_properties WHERE object_id = $1 ORDER BY namespace, name",
+                    id,
+                ),
+            };
+            let rows: Vec<(String, String, String)> = sqlx::query_as(sql).bind(id).fetch_all(store.reader()).await?;
+            Ok(rows.into_iter().map(|(namespace, name, value)| DeadProperty { namespace, name, value }).collect())
+        }
+
+        pub(super) async fn update_dead_properties(store: &Backend, target: PropertyTarget, updates: &[PropertyUpdate]) -> StoreResult<()> {
+            for u in updates {
+                match u {
+                    PropertyUpdate::Set(p) => validate_property(&p.namespace, &p.name)?,
+                    PropertyUpdate::Remove { namespace, name } => validate_property(namespace, name)?,
+                }
+            }
+            let now = now_millis();
+            let mut tx = store.begin_write().await?;
+            // Bump the revision (CTag) of the collection concerned; an
+            // object's change is logged in its collection (RFC 6578).
+            match target {
+                PropertyTarget::Collection(id) => {
+                    bump(&mut tx, id, now).await?.ok_or(StoreError::NotFound)?;
+                }
+                PropertyTarget::Object(id) => {
+                    let obj = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+                    let (rev, _, _) = bump(&mut tx, obj.collection, now).await?.ok_or(StoreError::NotFound)?;
+                    let obj = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+                    log_change(&mut tx, obj.collection, &obj.name, rev, false).await?;
+                }
+            }
+            for u in updates {
+                match u {
+                    PropertyUpdate::Set(p) => set_property(&mut tx, target, p).await?,
+                    PropertyUpdate::Remove { namespace, name } => {
+                        let sql = match target {
+                            PropertyTarget::Collection(_) => {
+                                "DELETE FROM dead_properties WHERE collection_id = $1 AND namespace = $2 AND name = $3"
+                            }
+                            PropertyTarget::Object(_) => {
+                                "DELETE FROM dead_properties WHERE object_id = $1 AND namespace = $2 AND name = $3"
+                            }
+                        };
+                        let (PropertyTarget::Collection(id) | PropertyTarget::Object(id)) = target;
+                        sqlx::query(sql).bind(id).bind(namespace).bind(name).execute(&mut *tx).await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        // ------------------------------------------------------------ helpers
+
+        pub(super) async fn set_property(conn: &mut Conn, target: PropertyTarget, p: &DeadProperty) -> StoreResult<()> {
+            let (sql, id) = match target {
+                PropertyTarget::Collection(id) => (
+                    "INSERT INTO dead_properties (collection_id, namespace, name, value) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (collection_id, namespace, name) DO UPDATE SET value = excluded.value",
+                    id,
+                ),
+                PropertyTarget::Object(id) => (
+                    "INSERT INTO dead_properties (object_id, namespace, name, value) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (object_id, namespace, name) DO UPDATE SET value = excluded.value",
+                    id,
+                ),
+            };
+            sqlx::query(sql).bind(id).bind(&p.namespace).bind(&p.name).bind(&p.value).execute(&mut *conn).await?;
+            Ok(())
+        }
+
+        pub(super) async fn copy_properties(conn: &mut Conn, from: PropertyTarget, to: PropertyTarget) -> StoreResult<()> {
+            let sql = match (from, to) {
+                (PropertyTarget::Collection(_), PropertyTarget::Collection(_)) =>
+                    "INSERT INTO dead_properties (collection_id, namespace, name, value) \
+                     SELECT $2, namespace, name, value FROM dead_properties WHERE collection_id = $1",
+                (PropertyTarget::Object(_), PropertyTarget::Object(_)) =>
+                    "INSERT INTO dead_properties (object_id, namespace, name, value) \
+                     SELECT $2, namespace, name, value FROM dead_properties WHERE object_id = $1",
+                _ => return Err(StoreError::Invalid("property copy between kinds".into())),
+            };
+            let id = |t: PropertyTarget| match t {
+                PropertyTarget::Collection(i) | PropertyTarget::Object(i) => i,
+            };
+            sqlx::query(sql).bind(id(from)).bind(id(to)).execute(&mut *conn).await?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use body;

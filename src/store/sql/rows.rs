@@ -1,0 +1,292 @@
+//! Row types and pure helpers shared by every concern and both databases (no
+//! SQL is executed here).
+//!
+//! The `*_cols!` / `*_select!` macros expand to string literals so that the
+//! queries can splice them with `concat!` and stay `&'static str`.
+
+use crate::store::*;
+
+/// Map a unique-constraint violation to `AlreadyExists`.
+pub fn map_unique(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::AlreadyExists,
+        _ => StoreError::Database(e),
+    }
+}
+
+pub fn collection_kind(s: &str) -> StoreResult<CollectionKind> {
+    CollectionKind::parse(s).ok_or_else(|| StoreError::Invalid(format!("unknown collection kind {s:?}")))
+}
+
+pub fn principal_kind(s: &str) -> StoreResult<PrincipalKind> {
+    PrincipalKind::parse(s).ok_or_else(|| StoreError::Invalid(format!("unknown principal kind {s:?}")))
+}
+
+pub fn scope_str(scope: LockScope) -> &'static str {
+    match scope {
+        LockScope::Exclusive => "exclusive",
+        LockScope::Shared => "shared",
+    }
+}
+
+pub fn parse_scope(s: &str) -> StoreResult<LockScope> {
+    match s {
+        "exclusive" => Ok(LockScope::Exclusive),
+        "shared" => Ok(LockScope::Shared),
+        _ => Err(StoreError::Invalid(format!("unknown lock scope {s:?}"))),
+    }
+}
+
+/// A member name: non-empty, no slash.
+pub fn validate_name(name: &str) -> StoreResult<()> {
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(StoreError::Invalid(format!("invalid member name {name:?}")));
+    }
+    Ok(())
+}
+
+/// Path of the child collection `name` of the collection at `parent`.
+pub fn child_path(parent: &str, name: &str) -> String {
+    format!("{parent}{name}/")
+}
+
+/// Path of the object `name` in the collection at `parent`.
+pub fn object_path(parent: &str, name: &str) -> String {
+    format!("{parent}{name}")
+}
+
+/// Exclusive upper bound of the strings starting with `prefix` in byte
+/// order: `path >= prefix AND path < prefix_upper(prefix)` selects exactly
+/// the paths starting with `prefix` (byte-wise collation on both databases).
+pub fn prefix_upper(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = last as u32 + 1;
+        if (0xD800..0xE000).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return chars.into_iter().collect();
+        }
+    }
+    // Only reachable for a prefix made of char::MAX: nothing sorts above.
+    char::MAX.to_string().repeat(prefix.chars().count() + 1)
+}
+
+/// The two spellings of the same resource: with and without trailing slash.
+pub fn same_resource_paths(path: &str) -> [String; 2] {
+    if path == "/" || path.is_empty() {
+        ["/".to_string(), "/".to_string()]
+    } else if let Some(stripped) = path.strip_suffix('/') {
+        [path.to_string(), stripped.to_string()]
+    } else {
+        [path.to_string(), format!("{path}/")]
+    }
+}
+
+/// Proper ancestor collection paths of `path` (`/a/b/c` → `/`, `/a/`, `/a/b/`).
+pub fn ancestor_paths(path: &str) -> Vec<String> {
+    let base = path.strip_suffix('/').unwrap_or(path);
+    base.char_indices()
+        .filter(|&(_, c)| c == '/')
+        .map(|(i, _)| base[..=i].to_string())
+        .filter(|p| p.len() < path.len() && p != path)
+        .collect()
+}
+
+/// Compare a stored ETag with one supplied by a client (quotes tolerated).
+pub fn etag_matches(stored: &str, given: &str) -> bool {
+    given == "*" || stored == given.trim().trim_matches('"')
+}
+
+pub fn check_condition(condition: &WriteCondition, existing_etag: Option<&str>) -> StoreResult<()> {
+    let ok = match (condition, existing_etag) {
+        (WriteCondition::None, _) => true,
+        (WriteCondition::MustNotExist, e) => e.is_none(),
+        (WriteCondition::MustExist, e) => e.is_some(),
+        (WriteCondition::ETagMatches(want), Some(have)) => etag_matches(have, want),
+        (WriteCondition::ETagMatches(_), None) => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::PreconditionFailed)
+    }
+}
+
+pub fn validate_property(namespace: &str, name: &str) -> StoreResult<()> {
+    if name.is_empty() || name.contains(char::is_whitespace) || namespace.contains('\0') {
+        return Err(StoreError::Invalid(format!("invalid property name {{{namespace}}}{name:?}")));
+    }
+    Ok(())
+}
+
+/// The columns a [`CollectionRow`] is read from.
+macro_rules! collection_cols {
+    () => {
+        "id, owner_id, parent_id, path, kind, sync_revision, created_at, modified_at"
+    };
+}
+pub(crate) use collection_cols;
+
+#[derive(sqlx::FromRow)]
+pub struct CollectionRow {
+    pub id: i64,
+    pub owner_id: i64,
+    pub parent_id: Option<i64>,
+    pub path: String,
+    pub kind: String,
+    pub sync_revision: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+impl CollectionRow {
+    pub fn into_collection(self) -> StoreResult<Collection> {
+        Ok(Collection {
+            id: self.id,
+            owner: self.owner_id,
+            parent: self.parent_id,
+            path: self.path,
+            kind: collection_kind(&self.kind)?,
+            sync_revision: self.sync_revision,
+            created_at: self.created_at,
+            modified_at: self.modified_at,
+        })
+    }
+}
+
+/// The columns an [`ObjectRow`] is read from (the content is fetched apart).
+macro_rules! object_cols {
+    () => {
+        "id, collection_id, name, content_type, etag, size, created_at, modified_at"
+    };
+}
+pub(crate) use object_cols;
+
+#[derive(sqlx::FromRow)]
+pub struct ObjectRow {
+    pub id: i64,
+    pub collection_id: i64,
+    pub name: String,
+    pub content_type: String,
+    pub etag: String,
+    pub size: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+impl From<ObjectRow> for ObjectMeta {
+    fn from(r: ObjectRow) -> Self {
+        ObjectMeta {
+            id: r.id,
+            collection: r.collection_id,
+            name: r.name,
+            content_type: r.content_type,
+            etag: r.etag,
+            size: r.size,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        }
+    }
+}
+
+/// The query prefix reading [`PrincipalRow`]s (followed by `WHERE` or `ORDER BY`).
+macro_rules! principal_select {
+    () => {
+        "SELECT p.id, p.username, p.kind, p.display_name, a.slug AS academie, p.password_hash, \
+         p.disabled, p.is_admin, p.quota_bytes, p.created_at \
+         FROM principals p LEFT JOIN academies a ON a.id = p.academie_id "
+    };
+}
+pub(crate) use principal_select;
+
+#[derive(sqlx::FromRow)]
+pub struct PrincipalRow {
+    pub id: i64,
+    pub username: String,
+    pub kind: String,
+    pub display_name: Option<String>,
+    pub academie: Option<String>,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub is_admin: bool,
+    pub quota_bytes: Option<i64>,
+    pub created_at: i64,
+}
+
+impl PrincipalRow {
+    pub fn into_principal(self) -> StoreResult<Principal> {
+        Ok(Principal {
+            id: self.id,
+            username: self.username,
+            kind: principal_kind(&self.kind)?,
+            display_name: self.display_name,
+            academie: self.academie,
+            password_hash: self.password_hash,
+            disabled: self.disabled,
+            is_admin: self.is_admin,
+            quota_bytes: self.quota_bytes,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// The columns a [`LockRow`] is read from.
+macro_rules! lock_cols {
+    () => {
+        "token, root, infinite, scope, owner_xml, principal_id, timeout_secs, expires_at"
+    };
+}
+pub(crate) use lock_cols;
+
+#[derive(sqlx::FromRow)]
+pub struct LockRow {
+    pub token: String,
+    pub root: String,
+    pub infinite: bool,
+    pub scope: String,
+    pub owner_xml: Option<String>,
+    pub principal_id: i64,
+    pub timeout_secs: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+impl LockRow {
+    pub fn into_lock(self) -> StoreResult<Lock> {
+        Ok(Lock {
+            token: self.token,
+            root: self.root,
+            infinite: self.infinite,
+            scope: parse_scope(&self.scope)?,
+            owner_xml: self.owner_xml,
+            principal: self.principal_id,
+            timeout_secs: self.timeout_secs,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+/// The query prefix reading [`AcademieRow`]s (followed by `WHERE` or `ORDER BY`).
+macro_rules! academie_select {
+    () => {
+        "SELECT a.id, a.slug, a.name, r.slug AS region \
+         FROM academies a LEFT JOIN regions r ON r.id = a.region_id "
+    };
+}
+pub(crate) use academie_select;
+
+#[derive(sqlx::FromRow)]
+pub struct AcademieRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub region: Option<String>,
+}
+
+impl From<AcademieRow> for Academie {
+    fn from(r: AcademieRow) -> Self {
+        Academie { id: r.id, slug: r.slug, name: r.name, region: r.region }
+    }
+}

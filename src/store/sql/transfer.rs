@@ -1,0 +1,235 @@
+//! `COPY` and `MOVE` of objects and collections (RFC 4918 §9.8, §9.9), each one
+//! transaction.
+//!
+//! The destination parent's revision is bumped (both parents', in id order,
+//! for a move) before anything is checked; an existing destination is
+//! replaced only with `Overwrite: T`.
+//!
+//! Expanded by [`sql_store!`](super::sql_store) into the per-database module
+//! of the same name (see the [module documentation](super)).
+
+/// The functions of this concern, for the database of the enclosing module.
+macro_rules! body {
+    () => {
+        use super::*;
+        use super::changes::{bump, bump_two, log_change};
+        use super::collections::{delete_subtree, fetch_collection, fetch_collection_by_path, insert_collection};
+        use super::locks::remove_locks_under_in;
+        use super::objects::{delete_object_row, fetch_object, fetch_object_named};
+        use super::properties::copy_properties;
+
+        // ------------------------------------------------------ Store methods
+
+        pub(super) async fn copy_object(store: &Backend, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome> {
+            validate_name(&to.name)?;
+            let now = now_millis();
+            let mut tx = store.begin_write().await?;
+            let src = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            if src.collection == to.parent && src.name == to.name {
+                return Err(StoreError::Invalid("source and destination are the same".into()));
+            }
+            let (rev, _, dest_path) = bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
+            let src_coll = fetch_collection(&mut tx, src.collection).await?.ok_or(StoreError::NotFound)?;
+            if src_coll.path.starts_with(&child_path(&dest_path, &to.name)) && to.overwrite {
+                return Err(StoreError::Invalid("destination contains the source".into()));
+            }
+            let replaced = clear_destination(&mut tx, to.parent, &dest_path, &to.name, to.overwrite).await?;
+            let (new_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at) \
+                 SELECT $1, $2, content_type, etag, size, content, $3, $3 FROM objects WHERE id = $4 RETURNING id",
+            )
+            .bind(to.parent)
+            .bind(&to.name)
+            .bind(now)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_unique)?;
+            copy_properties(&mut tx, PropertyTarget::Object(id), PropertyTarget::Object(new_id)).await?;
+            log_change(&mut tx, to.parent, &to.name, rev, false).await?;
+            tx.commit().await?;
+            Ok(TransferOutcome { replaced })
+        }
+
+        pub(super) async fn move_object(store: &Backend, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome> {
+            validate_name(&to.name)?;
+            let now = now_millis();
+            let mut tx = store.begin_write().await?;
+            let found = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            if found.collection == to.parent && found.name == to.name {
+                return Err(StoreError::Invalid("source and destination are the same".into()));
+            }
+            let (src_rev, dest_rev) = bump_two(&mut tx, found.collection, to.parent, now).await?;
+            let dest_rev = dest_rev.ok_or(StoreError::MissingParent)?;
+            // Re-read under the collection locks.
+            let src = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            let src_rev = src_rev.filter(|_| src.collection == found.collection).ok_or(StoreError::NotFound)?;
+            let src_coll = fetch_collection(&mut tx, src.collection).await?.ok_or(StoreError::NotFound)?;
+            let dest_coll = fetch_collection(&mut tx, to.parent).await?.ok_or(StoreError::MissingParent)?;
+            if src_coll.path.starts_with(&child_path(&dest_coll.path, &to.name)) && to.overwrite {
+                return Err(StoreError::Invalid("destination contains the source".into()));
+            }
+            let replaced = clear_destination(&mut tx, to.parent, &dest_coll.path, &to.name, to.overwrite).await?;
+            sqlx::query("UPDATE objects SET collection_id = $2, name = $3 WHERE id = $1")
+                .bind(id)
+                .bind(to.parent)
+                .bind(&to.name)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_unique)?;
+            remove_locks_under_in(&mut tx, &object_path(&src_coll.path, &src.name)).await?;
+            log_change(&mut tx, src.collection, &src.name, src_rev, true).await?;
+            log_change(&mut tx, to.parent, &to.name, dest_rev, false).await?;
+            tx.commit().await?;
+            Ok(TransferOutcome { replaced })
+        }
+
+        pub(super) async fn copy_collection(store: &Backend, id: CollectionId, to: Destination, recursive: bool) -> StoreResult<TransferOutcome> {
+            validate_name(&to.name)?;
+            let now = now_millis();
+            let mut tx = store.begin_write().await?;
+            let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            let (rev, dest_owner, dest_parent_path) =
+                bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
+            let dest = child_path(&dest_parent_path, &to.name);
+            check_collection_transfer(&src.path, &dest, to.overwrite)?;
+            let replaced = clear_destination(&mut tx, to.parent, &dest_parent_path, &to.name, to.overwrite).await?;
+            // Source subtree, parents before children (path order).
+            let subtree: Vec<CollectionRow> = if recursive {
+                sqlx::query_as(concat!(
+                    "SELECT ", collection_cols!(), " FROM collections WHERE path >= $1 AND path < $2 ORDER BY path"
+                ))
+                .bind(&src.path)
+                .bind(prefix_upper(&src.path))
+                .fetch_all(&mut *tx)
+                .await?
+            } else {
+                Vec::new()
+            };
+            let root = insert_collection(&mut tx, dest_owner, Some(to.parent), &dest, src.kind.as_str(), now).await?;
+            copy_properties(&mut tx, PropertyTarget::Collection(src.id), PropertyTarget::Collection(root)).await?;
+            let mut mapping = std::collections::HashMap::from([(src.id, root)]);
+            for row in subtree {
+                if row.id == src.id {
+                    continue;
+                }
+                let parent = row.parent_id.and_then(|p| mapping.get(&p).copied());
+                let path = format!("{dest}{}", &row.path[src.path.len()..]);
+                let new_id = insert_collection(&mut tx, dest_owner, parent, &path, &row.kind, now).await?;
+                copy_properties(&mut tx, PropertyTarget::Collection(row.id), PropertyTarget::Collection(new_id)).await?;
+                mapping.insert(row.id, new_id);
+            }
+            if recursive {
+                for (from, to_id) in &mapping {
+                    copy_objects(&mut tx, *from, *to_id, now).await?;
+                }
+            }
+            log_change(&mut tx, to.parent, &to.name, rev, false).await?;
+            tx.commit().await?;
+            Ok(TransferOutcome { replaced })
+        }
+
+        pub(super) async fn move_collection(store: &Backend, id: CollectionId, to: Destination) -> StoreResult<TransferOutcome> {
+            validate_name(&to.name)?;
+            let now = now_millis();
+            let mut tx = store.begin_write().await?;
+            let found = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            let (src_rev, dest_rev) = match found.parent {
+                Some(p) => bump_two(&mut tx, p, to.parent, now).await?,
+                None => (None, bump(&mut tx, to.parent, now).await?.map(|r| r.0)),
+            };
+            let dest_rev = dest_rev.ok_or(StoreError::MissingParent)?;
+            let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            if src.parent != found.parent {
+                return Err(StoreError::PreconditionFailed);
+            }
+            let dest_parent = fetch_collection(&mut tx, to.parent).await?.ok_or(StoreError::MissingParent)?;
+            let dest = child_path(&dest_parent.path, &to.name);
+            check_collection_transfer(&src.path, &dest, to.overwrite)?;
+            let replaced = clear_destination(&mut tx, to.parent, &dest_parent.path, &to.name, to.overwrite).await?;
+            remove_locks_under_in(&mut tx, &src.path).await?;
+            let keep_from = src.path.chars().count() as i32 + 1;
+            sqlx::query("UPDATE collections SET path = $1 || substr(path, $2) WHERE path >= $3 AND path < $4")
+                .bind(&dest)
+                .bind(keep_from)
+                .bind(&src.path)
+                .bind(prefix_upper(&src.path))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_unique)?;
+            sqlx::query("UPDATE collections SET parent_id = $2, modified_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(to.parent)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if let (Some(p), Some(rev)) = (src.parent, src_rev) {
+                log_change(&mut tx, p, src.name(), rev, true).await?;
+            }
+            log_change(&mut tx, to.parent, &to.name, dest_rev, false).await?;
+            tx.commit().await?;
+            Ok(TransferOutcome { replaced })
+        }
+
+        // ------------------------------------------------------------ helpers
+
+        /// Make room at `parent.path + name`: `Ok(false)` if nothing is
+        /// there, `AlreadyExists` without `overwrite`, otherwise delete it.
+        async fn clear_destination(conn: &mut Conn, parent: i64, parent_path: &str, name: &str, overwrite: bool) -> StoreResult<bool> {
+            let object = fetch_object_named(conn, parent, name).await?;
+            let dir = child_path(parent_path, name);
+            let collection = fetch_collection_by_path(conn, &dir).await?;
+            if object.is_none() && collection.is_none() {
+                return Ok(false);
+            }
+            if !overwrite {
+                return Err(StoreError::AlreadyExists);
+            }
+            if let Some(o) = object {
+                delete_object_row(conn, o.id, &object_path(parent_path, name)).await?;
+            }
+            if collection.is_some() {
+                delete_subtree(conn, &dir).await?;
+            }
+            Ok(true)
+        }
+
+        /// Copy every object of `from` (with its properties) into `to`.
+        async fn copy_objects(conn: &mut Conn, from: i64, to: i64, now: i64) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at) \
+                 SELECT $2, name, content_type, etag, size, content, $3, $3 FROM objects WHERE collection_id = $1",
+            )
+            .bind(from)
+            .bind(to)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "INSERT INTO dead_properties (object_id, namespace, name, value) \
+                 SELECT n.id, p.namespace, p.name, p.value FROM dead_properties p \
+                 JOIN objects o ON o.id = p.object_id \
+                 JOIN objects n ON n.collection_id = $2 AND n.name = o.name \
+                 WHERE o.collection_id = $1",
+            )
+            .bind(from)
+            .bind(to)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// Destination checks shared by COPY/MOVE of a collection at `src`
+        /// to `dest`: refuse its own subtree, and replacing an ancestor.
+        fn check_collection_transfer(src: &str, dest: &str, overwrite: bool) -> StoreResult<()> {
+            if dest.starts_with(src) {
+                return Err(StoreError::Invalid(format!("cannot copy or move {src} into itself ({dest})")));
+            }
+            if src.starts_with(dest) && overwrite {
+                return Err(StoreError::Invalid(format!("cannot replace {dest}, an ancestor of {src}")));
+            }
+            Ok(())
+        }
+    };
+}
+pub(crate) use body;
