@@ -1,0 +1,184 @@
+//! Académies, principals and their email addresses; deleting a principal.
+
+use super::*;
+
+pub async fn academies_and_principals(store: SharedStore) {
+    let a = store.create_academie("versailles", "Académie de Versailles", Some("idf")).await.unwrap();
+    assert_eq!(a.region.as_deref(), Some("idf"));
+    store.create_academie("creteil", "Académie de Créteil", Some("idf")).await.unwrap();
+    store.create_academie("corse", "Académie de Corse", None).await.unwrap();
+    assert!(matches!(
+        store.create_academie("versailles", "again", None).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let regions = store.list_regions().await.unwrap();
+    assert_eq!(regions.len(), 1);
+    assert_eq!((regions[0].slug.as_str(), regions[0].name.as_str()), ("idf", "idf"));
+    let slugs: Vec<String> = store.list_academies().await.unwrap().into_iter().map(|a| a.slug).collect();
+    assert_eq!(slugs, ["corse", "creteil", "versailles"]);
+    assert_eq!(store.academie("versailles").await.unwrap(), Some(a));
+    assert_eq!(store.academie("nowhere").await.unwrap(), None);
+
+    let alice = store
+        .create_principal(NewPrincipal {
+            username: "alice".into(),
+            display_name: Some("Alice Martin".into()),
+            academie: Some("versailles".into()),
+            password_hash: Some("$argon2id$v=19$x".into()),
+            emails: vec!["Alice@Example.org".into(), "a.martin@example.org".into()],
+            is_admin: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alice.kind, PrincipalKind::User);
+    assert_eq!(alice.academie.as_deref(), Some("versailles"));
+    assert!(alice.is_admin && !alice.disabled);
+    assert!(alice.created_at > 0);
+    assert_eq!(store.principal(alice.id).await.unwrap(), Some(alice.clone()));
+    assert_eq!(store.principal_by_username("alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(store.principal_by_username("nobody").await.unwrap(), None);
+
+    let room = store
+        .create_principal(NewPrincipal { username: "salle-101".into(), kind: Some(PrincipalKind::Room), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(room.kind, PrincipalKind::Room);
+    assert_eq!(room.academie, None);
+
+    assert!(matches!(
+        store.create_principal(NewPrincipal { username: "alice".into(), ..Default::default() }).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(matches!(
+        store
+            .create_principal(NewPrincipal {
+                username: "bob".into(),
+                academie: Some("atlantide".into()),
+                ..Default::default()
+            })
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Email taken (case-insensitively): the whole creation is refused.
+    assert!(matches!(
+        store
+            .create_principal(NewPrincipal {
+                username: "bob".into(),
+                emails: vec!["bob@example.org".into(), "ALICE@example.ORG".into()],
+                ..Default::default()
+            })
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(store.principal_by_username("bob").await.unwrap(), None);
+    assert_eq!(store.count_principals().await.unwrap(), 2);
+    let names: Vec<String> = store.list_principals().await.unwrap().into_iter().map(|p| p.username).collect();
+    assert_eq!(names, ["alice", "salle-101"]);
+
+    store.set_password_hash(alice.id, "$argon2id$new").await.unwrap();
+    store.set_disabled(alice.id, true).await.unwrap();
+    let again = store.principal(alice.id).await.unwrap().unwrap();
+    assert_eq!(again.password_hash.as_deref(), Some("$argon2id$new"));
+    assert!(again.disabled);
+    assert!(matches!(store.set_disabled(9999, true).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.set_password_hash(9999, "x").await, Err(StoreError::NotFound)));
+
+    store.delete_principal(room.id).await.unwrap();
+    assert_eq!(store.principal(room.id).await.unwrap(), None);
+    assert!(matches!(store.delete_principal(room.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.count_principals().await.unwrap(), 1);
+}
+
+pub async fn principal_emails(store: SharedStore) {
+    let alice = store
+        .create_principal(NewPrincipal {
+            username: "alice".into(),
+            emails: vec!["Alice@Example.org".into(), "second@example.org".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let emails = store.principal_emails(alice.id).await.unwrap();
+    assert_eq!(
+        emails,
+        vec![
+            PrincipalEmail { address: "Alice@Example.org".into(), primary: true },
+            PrincipalEmail { address: "second@example.org".into(), primary: false },
+        ]
+    );
+    store.add_principal_email(alice.id, "third@example.org", false).await.unwrap();
+    store.add_principal_email(alice.id, "new-primary@example.org", true).await.unwrap();
+    let emails = store.principal_emails(alice.id).await.unwrap();
+    assert_eq!(emails.len(), 4);
+    assert_eq!(emails.iter().filter(|e| e.primary).count(), 1);
+    assert_eq!(emails[3], PrincipalEmail { address: "new-primary@example.org".into(), primary: true });
+    assert_eq!(emails[0].address, "Alice@Example.org");
+
+    let bob = user(&store, "bob").await;
+    assert!(store.principal_emails(bob.id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.add_principal_email(bob.id, "ALICE@example.org", false).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    // The first address becomes primary even when not asked.
+    store.add_principal_email(bob.id, "bob@example.org", false).await.unwrap();
+    assert_eq!(
+        store.principal_emails(bob.id).await.unwrap(),
+        vec![PrincipalEmail { address: "bob@example.org".into(), primary: true }]
+    );
+    assert!(matches!(store.add_principal_email(9999, "x@example.org", true).await, Err(StoreError::NotFound)));
+}
+
+pub async fn delete_principal_cascades(store: SharedStore) {
+    let alice = store
+        .create_principal(NewPrincipal {
+            username: "alice".into(),
+            emails: vec!["alice@example.org".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let bob = user(&store, "bob").await;
+    let root = home(&store, &alice).await;
+    let cal = mkcol(&store, &root, "cal").await;
+    let obj = put_ok(&store, &cal, "ev.ics", b"ev").await;
+    store
+        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))])
+        .await
+        .unwrap();
+    store
+        .update_dead_properties(PropertyTarget::Collection(cal.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))])
+        .await
+        .unwrap();
+    store.create_lock(test_lock("urn:uuid:alice", "/files/alice/cal/", true, alice.id, None)).await.unwrap();
+    store.create_lock(test_lock("urn:uuid:bob-in-alice", "/files/alice/cal/ev.ics", false, bob.id, None)).await.unwrap();
+    let bob_home = home(&store, &bob).await;
+    put_ok(&store, &bob_home, "keep.ics", b"keep").await;
+    store.create_lock(test_lock("urn:uuid:bob", "/files/bob/", true, bob.id, None)).await.unwrap();
+
+    store.delete_principal(alice.id).await.unwrap();
+    assert_eq!(store.principal(alice.id).await.unwrap(), None);
+    assert_eq!(store.collection(root.id).await.unwrap(), None);
+    assert_eq!(store.collection(cal.id).await.unwrap(), None);
+    assert!(matches!(store.object_content(obj.id).await, Err(StoreError::NotFound)));
+    assert!(store.dead_properties(PropertyTarget::Object(obj.id)).await.unwrap().is_empty());
+    assert!(store.dead_properties(PropertyTarget::Collection(cal.id)).await.unwrap().is_empty());
+    assert!(store.principal_emails(alice.id).await.unwrap().is_empty());
+    assert_eq!(store.lock("urn:uuid:alice").await.unwrap(), None);
+    assert_eq!(store.lock("urn:uuid:bob-in-alice").await.unwrap(), None);
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), 0);
+    // Bob is untouched, and alice's username and email can be reused.
+    assert!(store.lock("urn:uuid:bob").await.unwrap().is_some());
+    assert_eq!(store.objects(bob_home.id).await.unwrap().len(), 1);
+    let again = store
+        .create_principal(NewPrincipal {
+            username: "alice".into(),
+            emails: vec!["alice@example.org".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_ne!(again.id, alice.id);
+    assert_eq!(home(&store, &again).await.path, "/files/alice/");
+}

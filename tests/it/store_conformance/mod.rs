@@ -1,0 +1,165 @@
+//! Store conformance: every scenario runs unchanged against SQLite and PostgreSQL
+//! (`sqlite::<name>` and `postgres::<name>`).
+
+use std::future::Future;
+use std::time::Duration;
+
+use almanach::store::*;
+use bytes::Bytes;
+
+use crate::db::{fresh_db, Backend};
+
+mod concurrency;
+mod directory;
+mod locks;
+mod resources;
+mod transfer;
+
+async fn run<F, Fut>(backend: Backend, scenario: F)
+where
+    F: FnOnce(SharedStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let db = fresh_db(backend).await;
+    let store = almanach::store::open(&db.url).await.expect("open store");
+    store.migrate().await.expect("migrate");
+    store.migrate().await.expect("migrate twice");
+    store.ping().await.expect("ping");
+    scenario(store).await;
+    drop(db);
+}
+
+macro_rules! conformance {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::run(crate::db::Backend::Sqlite, super::$module::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::run(crate::db::Backend::Postgres, super::$module::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    directory::academies_and_principals,
+    directory::principal_emails,
+    resources::collections_tree,
+    resources::put_object_conditions_and_bytes,
+    concurrency::concurrent_etag_match,
+    resources::quota_exceeded_leaves_data_intact,
+    resources::delete_object_conditions,
+    transfer::copy_and_move_objects,
+    transfer::copy_and_move_collections,
+    transfer::move_into_own_subtree_refused,
+    resources::dead_properties,
+    resources::change_log,
+    locks::locks,
+    directory::delete_principal_cascades,
+    transfer::concurrent_transfers,
+);
+
+/// Two stores on one database, as two server processes would share it.
+mod shared_database {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::concurrency::two_stores_share_a_database(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::concurrency::two_stores_share_a_database(crate::db::Backend::Postgres).await;
+    }
+}
+
+// ------------------------------------------------------------------ helpers
+
+pub async fn user(store: &SharedStore, name: &str) -> Principal {
+    store
+        .create_principal(NewPrincipal { username: name.into(), ..Default::default() })
+        .await
+        .expect("create principal")
+}
+
+pub async fn home(store: &SharedStore, owner: &Principal) -> Collection {
+    store
+        .create_collection(NewCollection {
+            owner: owner.id,
+            parent: None,
+            path: format!("/files/{}/", owner.username),
+            kind: CollectionKind::Plain,
+            properties: vec![],
+        })
+        .await
+        .expect("create home")
+}
+
+pub async fn mkcol(store: &SharedStore, parent: &Collection, name: &str) -> Collection {
+    store
+        .create_collection(NewCollection {
+            owner: parent.owner,
+            parent: Some(parent.id),
+            path: format!("{}{name}/", parent.path),
+            kind: CollectionKind::Calendar,
+            properties: vec![],
+        })
+        .await
+        .expect("create collection")
+}
+
+pub fn put(collection: &Collection, name: &str, body: &[u8], condition: WriteCondition) -> PutObject {
+    PutObject {
+        collection: collection.id,
+        name: name.into(),
+        content_type: "text/calendar".into(),
+        content: Bytes::copy_from_slice(body),
+        condition,
+        quota_limit: None,
+    }
+}
+
+pub async fn put_ok(store: &SharedStore, collection: &Collection, name: &str, body: &[u8]) -> ObjectMeta {
+    store.put_object(put(collection, name, body, WriteCondition::None)).await.expect("put").meta
+}
+
+pub fn prop(ns: &str, name: &str, value: &str) -> DeadProperty {
+    DeadProperty { namespace: ns.into(), name: name.into(), value: value.into() }
+}
+
+pub fn dest(parent: &Collection, name: &str, overwrite: bool) -> Destination {
+    Destination { parent: parent.id, name: name.into(), overwrite }
+}
+
+pub async fn reload(store: &SharedStore, c: &Collection) -> Collection {
+    store.collection(c.id).await.unwrap().expect("collection still exists")
+}
+
+pub fn test_lock(token: &str, root: &str, infinite: bool, principal: PrincipalId, expires_at: Option<Millis>) -> Lock {
+    Lock {
+        token: token.into(),
+        root: root.into(),
+        infinite,
+        scope: LockScope::Exclusive,
+        owner_xml: Some("<D:href>mailto:a@example.org</D:href>".into()),
+        principal,
+        timeout_secs: expires_at.map(|_| 600),
+        expires_at,
+    }
+}
+
+pub fn tokens(locks: &[Lock]) -> Vec<&str> {
+    let mut t: Vec<&str> = locks.iter().map(|l| l.token.as_str()).collect();
+    t.sort();
+    t
+}
+
+// ---------------------------------------------------------------- scenarios
+

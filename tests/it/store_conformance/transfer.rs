@@ -1,0 +1,213 @@
+//! COPY and MOVE of objects and collections.
+
+use super::*;
+
+pub async fn copy_and_move_objects(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let root = home(&store, &alice).await;
+    let other = mkcol(&store, &root, "other").await;
+    let body = b"\x00binary\xff".to_vec();
+    let src = put_ok(&store, &root, "src.bin", &body).await;
+    store
+        .update_dead_properties(PropertyTarget::Object(src.id), &[PropertyUpdate::Set(prop("urn:x", "color", "red"))])
+        .await
+        .unwrap();
+
+    let out = store.copy_object(src.id, dest(&other, "copy.bin", false)).await.unwrap();
+    assert!(!out.replaced);
+    let copy = store.object(other.id, "copy.bin").await.unwrap().unwrap();
+    assert_ne!(copy.id, src.id);
+    assert_eq!((copy.etag.as_str(), copy.size, copy.content_type.as_str()), (src.etag.as_str(), src.size, "text/calendar"));
+    assert_eq!(store.object_content(copy.id).await.unwrap().as_ref(), body.as_slice());
+    assert_eq!(
+        store.dead_properties(PropertyTarget::Object(copy.id)).await.unwrap(),
+        vec![prop("urn:x", "color", "red")]
+    );
+    // Properties are duplicated, not shared.
+    store
+        .update_dead_properties(PropertyTarget::Object(copy.id), &[PropertyUpdate::Set(prop("urn:x", "color", "blue"))])
+        .await
+        .unwrap();
+    assert_eq!(store.dead_properties(PropertyTarget::Object(src.id)).await.unwrap()[0].value, "red");
+    let changes = store.changes_since(other.id, 0).await.unwrap();
+    assert_eq!(changes.last().unwrap().name, "copy.bin");
+
+    // Existing destination without overwrite: nothing changes.
+    let taken = put_ok(&store, &other, "taken.bin", b"taken").await;
+    assert!(matches!(store.copy_object(src.id, dest(&other, "taken.bin", false)).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(store.move_object(src.id, dest(&other, "taken.bin", false)).await, Err(StoreError::AlreadyExists)));
+    assert_eq!(store.object(other.id, "taken.bin").await.unwrap().unwrap().etag, taken.etag);
+    assert!(store.object(root.id, "src.bin").await.unwrap().is_some());
+    // A collection at the destination counts too.
+    mkcol(&store, &other, "dir").await;
+    assert!(matches!(store.copy_object(src.id, dest(&other, "dir", false)).await, Err(StoreError::AlreadyExists)));
+
+    let out = store.copy_object(src.id, dest(&other, "taken.bin", true)).await.unwrap();
+    assert!(out.replaced);
+    let replaced = store.object(other.id, "taken.bin").await.unwrap().unwrap();
+    assert_eq!(replaced.etag, src.etag);
+    assert!(matches!(store.object_content(taken.id).await, Err(StoreError::NotFound)));
+
+    // Move keeps the id, content, etag and properties.
+    let src_rev = reload(&store, &root).await.sync_revision;
+    let out = store.move_object(src.id, dest(&other, "dir", true)).await.unwrap();
+    assert!(out.replaced);
+    assert_eq!(store.collection_by_path("/files/alice/other/dir/").await.unwrap(), None);
+    let moved = store.object(other.id, "dir").await.unwrap().unwrap();
+    assert_eq!((moved.id, moved.etag.as_str()), (src.id, src.etag.as_str()));
+    assert_eq!(store.object(root.id, "src.bin").await.unwrap(), None);
+    assert_eq!(store.object_content(moved.id).await.unwrap().as_ref(), body.as_slice());
+    assert_eq!(store.dead_properties(PropertyTarget::Object(moved.id)).await.unwrap(), vec![prop("urn:x", "color", "red")]);
+    let src_changes = store.changes_since(root.id, src_rev).await.unwrap();
+    assert_eq!(src_changes, vec![Change { name: "src.bin".into(), revision: src_rev + 1, deleted: true }]);
+    // Rename within one collection.
+    store.move_object(moved.id, dest(&other, "renamed.bin", false)).await.unwrap();
+    assert!(store.object(other.id, "renamed.bin").await.unwrap().is_some());
+    assert!(matches!(store.move_object(987_654, dest(&other, "x", false)).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.copy_object(moved.id, Destination { parent: 987_654, name: "x".into(), overwrite: false }).await,
+        Err(StoreError::MissingParent)
+    ));
+}
+
+pub async fn copy_and_move_collections(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let root = home(&store, &alice).await;
+    let src = store
+        .create_collection(NewCollection {
+            owner: alice.id,
+            parent: Some(root.id),
+            path: "/files/alice/src/".into(),
+            kind: CollectionKind::Calendar,
+            properties: vec![prop("DAV:", "displayname", "Source")],
+        })
+        .await
+        .unwrap();
+    let child = mkcol(&store, &src, "child").await;
+    store
+        .update_dead_properties(PropertyTarget::Collection(child.id), &[PropertyUpdate::Set(prop("urn:x", "k", "child"))])
+        .await
+        .unwrap();
+    let o1 = put_ok(&store, &src, "one.ics", b"one").await;
+    let o2 = put_ok(&store, &child, "two.ics", b"two\x00").await;
+    store
+        .update_dead_properties(PropertyTarget::Object(o2.id), &[PropertyUpdate::Set(prop("urn:x", "o", "two"))])
+        .await
+        .unwrap();
+    let used = store.quota_used(alice.id).await.unwrap();
+
+    // Depth 0 copy: the collection and its properties only.
+    let out = store.copy_collection(src.id, dest(&root, "shallow", false), false).await.unwrap();
+    assert!(!out.replaced);
+    let shallow = store.collection_by_path("/files/alice/shallow/").await.unwrap().unwrap();
+    assert_eq!(shallow.kind, CollectionKind::Calendar);
+    assert_eq!(shallow.parent, Some(root.id));
+    assert_eq!(store.dead_properties(PropertyTarget::Collection(shallow.id)).await.unwrap(), vec![prop("DAV:", "displayname", "Source")]);
+    assert!(store.objects(shallow.id).await.unwrap().is_empty());
+    assert!(store.child_collections(shallow.id).await.unwrap().is_empty());
+
+    // Recursive copy: whole subtree with objects and properties.
+    store.copy_collection(src.id, dest(&root, "deep", false), true).await.unwrap();
+    let deep = store.collection_by_path("/files/alice/deep/").await.unwrap().unwrap();
+    let deep_child = store.collection_by_path("/files/alice/deep/child/").await.unwrap().unwrap();
+    assert_eq!(deep_child.parent, Some(deep.id));
+    assert_ne!(deep_child.id, child.id);
+    assert_eq!(store.dead_properties(PropertyTarget::Collection(deep_child.id)).await.unwrap(), vec![prop("urn:x", "k", "child")]);
+    let two = store.object(deep_child.id, "two.ics").await.unwrap().unwrap();
+    assert_ne!(two.id, o2.id);
+    assert_eq!(two.etag, o2.etag);
+    assert_eq!(store.object_content(two.id).await.unwrap().as_ref(), b"two\x00");
+    assert_eq!(store.dead_properties(PropertyTarget::Object(two.id)).await.unwrap(), vec![prop("urn:x", "o", "two")]);
+    assert!(store.object(deep.id, "one.ics").await.unwrap().is_some());
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), used * 2);
+    let logged: Vec<String> = store.changes_since(root.id, 0).await.unwrap().into_iter().map(|c| c.name).collect();
+    assert!(logged.contains(&"deep".to_string()) && logged.contains(&"shallow".to_string()));
+
+    // Existing destination without overwrite.
+    assert!(matches!(store.copy_collection(src.id, dest(&root, "deep", false), true).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(store.move_collection(src.id, dest(&root, "deep", false)).await, Err(StoreError::AlreadyExists)));
+    put_ok(&store, &root, "file.txt", b"f").await;
+    assert!(matches!(store.move_collection(src.id, dest(&root, "file.txt", false)).await, Err(StoreError::AlreadyExists)));
+    assert!(store.collection(src.id).await.unwrap().is_some());
+
+    // Move with overwrite over an existing subtree.
+    let target_parent = mkcol(&store, &root, "target").await;
+    let before_src_parent = reload(&store, &root).await.sync_revision;
+    let out = store.move_collection(src.id, dest(&root, "deep", true)).await.unwrap();
+    assert!(out.replaced);
+    assert_eq!(store.collection(deep.id).await.unwrap(), None, "replaced subtree is gone");
+    assert_eq!(store.collection(deep_child.id).await.unwrap(), None);
+    let moved = store.collection(src.id).await.unwrap().unwrap();
+    assert_eq!(moved.path, "/files/alice/deep/");
+    let moved_child = store.collection(child.id).await.unwrap().unwrap();
+    assert_eq!(moved_child.path, "/files/alice/deep/child/");
+    assert_eq!(moved_child.parent, Some(src.id));
+    assert_eq!(store.collection_by_path("/files/alice/src/").await.unwrap(), None);
+    assert_eq!(store.object(src.id, "one.ics").await.unwrap().unwrap().id, o1.id);
+    assert_eq!(store.dead_properties(PropertyTarget::Object(o2.id)).await.unwrap(), vec![prop("urn:x", "o", "two")]);
+    assert_eq!(store.dead_properties(PropertyTarget::Collection(src.id)).await.unwrap(), vec![prop("DAV:", "displayname", "Source")]);
+    let changes = store.changes_since(root.id, before_src_parent).await.unwrap();
+    assert!(changes.contains(&Change { name: "src".into(), revision: before_src_parent + 1, deleted: true }));
+    assert!(changes.iter().any(|c| c.name == "deep" && !c.deleted));
+
+    // Move to another parent.
+    store.move_collection(src.id, dest(&target_parent, "moved", false)).await.unwrap();
+    let m = store.collection(src.id).await.unwrap().unwrap();
+    assert_eq!((m.path.as_str(), m.parent), ("/files/alice/target/moved/", Some(target_parent.id)));
+    assert_eq!(store.collection(child.id).await.unwrap().unwrap().path, "/files/alice/target/moved/child/");
+    let kids: Vec<String> = store.child_collections(target_parent.id).await.unwrap().into_iter().map(|c| c.path).collect();
+    assert_eq!(kids, ["/files/alice/target/moved/"]);
+    assert!(matches!(
+        store.move_collection(src.id, Destination { parent: 987_654, name: "x".into(), overwrite: false }).await,
+        Err(StoreError::MissingParent)
+    ));
+    assert!(matches!(store.copy_collection(987_654, dest(&root, "x", false), true).await, Err(StoreError::NotFound)));
+}
+
+pub async fn move_into_own_subtree_refused(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let root = home(&store, &alice).await;
+    let a = mkcol(&store, &root, "a").await;
+    let b = mkcol(&store, &a, "b").await;
+    put_ok(&store, &b, "x.ics", b"x").await;
+    for (name, overwrite) in [("c", false), ("c", true)] {
+        assert!(matches!(store.move_collection(a.id, dest(&b, name, overwrite)).await, Err(StoreError::Invalid(_))));
+        assert!(matches!(store.copy_collection(a.id, dest(&b, name, overwrite), true).await, Err(StoreError::Invalid(_))));
+    }
+    // Onto itself.
+    assert!(matches!(store.move_collection(a.id, dest(&root, "a", true)).await, Err(StoreError::Invalid(_))));
+    // Replacing its own ancestor.
+    assert!(matches!(store.move_collection(b.id, dest(&root, "a", true)).await, Err(StoreError::Invalid(_))));
+    assert_eq!(reload(&store, &b).await.path, "/files/alice/a/b/");
+    assert_eq!(store.objects(b.id).await.unwrap().len(), 1);
+}
+
+pub async fn concurrent_transfers(store: SharedStore) {
+    // Opposite MOVEs between two collections must not deadlock.
+    let alice = user(&store, "alice").await;
+    let root = home(&store, &alice).await;
+    let a = mkcol(&store, &root, "a").await;
+    let b = mkcol(&store, &root, "b").await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let c = if i % 2 == 0 { &a } else { &b };
+        ids.push((i, put_ok(&store, c, &format!("o{i}"), b"x").await.id));
+    }
+    let tasks: Vec<_> = ids
+        .into_iter()
+        .map(|(i, id)| {
+            let store = store.clone();
+            let to = if i % 2 == 0 { dest(&b, &format!("m{i}"), false) } else { dest(&a, &format!("m{i}"), false) };
+            tokio::spawn(async move { store.move_object(id, to).await })
+        })
+        .collect();
+    for r in futures::future::join_all(tasks).await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(store.objects(a.id).await.unwrap().len(), 4);
+    assert_eq!(store.objects(b.id).await.unwrap().len(), 4);
+    assert!(store.objects(a.id).await.unwrap().iter().all(|o| o.name.starts_with('m')));
+    // Each move bumped both collections exactly once: 4 puts + 8 moves.
+    assert_eq!(reload(&store, &a).await.sync_revision, 12);
+    assert_eq!(reload(&store, &b).await.sync_revision, 12);
+}
