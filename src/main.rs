@@ -2,7 +2,19 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() {
-    let cli = almanach::cli::Cli::parse();
+    let cli = match almanach::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print as clap renders them; usage errors get
+        // one line and exit code 2.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // The message is the first paragraph of clap's rendering.
+            let rendered = e.to_string();
+            let message: Vec<&str> = rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+            eprintln!("almanach: {} (see `almanach --help`)", message.join(" "));
+            std::process::exit(2);
+        }
+    };
     if let Err(e) = almanach::cli::run(cli).await {
         eprintln!("almanach: error: {e}");
         std::process::exit(1);

@@ -96,8 +96,12 @@ fn unreachable_database_and_bad_url_fail_clearly() {
     assert!(!err.contains("hunter2"));
     let o = almanach("mysql://x", &["user", "list"], None);
     assert!(!o.status.success() && stderr(&o).contains("unsupported database URL"), "{}", stderr(&o));
-    let o = almanach("sqlite:///tmp/x.db", &["user", "frobnicate"], None);
-    assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
+    for args in [&["user", "frobnicate"][..], &["serve", "--listen", "not-an-address"], &["user", "add", "x"]] {
+        let o = almanach("sqlite:///tmp/x.db", args, None);
+        assert_eq!(o.status.code(), Some(2), "usage errors exit 2: {args:?}");
+        assert_eq!(stderr(&o).lines().count(), 1, "one line: {}", stderr(&o));
+        assert!(stderr(&o).starts_with("almanach: error: "), "{}", stderr(&o));
+    }
 }
 
 #[test]
