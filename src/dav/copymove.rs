@@ -3,7 +3,8 @@
 use http::StatusCode;
 
 use super::error::{DavError, DavResult};
-use super::locks::{check_if_header, path_of_uri, require_unlocked, Guard};
+use super::live_props::quota_limit;
+use super::locks::{check_if_header, lock_guard, path_of_uri};
 use super::path::DavPath;
 use super::resource::{resolve, Resource};
 use super::response::{empty, Response};
@@ -70,36 +71,42 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     let src_store_path = source.store_path(&req.path);
     let src_parent = req.path.parent().map(|p| p.collection_path()).unwrap_or_default();
     let dest_store_path = dest.store_path(&dest_path);
-    let mut guards = vec![Guard::At(&dest_store_path), Guard::At(&dest_parent.path)];
+    let mut at = vec![dest_store_path.as_str(), dest_parent.path.as_str()];
+    let mut below = Vec::new();
     if dest.is_collection() && dest.exists() {
-        guards.push(Guard::Below(&dest_store_path));
+        below.push(dest_store_path.as_str());
     }
     if is_move {
-        guards.push(Guard::At(&src_store_path));
-        guards.push(Guard::At(&src_parent));
+        at.push(&src_store_path);
+        at.push(&src_parent);
         if src_collection_path.is_some() {
-            guards.push(Guard::Below(&src_store_path));
+            below.push(&src_store_path);
         }
     }
-    require_unlocked(req, &submitted, &guards).await?;
+    let guard = lock_guard(req, &submitted, &at, &below);
 
     let to = Destination {
         parent: dest_parent.id,
         name: dest_path.last().unwrap_or_default().to_string(),
         overwrite,
+        // COPY adds bytes to the destination owner; the store checks a MOVE
+        // only when it changes the owner.
+        quota_limit: Some(quota_limit(req, dest_parent.owner).await?),
     };
     let store = &req.state.store;
     let outcome = match (&source, is_move) {
-        (Resource::Object { meta, .. }, false) => store.copy_object(meta.id, to).await,
-        (Resource::Object { meta, .. }, true) => store.move_object(meta.id, to).await,
-        (Resource::Collection { collection, .. }, false) => store.copy_collection(collection.id, to, recursive).await,
-        (Resource::Collection { collection, .. }, true) => store.move_collection(collection.id, to).await,
+        (Resource::Object { meta, .. }, false) => store.copy_object(meta.id, to, &guard).await,
+        (Resource::Object { meta, .. }, true) => store.move_object(meta.id, to, &guard).await,
+        (Resource::Collection { collection, .. }, false) => {
+            store.copy_collection(collection.id, to, recursive, &guard).await
+        }
+        (Resource::Collection { collection, .. }, true) => store.move_collection(collection.id, to, &guard).await,
         _ => unreachable!("source kinds were checked above"),
     }
     .map_err(|e| match e {
         StoreError::AlreadyExists => DavError::status(StatusCode::PRECONDITION_FAILED),
         StoreError::MissingParent => DavError::conflict("the destination's parent collection does not exist"),
-        other => other.into(),
+        other => DavError::from_store(req, other),
     })?;
     Ok(empty(if outcome.replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
 }

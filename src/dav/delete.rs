@@ -3,7 +3,7 @@
 use http::StatusCode;
 
 use super::error::{DavError, DavResult};
-use super::locks::{check_if_header, require_unlocked, Guard};
+use super::locks::{check_if_header, lock_guard};
 use super::resource::{resolve, Resource};
 use super::response::{empty, Response};
 use super::conditional::write_condition;
@@ -19,13 +19,16 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
             req.require(&resource, Privileges::UNBIND)?;
             let submitted = check_if_header(req, &resource).await?;
             let target = req.path.object_path();
-            require_unlocked(req, &submitted, &[Guard::At(&target), Guard::At(&parent.path)]).await?;
+            let guard = lock_guard(req, &submitted, &[&target, &parent.path], &[]);
             let if_match = match write_condition(req, Some(&meta.etag))? {
                 WriteCondition::ETagMatches(etag) => Some(etag),
                 WriteCondition::MustNotExist => return Err(DavError::status(StatusCode::PRECONDITION_FAILED)),
                 WriteCondition::MustExist | WriteCondition::None => None,
             };
-            store.delete_object(parent.id, &meta.name, if_match.as_deref()).await?;
+            store
+                .delete_object(parent.id, &meta.name, if_match.as_deref(), &guard)
+                .await
+                .map_err(|e| DavError::from_store(req, e))?;
         }
         Resource::Collection { collection, .. } => {
             // RFC 4918 §9.6.1: a collection DELETE acts as Depth: infinity.
@@ -42,13 +45,8 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
             }
             let submitted = check_if_header(req, &resource).await?;
             let parent_path = req.path.parent().map(|p| p.collection_path()).unwrap_or_default();
-            require_unlocked(
-                req,
-                &submitted,
-                &[Guard::At(&collection.path), Guard::At(&parent_path), Guard::Below(&collection.path)],
-            )
-            .await?;
-            store.delete_collection(collection.id).await?;
+            let guard = lock_guard(req, &submitted, &[&collection.path, &parent_path], &[&collection.path]);
+            store.delete_collection(collection.id, &guard).await.map_err(|e| DavError::from_store(req, e))?;
         }
         Resource::Unmapped { .. } => return Err(DavError::not_found()),
         _ => return Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),

@@ -4,11 +4,18 @@
 //! path errors convert into `DavError`, and [`DavError::into_response`] is the
 //! only place that turns them into status codes and `DAV:error` bodies
 //! (RFC 4918 §16 preconditions).
+//!
+//! Lock errors of the store ([`StoreError::Locked`], [`StoreError::LockConflict`])
+//! name a lock root, which the body shows as an href of the request (under
+//! the configured base path); a handler converts them with
+//! [`DavError::from_store`], which keeps them as [`DavError::Locked`] with
+//! that href for `into_response` to render.
 
 use http::StatusCode;
 
 use super::path::PathError;
 use super::response::{xml_response, Response};
+use super::DavRequest;
 use crate::store::StoreError;
 use crate::xml::{XmlError, XmlWriter, NS_DAV};
 
@@ -77,6 +84,9 @@ pub enum DavError {
     StatusWithMessage(StatusCode, String),
     #[error("{0}: {1:?}")]
     Condition(StatusCode, Condition),
+    /// A store lock error, with the href of the offending lock's root.
+    #[error("{error} ({href})")]
+    Locked { error: StoreError, href: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -107,10 +117,22 @@ impl DavError {
         DavError::Condition(code, c)
     }
 
+    /// Convert a store error, naming a lock root (of `Locked` and
+    /// `LockConflict`) by its href for this request.
+    pub fn from_store(req: &DavRequest<'_>, e: StoreError) -> Self {
+        match e {
+            StoreError::Locked { ref root } | StoreError::LockConflict { ref root } => {
+                let href = req.href(root);
+                DavError::Locked { error: e, href }
+            }
+            other => DavError::Store(other),
+        }
+    }
+
     pub fn status_code(&self) -> StatusCode {
         match self {
             DavError::Status(s) | DavError::StatusWithMessage(s, _) | DavError::Condition(s, _) => *s,
-            DavError::Store(e) => store_status(e),
+            DavError::Store(e) | DavError::Locked { error: e, .. } => store_status(e),
             DavError::Xml(_) | DavError::Path(_) => StatusCode::BAD_REQUEST,
         }
     }
@@ -121,6 +143,12 @@ impl DavError {
         match self {
             DavError::Condition(_, c) => xml_response(status, c.to_xml()),
             DavError::Store(StoreError::QuotaExceeded) => xml_response(status, Condition::QuotaNotExceeded.to_xml()),
+            DavError::Locked { error, href } => xml_response(status, lock_condition(&error, href).to_xml()),
+            // Not converted with `from_store`: without the request's base
+            // path, the root's encoded path stands for its href.
+            DavError::Store(ref e @ (StoreError::Locked { ref root } | StoreError::LockConflict { ref root })) => {
+                xml_response(status, lock_condition(e, super::path::href("", root)).to_xml())
+            }
             DavError::Store(ref e) if status.is_server_error() => {
                 tracing::error!(error = %e, "store failure");
                 super::response::text(status, "internal storage error\n")
@@ -133,6 +161,16 @@ impl DavError {
     }
 }
 
+/// RFC 4918 §16: a write must submit the token of a lock covering what it
+/// changes (`lock-token-submitted`); a new lock must not conflict with an
+/// existing one (`no-conflicting-lock`). `href` names the existing lock's root.
+fn lock_condition(e: &StoreError, href: String) -> Condition {
+    match e {
+        StoreError::LockConflict { .. } => Condition::NoConflictingLock(vec![href]),
+        _ => Condition::LockTokenSubmitted(vec![href]),
+    }
+}
+
 fn store_status(e: &StoreError) -> StatusCode {
     match e {
         StoreError::NotFound => StatusCode::NOT_FOUND,
@@ -141,6 +179,7 @@ fn store_status(e: &StoreError) -> StatusCode {
         StoreError::MissingParent => StatusCode::CONFLICT,
         StoreError::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
         StoreError::InvalidSyncToken => StatusCode::FORBIDDEN,
+        StoreError::Locked { .. } | StoreError::LockConflict { .. } => StatusCode::LOCKED,
         StoreError::Invalid(_) => StatusCode::BAD_REQUEST,
         StoreError::Database(_) | StoreError::Migration(_) => StatusCode::SERVICE_UNAVAILABLE,
     }

@@ -23,15 +23,26 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
     let head = req.method == http::Method::HEAD;
     let mut resp = match &resource {
         Resource::Object { meta, .. } => {
-            let etag = quoted_etag(&meta.etag);
-            if let Some(status) = read_precondition(req, &meta.etag)? {
-                let mut r = super::response::empty(status);
-                set_header(&mut r, header::ETAG, &etag);
+            if let Some(r) = precondition_response(req, &meta.etag)? {
                 return Ok(r);
             }
-            let body = if head { Bytes::new() } else { req.state.store.object_content(meta.id).await? };
+            // The headers describe the bytes sent: both come from one read.
+            let (meta, body) = if head {
+                (meta.clone(), Bytes::new())
+            } else {
+                let (current, body) =
+                    req.state.store.object_with_content(meta.id).await?.ok_or_else(DavError::not_found)?;
+                // Replaced since it was resolved: the preconditions apply to
+                // the version actually sent.
+                if current.etag != meta.etag {
+                    if let Some(r) = precondition_response(req, &current.etag)? {
+                        return Ok(r);
+                    }
+                }
+                (current, body)
+            };
             let mut r = with_body(StatusCode::OK, &meta.content_type, body);
-            set_header(&mut r, header::ETAG, &etag);
+            set_header(&mut r, header::ETAG, &quoted_etag(&meta.etag));
             set_header(&mut r, header::LAST_MODIFIED, &http_date(meta.modified_at));
             set_header(&mut r, header::CONTENT_LENGTH, &meta.size.to_string());
             r
@@ -46,6 +57,15 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
     };
     set_header(&mut resp, header::HeaderName::from_static("x-content-type-options"), "nosniff");
     Ok(resp)
+}
+
+/// The 304/412 answer to `If-None-Match` / `If-Match` for the version `etag`, if any.
+fn precondition_response(req: &DavRequest<'_>, etag: &str) -> DavResult<Option<Response>> {
+    Ok(read_precondition(req, etag)?.map(|status| {
+        let mut r = super::response::empty(status);
+        set_header(&mut r, header::ETAG, &quoted_etag(etag));
+        r
+    }))
 }
 
 async fn listing(req: &DavRequest<'_>, resource: &Resource) -> DavResult<String> {

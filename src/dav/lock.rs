@@ -1,17 +1,18 @@
 //! LOCK and UNLOCK (RFC 4918 §9.10, §9.11): exclusive and shared write
 //! locks, Depth 0 and infinity, timeouts, refresh, and LOCK on an unmapped
-//! URL (which creates an empty resource, §9.10.4).
+//! URL (which creates an empty resource, §9.10.4). Conflicts between locks
+//! are checked by the store, atomically with the lock's creation.
 
 use http::{header, StatusCode};
 
 use super::error::{Condition, DavError, DavResult};
-use super::locks::{active_lock, check_if_header, require_unlocked, Guard};
+use super::locks::{active_lock, check_if_header, lock_guard};
 use super::property::write_active_lock;
 use super::resource::{resolve, Resource};
 use super::response::{empty, set_header, xml_response, Response};
 use super::{DavRequest, Depth};
 use crate::auth::acl::Privileges;
-use crate::store::{now_millis, Lock, LockScope, PutObject, WriteCondition};
+use crate::store::{now_millis, Lock, LockNull, LockScope};
 use crate::xml::{self, XmlWriter, NS_DAV};
 
 struct LockInfo {
@@ -72,29 +73,24 @@ pub async fn lock(req: &DavRequest<'_>) -> DavResult<Response> {
     let submitted = check_if_header(req, &resource).await?;
     let root = if resource.is_collection() { req.path.collection_path() } else { req.path.object_path() };
     let infinite = infinite && resource.is_collection();
-    check_conflicts(req, &root, info.scope, infinite).await?;
 
-    let created = match &resource {
-        Resource::Collection { .. } | Resource::Object { .. } => false,
+    // RFC 4918 §9.10.4: on an unmapped URL, the store creates the empty
+    // resource in the lock's transaction (binding it into the parent).
+    let lock_null = match &resource {
+        Resource::Collection { .. } | Resource::Object { .. } => None,
         Resource::Unmapped { parent: Some(parent), .. } if !req.path.trailing_slash => {
-            require_unlocked(req, &submitted, &[Guard::At(&parent.path)]).await?;
             super::put::only_plain_files(&resource)?;
-            req.state
-                .store
-                .put_object(PutObject {
-                    collection: parent.id,
-                    name: req.path.last().unwrap_or_default().to_string(),
-                    content_type: "application/octet-stream".into(),
-                    content: bytes::Bytes::new(),
-                    condition: WriteCondition::MustNotExist,
-                    quota_limit: None,
-                })
-                .await?;
-            true
+            Some(LockNull {
+                collection: parent.id,
+                name: req.path.last().unwrap_or_default().to_string(),
+                content_type: "application/octet-stream".into(),
+                guard: lock_guard(req, &submitted, &[&parent.path], &[]),
+            })
         }
         Resource::Unmapped { .. } => return Err(DavError::conflict("the parent collection does not exist")),
         _ => return Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
     };
+    let created = lock_null.is_some();
     let timeout = timeout_secs(req);
     let lock = Lock {
         token: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
@@ -106,31 +102,11 @@ pub async fn lock(req: &DavRequest<'_>) -> DavResult<Response> {
         timeout_secs: Some(timeout),
         expires_at: Some(now_millis() + timeout * 1000),
     };
-    req.state.store.create_lock(lock.clone()).await?;
+    req.state.store.create_lock(lock.clone(), lock_null).await.map_err(|e| DavError::from_store(req, e))?;
     let token = lock.token.clone();
     let mut resp = lock_response(req, lock, if created { StatusCode::CREATED } else { StatusCode::OK });
     set_header(&mut resp, header::HeaderName::from_static("lock-token"), &format!("<{token}>"));
     Ok(resp)
-}
-
-/// RFC 4918 §9.10.3 / §6.1: an exclusive lock conflicts with any lock on the
-/// same resources; a shared lock conflicts with an exclusive one.
-async fn check_conflicts(req: &DavRequest<'_>, root: &str, scope: LockScope, infinite: bool) -> DavResult<()> {
-    let store = &req.state.store;
-    let mut existing = store.locks_covering(root).await?;
-    if infinite {
-        existing.extend(store.locks_below(root).await?);
-    }
-    let conflict = existing
-        .iter()
-        .find(|l| scope == LockScope::Exclusive || l.scope == LockScope::Exclusive);
-    match conflict {
-        Some(l) => Err(DavError::condition(
-            StatusCode::LOCKED,
-            Condition::NoConflictingLock(vec![req.href(&l.root)]),
-        )),
-        None => Ok(()),
-    }
 }
 
 /// LOCK without a body refreshes the lock named in the `If` header (§9.10.2).

@@ -1,28 +1,20 @@
 //! Lock enforcement (RFC 4918 §6-7, §10.4): the `If` header must evaluate to
 //! true (else 412), and a request that modifies a locked resource must submit
-//! a token of a lock covering it, held by the same principal (else 423).
+//! a token of a lock covering it, held by the same principal (else 423). The
+//! second rule is enforced by the store inside the write's transaction: a
+//! handler passes it a [`LockGuard`] built by [`lock_guard`].
 
 use std::collections::HashMap;
 
 use http::StatusCode;
 
-use super::error::{Condition, DavError, DavResult};
+use super::error::{DavError, DavResult};
 use super::if_header::{self, ResourceState};
 use super::path::DavPath;
 use super::property::ActiveLock;
 use super::resource::{self, Resource};
 use super::DavRequest;
-use crate::store::{now_millis, Lock};
-
-/// A place whose locks a modification must satisfy.
-pub enum Guard<'a> {
-    /// The resource at this store path (its own locks and inherited
-    /// Depth-infinity locks). Used for the target and, for changes of
-    /// membership, for the parent collection (RFC 4918 §7.4).
-    At(&'a str),
-    /// Every lock rooted below this collection path (DELETE/MOVE of a subtree).
-    Below(&'a str),
-}
+use crate::store::{now_millis, Lock, LockGuard};
 
 /// Evaluate the `If` header (412 when false) and return the lock tokens it submits.
 pub async fn check_if_header(req: &DavRequest<'_>, target: &Resource) -> DavResult<Vec<String>> {
@@ -73,31 +65,21 @@ pub fn path_of_uri(uri: &str) -> &str {
     }
 }
 
-/// Refuse with 423 when a guarded place is locked and the request did not
-/// submit a matching token of the current principal.
-pub async fn require_unlocked(req: &DavRequest<'_>, submitted: &[String], guards: &[Guard<'_>]) -> DavResult<()> {
-    let holds = |l: &Lock| l.principal == req.user.id && submitted.contains(&l.token);
-    for guard in guards {
-        match guard {
-            Guard::At(path) => {
-                let locks = req.state.store.locks_covering(path).await?;
-                if !locks.is_empty() && !locks.iter().any(holds) {
-                    return Err(locked(req, &locks[0]));
-                }
-            }
-            Guard::Below(path) => {
-                let locks = req.state.store.locks_below(path).await?;
-                if let Some(l) = locks.iter().find(|l| !holds(l)) {
-                    return Err(locked(req, l));
-                }
-            }
-        }
+/// The [`LockGuard`] of a modification by this request: the store refuses
+/// it (423 `lock-token-submitted`, see `error.rs`) unless every place in `at`
+/// (the target and, for changes of membership, the parent collection, RFC
+/// 4918 §7.4) has no covering lock or one the request holds, and every lock
+/// below the collections in `below` (DELETE/MOVE of a subtree) is held. A
+/// lock is held when its token is in `submitted` (from the `If` header) and
+/// it belongs to the current user. The check runs inside the store's
+/// transaction, so a lock granted concurrently cannot be bypassed.
+pub fn lock_guard(req: &DavRequest<'_>, submitted: &[String], at: &[&str], below: &[&str]) -> LockGuard {
+    LockGuard {
+        principal: req.user.id,
+        tokens: submitted.to_vec(),
+        at: at.iter().map(|p| p.to_string()).collect(),
+        below: below.iter().map(|p| p.to_string()).collect(),
     }
-    Ok(())
-}
-
-fn locked(req: &DavRequest<'_>, lock: &Lock) -> DavError {
-    DavError::condition(StatusCode::LOCKED, Condition::LockTokenSubmitted(vec![req.href(&lock.root)]))
 }
 
 pub fn active_lock(req: &DavRequest<'_>, lock: Lock) -> ActiveLock {

@@ -3,7 +3,7 @@
 use http::StatusCode;
 
 use super::error::{DavError, DavResult};
-use super::locks::{check_if_header, require_unlocked, Guard};
+use super::locks::{check_if_header, lock_guard};
 use super::property::{LiveProperty, PropName};
 use super::put::only_plain_files;
 use super::resource::{resolve, Resource};
@@ -29,7 +29,7 @@ pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
     let properties = extended_mkcol_properties(req)?;
     let submitted = check_if_header(req, &resource).await?;
     let target = req.path.collection_path();
-    require_unlocked(req, &submitted, &[Guard::At(&parent.path), Guard::At(&target)]).await?;
+    let guard = lock_guard(req, &submitted, &[&parent.path, &target], &[]);
     let created = req
         .state
         .store
@@ -39,13 +39,14 @@ pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
             path: target,
             kind: CollectionKind::Plain,
             properties,
+            guard,
         })
         .await;
     match created {
         Ok(_) => Ok(empty(StatusCode::CREATED)),
         Err(StoreError::AlreadyExists) => Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
         Err(StoreError::MissingParent) => Err(DavError::conflict("the parent collection does not exist")),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(DavError::from_store(req, e)),
     }
 }
 

@@ -5,7 +5,7 @@
 use http::StatusCode;
 
 use super::error::{DavError, DavResult};
-use super::locks::{check_if_header, require_unlocked, Guard};
+use super::locks::{check_if_header, lock_guard};
 use super::multistatus::{MultiStatus, PropStat};
 use super::property::{LiveProperty, PropName, PropValue};
 use super::resource::{resolve, Resource};
@@ -29,7 +29,7 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
     };
     let submitted = check_if_header(req, &resource).await?;
     let store_path = resource.store_path(&req.path);
-    require_unlocked(req, &submitted, &[Guard::At(&store_path)]).await?;
+    let guard = lock_guard(req, &submitted, &[&store_path], &[]);
 
     let mut refused = Vec::new();
     for update in &updates {
@@ -50,7 +50,11 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
     };
     let groups = match (refused.is_empty(), target) {
         (true, Some(target)) => {
-            req.state.store.update_dead_properties(target, &updates).await?;
+            req.state
+                .store
+                .update_dead_properties(target, &updates, &guard)
+                .await
+                .map_err(|e| DavError::from_store(req, e))?;
             vec![PropStat { status: StatusCode::OK, props: unique(all_names()), error: None }]
         }
         _ => {

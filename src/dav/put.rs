@@ -6,7 +6,7 @@ use http::{header, StatusCode};
 
 use super::error::{DavError, DavResult};
 use super::live_props::quota_limit;
-use super::locks::{check_if_header, require_unlocked, Guard};
+use super::locks::{check_if_header, lock_guard};
 use super::resource::{resolve, HomeSpace, Resource};
 use super::response::{empty, quoted_etag, set_header, Response};
 use super::conditional::write_condition;
@@ -42,12 +42,12 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     let condition = write_condition(req, current)?;
     let submitted = check_if_header(req, &resource).await?;
     let target = req.path.object_path();
-    let parent_path = parent.path.clone();
-    let mut guards = vec![Guard::At(&target)];
-    if !resource.exists() {
-        guards.push(Guard::At(&parent_path));
-    }
-    require_unlocked(req, &submitted, &guards).await?;
+    // Creating binds a new member into the parent (RFC 4918 §7.4).
+    let guard = if resource.exists() {
+        lock_guard(req, &submitted, &[&target], &[])
+    } else {
+        lock_guard(req, &submitted, &[&target, &parent.path], &[])
+    };
 
     let content_type = req
         .header("content-type")
@@ -64,11 +64,12 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
             content: req.body.clone(),
             condition,
             quota_limit: Some(quota_limit(req, parent.owner).await?),
+            guard,
         })
         .await
         .map_err(|e| match e {
             StoreError::AlreadyExists => DavError::status(StatusCode::METHOD_NOT_ALLOWED),
-            other => other.into(),
+            other => DavError::from_store(req, other),
         })?;
     let mut resp = empty(if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
     set_header(&mut resp, header::ETAG, &quoted_etag(&outcome.meta.etag));

@@ -126,6 +126,7 @@ pub async fn ensure_home(store: &SharedStore, user: &Principal, space: HomeSpace
             path: path.clone(),
             kind: CollectionKind::Plain,
             properties: vec![],
+            guard: crate::store::LockGuard::none(),
         })
         .await;
     match created {

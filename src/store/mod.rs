@@ -54,6 +54,14 @@ pub enum StoreError {
     /// A sync token names a revision this collection never had.
     #[error("invalid sync token")]
     InvalidSyncToken,
+    /// A write touches a place covered by a lock whose token the request did
+    /// not submit (RFC 4918 §7); `root` is that lock's root.
+    #[error("locked: {root}")]
+    Locked { root: String },
+    /// A new lock conflicts with an existing one (RFC 4918 §6.1, §9.10.3);
+    /// `root` is the existing lock's root.
+    #[error("conflicting lock: {root}")]
+    LockConflict { root: String },
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("database error: {0}")]
@@ -206,7 +214,7 @@ impl Collection {
 }
 
 /// Metadata of a stored (non-collection) resource; its bytes are fetched with
-/// [`Store::object_content`].
+/// [`Store::object_with_content`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
     pub id: ObjectId,
@@ -250,6 +258,43 @@ pub struct PutObject {
     /// Reject the write with [`StoreError::QuotaExceeded`] when the owner's total
     /// would exceed this many bytes.
     pub quota_limit: Option<i64>,
+    pub guard: LockGuard,
+}
+
+/// What a write must respect of WebDAV locks (RFC 4918 §7), checked inside
+/// the write's own transaction so that a lock granted concurrently can never
+/// be bypassed. A lock is *held* by the request when its token is in
+/// `tokens` and it belongs to `principal`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockGuard {
+    pub principal: PrincipalId,
+    /// The lock tokens the request submitted (in its `If` header).
+    pub tokens: Vec<String>,
+    /// Places the write modifies (store paths: collections end with `/`):
+    /// each must have no covering lock, or at least one held covering lock
+    /// (covering as in [`Store::locks_covering`]).
+    pub at: Vec<String>,
+    /// Collection paths whose subtree the write modifies (DELETE/MOVE of a
+    /// collection): every lock rooted strictly below must be held.
+    pub below: Vec<String>,
+}
+
+impl LockGuard {
+    /// No lock constraint (writes that are not on behalf of a WebDAV request).
+    pub fn none() -> LockGuard {
+        LockGuard::default()
+    }
+}
+
+/// LOCK on an unmapped URL (RFC 4918 §9.10.4): create an empty object in the
+/// same transaction as the lock.
+#[derive(Debug, Clone)]
+pub struct LockNull {
+    pub collection: CollectionId,
+    pub name: String,
+    pub content_type: String,
+    /// Guards the binding into `collection` (its own locks).
+    pub guard: LockGuard,
 }
 
 #[derive(Debug, Clone)]
@@ -267,6 +312,7 @@ pub struct NewCollection {
     pub kind: CollectionKind,
     /// Properties to set atomically with the creation (MKCALENDAR / extended MKCOL).
     pub properties: Vec<DeadProperty>,
+    pub guard: LockGuard,
 }
 
 /// What a dead property belongs to.
@@ -310,6 +356,9 @@ pub struct Destination {
     /// Replace whatever is at the destination (Overwrite: T). With false, an
     /// existing destination yields [`StoreError::AlreadyExists`].
     pub overwrite: bool,
+    /// For COPY: reject with [`StoreError::QuotaExceeded`] when the
+    /// destination owner's total would exceed this many bytes.
+    pub quota_limit: Option<i64>,
 }
 
 /// Outcome of COPY/MOVE: whether something was replaced at the destination.
@@ -383,7 +432,7 @@ pub trait Store: Send + Sync + 'static {
     async fn child_collections(&self, parent: CollectionId) -> StoreResult<Vec<Collection>>;
     /// Delete a collection and its whole subtree (objects, properties, change
     /// logs, locks below it). Records the deletion in the parent's change log.
-    async fn delete_collection(&self, id: CollectionId) -> StoreResult<()>;
+    async fn delete_collection(&self, id: CollectionId, guard: &LockGuard) -> StoreResult<()>;
     /// Total bytes of objects in collections owned by `owner`.
     async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64>;
 
@@ -391,29 +440,50 @@ pub trait Store: Send + Sync + 'static {
     async fn object(&self, collection: CollectionId, name: &str) -> StoreResult<Option<ObjectMeta>>;
     /// Objects of a collection, ordered by name.
     async fn objects(&self, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>>;
-    /// The exact bytes stored for an object.
-    async fn object_content(&self, id: ObjectId) -> StoreResult<Bytes>;
+    /// The object's current metadata and exact bytes, read together (so an
+    /// ETag always describes the bytes it is sent with); None if it is gone.
+    async fn object_with_content(&self, id: ObjectId) -> StoreResult<Option<(ObjectMeta, Bytes)>>;
     /// Create or replace an object, checking `condition` and quota in the same
     /// transaction; bumps the collection's revision and logs the change.
     /// `AlreadyExists` if a child collection has that name.
     async fn put_object(&self, put: PutObject) -> StoreResult<PutOutcome>;
     /// Delete an object (optionally only if its ETag matches). `NotFound` if
     /// absent, `PreconditionFailed` if the ETag differs.
-    async fn delete_object(&self, collection: CollectionId, name: &str, if_match: Option<&str>) -> StoreResult<()>;
+    async fn delete_object(
+        &self,
+        collection: CollectionId,
+        name: &str,
+        if_match: Option<&str>,
+        guard: &LockGuard,
+    ) -> StoreResult<()>;
 
-    // -- COPY / MOVE (RFC 4918 §9.8, §9.9), each one transaction
-    async fn copy_object(&self, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome>;
-    async fn move_object(&self, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome>;
+    // -- COPY / MOVE (RFC 4918 §9.8, §9.9), each one transaction; `guard`
+    // covers both the source (for MOVE) and the destination.
+    async fn copy_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
+    async fn move_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
     /// Copy a collection with its dead properties; with `recursive`, its whole
     /// subtree too (Depth: infinity), otherwise only the collection (Depth: 0).
-    async fn copy_collection(&self, id: CollectionId, to: Destination, recursive: bool) -> StoreResult<TransferOutcome>;
-    /// Move a collection with its whole subtree; locks below the source are removed.
-    async fn move_collection(&self, id: CollectionId, to: Destination) -> StoreResult<TransferOutcome>;
+    /// The copy belongs to the destination parent's owner.
+    async fn copy_collection(
+        &self,
+        id: CollectionId,
+        to: Destination,
+        recursive: bool,
+        guard: &LockGuard,
+    ) -> StoreResult<TransferOutcome>;
+    /// Move a collection with its whole subtree; locks below the source are
+    /// removed. The subtree then belongs to the destination parent's owner.
+    async fn move_collection(&self, id: CollectionId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
 
     // -- dead properties
     async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>>;
     /// Apply all updates in one transaction (PROPPATCH is all-or-nothing).
-    async fn update_dead_properties(&self, target: PropertyTarget, updates: &[PropertyUpdate]) -> StoreResult<()>;
+    async fn update_dead_properties(
+        &self,
+        target: PropertyTarget,
+        updates: &[PropertyUpdate],
+        guard: &LockGuard,
+    ) -> StoreResult<()>;
 
     // -- change log (RFC 6578)
     /// Changes after `since` (exclusive), at most one entry per name (the latest),
@@ -422,7 +492,13 @@ pub trait Store: Send + Sync + 'static {
     async fn changes_since(&self, collection: CollectionId, since: i64) -> StoreResult<Vec<Change>>;
 
     // -- locks (RFC 4918 §6, §9.10); expired locks are never returned
-    async fn create_lock(&self, lock: Lock) -> StoreResult<()>;
+    /// Create a lock, atomically with its conflict check: an exclusive lock
+    /// conflicts with any lock covering its root (and, when infinite, any lock
+    /// below it); a shared lock conflicts with exclusive ones. Conflicts are
+    /// [`StoreError::LockConflict`]. With `lock_null`, the empty object is
+    /// created in the same transaction. Lock creation and guarded writes are
+    /// serialised, so a write never commits unchecked after a lock is granted.
+    async fn create_lock(&self, lock: Lock, lock_null: Option<LockNull>) -> StoreResult<()>;
     async fn lock(&self, token: &str) -> StoreResult<Option<Lock>>;
     /// Locks whose scope covers `path`: locks rooted at `path`, and
     /// Depth-infinity locks rooted at an ancestor collection of `path`.
@@ -431,8 +507,6 @@ pub trait Store: Send + Sync + 'static {
     async fn locks_below(&self, prefix: &str) -> StoreResult<Vec<Lock>>;
     async fn refresh_lock(&self, token: &str, timeout_secs: Option<i64>, expires_at: Option<Millis>) -> StoreResult<Lock>;
     async fn remove_lock(&self, token: &str) -> StoreResult<()>;
-    /// Remove locks rooted at `path` or below it (used after DELETE and MOVE).
-    async fn remove_locks_under(&self, path: &str) -> StoreResult<()>;
 }
 
 pub type SharedStore = Arc<dyn Store>;

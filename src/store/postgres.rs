@@ -8,6 +8,14 @@
 //! collection's `sync_revision` (`UPDATE … RETURNING`) before checking
 //! anything, so revisions commit in order and a sync client never misses a
 //! change; conditional writes (`If-Match`) are checked under that lock.
+//!
+//! Lock creation is serialised against lock-guarded writes with one
+//! transaction-scoped advisory lock, [`LOCKS_ADVISORY_KEY`]: every guarded
+//! write holds it shared (so writes stay parallel with each other) and
+//! `create_lock` holds it exclusively. A lock is therefore granted only once
+//! the writes in flight have committed, and a write that starts afterwards
+//! waits for the grant to commit, then sees the new lock when it checks its
+//! guard (READ COMMITTED: each statement sees what committed before it).
 
 use std::time::Duration;
 
@@ -15,6 +23,10 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::StoreResult;
+
+/// Key of the advisory lock serialising lock creation against guarded writes
+/// (any constant unique to this use; "ALMLOCKS" in ASCII).
+const LOCKS_ADVISORY_KEY: i64 = 0x414C_4D4C_4F43_4B53;
 
 pub struct PgStore {
     pool: PgPool,
@@ -40,6 +52,23 @@ impl PgStore {
 
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// A write transaction whose lock guard is checked inside it: holds the
+    /// locks advisory lock shared until commit, so no lock is granted
+    /// meanwhile.
+    async fn begin_guarded_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(LOCKS_ADVISORY_KEY).execute(&mut *tx).await?;
+        Ok(tx)
+    }
+
+    /// A transaction creating a lock: holds the locks advisory lock
+    /// exclusively until commit, waiting for guarded writes in flight.
+    async fn begin_lock_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCKS_ADVISORY_KEY).execute(&mut *tx).await?;
+        Ok(tx)
     }
 
     async fn run_migrations(&self) -> StoreResult<()> {

@@ -1,7 +1,8 @@
 //! The embedded SQLite store.
 //!
 //! This module only holds SQLite's connection handling: `reader()`,
-//! `writer()`, `begin_write()` and `run_migrations()`. The
+//! `writer()`, `begin_write()`, `begin_guarded_write()`, `begin_lock_write()`
+//! and `run_migrations()`. The
 //! [`Store`](super::Store) implementation is the portable one of `store::sql`
 //! (src/store/sql/), written once and instantiated by the last line here for
 //! [`SqliteStore`], and in `postgres.rs` for [`PgStore`](super::postgres::PgStore).
@@ -10,6 +11,8 @@
 //! writes go through a single-connection pool and write transactions start with
 //! `BEGIN IMMEDIATE`, so writers queue instead of failing with SQLITE_BUSY;
 //! reads use a separate pool and see the last committed state (WAL).
+//! Because writers are serialised, lock creation and lock-guarded writes need
+//! nothing more to exclude each other.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -73,6 +76,17 @@ impl SqliteStore {
 
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A write transaction whose lock guard is checked inside it. SQLite has
+    /// one writer at a time, so no lock can be granted while it runs.
+    async fn begin_guarded_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.begin_write().await
+    }
+
+    /// A transaction creating a lock; serialised with every other writer.
+    async fn begin_lock_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.begin_write().await
     }
 
     async fn run_migrations(&self) -> StoreResult<()> {

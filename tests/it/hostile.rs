@@ -178,6 +178,36 @@ async fn postgres_quota_is_enforced() {
     quota_is_enforced(Backend::Postgres).await
 }
 
+async fn copy_beyond_quota_is_507(backend: Backend) {
+    let srv = spawn_with(backend, |c| c.default_quota_bytes = 100).await;
+    assert_eq!(srv.as_user("PUT", "/files/alice/a", "alice").body(vec![1u8; 60]).send().await.status, 201);
+    let r = srv.as_user("COPY", "/files/alice/a", "alice").header("destination", "/files/alice/b").send().await;
+    assert_eq!(r.status, 507);
+    assert!(r.text().contains("quota-not-exceeded"), "{}", r.text());
+    assert_eq!(srv.as_user("GET", "/files/alice/b", "alice").send().await.status, 404);
+    // A collection with the object in it: Depth infinity copies the bytes too.
+    assert_eq!(srv.as_user("MKCOL", "/files/alice/dir/", "alice").send().await.status, 201);
+    assert_eq!(srv.as_user("MOVE", "/files/alice/a", "alice").header("destination", "/files/alice/dir/a").send().await.status, 201);
+    let r = srv.as_user("COPY", "/files/alice/dir/", "alice").header("destination", "/files/alice/dir2/").send().await;
+    assert_eq!(r.status, 507);
+    assert_eq!(srv.as_user("PROPFIND", "/files/alice/dir2/", "alice").header("depth", "0").send().await.status, 404);
+    let r = srv.as_user("GET", "/files/alice/dir/a", "alice").send().await;
+    assert_eq!((r.status, r.body.len()), (200, 60), "the source is intact");
+    // Copying only the collection (Depth 0) adds no bytes.
+    let r = srv.as_user("COPY", "/files/alice/dir/", "alice").header("destination", "/files/alice/dir2/").header("depth", "0").send().await;
+    assert_eq!(r.status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_copy_beyond_quota_is_507() {
+    copy_beyond_quota_is_507(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_copy_beyond_quota_is_507() {
+    copy_beyond_quota_is_507(Backend::Postgres).await
+}
+
 async fn garbage_requests_do_not_crash(srv: TestServer) {
     seed(&srv).await;
     for req in [

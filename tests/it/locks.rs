@@ -131,6 +131,26 @@ async fn expired_locks_vanish(srv: TestServer) {
     assert_eq!(srv.as_user("PUT", "/files/alice/e.txt", "alice").body("y").send().await.status, 204);
 }
 
+async fn concurrent_exclusive_locks_one_wins(srv: TestServer) {
+    srv.as_user("PUT", "/files/alice/race.txt", "alice").body("x").send().await;
+    let requests = (0..8).map(|_| lock(&srv, "/files/alice/race.txt", EXCLUSIVE, "0"));
+    let results = futures::future::join_all(requests).await;
+    let statuses: Vec<u16> = results.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 423).count(), 7, "{statuses:?}");
+    let pf = srv
+        .as_user("PROPFIND", "/files/alice/race.txt", "alice")
+        .header("depth", "0")
+        .body(r#"<D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>"#)
+        .send()
+        .await;
+    assert_eq!(crate::harness::count(&pf.text(), "<D:activelock>"), 1, "{}", pf.text());
+    // The refusals name the granted lock's root.
+    let r = srv.as_user("LOCK", "/files/alice/race.txt", "alice").header("timeout", "Second-600").body(EXCLUSIVE).send().await;
+    assert_eq!(r.status, 423);
+    assert!(r.text().contains("no-conflicting-lock") && r.text().contains("/files/alice/race.txt</D:href>"), "{}", r.text());
+}
+
 both_stores!(
     exclusive_lock_blocks_writes_without_token,
     conditional_put_on_unlocked_resource,
@@ -138,4 +158,5 @@ both_stores!(
     depth_infinity_lock_covers_members,
     lock_on_unmapped_url_creates_resource,
     expired_locks_vanish,
+    concurrent_exclusive_locks_one_wins,
 );

@@ -45,7 +45,7 @@ async fn graceful_shutdown_finishes_in_flight_requests(mut srv: TestServer) {
     assert!(tokio::net::TcpStream::connect(&addr).await.is_err(), "no longer accepting");
     let stored = srv.store.collection_by_path("/files/alice/").await.unwrap().unwrap();
     let obj = srv.store.object(stored.id, "inflight.txt").await.unwrap().unwrap();
-    assert_eq!(&srv.store.object_content(obj.id).await.unwrap()[..], b"helloworld");
+    assert_eq!(&srv.store.object_with_content(obj.id).await.unwrap().expect("stored").1[..], b"helloworld");
 }
 
 async fn keep_alive_serves_many_requests_on_one_connection(srv: TestServer) {

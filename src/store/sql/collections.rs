@@ -14,7 +14,7 @@ macro_rules! body {
         use super::*;
         use super::changes::{bump, log_change};
         use super::directory::principal_exists;
-        use super::locks::remove_locks_under_in;
+        use super::locks::{check_guard, remove_locks_under_in};
         use super::objects::fetch_object_named;
         use super::properties::set_property;
 
@@ -36,10 +36,11 @@ macro_rules! body {
                 validate_property(&p.namespace, &p.name)?;
             }
             let now = now_millis();
-            let mut tx = store.begin_write().await?;
+            let mut tx = store.begin_guarded_write().await?;
             let mut logged = None;
             if let Some(parent) = new.parent {
                 let (rev, _, parent_path) = bump(&mut tx, parent, now).await?.ok_or(StoreError::MissingParent)?;
+                check_guard(&mut tx, &new.guard, now).await?;
                 let name = new
                     .path
                     .strip_prefix(parent_path.as_str())
@@ -50,6 +51,8 @@ macro_rules! body {
                     return Err(StoreError::AlreadyExists);
                 }
                 logged = Some((parent, name.to_string(), rev));
+            } else {
+                check_guard(&mut tx, &new.guard, now).await?;
             }
             if !principal_exists(&mut tx, new.owner).await? {
                 return Err(StoreError::Invalid(format!("unknown owner {}", new.owner)));
@@ -76,14 +79,15 @@ macro_rules! body {
             rows.into_iter().map(CollectionRow::into_collection).collect()
         }
 
-        pub(super) async fn delete_collection(store: &Backend, id: CollectionId) -> StoreResult<()> {
+        pub(super) async fn delete_collection(store: &Backend, id: CollectionId, guard: &LockGuard) -> StoreResult<()> {
             let now = now_millis();
-            let mut tx = store.begin_write().await?;
+            let mut tx = store.begin_guarded_write().await?;
             let found = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let logged = match found.parent {
                 Some(p) => bump(&mut tx, p, now).await?.map(|r| (p, r.0)),
                 None => None,
             };
+            check_guard(&mut tx, guard, now).await?;
             // Re-read under the parent's lock: a concurrent MOVE may have won.
             let coll = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             if coll.parent != found.parent {
@@ -146,6 +150,21 @@ macro_rules! body {
                 .bind(prefix_upper(path))
                 .execute(&mut *conn)
                 .await?;
+            Ok(())
+        }
+
+        /// Refuse with `QuotaExceeded` when `owner`'s total plus `adding`
+        /// bytes (not yet written; 0 when the write is already done) exceeds
+        /// `limit`. Row-locks the owner first, which serializes quota-checked
+        /// writers of one owner across collections until commit.
+        pub(super) async fn check_quota(conn: &mut Conn, owner: i64, limit: i64, adding: i64) -> StoreResult<()> {
+            sqlx::query("UPDATE principals SET quota_bytes = quota_bytes WHERE id = $1")
+                .bind(owner)
+                .execute(&mut *conn)
+                .await?;
+            if quota_used_in(conn, owner).await? + adding > limit {
+                return Err(StoreError::QuotaExceeded);
+            }
             Ok(())
         }
 

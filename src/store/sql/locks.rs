@@ -2,6 +2,15 @@
 //! them. Expired locks are never returned; they are purged when a lock is
 //! created.
 //!
+//! Locks are enforced by the store itself: every lock-guarded write checks
+//! its [`LockGuard`](crate::store::LockGuard) with [`check_guard`] inside its
+//! own transaction, right after its first statement (the revision bump), and
+//! `create_lock` checks conflicts inside the transaction that inserts the
+//! lock. Guarded writes start with the backend's `begin_guarded_write()` and
+//! lock creation with `begin_lock_write()`, which exclude each other (an
+//! advisory lock in PostgreSQL, the single writer in SQLite): a lock is never
+//! granted while a write that did not see it can still commit.
+//!
 //! Expanded by [`sql_store!`](super::sql_store) into the per-database module
 //! of the same name (see the [module documentation](super)).
 
@@ -9,18 +18,48 @@
 macro_rules! body {
     () => {
         use super::*;
+        use super::changes::{bump, log_change};
+        use super::collections::fetch_collection_by_path;
+        use super::objects::{fetch_object_named, insert_object};
 
         /// Opens "not expired"; the caller appends the current time's parameter and `)`.
         const NOT_EXPIRED: &str = "(expires_at IS NULL OR expires_at >= ";
 
         // ------------------------------------------------------ Store methods
 
-        pub(super) async fn create_lock(store: &Backend, lock: Lock) -> StoreResult<()> {
+        pub(super) async fn create_lock(store: &Backend, lock: Lock, lock_null: Option<LockNull>) -> StoreResult<()> {
             if !lock.root.starts_with('/') {
                 return Err(StoreError::Invalid(format!("invalid lock root {:?}", lock.root)));
             }
-            let mut tx = store.begin_write().await?;
-            sqlx::query("DELETE FROM locks WHERE expires_at < $1").bind(now_millis()).execute(&mut *tx).await?;
+            if let Some(ln) = &lock_null {
+                validate_name(&ln.name)?;
+            }
+            let now = now_millis();
+            // Exclusive with guarded writes: none is in flight from here on.
+            let mut tx = store.begin_lock_write().await?;
+            sqlx::query("DELETE FROM locks WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
+            // RFC 4918 §6.1, §9.10.3: an exclusive lock conflicts with every
+            // lock on the resources it covers, a shared one with exclusive ones.
+            let mut existing = locks_covering_in(&mut tx, &lock.root, now).await?;
+            if lock.infinite {
+                existing.extend(locks_below_in(&mut tx, &lock.root, now).await?);
+            }
+            if let Some(l) = existing.iter().find(|l| lock.scope == LockScope::Exclusive || l.scope == LockScope::Exclusive) {
+                return Err(StoreError::LockConflict { root: l.root.clone() });
+            }
+            if let Some(ln) = lock_null {
+                // RFC 4918 §9.10.4: the empty resource, bound like a PUT with
+                // `If-None-Match: *`.
+                let (rev, _, coll_path) = bump(&mut tx, ln.collection, now).await?.ok_or(StoreError::MissingParent)?;
+                check_guard(&mut tx, &ln.guard, now).await?;
+                if fetch_object_named(&mut tx, ln.collection, &ln.name).await?.is_some()
+                    || fetch_collection_by_path(&mut tx, &child_path(&coll_path, &ln.name)).await?.is_some()
+                {
+                    return Err(StoreError::AlreadyExists);
+                }
+                insert_object(&mut tx, ln.collection, &ln.name, &ln.content_type, &[], &etag_for(&[]), now).await?;
+                log_change(&mut tx, ln.collection, &ln.name, rev, false).await?;
+            }
             sqlx::query(concat!(
                 "INSERT INTO locks (", lock_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             ))
@@ -47,41 +86,11 @@ macro_rules! body {
         }
 
         pub(super) async fn locks_covering(store: &Backend, path: &str) -> StoreResult<Vec<Lock>> {
-            let mut q = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", lock_cols!(), " FROM locks WHERE "));
-            q.push(NOT_EXPIRED).push_bind(now_millis()).push(") AND (root IN (");
-            let mut list = q.separated(", ");
-            for p in same_resource_paths(path) {
-                list.push_bind(p);
-            }
-            q.push(")");
-            let ancestors = ancestor_paths(path);
-            if !ancestors.is_empty() {
-                q.push(" OR (infinite AND root IN (");
-                let mut list = q.separated(", ");
-                for p in ancestors {
-                    list.push_bind(p);
-                }
-                q.push("))");
-            }
-            q.push(") ORDER BY root, token");
-            let rows: Vec<LockRow> = q.build_query_as().fetch_all(store.reader()).await?;
-            rows.into_iter().map(LockRow::into_lock).collect()
+            locks_covering_in(&mut *store.reader().acquire().await?, path, now_millis()).await
         }
 
         pub(super) async fn locks_below(store: &Backend, prefix: &str) -> StoreResult<Vec<Lock>> {
-            let prefix = if prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
-            let sql = format!(
-                "SELECT {} FROM locks WHERE root >= $1 AND root < $2 AND root <> $1 AND {NOT_EXPIRED}$3) \
-                 ORDER BY root, token",
-                lock_cols!()
-            );
-            let rows: Vec<LockRow> = sqlx::query_as(&sql)
-                .bind(&prefix)
-                .bind(prefix_upper(&prefix))
-                .bind(now_millis())
-                .fetch_all(store.reader())
-                .await?;
-            rows.into_iter().map(LockRow::into_lock).collect()
+            locks_below_in(&mut *store.reader().acquire().await?, prefix, now_millis()).await
         }
 
         pub(super) async fn refresh_lock(store: &Backend, token: &str, timeout_secs: Option<i64>, expires_at: Option<Millis>) -> StoreResult<Lock> {
@@ -105,13 +114,74 @@ macro_rules! body {
             Ok(())
         }
 
-        pub(super) async fn remove_locks_under(store: &Backend, path: &str) -> StoreResult<()> {
-            remove_locks_under_in(&mut *store.writer().acquire().await?, path).await
-        }
-
         // ------------------------------------------------------------ helpers
 
-        /// Remove the locks rooted at `path` (either spelling) or below it.
+        /// Enforce `guard` (see [`LockGuard`]) at time `now`: every place in
+        /// `guard.at` has no covering lock or a held one, every lock below a
+        /// path of `guard.below` is held. Otherwise `Locked` with the root of
+        /// the first offending lock. Call it inside the write's transaction,
+        /// opened with `begin_guarded_write()`.
+        pub(super) async fn check_guard(conn: &mut Conn, guard: &LockGuard, now: i64) -> StoreResult<()> {
+            let held = |l: &Lock| l.principal == guard.principal && guard.tokens.contains(&l.token);
+            for path in &guard.at {
+                let locks = locks_covering_in(conn, path, now).await?;
+                if let Some(first) = locks.first() {
+                    if !locks.iter().any(held) {
+                        return Err(StoreError::Locked { root: first.root.clone() });
+                    }
+                }
+            }
+            for path in &guard.below {
+                if let Some(l) = locks_below_in(conn, path, now).await?.into_iter().find(|l| !held(l)) {
+                    return Err(StoreError::Locked { root: l.root });
+                }
+            }
+            Ok(())
+        }
+
+        /// Unexpired locks rooted at `path` (either spelling) or rooted with
+        /// Depth infinity at an ancestor collection of it.
+        async fn locks_covering_in(conn: &mut Conn, path: &str, now: i64) -> StoreResult<Vec<Lock>> {
+            let mut q = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", lock_cols!(), " FROM locks WHERE "));
+            q.push(NOT_EXPIRED).push_bind(now).push(") AND (root IN (");
+            let mut list = q.separated(", ");
+            for p in same_resource_paths(path) {
+                list.push_bind(p);
+            }
+            q.push(")");
+            let ancestors = ancestor_paths(path);
+            if !ancestors.is_empty() {
+                q.push(" OR (infinite AND root IN (");
+                let mut list = q.separated(", ");
+                for p in ancestors {
+                    list.push_bind(p);
+                }
+                q.push("))");
+            }
+            q.push(") ORDER BY root, token");
+            let rows: Vec<LockRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+            rows.into_iter().map(LockRow::into_lock).collect()
+        }
+
+        /// Unexpired locks rooted strictly below the collection `prefix`.
+        async fn locks_below_in(conn: &mut Conn, prefix: &str, now: i64) -> StoreResult<Vec<Lock>> {
+            let prefix = if prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
+            let sql = format!(
+                "SELECT {} FROM locks WHERE root >= $1 AND root < $2 AND root <> $1 AND {NOT_EXPIRED}$3) \
+                 ORDER BY root, token",
+                lock_cols!()
+            );
+            let rows: Vec<LockRow> = sqlx::query_as(&sql)
+                .bind(&prefix)
+                .bind(prefix_upper(&prefix))
+                .bind(now)
+                .fetch_all(&mut *conn)
+                .await?;
+            rows.into_iter().map(LockRow::into_lock).collect()
+        }
+
+        /// Remove the locks rooted at `path` (either spelling) or below it
+        /// (after the resource was deleted or moved away).
         pub(super) async fn remove_locks_under_in(conn: &mut Conn, path: &str) -> StoreResult<()> {
             let [a, b] = same_resource_paths(path);
             let dir = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };

@@ -19,7 +19,10 @@
 //! trait bounds generically would bury the SQL. A backend only supplies its
 //! connection handling as inherent methods of its store type: `reader()` (pool
 //! for reads), `writer()` (pool for single-statement writes), `begin_write()`
-//! (a write transaction) and `run_migrations()`.
+//! (a write transaction), `begin_guarded_write()` (a write transaction that
+//! checks a [`LockGuard`](super::LockGuard)), `begin_lock_write()` (the
+//! transaction of `create_lock`, excluding guarded writes) and
+//! `run_migrations()`.
 //!
 //! # Layout
 //!
@@ -35,7 +38,7 @@
 //! - [`transfer`]: `COPY` and `MOVE`;
 //! - [`properties`]: dead properties;
 //! - [`changes`]: the per-collection revision and change log;
-//! - [`locks`]: WebDAV locks.
+//! - [`locks`]: WebDAV locks, lock guards and lock conflicts.
 //!
 //! Inside a concern module, `Backend` is the store type, `Conn` its database
 //! connection and `Db` its sqlx database; helpers shared between concerns are
@@ -51,6 +54,17 @@
 //! existence) are checked and revisions assigned by one writer at a time, and
 //! revisions commit in order, so a sync client never misses a change. Writes
 //! touching two collections bump both in id order, so writers cannot deadlock.
+//!
+//! Locks are enforced inside the same transactions: each write on behalf of a
+//! WebDAV request starts with `begin_guarded_write()` and checks its
+//! [`LockGuard`](super::LockGuard) right after the bump (`locks::check_guard`);
+//! `create_lock` starts with `begin_lock_write()` and checks conflicts before
+//! inserting. The two kinds of transaction exclude each other (PostgreSQL: a
+//! transaction-scoped advisory lock, shared by guarded writes and exclusive
+//! for lock creation; SQLite: the single writer), so a write that did not see
+//! a lock can never commit after that lock was granted, and two conflicting
+//! locks can never both be granted. Guarded writes stay parallel with each
+//! other.
 
 pub(crate) mod changes;
 pub(crate) mod collections;
@@ -63,7 +77,8 @@ pub(crate) mod transfer;
 
 /// The [`Store`](super::Store) implementation for `$store`, whose sqlx
 /// database is `$db`. `$store` must provide `reader()`, `writer()`,
-/// `begin_write()` and `run_migrations()`.
+/// `begin_write()`, `begin_guarded_write()`, `begin_lock_write()` and
+/// `run_migrations()`.
 macro_rules! sql_store {
     ($store:ty, $db:ty) => {
         mod sql_impl {
@@ -170,8 +185,8 @@ macro_rules! sql_store {
                 async fn child_collections(&self, parent: CollectionId) -> StoreResult<Vec<Collection>> {
                     collections::child_collections(self, parent).await
                 }
-                async fn delete_collection(&self, id: CollectionId) -> StoreResult<()> {
-                    collections::delete_collection(self, id).await
+                async fn delete_collection(&self, id: CollectionId, guard: &LockGuard) -> StoreResult<()> {
+                    collections::delete_collection(self, id, guard).await
                 }
                 async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64> {
                     collections::quota_used(self, owner).await
@@ -184,36 +199,53 @@ macro_rules! sql_store {
                 async fn objects(&self, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>> {
                     objects::objects(self, collection).await
                 }
-                async fn object_content(&self, id: ObjectId) -> StoreResult<bytes::Bytes> {
-                    objects::object_content(self, id).await
+                async fn object_with_content(&self, id: ObjectId) -> StoreResult<Option<(ObjectMeta, bytes::Bytes)>> {
+                    objects::object_with_content(self, id).await
                 }
                 async fn put_object(&self, put: PutObject) -> StoreResult<PutOutcome> {
                     objects::put_object(self, put).await
                 }
-                async fn delete_object(&self, collection: CollectionId, name: &str, if_match: Option<&str>) -> StoreResult<()> {
-                    objects::delete_object(self, collection, name, if_match).await
+                async fn delete_object(
+                    &self,
+                    collection: CollectionId,
+                    name: &str,
+                    if_match: Option<&str>,
+                    guard: &LockGuard,
+                ) -> StoreResult<()> {
+                    objects::delete_object(self, collection, name, if_match, guard).await
                 }
 
                 // -- COPY / MOVE
-                async fn copy_object(&self, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome> {
-                    transfer::copy_object(self, id, to).await
+                async fn copy_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+                    transfer::copy_object(self, id, to, guard).await
                 }
-                async fn move_object(&self, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome> {
-                    transfer::move_object(self, id, to).await
+                async fn move_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+                    transfer::move_object(self, id, to, guard).await
                 }
-                async fn copy_collection(&self, id: CollectionId, to: Destination, recursive: bool) -> StoreResult<TransferOutcome> {
-                    transfer::copy_collection(self, id, to, recursive).await
+                async fn copy_collection(
+                    &self,
+                    id: CollectionId,
+                    to: Destination,
+                    recursive: bool,
+                    guard: &LockGuard,
+                ) -> StoreResult<TransferOutcome> {
+                    transfer::copy_collection(self, id, to, recursive, guard).await
                 }
-                async fn move_collection(&self, id: CollectionId, to: Destination) -> StoreResult<TransferOutcome> {
-                    transfer::move_collection(self, id, to).await
+                async fn move_collection(&self, id: CollectionId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+                    transfer::move_collection(self, id, to, guard).await
                 }
 
                 // -- dead properties
                 async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>> {
                     properties::dead_properties(self, target).await
                 }
-                async fn update_dead_properties(&self, target: PropertyTarget, updates: &[PropertyUpdate]) -> StoreResult<()> {
-                    properties::update_dead_properties(self, target, updates).await
+                async fn update_dead_properties(
+                    &self,
+                    target: PropertyTarget,
+                    updates: &[PropertyUpdate],
+                    guard: &LockGuard,
+                ) -> StoreResult<()> {
+                    properties::update_dead_properties(self, target, updates, guard).await
                 }
 
                 // -- change log
@@ -222,8 +254,8 @@ macro_rules! sql_store {
                 }
 
                 // -- locks
-                async fn create_lock(&self, lock: Lock) -> StoreResult<()> {
-                    locks::create_lock(self, lock).await
+                async fn create_lock(&self, lock: Lock, lock_null: Option<LockNull>) -> StoreResult<()> {
+                    locks::create_lock(self, lock, lock_null).await
                 }
                 async fn lock(&self, token: &str) -> StoreResult<Option<Lock>> {
                     locks::lock(self, token).await
@@ -239,9 +271,6 @@ macro_rules! sql_store {
                 }
                 async fn remove_lock(&self, token: &str) -> StoreResult<()> {
                     locks::remove_lock(self, token).await
-                }
-                async fn remove_locks_under(&self, path: &str) -> StoreResult<()> {
-                    locks::remove_locks_under(self, path).await
                 }
             }
         }

@@ -2,7 +2,8 @@
 //! conditional, quota-checked `PUT` and `DELETE`.
 //!
 //! Every write bumps the collection's revision first, so the `If-Match` /
-//! `If-None-Match` condition and the quota are checked under that lock.
+//! `If-None-Match` condition, the lock guard and the quota are checked under
+//! that lock.
 //!
 //! Expanded by [`sql_store!`](super::sql_store) into the per-database module
 //! of the same name (see the [module documentation](super)).
@@ -12,8 +13,8 @@ macro_rules! body {
     () => {
         use super::*;
         use super::changes::{bump, log_change};
-        use super::collections::{fetch_collection_by_path, quota_used_in};
-        use super::locks::remove_locks_under_in;
+        use super::collections::{check_quota, fetch_collection_by_path};
+        use super::locks::{check_guard, remove_locks_under_in};
 
         // ------------------------------------------------------ Store methods
 
@@ -31,12 +32,14 @@ macro_rules! body {
             Ok(rows.into_iter().map(Into::into).collect())
         }
 
-        pub(super) async fn object_content(store: &Backend, id: ObjectId) -> StoreResult<bytes::Bytes> {
-            let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT content FROM objects WHERE id = $1")
-                .bind(id)
-                .fetch_optional(store.reader())
-                .await?;
-            row.map(|(c,)| bytes::Bytes::from(c)).ok_or(StoreError::NotFound)
+        pub(super) async fn object_with_content(store: &Backend, id: ObjectId) -> StoreResult<Option<(ObjectMeta, bytes::Bytes)>> {
+            // One statement: the metadata (ETag) describes exactly these bytes.
+            let row: Option<ObjectContentRow> =
+                sqlx::query_as(concat!("SELECT ", object_cols!(), ", content FROM objects WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(store.reader())
+                    .await?;
+            Ok(row.map(|r| (r.meta.into(), bytes::Bytes::from(r.content))))
         }
 
         pub(super) async fn put_object(store: &Backend, put: PutObject) -> StoreResult<PutOutcome> {
@@ -44,57 +47,56 @@ macro_rules! body {
             let now = now_millis();
             let size = put.content.len() as i64;
             let etag = etag_for(&put.content);
-            let mut tx = store.begin_write().await?;
+            let mut tx = store.begin_guarded_write().await?;
             // Bump first: the collection row lock serializes writers.
             let (rev, owner, coll_path) =
                 bump(&mut tx, put.collection, now).await?.ok_or(StoreError::MissingParent)?;
+            check_guard(&mut tx, &put.guard, now).await?;
             let existing = fetch_object_named(&mut tx, put.collection, &put.name).await?;
             check_condition(&put.condition, existing.as_ref().map(|o| o.etag.as_str()))?;
             if fetch_collection_by_path(&mut tx, &child_path(&coll_path, &put.name)).await?.is_some() {
                 return Err(StoreError::AlreadyExists);
             }
             if let Some(limit) = put.quota_limit {
-                // Serialize writers of the same owner across collections.
-                sqlx::query("UPDATE principals SET quota_bytes = quota_bytes WHERE id = $1")
-                    .bind(owner)
-                    .execute(&mut *tx)
-                    .await?;
-                let used = quota_used_in(&mut tx, owner).await?;
                 let old = existing.as_ref().map_or(0, |o| o.size);
-                if used - old + size > limit {
-                    return Err(StoreError::QuotaExceeded);
+                check_quota(&mut tx, owner, limit, size - old).await?;
+            }
+            let meta = match &existing {
+                Some(old) => {
+                    let row: ObjectRow = sqlx::query_as(concat!(
+                        "UPDATE objects SET content_type = $2, etag = $3, size = $4, content = $5, modified_at = $6 \
+                         WHERE id = $1 RETURNING ", object_cols!()
+                    ))
+                    .bind(old.id)
+                    .bind(&put.content_type)
+                    .bind(&etag)
+                    .bind(size)
+                    .bind(put.content.as_ref())
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    row.into()
                 }
-            }
-            let row: ObjectRow = match &existing {
-                Some(old) => sqlx::query_as(concat!(
-                    "UPDATE objects SET content_type = $2, etag = $3, size = $4, content = $5, modified_at = $6 \
-                     WHERE id = $1 RETURNING ", object_cols!()
-                ))
-                .bind(old.id),
-                None => sqlx::query_as(concat!(
-                    "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at) \
-                     VALUES ($1, $7, $2, $3, $4, $5, $6, $6) RETURNING ", object_cols!()
-                ))
-                .bind(put.collection),
-            }
-            .bind(&put.content_type)
-            .bind(&etag)
-            .bind(size)
-            .bind(put.content.as_ref())
-            .bind(now)
-            .bind(&put.name)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_unique)?;
+                None => {
+                    insert_object(&mut tx, put.collection, &put.name, &put.content_type, &put.content, &etag, now).await?
+                }
+            };
             log_change(&mut tx, put.collection, &put.name, rev, false).await?;
             tx.commit().await?;
-            Ok(PutOutcome { created: existing.is_none(), meta: row.into() })
+            Ok(PutOutcome { created: existing.is_none(), meta })
         }
 
-        pub(super) async fn delete_object(store: &Backend, collection: CollectionId, name: &str, if_match: Option<&str>) -> StoreResult<()> {
+        pub(super) async fn delete_object(
+            store: &Backend,
+            collection: CollectionId,
+            name: &str,
+            if_match: Option<&str>,
+            guard: &LockGuard,
+        ) -> StoreResult<()> {
             let now = now_millis();
-            let mut tx = store.begin_write().await?;
+            let mut tx = store.begin_guarded_write().await?;
             let (rev, _, coll_path) = bump(&mut tx, collection, now).await?.ok_or(StoreError::NotFound)?;
+            check_guard(&mut tx, guard, now).await?;
             let object = fetch_object_named(&mut tx, collection, name).await?.ok_or(StoreError::NotFound)?;
             if let Some(want) = if_match {
                 if !etag_matches(&object.etag, want) {
@@ -127,6 +129,33 @@ macro_rules! body {
             .fetch_optional(&mut *conn)
             .await?;
             Ok(row.map(Into::into))
+        }
+
+        /// Insert a new object holding `content`, whose [`etag_for`] is `etag`.
+        pub(super) async fn insert_object(
+            conn: &mut Conn,
+            collection: i64,
+            name: &str,
+            content_type: &str,
+            content: &[u8],
+            etag: &str,
+            now: i64,
+        ) -> StoreResult<ObjectMeta> {
+            let row: ObjectRow = sqlx::query_as(concat!(
+                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ", object_cols!()
+            ))
+            .bind(collection)
+            .bind(name)
+            .bind(content_type)
+            .bind(etag)
+            .bind(content.len() as i64)
+            .bind(content)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_unique)?;
+            Ok(row.into())
         }
 
         pub(super) async fn delete_object_row(conn: &mut Conn, id: i64, path: &str) -> StoreResult<()> {

@@ -9,6 +9,7 @@ macro_rules! body {
     () => {
         use super::*;
         use super::changes::{bump, log_change};
+        use super::locks::check_guard;
         use super::objects::fetch_object;
 
         // ------------------------------------------------------ Store methods
@@ -28,7 +29,12 @@ macro_rules! body {
             Ok(rows.into_iter().map(|(namespace, name, value)| DeadProperty { namespace, name, value }).collect())
         }
 
-        pub(super) async fn update_dead_properties(store: &Backend, target: PropertyTarget, updates: &[PropertyUpdate]) -> StoreResult<()> {
+        pub(super) async fn update_dead_properties(
+            store: &Backend,
+            target: PropertyTarget,
+            updates: &[PropertyUpdate],
+            guard: &LockGuard,
+        ) -> StoreResult<()> {
             for u in updates {
                 match u {
                     PropertyUpdate::Set(p) => validate_property(&p.namespace, &p.name)?,
@@ -36,7 +42,7 @@ macro_rules! body {
                 }
             }
             let now = now_millis();
-            let mut tx = store.begin_write().await?;
+            let mut tx = store.begin_guarded_write().await?;
             // Bump the revision (CTag) of the collection concerned; an
             // object's change is logged in its collection (RFC 6578).
             match target {
@@ -50,6 +56,7 @@ macro_rules! body {
                     log_change(&mut tx, obj.collection, &obj.name, rev, false).await?;
                 }
             }
+            check_guard(&mut tx, guard, now).await?;
             for u in updates {
                 match u {
                     PropertyUpdate::Set(p) => set_property(&mut tx, target, p).await?,

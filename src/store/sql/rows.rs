@@ -157,7 +157,8 @@ impl CollectionRow {
     }
 }
 
-/// The columns an [`ObjectRow`] is read from (the content is fetched apart).
+/// The columns an [`ObjectRow`] is read from (the content is fetched apart,
+/// or appended for an [`ObjectContentRow`]).
 macro_rules! object_cols {
     () => {
         "id, collection_id, name, content_type, etag, size, created_at, modified_at"
@@ -190,6 +191,14 @@ impl From<ObjectRow> for ObjectMeta {
             modified_at: r.modified_at,
         }
     }
+}
+
+/// An object's metadata with its bytes (`object_cols!()` then `content`).
+#[derive(sqlx::FromRow)]
+pub struct ObjectContentRow {
+    #[sqlx(flatten)]
+    pub meta: ObjectRow,
+    pub content: Vec<u8>,
 }
 
 /// The query prefix reading [`PrincipalRow`]s (followed by `WHERE` or `ORDER BY`).

@@ -2,8 +2,10 @@
 //! transaction.
 //!
 //! The destination parent's revision is bumped (both parents', in id order,
-//! for a move) before anything is checked; an existing destination is
-//! replaced only with `Overwrite: T`.
+//! for a move) before anything is checked, the lock guard first; an existing
+//! destination is replaced only with `Overwrite: T`. A COPY, or a MOVE to
+//! another owner, is checked against the destination owner's quota once
+//! written, before commit (so replaced bytes are already subtracted).
 //!
 //! Expanded by [`sql_store!`](super::sql_store) into the per-database module
 //! of the same name (see the [module documentation](super)).
@@ -13,22 +15,23 @@ macro_rules! body {
     () => {
         use super::*;
         use super::changes::{bump, bump_two, log_change};
-        use super::collections::{delete_subtree, fetch_collection, fetch_collection_by_path, insert_collection};
-        use super::locks::remove_locks_under_in;
+        use super::collections::{check_quota, delete_subtree, fetch_collection, fetch_collection_by_path, insert_collection};
+        use super::locks::{check_guard, remove_locks_under_in};
         use super::objects::{delete_object_row, fetch_object, fetch_object_named};
         use super::properties::copy_properties;
 
         // ------------------------------------------------------ Store methods
 
-        pub(super) async fn copy_object(store: &Backend, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome> {
+        pub(super) async fn copy_object(store: &Backend, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
             validate_name(&to.name)?;
             let now = now_millis();
-            let mut tx = store.begin_write().await?;
+            let mut tx = store.begin_guarded_write().await?;
             let src = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             if src.collection == to.parent && src.name == to.name {
                 return Err(StoreError::Invalid("source and destination are the same".into()));
             }
-            let (rev, _, dest_path) = bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
+            let (rev, dest_owner, dest_path) = bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
+            check_guard(&mut tx, guard, now).await?;
             let src_coll = fetch_collection(&mut tx, src.collection).await?.ok_or(StoreError::NotFound)?;
             if src_coll.path.starts_with(&child_path(&dest_path, &to.name)) && to.overwrite {
                 return Err(StoreError::Invalid("destination contains the source".into()));
@@ -46,21 +49,25 @@ macro_rules! body {
             .await
             .map_err(map_unique)?;
             copy_properties(&mut tx, PropertyTarget::Object(id), PropertyTarget::Object(new_id)).await?;
+            if let Some(limit) = to.quota_limit {
+                check_quota(&mut tx, dest_owner, limit, 0).await?;
+            }
             log_change(&mut tx, to.parent, &to.name, rev, false).await?;
             tx.commit().await?;
             Ok(TransferOutcome { replaced })
         }
 
-        pub(super) async fn move_object(store: &Backend, id: ObjectId, to: Destination) -> StoreResult<TransferOutcome> {
+        pub(super) async fn move_object(store: &Backend, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
             validate_name(&to.name)?;
             let now = now_millis();
-            let mut tx = store.begin_write().await?;
+            let mut tx = store.begin_guarded_write().await?;
             let found = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             if found.collection == to.parent && found.name == to.name {
                 return Err(StoreError::Invalid("source and destination are the same".into()));
             }
             let (src_rev, dest_rev) = bump_two(&mut tx, found.collection, to.parent, now).await?;
             let dest_rev = dest_rev.ok_or(StoreError::MissingParent)?;
+            check_guard(&mut tx, guard, now).await?;
             // Re-read under the collection locks.
             let src = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let src_rev = src_rev.filter(|_| src.collection == found.collection).ok_or(StoreError::NotFound)?;
@@ -78,19 +85,29 @@ macro_rules! body {
                 .await
                 .map_err(map_unique)?;
             remove_locks_under_in(&mut tx, &object_path(&src_coll.path, &src.name)).await?;
+            if let (Some(limit), true) = (to.quota_limit, dest_coll.owner != src_coll.owner) {
+                check_quota(&mut tx, dest_coll.owner, limit, 0).await?;
+            }
             log_change(&mut tx, src.collection, &src.name, src_rev, true).await?;
             log_change(&mut tx, to.parent, &to.name, dest_rev, false).await?;
             tx.commit().await?;
             Ok(TransferOutcome { replaced })
         }
 
-        pub(super) async fn copy_collection(store: &Backend, id: CollectionId, to: Destination, recursive: bool) -> StoreResult<TransferOutcome> {
+        pub(super) async fn copy_collection(
+            store: &Backend,
+            id: CollectionId,
+            to: Destination,
+            recursive: bool,
+            guard: &LockGuard,
+        ) -> StoreResult<TransferOutcome> {
             validate_name(&to.name)?;
             let now = now_millis();
-            let mut tx = store.begin_write().await?;
+            let mut tx = store.begin_guarded_write().await?;
             let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let (rev, dest_owner, dest_parent_path) =
                 bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
+            check_guard(&mut tx, guard, now).await?;
             let dest = child_path(&dest_parent_path, &to.name);
             check_collection_transfer(&src.path, &dest, to.overwrite)?;
             let replaced = clear_destination(&mut tx, to.parent, &dest_parent_path, &to.name, to.overwrite).await?;
@@ -124,21 +141,25 @@ macro_rules! body {
                     copy_objects(&mut tx, *from, *to_id, now).await?;
                 }
             }
+            if let Some(limit) = to.quota_limit {
+                check_quota(&mut tx, dest_owner, limit, 0).await?;
+            }
             log_change(&mut tx, to.parent, &to.name, rev, false).await?;
             tx.commit().await?;
             Ok(TransferOutcome { replaced })
         }
 
-        pub(super) async fn move_collection(store: &Backend, id: CollectionId, to: Destination) -> StoreResult<TransferOutcome> {
+        pub(super) async fn move_collection(store: &Backend, id: CollectionId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
             validate_name(&to.name)?;
             let now = now_millis();
-            let mut tx = store.begin_write().await?;
+            let mut tx = store.begin_guarded_write().await?;
             let found = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let (src_rev, dest_rev) = match found.parent {
                 Some(p) => bump_two(&mut tx, p, to.parent, now).await?,
                 None => (None, bump(&mut tx, to.parent, now).await?.map(|r| r.0)),
             };
             let dest_rev = dest_rev.ok_or(StoreError::MissingParent)?;
+            check_guard(&mut tx, guard, now).await?;
             let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             if src.parent != found.parent {
                 return Err(StoreError::PreconditionFailed);
@@ -148,21 +169,29 @@ macro_rules! body {
             check_collection_transfer(&src.path, &dest, to.overwrite)?;
             let replaced = clear_destination(&mut tx, to.parent, &dest_parent.path, &to.name, to.overwrite).await?;
             remove_locks_under_in(&mut tx, &src.path).await?;
+            // Rebase the subtree's paths; it now belongs to the destination
+            // parent's owner (as a copy would).
             let keep_from = src.path.chars().count() as i32 + 1;
-            sqlx::query("UPDATE collections SET path = $1 || substr(path, $2) WHERE path >= $3 AND path < $4")
-                .bind(&dest)
-                .bind(keep_from)
-                .bind(&src.path)
-                .bind(prefix_upper(&src.path))
-                .execute(&mut *tx)
-                .await
-                .map_err(map_unique)?;
+            sqlx::query(
+                "UPDATE collections SET path = $1 || substr(path, $2), owner_id = $5 WHERE path >= $3 AND path < $4",
+            )
+            .bind(&dest)
+            .bind(keep_from)
+            .bind(&src.path)
+            .bind(prefix_upper(&src.path))
+            .bind(dest_parent.owner)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_unique)?;
             sqlx::query("UPDATE collections SET parent_id = $2, modified_at = $3 WHERE id = $1")
                 .bind(id)
                 .bind(to.parent)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            if let (Some(limit), true) = (to.quota_limit, dest_parent.owner != src.owner) {
+                check_quota(&mut tx, dest_parent.owner, limit, 0).await?;
+            }
             if let (Some(p), Some(rev)) = (src.parent, src_rev) {
                 log_change(&mut tx, p, src.name(), rev, true).await?;
             }

@@ -144,24 +144,24 @@ pub async fn delete_principal_cascades(store: SharedStore) {
     let cal = mkcol(&store, &root, "cal").await;
     let obj = put_ok(&store, &cal, "ev.ics", b"ev").await;
     store
-        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))])
+        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none())
         .await
         .unwrap();
     store
-        .update_dead_properties(PropertyTarget::Collection(cal.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))])
+        .update_dead_properties(PropertyTarget::Collection(cal.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none())
         .await
         .unwrap();
-    store.create_lock(test_lock("urn:uuid:alice", "/files/alice/cal/", true, alice.id, None)).await.unwrap();
-    store.create_lock(test_lock("urn:uuid:bob-in-alice", "/files/alice/cal/ev.ics", false, bob.id, None)).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:alice", "/files/alice/cal/", true, alice.id, None)), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:bob-in-alice", "/files/alice/cal/ev.ics", false, bob.id, None)), None).await.unwrap();
     let bob_home = home(&store, &bob).await;
     put_ok(&store, &bob_home, "keep.ics", b"keep").await;
-    store.create_lock(test_lock("urn:uuid:bob", "/files/bob/", true, bob.id, None)).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:bob", "/files/bob/", true, bob.id, None)), None).await.unwrap();
 
     store.delete_principal(alice.id).await.unwrap();
     assert_eq!(store.principal(alice.id).await.unwrap(), None);
     assert_eq!(store.collection(root.id).await.unwrap(), None);
     assert_eq!(store.collection(cal.id).await.unwrap(), None);
-    assert!(matches!(store.object_content(obj.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.object_with_content(obj.id).await.unwrap(), None);
     assert!(store.dead_properties(PropertyTarget::Object(obj.id)).await.unwrap().is_empty());
     assert!(store.dead_properties(PropertyTarget::Collection(cal.id)).await.unwrap().is_empty());
     assert!(store.principal_emails(alice.id).await.unwrap().is_empty());

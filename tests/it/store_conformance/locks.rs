@@ -1,4 +1,5 @@
-//! WebDAV locks: covering, below, refresh, expiry and removal.
+//! WebDAV locks: covering, below, refresh, expiry and removal; lock guards
+//! of writes, conflicts and lock-null resources.
 
 use super::*;
 
@@ -9,18 +10,18 @@ pub async fn locks(store: SharedStore) {
     put_ok(&store, &docs, "file.txt", b"f").await;
     let far = now_millis() + 3_600_000;
 
-    store.create_lock(test_lock("urn:uuid:deep", "/files/alice/", true, alice.id, Some(far))).await.unwrap();
-    store.create_lock(test_lock("urn:uuid:shallow", "/files/alice/", false, alice.id, Some(far))).await.unwrap();
-    store.create_lock(test_lock("urn:uuid:file", "/files/alice/docs/file.txt", false, alice.id, None)).await.unwrap();
-    store.create_lock(test_lock("urn:uuid:docs", "/files/alice/docs/", false, alice.id, Some(far))).await.unwrap();
-    store.create_lock(test_lock("urn:uuid:sib", "/files/alice/docs2/", true, alice.id, Some(far))).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:deep", "/files/alice/", true, alice.id, Some(far))), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:shallow", "/files/alice/", false, alice.id, Some(far))), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:file", "/files/alice/docs/file.txt", false, alice.id, None)), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:docs", "/files/alice/docs/", false, alice.id, Some(far))), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:sib", "/files/alice/docs2/", true, alice.id, Some(far))), None).await.unwrap();
     assert!(matches!(
-        store.create_lock(test_lock("urn:uuid:file", "/x", false, alice.id, None)).await,
+        store.create_lock(shared(test_lock("urn:uuid:file", "/x", false, alice.id, None)), None).await,
         Err(StoreError::AlreadyExists)
     ));
 
     let l = store.lock("urn:uuid:file").await.unwrap().unwrap();
-    assert_eq!(l, test_lock("urn:uuid:file", "/files/alice/docs/file.txt", false, alice.id, None));
+    assert_eq!(l, shared(test_lock("urn:uuid:file", "/files/alice/docs/file.txt", false, alice.id, None)));
     assert_eq!(store.lock("urn:uuid:none").await.unwrap(), None);
 
     assert_eq!(
@@ -48,7 +49,7 @@ pub async fn locks(store: SharedStore) {
 
     // Expiry: expired locks are never returned.
     store
-        .create_lock(test_lock("urn:uuid:expiring", "/files/alice/docs/", true, alice.id, Some(now_millis() + 300)))
+        .create_lock(shared(test_lock("urn:uuid:expiring", "/files/alice/docs/", true, alice.id, Some(now_millis() + 300))), None)
         .await
         .unwrap();
     assert!(store.lock("urn:uuid:expiring").await.unwrap().is_some());
@@ -57,7 +58,7 @@ pub async fn locks(store: SharedStore) {
     assert!(!tokens(&store.locks_covering("/files/alice/docs/file.txt").await.unwrap()).contains(&"urn:uuid:expiring"));
     assert!(!tokens(&store.locks_below("/files/alice/").await.unwrap()).contains(&"urn:uuid:expiring"));
     assert!(matches!(store.refresh_lock("urn:uuid:expiring", None, None).await, Err(StoreError::NotFound)));
-    store.create_lock(test_lock("urn:uuid:past", "/files/alice/", true, alice.id, Some(now_millis() - 1))).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:past", "/files/alice/", true, alice.id, Some(now_millis() - 1))), None).await.unwrap();
     assert_eq!(store.lock("urn:uuid:past").await.unwrap(), None);
 
     // Removal.
@@ -66,10 +67,10 @@ pub async fn locks(store: SharedStore) {
     store.remove_lock("urn:uuid:shallow").await.unwrap();
 
     // Deleting an object or a collection removes the locks rooted there.
-    store.delete_object(docs.id, "file.txt", None).await.unwrap();
+    store.delete_object(docs.id, "file.txt", None, &LockGuard::none()).await.unwrap();
     assert_eq!(store.lock("urn:uuid:file").await.unwrap(), None);
-    store.create_lock(test_lock("urn:uuid:file2", "/files/alice/docs/other.txt", false, alice.id, None)).await.unwrap();
-    store.delete_collection(docs.id).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:file2", "/files/alice/docs/other.txt", false, alice.id, None)), None).await.unwrap();
+    store.delete_collection(docs.id, &LockGuard::none()).await.unwrap();
     assert_eq!(store.lock("urn:uuid:docs").await.unwrap(), None);
     assert_eq!(store.lock("urn:uuid:file2").await.unwrap(), None);
     assert!(store.lock("urn:uuid:sib").await.unwrap().is_some(), "sibling /docs2/ keeps its lock");
@@ -77,13 +78,250 @@ pub async fn locks(store: SharedStore) {
 
     // MOVE removes locks rooted at or below the source.
     let a = mkcol(&store, &root, "a").await;
-    store.create_lock(test_lock("urn:uuid:a", "/files/alice/a/", false, alice.id, None)).await.unwrap();
-    store.create_lock(test_lock("urn:uuid:a-x", "/files/alice/a/x", false, alice.id, None)).await.unwrap();
-    store.move_collection(a.id, dest(&root, "b", false)).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:a", "/files/alice/a/", false, alice.id, None)), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:a-x", "/files/alice/a/x", false, alice.id, None)), None).await.unwrap();
+    store.move_collection(a.id, dest(&root, "b", false), &LockGuard::none()).await.unwrap();
     assert_eq!(store.lock("urn:uuid:a").await.unwrap(), None);
     assert_eq!(store.lock("urn:uuid:a-x").await.unwrap(), None);
+}
 
-    store.remove_locks_under("/files/alice/").await.unwrap();
-    assert_eq!(store.lock("urn:uuid:deep").await.unwrap(), None);
-    assert_eq!(store.lock("urn:uuid:sib").await.unwrap(), None);
+/// Writes check their `LockGuard` inside their transaction: a covered place
+/// needs a held lock (token submitted, same principal), a subtree needs every
+/// lock below it held; a refused write changes nothing.
+pub async fn lock_guards(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let root = home(&store, &alice).await;
+    let docs = mkcol(&store, &root, "docs").await;
+    let file = put_ok(&store, &docs, "file.txt", b"v1").await;
+    let file_path = "/files/alice/docs/file.txt";
+
+    // Nothing locked: any guard passes.
+    let mut p = put(&docs, "a.txt", b"a", WriteCondition::None);
+    p.guard = guard(&alice, &[], &["/files/alice/docs/a.txt", "/files/alice/docs/"], &["/files/alice/docs/"]);
+    store.put_object(p).await.unwrap();
+
+    store.create_lock(test_lock("urn:uuid:file", file_path, false, alice.id, None), None).await.unwrap();
+    let before = reload(&store, &docs).await;
+    let mut p = put(&docs, "file.txt", b"v2", WriteCondition::None);
+    p.guard = guard(&alice, &[], &[file_path], &[]);
+    assert_eq!(locked_root(store.put_object(p.clone()).await), file_path);
+    // Another principal's token, or another token, does not hold the lock.
+    p.guard = guard(&bob, &["urn:uuid:file"], &[file_path], &[]);
+    assert_eq!(locked_root(store.put_object(p.clone()).await), file_path);
+    p.guard = guard(&alice, &["urn:uuid:other"], &[file_path], &[]);
+    assert_eq!(locked_root(store.put_object(p.clone()).await), file_path);
+    let g = guard(&alice, &[], &[file_path, "/files/alice/docs/"], &[]);
+    assert_eq!(locked_root(store.delete_object(docs.id, "file.txt", None, &g).await), file_path);
+    let update = [PropertyUpdate::Set(prop("urn:x", "p", "v"))];
+    let g = guard(&alice, &[], &[file_path], &[]);
+    assert_eq!(locked_root(store.update_dead_properties(PropertyTarget::Object(file.id), &update, &g).await), file_path);
+    // Refused writes changed nothing, not even the revision.
+    assert_eq!(content(&store, file.id).await.as_ref(), b"v1");
+    assert!(store.dead_properties(PropertyTarget::Object(file.id)).await.unwrap().is_empty());
+    assert_eq!(reload(&store, &docs).await.sync_revision, before.sync_revision);
+    // The holder writes.
+    p.guard = guard(&alice, &["urn:uuid:other", "urn:uuid:file"], &[file_path], &[]);
+    store.put_object(p).await.unwrap();
+    assert_eq!(content(&store, file.id).await.as_ref(), b"v2");
+    // A depth-0 lock on an object does not cover its siblings.
+    let mut p = put(&docs, "b.txt", b"b", WriteCondition::None);
+    p.guard = guard(&alice, &[], &["/files/alice/docs/b.txt", "/files/alice/docs/"], &[]);
+    store.put_object(p).await.unwrap();
+
+    // Shared locks: holding one of the covering locks is enough.
+    put_ok(&store, &root, "s.txt", b"s").await;
+    store.create_lock(shared(test_lock("urn:uuid:s-alice", "/files/alice/s.txt", false, alice.id, None)), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:s-bob", "/files/alice/s.txt", false, bob.id, None)), None).await.unwrap();
+    let mut p = put(&root, "s.txt", b"s2", WriteCondition::None);
+    p.guard = guard(&alice, &["urn:uuid:s-alice"], &["/files/alice/s.txt"], &[]);
+    store.put_object(p).await.unwrap();
+
+    // A Depth-infinity lock covers members, new ones included (through the
+    // parent), and the collection by either spelling.
+    let cal = mkcol(&store, &root, "cal").await;
+    put_ok(&store, &cal, "ev.ics", b"e").await;
+    store.create_lock(test_lock("urn:uuid:cal", "/files/alice/cal/", true, alice.id, None), None).await.unwrap();
+    let before = reload(&store, &cal).await;
+    let mut p = put(&cal, "new.ics", b"n", WriteCondition::None);
+    p.guard = guard(&alice, &[], &["/files/alice/cal/new.ics", "/files/alice/cal/"], &[]);
+    assert_eq!(locked_root(store.put_object(p).await), "/files/alice/cal/");
+    let sub = NewCollection {
+        owner: alice.id,
+        parent: Some(cal.id),
+        path: "/files/alice/cal/sub/".into(),
+        kind: CollectionKind::Plain,
+        properties: vec![],
+        guard: guard(&alice, &[], &["/files/alice/cal/", "/files/alice/cal/sub/"], &[]),
+    };
+    assert_eq!(locked_root(store.create_collection(sub.clone()).await), "/files/alice/cal/");
+    let g = guard(&alice, &[], &["/files/alice/cal"], &[]);
+    let update = [PropertyUpdate::Set(prop("urn:x", "p", "v"))];
+    assert_eq!(locked_root(store.update_dead_properties(PropertyTarget::Collection(cal.id), &update, &g).await), "/files/alice/cal/");
+    let g = guard(&alice, &[], &["/files/alice/cal/copy.txt", "/files/alice/cal/"], &[]);
+    assert_eq!(locked_root(store.copy_object(file.id, dest(&cal, "copy.txt", false), &g).await), "/files/alice/cal/");
+    let ev = store.object(cal.id, "ev.ics").await.unwrap().unwrap();
+    let g = guard(&alice, &[], &["/files/alice/cal/ev.ics", "/files/alice/cal/", "/files/alice/ev.ics", "/files/alice/"], &[]);
+    assert_eq!(locked_root(store.move_object(ev.id, dest(&root, "ev.ics", false), &g).await), "/files/alice/cal/");
+    let g = guard(&alice, &[], &["/files/alice/cal/docs/", "/files/alice/cal/"], &[]);
+    assert_eq!(locked_root(store.copy_collection(docs.id, dest(&cal, "docs", false), true, &g).await), "/files/alice/cal/");
+    assert!(store.collection_by_path("/files/alice/cal/docs/").await.unwrap().is_none());
+    assert!(store.collection_by_path("/files/alice/cal/sub/").await.unwrap().is_none());
+    assert_eq!(store.object(cal.id, "new.ics").await.unwrap(), None);
+    assert_eq!(store.object(root.id, "ev.ics").await.unwrap(), None);
+    assert_eq!(reload(&store, &cal).await.sync_revision, before.sync_revision);
+    let held = guard(&alice, &["urn:uuid:cal"], &["/files/alice/cal/", "/files/alice/cal/sub/"], &[]);
+    store.create_collection(NewCollection { guard: held, ..sub }).await.unwrap();
+
+    // `below`: every lock strictly below the subtree must be held, and the
+    // first one that is not is reported.
+    let g = guard(&alice, &[], &["/files/alice/docs/", "/files/alice/"], &["/files/alice/docs/"]);
+    assert_eq!(locked_root(store.delete_collection(docs.id, &g).await), file_path);
+    let g = guard(&alice, &[], &["/files/alice/docs/", "/files/alice/", "/files/alice/moved/"], &["/files/alice/docs/"]);
+    assert_eq!(locked_root(store.move_collection(docs.id, dest(&root, "moved", false), &g).await), file_path);
+    assert_eq!(reload(&store, &docs).await.path, "/files/alice/docs/");
+    let g = guard(&alice, &["urn:uuid:cal"], &["/files/alice/cal/", "/files/alice/"], &["/files/alice/cal/"]);
+    store.delete_collection(cal.id, &g).await.unwrap();
+    assert_eq!(store.lock("urn:uuid:cal").await.unwrap(), None, "the deleted collection's lock is gone");
+    let g = guard(&alice, &["urn:uuid:file"], &["/files/alice/docs/", "/files/alice/", "/files/alice/moved/"], &["/files/alice/docs/"]);
+    store.move_collection(docs.id, dest(&root, "moved", false), &g).await.unwrap();
+    assert_eq!(store.lock("urn:uuid:file").await.unwrap(), None, "locks below a moved collection are removed");
+
+    // Expired locks guard nothing.
+    put_ok(&store, &root, "old.txt", b"o").await;
+    store.create_lock(test_lock("urn:uuid:old", "/files/alice/old.txt", false, alice.id, Some(now_millis() + 200)), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut p = put(&root, "old.txt", b"o2", WriteCondition::None);
+    p.guard = guard(&bob, &[], &["/files/alice/old.txt"], &[]);
+    store.put_object(p).await.unwrap();
+}
+
+/// `create_lock` checks conflicts in its own transaction (RFC 4918 §6.1): an
+/// exclusive lock conflicts with any lock covering its root (and below it,
+/// when infinite); a shared lock only with exclusive ones.
+pub async fn lock_conflicts(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let root = home(&store, &alice).await;
+    let docs = mkcol(&store, &root, "docs").await;
+    put_ok(&store, &docs, "x.txt", b"x").await;
+    let x = "/files/alice/docs/x.txt";
+
+    store.create_lock(test_lock("urn:uuid:x1", x, false, alice.id, None), None).await.unwrap();
+    assert_eq!(conflict_root(store.create_lock(test_lock("urn:uuid:x2", x, false, alice.id, None), None).await), x);
+    assert_eq!(conflict_root(store.create_lock(shared(test_lock("urn:uuid:x3", x, false, bob.id, None)), None).await), x);
+    assert_eq!(store.lock("urn:uuid:x2").await.unwrap(), None);
+    assert_eq!(store.lock("urn:uuid:x3").await.unwrap(), None);
+
+    // Shared locks coexist, and exclude an exclusive one.
+    let s = "/files/alice/docs/s.txt";
+    store.create_lock(shared(test_lock("urn:uuid:s1", s, false, alice.id, None)), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:s2", s, false, bob.id, None)), None).await.unwrap();
+    assert_eq!(conflict_root(store.create_lock(test_lock("urn:uuid:s3", s, false, alice.id, None), None).await), s);
+
+    // An infinite lock conflicts with locks below its root; a depth-0 lock
+    // on the collection does not.
+    assert_eq!(
+        conflict_root(store.create_lock(test_lock("urn:uuid:d-inf", "/files/alice/docs/", true, alice.id, None), None).await),
+        s
+    );
+    assert_eq!(
+        conflict_root(store.create_lock(shared(test_lock("urn:uuid:r-inf", "/files/alice/", true, alice.id, None)), None).await),
+        x
+    );
+    store.create_lock(test_lock("urn:uuid:d-0", "/files/alice/docs/", false, alice.id, None), None).await.unwrap();
+    assert_eq!(
+        conflict_root(store.create_lock(test_lock("urn:uuid:d-0b", "/files/alice/docs", false, bob.id, None), None).await),
+        "/files/alice/docs/",
+        "same collection, other spelling"
+    );
+
+    // A lock below an infinite lock's root conflicts with it.
+    store.create_lock(test_lock("urn:uuid:cal", "/files/alice/cal/", true, alice.id, None), None).await.unwrap();
+    assert_eq!(
+        conflict_root(store.create_lock(test_lock("urn:uuid:deep", "/files/alice/cal/a/b.ics", false, alice.id, None), None).await),
+        "/files/alice/cal/"
+    );
+    assert_eq!(
+        conflict_root(store.create_lock(shared(test_lock("urn:uuid:deep2", "/files/alice/cal/a/", true, bob.id, None)), None).await),
+        "/files/alice/cal/"
+    );
+    // Siblings are independent.
+    store.create_lock(test_lock("urn:uuid:cal2", "/files/alice/cal2/", true, alice.id, None), None).await.unwrap();
+
+    // Expired locks conflict with nothing.
+    store.create_lock(test_lock("urn:uuid:e1", "/files/alice/e.txt", false, alice.id, Some(now_millis() + 200)), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    store.create_lock(test_lock("urn:uuid:e2", "/files/alice/e.txt", false, bob.id, None), None).await.unwrap();
+}
+
+/// LOCK on an unmapped URL: the empty object and the lock are created in one
+/// transaction; when either fails, neither exists.
+pub async fn lock_null_resources(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let root = home(&store, &alice).await;
+    let null = |collection: &Collection, name: &str, guard: LockGuard| LockNull {
+        collection: collection.id,
+        name: name.into(),
+        content_type: "application/octet-stream".into(),
+        guard,
+    };
+
+    let before = reload(&store, &root).await;
+    store
+        .create_lock(test_lock("urn:uuid:n", "/files/alice/n.txt", false, alice.id, None), Some(null(&root, "n.txt", LockGuard::none())))
+        .await
+        .unwrap();
+    let meta = store.object(root.id, "n.txt").await.unwrap().expect("lock-null object");
+    assert_eq!((meta.size, meta.etag.as_str(), meta.content_type.as_str()), (0, etag_for(b"").as_str(), "application/octet-stream"));
+    assert!(content(&store, meta.id).await.is_empty());
+    assert!(store.lock("urn:uuid:n").await.unwrap().is_some());
+    let after = reload(&store, &root).await;
+    assert_eq!(after.sync_revision, before.sync_revision + 1);
+    let changes = store.changes_since(root.id, before.sync_revision).await.unwrap();
+    assert_eq!(changes, vec![Change { name: "n.txt".into(), revision: after.sync_revision, deleted: false }]);
+
+    // A conflicting lock leaves nothing behind.
+    let cal = mkcol(&store, &root, "cal").await;
+    store.create_lock(test_lock("urn:uuid:cal", "/files/alice/cal/", true, alice.id, None), None).await.unwrap();
+    let cal_before = reload(&store, &cal).await;
+    let r = store
+        .create_lock(test_lock("urn:uuid:c", "/files/alice/cal/c.ics", false, alice.id, None), Some(null(&cal, "c.ics", LockGuard::none())))
+        .await;
+    assert_eq!(conflict_root(r), "/files/alice/cal/");
+    assert_eq!(store.object(cal.id, "c.ics").await.unwrap(), None);
+    assert_eq!(store.lock("urn:uuid:c").await.unwrap(), None);
+    assert_eq!(reload(&store, &cal).await.sync_revision, cal_before.sync_revision);
+
+    // The binding into the parent respects the parent's locks.
+    let sh = mkcol(&store, &root, "sh").await;
+    store.create_lock(shared(test_lock("urn:uuid:sh", "/files/alice/sh/", true, alice.id, None)), None).await.unwrap();
+    let new_lock = || shared(test_lock("urn:uuid:y", "/files/alice/sh/y", false, alice.id, None));
+    let without = guard(&alice, &[], &["/files/alice/sh/"], &[]);
+    assert_eq!(locked_root(store.create_lock(new_lock(), Some(null(&sh, "y", without))).await), "/files/alice/sh/");
+    assert_eq!(store.object(sh.id, "y").await.unwrap(), None);
+    assert_eq!(store.lock("urn:uuid:y").await.unwrap(), None);
+    let with = guard(&alice, &["urn:uuid:sh"], &["/files/alice/sh/"], &[]);
+    store.create_lock(new_lock(), Some(null(&sh, "y", with))).await.unwrap();
+    assert!(store.object(sh.id, "y").await.unwrap().is_some());
+
+    // Something already there, or no parent: no lock either.
+    put_ok(&store, &root, "taken.txt", b"t").await;
+    let r = store
+        .create_lock(test_lock("urn:uuid:t", "/files/alice/taken.txt", false, alice.id, None), Some(null(&root, "taken.txt", LockGuard::none())))
+        .await;
+    assert!(matches!(r, Err(StoreError::AlreadyExists)), "{r:?}");
+    assert_eq!(content(&store, store.object(root.id, "taken.txt").await.unwrap().unwrap().id).await.as_ref(), b"t");
+    mkcol(&store, &root, "dir").await;
+    let r = store
+        .create_lock(test_lock("urn:uuid:t", "/files/alice/dir", false, alice.id, None), Some(null(&root, "dir", LockGuard::none())))
+        .await;
+    assert!(matches!(r, Err(StoreError::AlreadyExists)), "{r:?}");
+    assert_eq!(store.object(root.id, "dir").await.unwrap(), None);
+    let gone = Collection { id: 987_654, ..root.clone() };
+    let r = store
+        .create_lock(test_lock("urn:uuid:t", "/files/alice/gone/z", false, alice.id, None), Some(null(&gone, "z", LockGuard::none())))
+        .await;
+    assert!(matches!(r, Err(StoreError::MissingParent)), "{r:?}");
+    assert_eq!(store.lock("urn:uuid:t").await.unwrap(), None);
 }

@@ -64,6 +64,13 @@ conformance!(
     resources::dead_properties,
     resources::change_log,
     locks::locks,
+    locks::lock_guards,
+    locks::lock_conflicts,
+    locks::lock_null_resources,
+    concurrency::concurrent_exclusive_locks,
+    concurrency::locks_and_guarded_writes_race,
+    transfer::copy_checks_the_quota,
+    transfer::move_to_another_owner,
     directory::delete_principal_cascades,
     transfer::concurrent_transfers,
 );
@@ -97,6 +104,7 @@ pub async fn home(store: &SharedStore, owner: &Principal) -> Collection {
             path: format!("/files/{}/", owner.username),
             kind: CollectionKind::Plain,
             properties: vec![],
+            guard: LockGuard::none(),
         })
         .await
         .expect("create home")
@@ -110,6 +118,7 @@ pub async fn mkcol(store: &SharedStore, parent: &Collection, name: &str) -> Coll
             path: format!("{}{name}/", parent.path),
             kind: CollectionKind::Calendar,
             properties: vec![],
+            guard: LockGuard::none(),
         })
         .await
         .expect("create collection")
@@ -123,6 +132,7 @@ pub fn put(collection: &Collection, name: &str, body: &[u8], condition: WriteCon
         content: Bytes::copy_from_slice(body),
         condition,
         quota_limit: None,
+        guard: LockGuard::none(),
     }
 }
 
@@ -135,7 +145,14 @@ pub fn prop(ns: &str, name: &str, value: &str) -> DeadProperty {
 }
 
 pub fn dest(parent: &Collection, name: &str, overwrite: bool) -> Destination {
-    Destination { parent: parent.id, name: name.into(), overwrite }
+    Destination { parent: parent.id, name: name.into(), overwrite, quota_limit: None }
+}
+
+/// An object's bytes, read with its metadata, which must describe them.
+pub async fn content(store: &SharedStore, id: ObjectId) -> Bytes {
+    let (meta, bytes) = store.object_with_content(id).await.unwrap().expect("object exists");
+    assert_eq!((meta.id, meta.size, meta.etag.as_str()), (id, bytes.len() as i64, etag_for(&bytes).as_str()));
+    bytes
 }
 
 pub async fn reload(store: &SharedStore, c: &Collection) -> Collection {
@@ -152,6 +169,35 @@ pub fn test_lock(token: &str, root: &str, infinite: bool, principal: PrincipalId
         principal,
         timeout_secs: expires_at.map(|_| 600),
         expires_at,
+    }
+}
+
+/// `lock` with a shared scope (shared locks never conflict with each other).
+pub fn shared(lock: Lock) -> Lock {
+    Lock { scope: LockScope::Shared, ..lock }
+}
+
+/// A lock guard of `principal` submitting `tokens`.
+pub fn guard(principal: &Principal, tokens: &[&str], at: &[&str], below: &[&str]) -> LockGuard {
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    LockGuard { principal: principal.id, tokens: strings(tokens), at: strings(at), below: strings(below) }
+}
+
+/// The root of the lock that refused a write.
+#[track_caller]
+pub fn locked_root<T: std::fmt::Debug>(r: StoreResult<T>) -> String {
+    match r {
+        Err(StoreError::Locked { root }) => root,
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+/// The root of the lock a new lock conflicts with.
+#[track_caller]
+pub fn conflict_root<T: std::fmt::Debug>(r: StoreResult<T>) -> String {
+    match r {
+        Err(StoreError::LockConflict { root }) => root,
+        other => panic!("expected LockConflict, got {other:?}"),
     }
 }
 

@@ -19,6 +19,7 @@ pub async fn collections_tree(store: SharedStore) {
             path: "/files/alice/cal_1%/".into(),
             kind: CollectionKind::Calendar,
             properties: vec![prop("DAV:", "displayname", "Agenda")],
+            guard: LockGuard::none(),
         })
         .await
         .unwrap();
@@ -48,6 +49,7 @@ pub async fn collections_tree(store: SharedStore) {
         path: "/files/alice/books/".into(),
         kind: CollectionKind::Plain,
         properties: vec![],
+        guard: LockGuard::none(),
     };
     assert!(matches!(store.create_collection(dup.clone()).await, Err(StoreError::AlreadyExists)));
     put_ok(&store, &root, "notes.txt", b"n").await;
@@ -61,7 +63,7 @@ pub async fn collections_tree(store: SharedStore) {
     let orphan = NewCollection { parent: Some(987_654), path: "/files/alice/gone/x/".into(), ..dup.clone() };
     assert!(matches!(store.create_collection(orphan).await, Err(StoreError::MissingParent)));
 
-    store.delete_collection(cal.id).await.unwrap();
+    store.delete_collection(cal.id, &LockGuard::none()).await.unwrap();
     for gone in [&cal, &inner, &deep] {
         assert_eq!(store.collection(gone.id).await.unwrap(), None);
     }
@@ -74,7 +76,7 @@ pub async fn collections_tree(store: SharedStore) {
     let changes = store.changes_since(root.id, 0).await.unwrap();
     let last = changes.last().unwrap();
     assert_eq!((last.name.as_str(), last.deleted), ("cal_1%", true));
-    assert!(matches!(store.delete_collection(cal.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_collection(cal.id, &LockGuard::none()).await, Err(StoreError::NotFound)));
     // The same path can be created again, empty.
     let again = mkcol(&store, &root, "cal_1%").await;
     assert_ne!(again.id, cal.id);
@@ -93,10 +95,10 @@ pub async fn put_object_conditions_and_bytes(store: SharedStore) {
     assert_eq!(created.meta.content_type, "text/calendar");
     assert_eq!(created.meta.name, "ev.ics");
     assert_eq!(created.meta.collection, root.id);
-    assert_eq!(store.object_content(created.meta.id).await.unwrap(), Bytes::from(body.clone()));
+    assert_eq!(content(&store, created.meta.id).await, Bytes::from(body.clone()));
     assert_eq!(store.object(root.id, "ev.ics").await.unwrap(), Some(created.meta.clone()));
     assert_eq!(store.object(root.id, "none.ics").await.unwrap(), None);
-    assert!(matches!(store.object_content(987_654).await, Err(StoreError::NotFound)));
+    assert_eq!(store.object_with_content(987_654).await.unwrap(), None);
 
     assert!(matches!(
         store.put_object(put(&root, "ev.ics", b"other", WriteCondition::MustNotExist)).await,
@@ -126,7 +128,7 @@ pub async fn put_object_conditions_and_bytes(store: SharedStore) {
     assert_eq!(replaced.meta.created_at, created.meta.created_at);
     let v3 = store.put_object(put(&root, "ev.ics", b"", WriteCondition::MustExist)).await.unwrap();
     assert_eq!(v3.meta.size, 0);
-    assert_eq!(store.object_content(v3.meta.id).await.unwrap(), Bytes::new());
+    assert_eq!(content(&store, v3.meta.id).await, Bytes::new());
     let v4 = store.put_object(put(&root, "ev.ics", b"v4", WriteCondition::None)).await.unwrap();
     assert!(!v4.created);
 
@@ -137,7 +139,7 @@ pub async fn put_object_conditions_and_bytes(store: SharedStore) {
 
     let big: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let meta = put_ok(&store, &root, "big.bin", &big).await;
-    assert_eq!(store.object_content(meta.id).await.unwrap().as_ref(), big.as_slice());
+    assert_eq!(content(&store, meta.id).await.as_ref(), big.as_slice());
 
     let mut gone = put(&root, "x", b"x", WriteCondition::None);
     gone.collection = 987_654;
@@ -171,7 +173,7 @@ pub async fn quota_exceeded_leaves_data_intact(store: SharedStore) {
     p.quota_limit = Some(100);
     assert!(matches!(store.put_object(p).await, Err(StoreError::QuotaExceeded)));
     let a = store.object(root.id, "a.bin").await.unwrap().unwrap();
-    assert_eq!(store.object_content(a.id).await.unwrap().as_ref(), &[1u8; 60]);
+    assert_eq!(content(&store, a.id).await.as_ref(), &[1u8; 60]);
     assert_eq!(reload(&store, &root).await.sync_revision, before.sync_revision, "failed write leaves no trace");
     let mut p = put(&root, "a.bin", &[4u8; 70], WriteCondition::None);
     p.quota_limit = Some(100);
@@ -187,19 +189,19 @@ pub async fn delete_object_conditions(store: SharedStore) {
     let root = home(&store, &alice).await;
     let meta = put_ok(&store, &root, "ev.ics", b"v1").await;
     store
-        .update_dead_properties(PropertyTarget::Object(meta.id), &[PropertyUpdate::Set(prop("urn:x", "p", "v"))])
+        .update_dead_properties(PropertyTarget::Object(meta.id), &[PropertyUpdate::Set(prop("urn:x", "p", "v"))], &LockGuard::none())
         .await
         .unwrap();
-    assert!(matches!(store.delete_object(root.id, "none.ics", None).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete_object(root.id, "ev.ics", Some("nope")).await, Err(StoreError::PreconditionFailed)));
+    assert!(matches!(store.delete_object(root.id, "none.ics", None, &LockGuard::none()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_object(root.id, "ev.ics", Some("nope"), &LockGuard::none()).await, Err(StoreError::PreconditionFailed)));
     assert!(store.object(root.id, "ev.ics").await.unwrap().is_some());
-    store.delete_object(root.id, "ev.ics", Some(&meta.etag)).await.unwrap();
+    store.delete_object(root.id, "ev.ics", Some(&meta.etag), &LockGuard::none()).await.unwrap();
     assert_eq!(store.object(root.id, "ev.ics").await.unwrap(), None);
     assert!(store.dead_properties(PropertyTarget::Object(meta.id)).await.unwrap().is_empty());
-    assert!(matches!(store.delete_object(root.id, "ev.ics", None).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_object(root.id, "ev.ics", None, &LockGuard::none()).await, Err(StoreError::NotFound)));
     let meta = put_ok(&store, &root, "ev.ics", b"v2").await;
-    store.delete_object(root.id, "ev.ics", None).await.unwrap();
-    assert!(matches!(store.object_content(meta.id).await, Err(StoreError::NotFound)));
+    store.delete_object(root.id, "ev.ics", None, &LockGuard::none()).await.unwrap();
+    assert_eq!(store.object_with_content(meta.id).await.unwrap(), None);
     let last = store.changes_since(root.id, 0).await.unwrap();
     assert_eq!(last, vec![Change { name: "ev.ics".into(), revision: reload(&store, &root).await.sync_revision, deleted: true }]);
 }
@@ -217,6 +219,7 @@ pub async fn dead_properties(store: SharedStore) {
                 PropertyUpdate::Set(prop("urn:x", "color", "<x:c xmlns:x=\"urn:x\">#ff0000</x:c>")),
                 PropertyUpdate::Remove { namespace: "urn:x".into(), name: "missing".into() },
             ],
+            &LockGuard::none(),
         )
         .await
         .unwrap();
@@ -231,6 +234,7 @@ pub async fn dead_properties(store: SharedStore) {
                 PropertyUpdate::Set(prop("DAV:", "displayname", "Maison")),
                 PropertyUpdate::Remove { namespace: "urn:x".into(), name: "color".into() },
             ],
+            &LockGuard::none(),
         )
         .await
         .unwrap();
@@ -245,6 +249,7 @@ pub async fn dead_properties(store: SharedStore) {
                 PropertyUpdate::Remove { namespace: "DAV:".into(), name: "displayname".into() },
                 PropertyUpdate::Set(prop("urn:y", "", "invalid")),
             ],
+            &LockGuard::none(),
         )
         .await;
     assert!(r.is_err());
@@ -253,14 +258,14 @@ pub async fn dead_properties(store: SharedStore) {
     // Object properties are separate from collection properties with the same id.
     let obj = put_ok(&store, &root, "o.ics", b"o").await;
     store
-        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("DAV:", "displayname", "obj"))])
+        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("DAV:", "displayname", "obj"))], &LockGuard::none())
         .await
         .unwrap();
     assert_eq!(store.dead_properties(PropertyTarget::Object(obj.id)).await.unwrap(), vec![prop("DAV:", "displayname", "obj")]);
     assert_eq!(store.dead_properties(target).await.unwrap(), vec![prop("DAV:", "displayname", "Maison")]);
     assert!(matches!(
         store
-            .update_dead_properties(PropertyTarget::Object(987_654), &[PropertyUpdate::Set(prop("a:", "b", "c"))])
+            .update_dead_properties(PropertyTarget::Object(987_654), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none())
             .await,
         Err(StoreError::NotFound)
     ));
@@ -280,7 +285,7 @@ pub async fn change_log(store: SharedStore) {
     assert!(r2 > r1 && r1 > 0);
     put_ok(&store, &cal, "a.ics", b"a2").await;
     let r3 = reload(&store, &cal).await.sync_revision;
-    store.delete_object(cal.id, "b.ics", None).await.unwrap();
+    store.delete_object(cal.id, "b.ics", None, &LockGuard::none()).await.unwrap();
     let r4 = reload(&store, &cal).await.sync_revision;
     assert!(r4 > r3 && r3 > r2);
     assert!(reload(&store, &cal).await.modified_at >= cal.modified_at);

@@ -9,23 +9,23 @@ pub async fn copy_and_move_objects(store: SharedStore) {
     let body = b"\x00binary\xff".to_vec();
     let src = put_ok(&store, &root, "src.bin", &body).await;
     store
-        .update_dead_properties(PropertyTarget::Object(src.id), &[PropertyUpdate::Set(prop("urn:x", "color", "red"))])
+        .update_dead_properties(PropertyTarget::Object(src.id), &[PropertyUpdate::Set(prop("urn:x", "color", "red"))], &LockGuard::none())
         .await
         .unwrap();
 
-    let out = store.copy_object(src.id, dest(&other, "copy.bin", false)).await.unwrap();
+    let out = store.copy_object(src.id, dest(&other, "copy.bin", false), &LockGuard::none()).await.unwrap();
     assert!(!out.replaced);
     let copy = store.object(other.id, "copy.bin").await.unwrap().unwrap();
     assert_ne!(copy.id, src.id);
     assert_eq!((copy.etag.as_str(), copy.size, copy.content_type.as_str()), (src.etag.as_str(), src.size, "text/calendar"));
-    assert_eq!(store.object_content(copy.id).await.unwrap().as_ref(), body.as_slice());
+    assert_eq!(content(&store, copy.id).await.as_ref(), body.as_slice());
     assert_eq!(
         store.dead_properties(PropertyTarget::Object(copy.id)).await.unwrap(),
         vec![prop("urn:x", "color", "red")]
     );
     // Properties are duplicated, not shared.
     store
-        .update_dead_properties(PropertyTarget::Object(copy.id), &[PropertyUpdate::Set(prop("urn:x", "color", "blue"))])
+        .update_dead_properties(PropertyTarget::Object(copy.id), &[PropertyUpdate::Set(prop("urn:x", "color", "blue"))], &LockGuard::none())
         .await
         .unwrap();
     assert_eq!(store.dead_properties(PropertyTarget::Object(src.id)).await.unwrap()[0].value, "red");
@@ -34,38 +34,38 @@ pub async fn copy_and_move_objects(store: SharedStore) {
 
     // Existing destination without overwrite: nothing changes.
     let taken = put_ok(&store, &other, "taken.bin", b"taken").await;
-    assert!(matches!(store.copy_object(src.id, dest(&other, "taken.bin", false)).await, Err(StoreError::AlreadyExists)));
-    assert!(matches!(store.move_object(src.id, dest(&other, "taken.bin", false)).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(store.copy_object(src.id, dest(&other, "taken.bin", false), &LockGuard::none()).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(store.move_object(src.id, dest(&other, "taken.bin", false), &LockGuard::none()).await, Err(StoreError::AlreadyExists)));
     assert_eq!(store.object(other.id, "taken.bin").await.unwrap().unwrap().etag, taken.etag);
     assert!(store.object(root.id, "src.bin").await.unwrap().is_some());
     // A collection at the destination counts too.
     mkcol(&store, &other, "dir").await;
-    assert!(matches!(store.copy_object(src.id, dest(&other, "dir", false)).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(store.copy_object(src.id, dest(&other, "dir", false), &LockGuard::none()).await, Err(StoreError::AlreadyExists)));
 
-    let out = store.copy_object(src.id, dest(&other, "taken.bin", true)).await.unwrap();
+    let out = store.copy_object(src.id, dest(&other, "taken.bin", true), &LockGuard::none()).await.unwrap();
     assert!(out.replaced);
     let replaced = store.object(other.id, "taken.bin").await.unwrap().unwrap();
     assert_eq!(replaced.etag, src.etag);
-    assert!(matches!(store.object_content(taken.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.object_with_content(taken.id).await.unwrap(), None);
 
     // Move keeps the id, content, etag and properties.
     let src_rev = reload(&store, &root).await.sync_revision;
-    let out = store.move_object(src.id, dest(&other, "dir", true)).await.unwrap();
+    let out = store.move_object(src.id, dest(&other, "dir", true), &LockGuard::none()).await.unwrap();
     assert!(out.replaced);
     assert_eq!(store.collection_by_path("/files/alice/other/dir/").await.unwrap(), None);
     let moved = store.object(other.id, "dir").await.unwrap().unwrap();
     assert_eq!((moved.id, moved.etag.as_str()), (src.id, src.etag.as_str()));
     assert_eq!(store.object(root.id, "src.bin").await.unwrap(), None);
-    assert_eq!(store.object_content(moved.id).await.unwrap().as_ref(), body.as_slice());
+    assert_eq!(content(&store, moved.id).await.as_ref(), body.as_slice());
     assert_eq!(store.dead_properties(PropertyTarget::Object(moved.id)).await.unwrap(), vec![prop("urn:x", "color", "red")]);
     let src_changes = store.changes_since(root.id, src_rev).await.unwrap();
     assert_eq!(src_changes, vec![Change { name: "src.bin".into(), revision: src_rev + 1, deleted: true }]);
     // Rename within one collection.
-    store.move_object(moved.id, dest(&other, "renamed.bin", false)).await.unwrap();
+    store.move_object(moved.id, dest(&other, "renamed.bin", false), &LockGuard::none()).await.unwrap();
     assert!(store.object(other.id, "renamed.bin").await.unwrap().is_some());
-    assert!(matches!(store.move_object(987_654, dest(&other, "x", false)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.move_object(987_654, dest(&other, "x", false), &LockGuard::none()).await, Err(StoreError::NotFound)));
     assert!(matches!(
-        store.copy_object(moved.id, Destination { parent: 987_654, name: "x".into(), overwrite: false }).await,
+        store.copy_object(moved.id, Destination { parent: 987_654, name: "x".into(), overwrite: false, quota_limit: None }, &LockGuard::none()).await,
         Err(StoreError::MissingParent)
     ));
 }
@@ -80,24 +80,25 @@ pub async fn copy_and_move_collections(store: SharedStore) {
             path: "/files/alice/src/".into(),
             kind: CollectionKind::Calendar,
             properties: vec![prop("DAV:", "displayname", "Source")],
+            guard: LockGuard::none(),
         })
         .await
         .unwrap();
     let child = mkcol(&store, &src, "child").await;
     store
-        .update_dead_properties(PropertyTarget::Collection(child.id), &[PropertyUpdate::Set(prop("urn:x", "k", "child"))])
+        .update_dead_properties(PropertyTarget::Collection(child.id), &[PropertyUpdate::Set(prop("urn:x", "k", "child"))], &LockGuard::none())
         .await
         .unwrap();
     let o1 = put_ok(&store, &src, "one.ics", b"one").await;
     let o2 = put_ok(&store, &child, "two.ics", b"two\x00").await;
     store
-        .update_dead_properties(PropertyTarget::Object(o2.id), &[PropertyUpdate::Set(prop("urn:x", "o", "two"))])
+        .update_dead_properties(PropertyTarget::Object(o2.id), &[PropertyUpdate::Set(prop("urn:x", "o", "two"))], &LockGuard::none())
         .await
         .unwrap();
     let used = store.quota_used(alice.id).await.unwrap();
 
     // Depth 0 copy: the collection and its properties only.
-    let out = store.copy_collection(src.id, dest(&root, "shallow", false), false).await.unwrap();
+    let out = store.copy_collection(src.id, dest(&root, "shallow", false), false, &LockGuard::none()).await.unwrap();
     assert!(!out.replaced);
     let shallow = store.collection_by_path("/files/alice/shallow/").await.unwrap().unwrap();
     assert_eq!(shallow.kind, CollectionKind::Calendar);
@@ -107,7 +108,7 @@ pub async fn copy_and_move_collections(store: SharedStore) {
     assert!(store.child_collections(shallow.id).await.unwrap().is_empty());
 
     // Recursive copy: whole subtree with objects and properties.
-    store.copy_collection(src.id, dest(&root, "deep", false), true).await.unwrap();
+    store.copy_collection(src.id, dest(&root, "deep", false), true, &LockGuard::none()).await.unwrap();
     let deep = store.collection_by_path("/files/alice/deep/").await.unwrap().unwrap();
     let deep_child = store.collection_by_path("/files/alice/deep/child/").await.unwrap().unwrap();
     assert_eq!(deep_child.parent, Some(deep.id));
@@ -116,7 +117,7 @@ pub async fn copy_and_move_collections(store: SharedStore) {
     let two = store.object(deep_child.id, "two.ics").await.unwrap().unwrap();
     assert_ne!(two.id, o2.id);
     assert_eq!(two.etag, o2.etag);
-    assert_eq!(store.object_content(two.id).await.unwrap().as_ref(), b"two\x00");
+    assert_eq!(content(&store, two.id).await.as_ref(), b"two\x00");
     assert_eq!(store.dead_properties(PropertyTarget::Object(two.id)).await.unwrap(), vec![prop("urn:x", "o", "two")]);
     assert!(store.object(deep.id, "one.ics").await.unwrap().is_some());
     assert_eq!(store.quota_used(alice.id).await.unwrap(), used * 2);
@@ -124,16 +125,16 @@ pub async fn copy_and_move_collections(store: SharedStore) {
     assert!(logged.contains(&"deep".to_string()) && logged.contains(&"shallow".to_string()));
 
     // Existing destination without overwrite.
-    assert!(matches!(store.copy_collection(src.id, dest(&root, "deep", false), true).await, Err(StoreError::AlreadyExists)));
-    assert!(matches!(store.move_collection(src.id, dest(&root, "deep", false)).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(store.copy_collection(src.id, dest(&root, "deep", false), true, &LockGuard::none()).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(store.move_collection(src.id, dest(&root, "deep", false), &LockGuard::none()).await, Err(StoreError::AlreadyExists)));
     put_ok(&store, &root, "file.txt", b"f").await;
-    assert!(matches!(store.move_collection(src.id, dest(&root, "file.txt", false)).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(store.move_collection(src.id, dest(&root, "file.txt", false), &LockGuard::none()).await, Err(StoreError::AlreadyExists)));
     assert!(store.collection(src.id).await.unwrap().is_some());
 
     // Move with overwrite over an existing subtree.
     let target_parent = mkcol(&store, &root, "target").await;
     let before_src_parent = reload(&store, &root).await.sync_revision;
-    let out = store.move_collection(src.id, dest(&root, "deep", true)).await.unwrap();
+    let out = store.move_collection(src.id, dest(&root, "deep", true), &LockGuard::none()).await.unwrap();
     assert!(out.replaced);
     assert_eq!(store.collection(deep.id).await.unwrap(), None, "replaced subtree is gone");
     assert_eq!(store.collection(deep_child.id).await.unwrap(), None);
@@ -151,17 +152,17 @@ pub async fn copy_and_move_collections(store: SharedStore) {
     assert!(changes.iter().any(|c| c.name == "deep" && !c.deleted));
 
     // Move to another parent.
-    store.move_collection(src.id, dest(&target_parent, "moved", false)).await.unwrap();
+    store.move_collection(src.id, dest(&target_parent, "moved", false), &LockGuard::none()).await.unwrap();
     let m = store.collection(src.id).await.unwrap().unwrap();
     assert_eq!((m.path.as_str(), m.parent), ("/files/alice/target/moved/", Some(target_parent.id)));
     assert_eq!(store.collection(child.id).await.unwrap().unwrap().path, "/files/alice/target/moved/child/");
     let kids: Vec<String> = store.child_collections(target_parent.id).await.unwrap().into_iter().map(|c| c.path).collect();
     assert_eq!(kids, ["/files/alice/target/moved/"]);
     assert!(matches!(
-        store.move_collection(src.id, Destination { parent: 987_654, name: "x".into(), overwrite: false }).await,
+        store.move_collection(src.id, Destination { parent: 987_654, name: "x".into(), overwrite: false, quota_limit: None }, &LockGuard::none()).await,
         Err(StoreError::MissingParent)
     ));
-    assert!(matches!(store.copy_collection(987_654, dest(&root, "x", false), true).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.copy_collection(987_654, dest(&root, "x", false), true, &LockGuard::none()).await, Err(StoreError::NotFound)));
 }
 
 pub async fn move_into_own_subtree_refused(store: SharedStore) {
@@ -171,13 +172,13 @@ pub async fn move_into_own_subtree_refused(store: SharedStore) {
     let b = mkcol(&store, &a, "b").await;
     put_ok(&store, &b, "x.ics", b"x").await;
     for (name, overwrite) in [("c", false), ("c", true)] {
-        assert!(matches!(store.move_collection(a.id, dest(&b, name, overwrite)).await, Err(StoreError::Invalid(_))));
-        assert!(matches!(store.copy_collection(a.id, dest(&b, name, overwrite), true).await, Err(StoreError::Invalid(_))));
+        assert!(matches!(store.move_collection(a.id, dest(&b, name, overwrite), &LockGuard::none()).await, Err(StoreError::Invalid(_))));
+        assert!(matches!(store.copy_collection(a.id, dest(&b, name, overwrite), true, &LockGuard::none()).await, Err(StoreError::Invalid(_))));
     }
     // Onto itself.
-    assert!(matches!(store.move_collection(a.id, dest(&root, "a", true)).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.move_collection(a.id, dest(&root, "a", true), &LockGuard::none()).await, Err(StoreError::Invalid(_))));
     // Replacing its own ancestor.
-    assert!(matches!(store.move_collection(b.id, dest(&root, "a", true)).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.move_collection(b.id, dest(&root, "a", true), &LockGuard::none()).await, Err(StoreError::Invalid(_))));
     assert_eq!(reload(&store, &b).await.path, "/files/alice/a/b/");
     assert_eq!(store.objects(b.id).await.unwrap().len(), 1);
 }
@@ -198,7 +199,7 @@ pub async fn concurrent_transfers(store: SharedStore) {
         .map(|(i, id)| {
             let store = store.clone();
             let to = if i % 2 == 0 { dest(&b, &format!("m{i}"), false) } else { dest(&a, &format!("m{i}"), false) };
-            tokio::spawn(async move { store.move_object(id, to).await })
+            tokio::spawn(async move { store.move_object(id, to, &LockGuard::none()).await })
         })
         .collect();
     for r in futures::future::join_all(tasks).await {
@@ -210,4 +211,84 @@ pub async fn concurrent_transfers(store: SharedStore) {
     // Each move bumped both collections exactly once: 4 puts + 8 moves.
     assert_eq!(reload(&store, &a).await.sync_revision, 12);
     assert_eq!(reload(&store, &b).await.sync_revision, 12);
+}
+
+/// COPY adds the bytes copied, minus those it replaces, to the destination
+/// owner's total, and is refused as a whole beyond `quota_limit`.
+pub async fn copy_checks_the_quota(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let root = home(&store, &alice).await;
+    let a = put_ok(&store, &root, "a", &[1u8; 60]).await;
+    let limited = |name: &str, overwrite: bool, limit: i64| Destination { quota_limit: Some(limit), ..dest(&root, name, overwrite) };
+
+    let before = reload(&store, &root).await;
+    let r = store.copy_object(a.id, limited("b", false, 100), &LockGuard::none()).await;
+    assert!(matches!(r, Err(StoreError::QuotaExceeded)), "{r:?}");
+    assert_eq!(store.object(root.id, "b").await.unwrap(), None);
+    assert_eq!(content(&store, a.id).await.as_ref(), &[1u8; 60]);
+    assert_eq!(reload(&store, &before).await.sync_revision, before.sync_revision);
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), 60);
+    store.copy_object(a.id, limited("b", false, 120), &LockGuard::none()).await.unwrap();
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), 120);
+    // Replacing an object of the same size adds nothing.
+    store.copy_object(a.id, limited("b", true, 120), &LockGuard::none()).await.unwrap();
+    // Replacing a smaller one adds the difference.
+    put_ok(&store, &root, "small", &[2u8; 10]).await;
+    let r = store.copy_object(a.id, limited("small", true, 179), &LockGuard::none()).await;
+    assert!(matches!(r, Err(StoreError::QuotaExceeded)), "{r:?}");
+    assert_eq!(content(&store, store.object(root.id, "small").await.unwrap().unwrap().id).await.as_ref(), &[2u8; 10]);
+    store.copy_object(a.id, limited("small", true, 180), &LockGuard::none()).await.unwrap();
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), 180);
+
+    // Collections: Depth infinity copies the bytes below, Depth 0 none.
+    let c = mkcol(&store, &root, "c").await;
+    let sub = mkcol(&store, &c, "sub").await;
+    put_ok(&store, &c, "one", &[3u8; 30]).await;
+    put_ok(&store, &sub, "two", &[4u8; 20]).await;
+    let used = store.quota_used(alice.id).await.unwrap();
+    assert_eq!(used, 230);
+    let r = store.copy_collection(c.id, limited("c2", false, used + 49), true, &LockGuard::none()).await;
+    assert!(matches!(r, Err(StoreError::QuotaExceeded)), "{r:?}");
+    assert!(store.collection_by_path("/files/alice/c2/").await.unwrap().is_none());
+    assert!(store.collection_by_path("/files/alice/c2/sub/").await.unwrap().is_none());
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), used);
+    store.copy_collection(c.id, limited("c0", false, used), false, &LockGuard::none()).await.unwrap();
+    store.copy_collection(c.id, limited("c2", false, used + 50), true, &LockGuard::none()).await.unwrap();
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), used + 50);
+    // Replacing a copy by the same tree adds nothing.
+    store.copy_collection(c.id, limited("c2", true, used + 50), true, &LockGuard::none()).await.unwrap();
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), used + 50);
+}
+
+/// MOVE within an owner ignores the quota; to another owner it is checked
+/// against that owner's, and the moved subtree changes owner.
+pub async fn move_to_another_owner(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let a_root = home(&store, &alice).await;
+    let b_root = home(&store, &bob).await;
+    let obj = put_ok(&store, &a_root, "o", &[1u8; 40]).await;
+    let limited = |parent: &Collection, name: &str, limit: i64| Destination { quota_limit: Some(limit), ..dest(parent, name, false) };
+
+    // Same owner: a tiny limit does not matter.
+    store.move_object(obj.id, limited(&a_root, "o2", 1), &LockGuard::none()).await.unwrap();
+    let r = store.move_object(obj.id, limited(&b_root, "o", 39), &LockGuard::none()).await;
+    assert!(matches!(r, Err(StoreError::QuotaExceeded)), "{r:?}");
+    assert!(store.object(a_root.id, "o2").await.unwrap().is_some());
+    assert_eq!(store.quota_used(bob.id).await.unwrap(), 0);
+    store.move_object(obj.id, limited(&b_root, "o", 40), &LockGuard::none()).await.unwrap();
+    assert_eq!((store.quota_used(alice.id).await.unwrap(), store.quota_used(bob.id).await.unwrap()), (0, 40));
+
+    let c = mkcol(&store, &a_root, "c").await;
+    let sub = mkcol(&store, &c, "sub").await;
+    put_ok(&store, &sub, "x", &[2u8; 25]).await;
+    let r = store.move_collection(c.id, limited(&b_root, "c", 64), &LockGuard::none()).await;
+    assert!(matches!(r, Err(StoreError::QuotaExceeded)), "{r:?}");
+    assert_eq!(reload(&store, &sub).await.owner, alice.id);
+    assert_eq!(reload(&store, &c).await.path, "/files/alice/c/");
+    store.move_collection(c.id, limited(&b_root, "c", 65), &LockGuard::none()).await.unwrap();
+    let (c, sub) = (reload(&store, &c).await, reload(&store, &sub).await);
+    assert_eq!((c.owner, c.path.as_str()), (bob.id, "/files/bob/c/"));
+    assert_eq!((sub.owner, sub.path.as_str()), (bob.id, "/files/bob/c/sub/"));
+    assert_eq!((store.quota_used(alice.id).await.unwrap(), store.quota_used(bob.id).await.unwrap()), (0, 65));
 }
