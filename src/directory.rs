@@ -150,7 +150,7 @@ pub async fn bootstrap_admin(store: &SharedStore) -> Result<Option<(String, Stri
         return Ok(None);
     }
     let password = password::random_password();
-    add_user(
+    let created = add_user(
         store,
         NewUser {
             username: "admin".into(),
@@ -161,8 +161,13 @@ pub async fn bootstrap_admin(store: &SharedStore) -> Result<Option<(String, Stri
             is_admin: true,
         },
     )
-    .await?;
-    Ok(Some(("admin".into(), password)))
+    .await;
+    match created {
+        Ok(_) => Ok(Some(("admin".into(), password))),
+        // Another server process starting on the same empty database won.
+        Err(DirectoryError::Exists(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -76,9 +76,6 @@ impl CredentialCache {
         );
     }
 
-    pub fn forget(&self, username: &str) {
-        self.entries.lock().unwrap().remove(username);
-    }
 }
 
 #[cfg(test)]

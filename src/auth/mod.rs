@@ -9,7 +9,6 @@ pub mod password;
 mod ratelimit;
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -27,6 +26,9 @@ pub enum AuthError {
     Invalid,
     #[error("too many failed attempts")]
     RateLimited(Duration),
+    /// Too many password verifications are already running.
+    #[error("authentication is busy")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -40,7 +42,13 @@ pub struct Authenticator {
     /// A real argon2id hash verified when the account is unknown, so that
     /// response time does not reveal which usernames exist.
     decoy_hash: String,
+    /// Bounds concurrent argon2 verifications (each takes 19 MiB and a core),
+    /// so a flood of guesses cannot exhaust memory or CPU.
+    hashing: tokio::sync::Semaphore,
 }
+
+/// How long a request waits for a free argon2 slot before 503.
+const HASHING_WAIT: Duration = Duration::from_secs(5);
 
 impl Authenticator {
     pub fn new(store: SharedStore, config: &Config) -> Self {
@@ -50,47 +58,70 @@ impl Authenticator {
             per_account: FailureLimiter::new(config.max_failed_logins, config.failed_login_window),
             per_address: FailureLimiter::new(config.max_failed_logins.saturating_mul(4), config.failed_login_window),
             decoy_hash: password::hash_password(&password::random_password()),
+            hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2),
+            ),
         }
     }
 
     /// Authenticate a request from its `Authorization` header value.
+    ///
+    /// Credentials verified recently against the stored hash pass without
+    /// argon2 and without the failure limits, so an attacker guessing a
+    /// user's password cannot lock out that user's already-syncing devices.
+    /// Every other attempt is counted against the account and the client
+    /// address *before* it is verified (so concurrent guesses all count) and
+    /// given back when it succeeds.
     pub async fn authenticate(&self, authorization: Option<&str>, client: IpAddr) -> Result<Principal, AuthError> {
         let (username, password) = authorization.and_then(parse_basic).ok_or(AuthError::Missing)?;
+        let principal = self.store.principal_by_username(&username).await?.filter(|p| !p.disabled);
+        let stored_hash = principal.as_ref().and_then(|p| p.password_hash.clone());
+        if let (Some(p), Some(hash)) = (&principal, &stored_hash) {
+            if self.cache.is_verified(&username, &password, hash) {
+                return Ok(p.clone());
+            }
+        }
         let address_key = client.to_string();
         let account_key = username.to_lowercase();
         if let Some(wait) = self.per_address.blocked(&address_key).or_else(|| self.per_account.blocked(&account_key)) {
             return Err(AuthError::RateLimited(wait));
         }
-        let principal = self.store.principal_by_username(&username).await?;
-        let stored_hash = principal.as_ref().and_then(|p| p.password_hash.clone());
-        let usable = principal.as_ref().map(|p| !p.disabled).unwrap_or(false);
-        let verified = match (&stored_hash, usable) {
-            (Some(hash), true) if self.cache.is_verified(&username, &password, hash) => true,
-            (Some(hash), true) => self.verify_slow(&password, hash).await,
-            _ => {
-                self.verify_slow(&password, &self.decoy_hash.clone()).await;
+        self.per_address.begin_attempt(&address_key).map_err(AuthError::RateLimited)?;
+        if let Err(wait) = self.per_account.begin_attempt(&account_key) {
+            self.per_address.refund(&address_key);
+            return Err(AuthError::RateLimited(wait));
+        }
+        let verified = match &stored_hash {
+            Some(hash) => self.verify_slow(&password, hash).await?,
+            None => {
+                self.verify_slow(&password, &self.decoy_hash).await?;
                 false
             }
         };
-        if !verified {
-            self.cache.forget(&username);
-            self.per_account.record_failure(&account_key);
-            self.per_address.record_failure(&address_key);
-            return Err(AuthError::Invalid);
+        match (verified, principal, stored_hash) {
+            (true, Some(p), Some(hash)) => {
+                self.per_address.refund(&address_key);
+                self.per_account.reset(&account_key);
+                self.cache.remember(&username, &password, &hash);
+                Ok(p)
+            }
+            _ => Err(AuthError::Invalid),
         }
-        if let Some(hash) = &stored_hash {
-            self.cache.remember(&username, &password, hash);
-        }
-        self.per_account.reset(&account_key);
-        Ok(principal.expect("verified principal exists"))
     }
 
-    /// argon2 is CPU-bound: run it off the async workers.
-    async fn verify_slow(&self, password: &str, hash: &str) -> bool {
-        let (password, hash) = (password.to_string(), hash.to_string());
-        tokio::task::spawn_blocking(move || password::verify_password(&password, &hash))
+    /// argon2 is CPU-bound: run it off the async workers, a bounded number
+    /// at a time.
+    async fn verify_slow(&self, password: &str, hash: &str) -> Result<bool, AuthError> {
+        let permit = tokio::time::timeout(HASHING_WAIT, self.hashing.acquire())
             .await
-            .unwrap_or(false)
+            .map_err(|_| AuthError::Busy)?
+            .map_err(|_| AuthError::Busy)?;
+        let (password, hash) = (password.to_string(), hash.to_string());
+        let verified = tokio::task::spawn_blocking(move || password::verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        drop(permit);
+        Ok(verified)
     }
 }
 
@@ -108,8 +139,6 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     }
     Some((user.to_string(), pass.to_string()))
 }
-
-pub type SharedAuthenticator = Arc<Authenticator>;
 
 #[cfg(test)]
 mod tests {

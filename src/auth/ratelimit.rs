@@ -30,17 +30,31 @@ impl FailureLimiter {
         (w.failures >= self.limit && elapsed < self.window).then(|| self.window - elapsed)
     }
 
-    pub fn record_failure(&self, key: &str) {
+    /// Count an attempt before it is verified, so that concurrent guesses
+    /// are all counted; `Err(wait)` when the key is already blocked. A
+    /// successful attempt is given back with [`FailureLimiter::refund`].
+    pub fn begin_attempt(&self, key: &str) -> Result<(), Duration> {
         let mut keys = self.keys.lock().unwrap();
         if keys.len() > 100_000 {
             let window = self.window;
             keys.retain(|_, w| w.started.elapsed() < window);
         }
         let w = keys.entry(key.to_string()).or_insert(Window { started: Instant::now(), failures: 0 });
-        if w.started.elapsed() >= self.window {
+        let elapsed = w.started.elapsed();
+        if elapsed >= self.window {
             *w = Window { started: Instant::now(), failures: 0 };
+        } else if w.failures >= self.limit {
+            return Err(self.window - elapsed);
         }
         w.failures += 1;
+        Ok(())
+    }
+
+    /// Give back an attempt that turned out to be a success.
+    pub fn refund(&self, key: &str) {
+        if let Some(w) = self.keys.lock().unwrap().get_mut(key) {
+            w.failures = w.failures.saturating_sub(1);
+        }
     }
 
     pub fn reset(&self, key: &str) {
@@ -55,12 +69,13 @@ mod tests {
     #[test]
     fn blocks_after_limit_within_window() {
         let l = FailureLimiter::new(3, Duration::from_secs(60));
-        for _ in 0..2 {
-            l.record_failure("k");
+        for _ in 0..3 {
+            assert!(l.begin_attempt("k").is_ok());
         }
-        assert!(l.blocked("k").is_none());
-        l.record_failure("k");
         assert!(l.blocked("k").is_some());
+        assert!(l.begin_attempt("k").is_err(), "a fourth concurrent attempt is refused");
+        l.refund("k");
+        assert!(l.blocked("k").is_none());
         assert!(l.blocked("other").is_none());
         l.reset("k");
         assert!(l.blocked("k").is_none());

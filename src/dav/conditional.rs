@@ -57,28 +57,34 @@ impl TagList {
 }
 
 /// The write condition of a PUT or DELETE given the object's current ETag
-/// (None when unmapped). Conditions that cannot hold are 412 at once; the
-/// rest are re-checked atomically by the store.
+/// (None when unmapped). Both headers are evaluated (RFC 7232 §6);
+/// conditions that cannot hold are 412 at once, the rest are re-checked
+/// atomically by the store.
 pub fn write_condition(req: &DavRequest<'_>, current: Option<&str>) -> DavResult<WriteCondition> {
     let failed = || DavError::status(StatusCode::PRECONDITION_FAILED);
+    let mut condition = WriteCondition::None;
     if let Some(v) = req.header("if-match") {
-        return match (parse_list(v)?, current) {
-            (TagList::Any, _) => Ok(WriteCondition::MustExist),
-            (list, Some(etag)) if list.matches_strong(etag) => Ok(WriteCondition::ETagMatches(etag.to_string())),
-            _ => Err(failed()),
+        condition = match (parse_list(v)?, current) {
+            (TagList::Any, _) => WriteCondition::MustExist,
+            (list, Some(etag)) if list.matches_strong(etag) => WriteCondition::ETagMatches(etag.to_string()),
+            _ => return Err(failed()),
         };
     }
     if let Some(v) = req.header("if-none-match") {
-        return match (parse_list(v)?, current) {
-            (TagList::Any, _) => Ok(WriteCondition::MustNotExist),
-            (list, Some(etag)) if list.matches_weak(etag) => Err(failed()),
+        match (parse_list(v)?, current) {
+            (TagList::Any, Some(_)) => return Err(failed()),
+            (TagList::Any, None) if condition == WriteCondition::None => condition = WriteCondition::MustNotExist,
+            (TagList::Any, None) => return Err(failed()),
+            (list, Some(etag)) if list.matches_weak(etag) => return Err(failed()),
             // The tags name other versions: the write may proceed only if
             // the object is still the one we saw.
-            (_, Some(etag)) => Ok(WriteCondition::ETagMatches(etag.to_string())),
-            (_, None) => Ok(WriteCondition::None),
-        };
+            (_, Some(etag)) if condition == WriteCondition::None => {
+                condition = WriteCondition::ETagMatches(etag.to_string())
+            }
+            _ => {}
+        }
     }
-    Ok(WriteCondition::None)
+    Ok(condition)
 }
 
 /// For GET/HEAD: 412 when `If-Match` fails, 304 when `If-None-Match` matches.

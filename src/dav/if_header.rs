@@ -24,8 +24,13 @@ pub struct List {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("malformed If header")]
+#[error("malformed If header, or more than {MAX_CONDITIONS} conditions or {MAX_RESOURCES} resources")]
 pub struct IfSyntaxError;
+
+/// Bounds on one header: each condition and each tagged resource costs
+/// store lookups, so a client cannot make one request cost thousands.
+pub const MAX_CONDITIONS: usize = 64;
+pub const MAX_RESOURCES: usize = 8;
 
 /// The state of a resource that conditions are evaluated against.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +70,12 @@ pub fn parse(header: &str) -> Result<Vec<List>, IfSyntaxError> {
     }
     // RFC 4918 §10.4: either only No-tag-lists or only Tagged-lists.
     if lists.is_empty() || (saw_tagged && saw_untagged) {
+        return Err(IfSyntaxError);
+    }
+    let conditions: usize = lists.iter().map(|l| l.conditions.len()).sum();
+    let mut resources: Vec<&Option<String>> = lists.iter().map(|l| &l.resource).collect();
+    resources.dedup();
+    if conditions > MAX_CONDITIONS || resources.len() > MAX_RESOURCES {
         return Err(IfSyntaxError);
     }
     Ok(lists)
@@ -149,6 +160,9 @@ mod tests {
         assert!(parse("(<a>").is_err());
         assert!(parse("()").is_err());
         assert!(parse("(<a>) <http://x> (<b>)").is_err());
+        assert!(parse(&"(<a>)".repeat(65)).is_err());
+        let tags: String = (0..9).map(|i| format!("<http://x/{i}> (<a>)")).collect();
+        assert!(parse(&tags).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::error::DavResult;
 use super::locks;
 use super::property::{LiveProperty, PropValue};
 use super::resource::Resource;
+use super::response::quoted_etag;
 use super::DavRequest;
 use crate::store::Millis;
 use crate::xml::NS_DAV;
@@ -43,7 +44,7 @@ pub async fn live_value(
         }
         (P::ResourceType, r) if r.is_collection() => PropValue::Markers(vec![(NS_DAV, "collection")]),
         (P::ResourceType, _) => PropValue::Empty,
-        (P::GetETag, R::Object { meta, .. }) => PropValue::Text(format!("\"{}\"", meta.etag)),
+        (P::GetETag, R::Object { meta, .. }) => PropValue::Text(quoted_etag(&meta.etag)),
         (P::GetContentType, R::Object { meta, .. }) => PropValue::Text(meta.content_type.clone()),
         (P::GetContentLength, R::Object { meta, .. }) => PropValue::Text(meta.size.to_string()),
         (P::GetLastModified, R::Object { meta, .. }) => PropValue::Text(http_date(meta.modified_at)),

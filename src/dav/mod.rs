@@ -95,8 +95,16 @@ impl DavRequest<'_> {
     }
 }
 
+/// Headers whose value decides whether a request may change anything: an
+/// unreadable value must not be mistaken for an absent one.
+const CONDITIONAL_HEADERS: [&str; 7] =
+    ["if", "if-match", "if-none-match", "depth", "destination", "overwrite", "lock-token"];
+
 /// Dispatch one authenticated WebDAV request.
 pub async fn handle(req: DavRequest<'_>) -> Response {
+    if let Some(name) = CONDITIONAL_HEADERS.iter().find(|h| req.headers.get(**h).is_some_and(|v| v.to_str().is_err())) {
+        return DavError::bad_request(format!("the {name} header is not valid ASCII")).into_response();
+    }
     let result = match req.method.as_str() {
         "OPTIONS" => options::options(&req).await,
         "GET" | "HEAD" => get::get(&req).await,

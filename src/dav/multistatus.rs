@@ -34,10 +34,18 @@ impl MultiStatus {
         MultiStatus { w }
     }
 
-    /// A `response` with one propstat per status (empty groups are skipped).
+    /// A `response` with one propstat per status (empty groups are skipped;
+    /// with none left, one empty 200 propstat, since a response needs a
+    /// propstat or a status — RFC 4918 §14.24).
     pub fn propstat_response(&mut self, href: &str, groups: &[PropStat]) {
         self.w.start(NS_DAV, "response");
         self.w.text_element(NS_DAV, "href", href);
+        if groups.iter().all(|g| g.props.is_empty()) {
+            self.w.start(NS_DAV, "propstat");
+            self.w.empty(NS_DAV, "prop");
+            self.w.text_element(NS_DAV, "status", &status_line(StatusCode::OK));
+            self.w.end();
+        }
         for group in groups.iter().filter(|g| !g.props.is_empty()) {
             self.w.start(NS_DAV, "propstat");
             self.w.start(NS_DAV, "prop");
@@ -53,14 +61,6 @@ impl MultiStatus {
             }
             self.w.end();
         }
-        self.w.end();
-    }
-
-    /// A `response` carrying only a status for an href.
-    pub fn status_response(&mut self, href: &str, status: StatusCode) {
-        self.w.start(NS_DAV, "response");
-        self.w.text_element(NS_DAV, "href", href);
-        self.w.text_element(NS_DAV, "status", &status_line(status));
         self.w.end();
     }
 

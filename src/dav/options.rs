@@ -1,4 +1,4 @@
-//! OPTIONS (RFC 4918 §9.1 of RFC 7231, §10.1 `DAV` header).
+//! OPTIONS (RFC 7231 §4.3.7) with the `DAV` header of RFC 4918 §10.1.
 
 use http::{header, StatusCode};
 
@@ -7,9 +7,10 @@ use super::resource::{resolve, Resource};
 use super::response::{empty, set_header, Response};
 use super::DavRequest;
 
-/// Compliance classes: 1 and 3 (RFC 4918), 2 (locking), RFC 3744 ACL
-/// (access-control) and RFC 5689 extended MKCOL.
-pub const DAV_HEADER: &str = "1, 2, 3, access-control, extended-mkcol";
+/// Compliance classes: 1 and 3 (RFC 4918), 2 (locking) and RFC 5689
+/// extended MKCOL. `access-control` (RFC 3744) is not advertised: the ACL
+/// method and the reports it requires are not implemented.
+pub const DAV_HEADER: &str = "1, 2, 3, extended-mkcol";
 
 pub fn allowed_methods(resource: &Resource) -> &'static str {
     match resource {

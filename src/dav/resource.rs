@@ -183,7 +183,9 @@ pub async fn resolve(store: &SharedStore, user: &Principal, path: &DavPath) -> D
     } else {
         store.collection_by_path(&parent_path).await?
     };
-    if let Some(parent) = &parent {
+    // A non-collection is never named by a path ending in `/`: such a
+    // path is unmapped (GET/DELETE 404, MKCOL 405 via the name clash).
+    if let (Some(parent), false) = (&parent, path.trailing_slash) {
         let name = path.last().expect("non-root path has a last segment");
         if let Some(meta) = store.object(parent.id, name).await? {
             return Ok(Resource::Object { space, parent: parent.clone(), meta });

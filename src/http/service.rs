@@ -88,9 +88,13 @@ async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Re
 
 fn client_address(state: &AppState, req: &Request<Incoming>, peer: SocketAddr) -> IpAddr {
     if state.config.trust_forwarded_for {
+        // The entry the trusted proxy appended: the last one of the last
+        // header line (proxies may add a line rather than extend one).
         let forwarded = req
             .headers()
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse().ok());
@@ -112,6 +116,11 @@ fn auth_failure(state: &AppState, e: AuthError) -> Response {
         AuthError::RateLimited(wait) => {
             let mut r = text(StatusCode::TOO_MANY_REQUESTS, "too many failed login attempts\n");
             set_header(&mut r, header::RETRY_AFTER, &wait.as_secs().max(1).to_string());
+            r
+        }
+        AuthError::Busy => {
+            let mut r = text(StatusCode::SERVICE_UNAVAILABLE, "authentication is busy, retry shortly\n");
+            set_header(&mut r, header::RETRY_AFTER, "1");
             r
         }
         AuthError::Store(e) => {

@@ -58,22 +58,6 @@ impl Element {
         self.elements().find(|e| e.is(ns, name))
     }
 
-    /// Concatenated text content of this element and its descendants.
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        self.collect_text(&mut out);
-        out
-    }
-
-    fn collect_text(&self, out: &mut String) {
-        for child in &self.children {
-            match child {
-                Node::Text(t) => out.push_str(t),
-                Node::Element(e) => e.collect_text(out),
-            }
-        }
-    }
-
     pub fn attr(&self, ns: &str, name: &str) -> Option<&str> {
         self.attrs
             .iter()

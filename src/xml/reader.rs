@@ -13,11 +13,25 @@ pub struct XmlLimits {
     pub max_depth: usize,
     /// Maximum number of elements in the document.
     pub max_elements: usize,
+    /// Maximum attributes on one element.
+    pub max_attributes: usize,
+    /// Maximum length of one namespace URI.
+    pub max_namespace_len: usize,
+    /// Maximum total bytes of namespace URIs copied into the tree (each
+    /// element and attribute holds its own), so that long URIs on many
+    /// elements cannot multiply memory.
+    pub max_namespace_bytes: usize,
 }
 
 impl Default for XmlLimits {
     fn default() -> Self {
-        XmlLimits { max_depth: 64, max_elements: 100_000 }
+        XmlLimits {
+            max_depth: 64,
+            max_elements: 100_000,
+            max_attributes: 64,
+            max_namespace_len: 1024,
+            max_namespace_bytes: 8 * 1024 * 1024,
+        }
     }
 }
 
@@ -33,6 +47,8 @@ pub enum XmlError {
     TooManyElements(usize),
     #[error("undeclared namespace prefix {0:?}")]
     UnknownPrefix(String),
+    #[error("XML document exceeds the size limits for attributes or namespaces")]
+    TooLarge,
     #[error("empty XML document")]
     Empty,
 }
@@ -52,6 +68,14 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
+    let mut namespace_bytes = 0usize;
+    let mut charge = |ns: &str| -> Result<(), XmlError> {
+        namespace_bytes += ns.len();
+        if ns.len() > limits.max_namespace_len || namespace_bytes > limits.max_namespace_bytes {
+            return Err(XmlError::TooLarge);
+        }
+        Ok(())
+    };
     loop {
         let (resolved, event) = reader.read_resolved_event_into(&mut buf).map_err(malformed)?;
         match event {
@@ -67,7 +91,13 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                     return Err(XmlError::TooDeep(limits.max_depth));
                 }
                 let ns = namespace_of(resolved, start.name().prefix().map(|p| p.as_ref().to_vec()))?;
+                charge(&ns)?;
                 let name = utf8(start.local_name().as_ref())?;
+                // Count first without quick-xml's duplicate check, which is
+                // quadratic in the number of attributes.
+                if start.attributes().with_checks(false).count() > limits.max_attributes {
+                    return Err(XmlError::TooLarge);
+                }
                 let mut attrs = Vec::new();
                 for attr in start.attributes() {
                     let attr = attr.map_err(malformed)?;
@@ -97,6 +127,7 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                             namespace_of(res, key.prefix().map(|p| p.as_ref().to_vec()))?
                         }
                     };
+                    charge(&attr_ns)?;
                     attrs.push(Attribute { ns: attr_ns, name: utf8(key.local_name().as_ref())?, value });
                 }
                 stack.push(Element { ns, name, attrs, children: Vec::new() });
@@ -204,6 +235,17 @@ mod tests {
     fn bounds_depth() {
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert_eq!(p(&deep), Err(XmlError::TooDeep(64)));
+    }
+
+    #[test]
+    fn bounds_attributes_and_namespaces() {
+        let many = format!("<a {}/>", (0..100).map(|i| format!("a{i}='x'")).collect::<Vec<_>>().join(" "));
+        assert_eq!(p(&many), Err(XmlError::TooLarge));
+        let long = format!("<a xmlns='urn:{}'/>", "x".repeat(2000));
+        assert_eq!(p(&long), Err(XmlError::TooLarge));
+        let ns = format!("urn:{}", "y".repeat(1000));
+        let amplified = format!("<a xmlns='{ns}'>{}</a>", "<b/>".repeat(10_000));
+        assert_eq!(p(&amplified), Err(XmlError::TooLarge));
     }
 
     #[test]

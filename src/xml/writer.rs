@@ -85,21 +85,6 @@ impl XmlWriter {
         self.stack.push(q);
     }
 
-    /// Open an element with attributes `(name, value)` (unqualified names).
-    pub fn start_with_attrs(&mut self, ns: &str, name: &str, attrs: &[(&str, &str)]) {
-        let (q, decl) = Self::qname(ns, name);
-        self.out.push('<');
-        self.out.push_str(&q);
-        if let Some(d) = decl {
-            self.out.push_str(&d);
-        }
-        for (k, v) in attrs {
-            self.out.push_str(&format!(" {k}=\"{}\"", escape_attr(v)));
-        }
-        self.out.push('>');
-        self.stack.push(q);
-    }
-
     pub fn end(&mut self) {
         let q = self.stack.pop().expect("XmlWriter::end without start");
         self.out.push_str("</");

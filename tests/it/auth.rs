@@ -95,6 +95,39 @@ async fn rate_limit(backend: Backend) {
     assert_eq!(srv.as_user("PROPFIND", "/", "alice").header("depth", "0").send().await.status, 429);
     // Another account from the same address is not yet blocked (limit is 4x per address).
     assert_eq!(srv.as_user("PROPFIND", "/", "bob").header("depth", "0").send().await.status, 207);
+    // Bob's device is logged in: guesses on his account do not lock it out.
+    for _ in 0..4 {
+        srv.req("PROPFIND", "/", None).basic("bob", "wrong").header("depth", "0").send().await;
+    }
+    assert_eq!(srv.req("PROPFIND", "/", None).basic("bob", "wrong").header("depth", "0").send().await.status, 429);
+    assert_eq!(srv.as_user("PROPFIND", "/", "bob").header("depth", "0").send().await.status, 207);
+}
+
+/// Concurrent guesses are all counted: no burst gets past the limit.
+async fn concurrent_guesses_are_counted(backend: Backend) {
+    let srv = std::sync::Arc::new(spawn_with(backend, |c| c.max_failed_logins = 3).await);
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let srv = srv.clone();
+            tokio::spawn(async move { srv.req("PROPFIND", "/", None).basic("carol", "wrong").header("depth", "0").send().await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 9, "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_guesses_are_counted() {
+    concurrent_guesses_are_counted(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_guesses_are_counted() {
+    concurrent_guesses_are_counted(Backend::Postgres).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,6 +132,10 @@ impl<'a> Req<'a> {
         self.builder = self.builder.header(name, value);
         self
     }
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        self.builder = self.builder.header(name, reqwest::header::HeaderValue::from_bytes(value).unwrap());
+        self
+    }
     pub fn body(mut self, body: impl Into<reqwest::Body>) -> Self {
         self.builder = self.builder.body(body);
         self

@@ -139,7 +139,15 @@ async fn displayname_is_writable_and_props_follow_copy_move(srv: TestServer) {
     }
 }
 
+/// An empty `prop` still yields a well-formed response (RFC 4918 §14.24).
+async fn empty_prop_request_has_a_propstat(srv: TestServer) {
+    let r = srv.as_user("PROPFIND", "/files/alice/", "alice").header("depth", "0").body(propfind("")).send().await;
+    assert_eq!(r.status, 207);
+    assert!(r.text().contains("<D:propstat><D:prop/><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"), "{}", r.text());
+}
+
 both_stores!(
+    empty_prop_request_has_a_propstat,
     depth_infinity_is_refused,
     empty_body_is_allprop_and_unknown_is_404,
     depth_one_lists_members,

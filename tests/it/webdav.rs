@@ -139,7 +139,7 @@ async fn options_advertises_dav(srv: TestServer) {
     let r = srv.as_user("OPTIONS", "/files/alice/", "alice").send().await;
     assert_eq!(r.status, 200);
     let dav = r.header("dav").unwrap();
-    assert!(dav.contains("1") && dav.contains("2") && dav.contains("3") && dav.contains("access-control"), "{dav}");
+    assert_eq!(dav, "1, 2, 3, extended-mkcol");
     let allow = r.header("allow").unwrap();
     for m in ["PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "COPY", "MOVE", "DELETE"] {
         assert!(allow.contains(m), "{allow}");
@@ -165,7 +165,44 @@ async fn calendar_homes_refuse_plain_files(srv: TestServer) {
     assert_eq!(pf.status, 207);
 }
 
+/// A path ending in `/` never names a non-collection.
+async fn trailing_slash_does_not_name_a_file(srv: TestServer) {
+    srv.as_user("PUT", "/files/alice/f.txt", "alice").body("f").send().await;
+    assert_eq!(srv.as_user("GET", "/files/alice/f.txt/", "alice").send().await.status, 404);
+    assert_eq!(srv.as_user("DELETE", "/files/alice/f.txt/", "alice").send().await.status, 404);
+    assert_eq!(srv.as_user("MKCOL", "/files/alice/f.txt/", "alice").send().await.status, 405);
+    assert_eq!(srv.as_user("GET", "/files/alice/f.txt", "alice").send().await.text(), "f");
+}
+
+/// Conditional headers: both If-Match and If-None-Match are evaluated; an
+/// unreadable or oversized condition is 400, never ignored.
+async fn conditional_headers_are_never_ignored(srv: TestServer) {
+    let etag = srv.as_user("PUT", "/files/alice/c.txt", "alice").body("1").send().await.header("etag").unwrap();
+    let r = srv.as_user("PUT", "/files/alice/c.txt", "alice").header("if-match", &etag).header("if-none-match", &etag).body("2").send().await;
+    assert_eq!(r.status, 412);
+    let r = srv
+        .as_user("PUT", "/files/alice/c.txt", "alice")
+        .header("if-match", "*")
+        .header("if-none-match", "*")
+        .body("2")
+        .send()
+        .await;
+    assert_eq!(r.status, 412);
+    let too_many = "(<urn:x>) ".repeat(65);
+    assert_eq!(srv.as_user("PUT", "/files/alice/c.txt", "alice").header("if", &too_many).body("3").send().await.status, 400);
+    let r = srv
+        .as_user("PUT", "/files/alice/c.txt", "alice")
+        .header_bytes("if-match", b"\"\xe9t\xe9\"")
+        .body("4")
+        .send()
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(srv.as_user("GET", "/files/alice/c.txt", "alice").send().await.text(), "1");
+}
+
 both_stores!(
+    trailing_slash_does_not_name_a_file,
+    conditional_headers_are_never_ignored,
     put_get_round_trips_exact_bytes,
     put_conditions,
     put_without_parent_and_on_collection,
