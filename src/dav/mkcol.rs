@@ -4,10 +4,12 @@ use http::StatusCode;
 
 use super::error::{DavError, DavResult};
 use super::locks::{check_if_header, lock_guard};
-use super::property::{LiveProperty, PropName};
+use super::live_props::quota_limit;
+use super::multistatus::{mkcol_response, PropStat};
+use super::property::{LiveProperty, PropName, PropValue};
 use super::put::only_plain_files;
 use super::resource::{resolve, Resource};
-use super::response::{empty, Response};
+use super::response::{empty, xml_response, Response};
 use super::DavRequest;
 use crate::auth::acl::Privileges;
 use crate::store::{CollectionKind, DeadProperty, NewCollection, StoreError};
@@ -26,7 +28,10 @@ pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
     };
     req.require(&resource, Privileges::BIND)?;
     only_plain_files(&resource)?;
-    let properties = extended_mkcol_properties(req)?;
+    let properties = match extended_mkcol_body(req)? {
+        MkcolBody::Properties(p) => p,
+        MkcolBody::Refused(groups) => return Ok(xml_response(StatusCode::FORBIDDEN, mkcol_response(&groups))),
+    };
     let submitted = check_if_header(req, &resource).await?;
     let target = req.path.collection_path();
     let guard = lock_guard(req, &submitted, &[&parent.path, &target], &[]);
@@ -40,6 +45,7 @@ pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
             kind: CollectionKind::Plain,
             properties,
             guard,
+            quota_limit: Some(quota_limit(req, parent.owner).await?),
         })
         .await;
     match created {
@@ -50,12 +56,20 @@ pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
     }
 }
 
+/// The body of an MKCOL: nothing (plain MKCOL), properties to set
+/// (extended MKCOL), or properties that cannot be set.
+enum MkcolBody {
+    Properties(Vec<DeadProperty>),
+    /// RFC 5689 §3: the request fails as a whole; these propstats say why.
+    Refused(Vec<PropStat>),
+}
+
 /// An empty body is a plain MKCOL; a `DAV:mkcol` body (RFC 5689 §5.1) may set
 /// `resourcetype` (plain collection only) and dead properties; any other
 /// body is 415 (RFC 4918 §9.3).
-fn extended_mkcol_properties(req: &DavRequest<'_>) -> DavResult<Vec<DeadProperty>> {
+fn extended_mkcol_body(req: &DavRequest<'_>) -> DavResult<MkcolBody> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Vec::new());
+        return Ok(MkcolBody::Properties(Vec::new()));
     }
     let is_xml = req.header("content-type").map_or(true, |ct| ct.contains("xml"));
     let root = match xml::parse(&req.body, xml::XmlLimits::default()) {
@@ -63,22 +77,39 @@ fn extended_mkcol_properties(req: &DavRequest<'_>) -> DavResult<Vec<DeadProperty
         _ => return Err(DavError::status(StatusCode::UNSUPPORTED_MEDIA_TYPE)),
     };
     let mut props = Vec::new();
+    let mut names = Vec::new();
+    let mut refused: Vec<(PropName, &'static str)> = Vec::new();
     for set in root.elements().filter(|e| e.is(NS_DAV, "set")) {
         for prop in set.elements().filter(|e| e.is(NS_DAV, "prop")).flat_map(Element::elements) {
             let name = PropName::new(&prop.ns, &prop.name);
+            names.push(name.clone());
             match LiveProperty::from_name(&name) {
                 Some(LiveProperty::ResourceType) => {
-                    let plain = prop.elements().all(|t| t.is(NS_DAV, "collection"));
-                    if !plain {
-                        return Err(DavError::forbidden("valid-resourcetype: only plain collections can be created here"));
+                    if !prop.elements().all(|t| t.is(NS_DAV, "collection")) {
+                        refused.push((name, "valid-resourcetype"));
                     }
                 }
-                Some(p) if p.is_protected() => {
-                    return Err(DavError::forbidden(format!("{} is a protected property", p.local_name())));
-                }
-                _ => props.push(DeadProperty { namespace: prop.ns.clone(), name: prop.name.clone(), value: prop.to_fragment() }),
+                Some(p) if p.is_protected() => refused.push((name, "cannot-modify-protected-property")),
+                _ => props.push(DeadProperty {
+                    namespace: prop.ns.clone(),
+                    name: prop.name.clone(),
+                    value: prop.to_fragment(),
+                }),
             }
         }
     }
-    Ok(props)
+    if refused.is_empty() {
+        return Ok(MkcolBody::Properties(props));
+    }
+    let mut groups: Vec<PropStat> = refused
+        .iter()
+        .map(|(name, condition)| PropStat {
+            status: StatusCode::FORBIDDEN,
+            props: vec![(name.clone(), PropValue::Empty)],
+            error: Some(condition),
+        })
+        .collect();
+    let dependent = names.into_iter().filter(|n| !refused.iter().any(|(r, _)| r == n)).map(|n| (n, PropValue::Empty));
+    groups.push(PropStat { status: StatusCode::FAILED_DEPENDENCY, props: dependent.collect(), error: None });
+    Ok(MkcolBody::Refused(groups))
 }

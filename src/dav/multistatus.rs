@@ -46,25 +46,38 @@ impl MultiStatus {
             self.w.text_element(NS_DAV, "status", &status_line(StatusCode::OK));
             self.w.end();
         }
-        for group in groups.iter().filter(|g| !g.props.is_empty()) {
-            self.w.start(NS_DAV, "propstat");
-            self.w.start(NS_DAV, "prop");
-            for (name, value) in &group.props {
-                write_property(&mut self.w, name, value);
-            }
-            self.w.end();
-            self.w.text_element(NS_DAV, "status", &status_line(group.status));
-            if let Some(condition) = group.error {
-                self.w.start(NS_DAV, "error");
-                self.w.empty(NS_DAV, condition);
-                self.w.end();
-            }
-            self.w.end();
-        }
+        write_propstats(&mut self.w, groups);
         self.w.end();
     }
 
     pub fn finish(self) -> String {
         self.w.finish()
     }
+}
+
+/// One `propstat` per non-empty group, with its optional `DAV:error`.
+fn write_propstats(w: &mut XmlWriter, groups: &[PropStat]) {
+    for group in groups.iter().filter(|g| !g.props.is_empty()) {
+        w.start(NS_DAV, "propstat");
+        w.start(NS_DAV, "prop");
+        for (name, value) in &group.props {
+            write_property(w, name, value);
+        }
+        w.end();
+        w.text_element(NS_DAV, "status", &status_line(group.status));
+        if let Some(condition) = group.error {
+            w.start(NS_DAV, "error");
+            w.empty(NS_DAV, condition);
+            w.end();
+        }
+        w.end();
+    }
+}
+
+/// The body of a failed extended MKCOL (RFC 5689 §5.2): the propstats.
+pub fn mkcol_response(groups: &[PropStat]) -> String {
+    let mut w = XmlWriter::new();
+    w.root(NS_DAV, "mkcol-response");
+    write_propstats(&mut w, groups);
+    w.finish()
 }

@@ -5,6 +5,7 @@
 use http::StatusCode;
 
 use super::error::{DavError, DavResult};
+use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard};
 use super::multistatus::{MultiStatus, PropStat};
 use super::property::{LiveProperty, PropName, PropValue};
@@ -12,7 +13,7 @@ use super::resource::{resolve, Resource};
 use super::response::{multistatus, Response};
 use super::DavRequest;
 use crate::auth::acl::Privileges;
-use crate::store::{DeadProperty, PropertyTarget, PropertyUpdate};
+use crate::store::{DeadProperty, PropertyTarget, PropertyUpdate, StoreError};
 use crate::xml::{self, Element, NS_DAV, NS_XML};
 
 pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
@@ -31,43 +32,42 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
     let store_path = resource.store_path(&req.path);
     let guard = lock_guard(req, &submitted, &[&store_path], &[]);
 
-    let mut refused = Vec::new();
-    for update in &updates {
-        let name = match update {
-            PropertyUpdate::Set(p) => PropName::new(&p.namespace, &p.name),
-            PropertyUpdate::Remove { namespace, name } => PropName::new(namespace, name),
-        };
-        let protected = LiveProperty::from_name(&name).is_some_and(LiveProperty::is_protected);
-        if protected || target.is_none() {
-            refused.push(name);
-        }
-    }
-    let all_names = || {
-        updates.iter().map(|u| match u {
-            PropertyUpdate::Set(p) => PropName::new(&p.namespace, &p.name),
-            PropertyUpdate::Remove { namespace, name } => PropName::new(namespace, name),
-        })
+    let name_of = |u: &PropertyUpdate| match u {
+        PropertyUpdate::Set(p) => PropName::new(&p.namespace, &p.name),
+        PropertyUpdate::Remove { namespace, name } => PropName::new(namespace, name),
     };
-    let groups = match (refused.is_empty(), target) {
+    let all_names = || updates.iter().map(name_of);
+    let protected: Vec<PropName> =
+        all_names().filter(|n| LiveProperty::from_name(n).is_some_and(LiveProperty::is_protected)).collect();
+    let groups = match (protected.is_empty(), target) {
         (true, Some(target)) => {
-            req.state
-                .store
-                .update_dead_properties(target, &updates, &guard)
-                .await
-                .map_err(|e| DavError::from_store(req, e))?;
-            vec![PropStat { status: StatusCode::OK, props: unique(all_names()), error: None }]
+            let quota = Some(quota_limit(req, resource.owner().unwrap_or(req.user.id)).await?);
+            match req.state.store.update_dead_properties(target, &updates, &guard, quota).await {
+                Ok(()) => vec![PropStat { status: StatusCode::OK, props: unique(all_names()), error: None }],
+                // RFC 4918 §9.2.1: no space to record the properties.
+                Err(StoreError::QuotaExceeded) => vec![PropStat {
+                    status: StatusCode::INSUFFICIENT_STORAGE,
+                    props: unique(all_names()),
+                    error: Some("quota-not-exceeded"),
+                }],
+                Err(e) => return Err(DavError::from_store(req, e)),
+            }
         }
-        _ => {
-            let failed_dependency = unique(all_names().filter(|n| !refused.contains(n)));
-            vec![
-                PropStat {
-                    status: StatusCode::FORBIDDEN,
-                    props: unique(refused.into_iter()),
-                    error: Some("cannot-modify-protected-property"),
-                },
-                PropStat { status: StatusCode::FAILED_DEPENDENCY, props: failed_dependency, error: None },
-            ]
-        }
+        // Resources without stored properties (principals, server nodes)
+        // refuse every change.
+        (true, None) => vec![PropStat { status: StatusCode::FORBIDDEN, props: unique(all_names()), error: None }],
+        (false, _) => vec![
+            PropStat {
+                status: StatusCode::FORBIDDEN,
+                props: unique(protected.iter().cloned()),
+                error: Some("cannot-modify-protected-property"),
+            },
+            PropStat {
+                status: StatusCode::FAILED_DEPENDENCY,
+                props: unique(all_names().filter(|n| !protected.contains(n))),
+                error: None,
+            },
+        ],
     };
     let mut ms = MultiStatus::new();
     ms.propstat_response(&req.href(&store_path), &groups);

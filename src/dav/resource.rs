@@ -127,6 +127,7 @@ pub async fn ensure_home(store: &SharedStore, user: &Principal, space: HomeSpace
             kind: CollectionKind::Plain,
             properties: vec![],
             guard: crate::store::LockGuard::none(),
+            quota_limit: None,
         })
         .await;
     match created {

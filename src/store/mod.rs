@@ -313,6 +313,9 @@ pub struct NewCollection {
     /// Properties to set atomically with the creation (MKCALENDAR / extended MKCOL).
     pub properties: Vec<DeadProperty>,
     pub guard: LockGuard,
+    /// With properties: reject with [`StoreError::QuotaExceeded`] when the
+    /// owner's total (property values included) would exceed this.
+    pub quota_limit: Option<i64>,
 }
 
 /// What a dead property belongs to.
@@ -433,7 +436,8 @@ pub trait Store: Send + Sync + 'static {
     /// Delete a collection and its whole subtree (objects, properties, change
     /// logs, locks below it). Records the deletion in the parent's change log.
     async fn delete_collection(&self, id: CollectionId, guard: &LockGuard) -> StoreResult<()>;
-    /// Total bytes of objects in collections owned by `owner`.
+    /// Bytes used by `owner`: its objects' contents and the values of the
+    /// dead properties on its collections and objects (RFC 4331).
     async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64>;
 
     // -- objects
@@ -478,11 +482,15 @@ pub trait Store: Send + Sync + 'static {
     // -- dead properties
     async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>>;
     /// Apply all updates in one transaction (PROPPATCH is all-or-nothing).
+    /// Property values count towards the owner's quota: with `quota_limit`,
+    /// updates that set properties fail with [`StoreError::QuotaExceeded`]
+    /// when the owner's total would exceed it.
     async fn update_dead_properties(
         &self,
         target: PropertyTarget,
         updates: &[PropertyUpdate],
         guard: &LockGuard,
+        quota_limit: Option<i64>,
     ) -> StoreResult<()>;
 
     // -- change log (RFC 6578)

@@ -146,7 +146,53 @@ async fn empty_prop_request_has_a_propstat(srv: TestServer) {
     assert!(r.text().contains("<D:propstat><D:prop/><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"), "{}", r.text());
 }
 
+/// A user may read but not write its principal's properties (RFC 3744
+/// privileges from `auth::acl`): PROPPATCH there is 403.
+async fn proppatch_on_a_principal_is_refused(srv: TestServer) {
+    let body = r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:a xmlns:x="urn:x">1</x:a></D:prop></D:set></D:propertyupdate>"#;
+    assert_eq!(srv.as_user("PROPPATCH", "/principals/alice/", "alice").body(body).send().await.status, 403);
+    assert_eq!(srv.as_user("PROPPATCH", "/", "alice").body(body).send().await.status, 403);
+}
+
+/// RFC 5689 §3: an extended MKCOL that cannot set a property fails whole,
+/// with a `mkcol-response` saying why.
+async fn extended_mkcol_failure_has_mkcol_response(srv: TestServer) {
+    let body = r#"<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:resourcetype><D:collection/><C:calendar/></D:resourcetype><D:displayname>Agenda</D:displayname></D:prop></D:set></D:mkcol>"#;
+    let r = srv.as_user("MKCOL", "/files/alice/cal/", "alice").header("content-type", "application/xml").body(body).send().await;
+    assert_eq!(r.status, 403);
+    let t = r.text();
+    assert!(t.contains("<D:mkcol-response"), "{t}");
+    assert!(t.contains("<D:valid-resourcetype/>") && t.contains("424 Failed Dependency") && t.contains("<D:displayname/>"), "{t}");
+    assert_eq!(srv.as_user("PROPFIND", "/files/alice/cal/", "alice").header("depth", "0").send().await.status, 404);
+}
+
+async fn dead_properties_count_towards_quota(backend: crate::db::Backend) {
+    let srv = crate::harness::spawn_with(backend, |c| c.default_quota_bytes = 200).await;
+    srv.as_user("PUT", "/files/alice/a", "alice").body(vec![0u8; 100]).send().await;
+    let body = format!(
+        r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:big xmlns:x="urn:x">{}</x:big></D:prop></D:set></D:propertyupdate>"#,
+        "v".repeat(150)
+    );
+    let r = srv.as_user("PROPPATCH", "/files/alice/a", "alice").body(body).send().await;
+    assert_eq!(r.status, 207);
+    assert!(r.text().contains("HTTP/1.1 507 Insufficient Storage") && r.text().contains("quota-not-exceeded"), "{}", r.text());
+    let pf = srv.as_user("PROPFIND", "/files/alice/", "alice").header("depth", "0").body(propfind("<D:quota-used-bytes/>")).send().await;
+    assert!(pf.text().contains("<D:quota-used-bytes>100</D:quota-used-bytes>"), "{}", pf.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_dead_properties_count_towards_quota() {
+    dead_properties_count_towards_quota(crate::db::Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_dead_properties_count_towards_quota() {
+    dead_properties_count_towards_quota(crate::db::Backend::Postgres).await
+}
+
 both_stores!(
+    proppatch_on_a_principal_is_refused,
+    extended_mkcol_failure_has_mkcol_response,
     empty_prop_request_has_a_propstat,
     depth_infinity_is_refused,
     empty_body_is_allprop_and_unknown_is_404,

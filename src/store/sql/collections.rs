@@ -61,6 +61,9 @@ macro_rules! body {
             for p in &new.properties {
                 set_property(&mut tx, PropertyTarget::Collection(id), p).await?;
             }
+            if let (Some(limit), false) = (new.quota_limit, new.properties.is_empty()) {
+                check_quota(&mut tx, new.owner, limit, 0).await?;
+            }
             if let Some((parent, name, rev)) = logged {
                 log_change(&mut tx, parent, &name, rev, false).await?;
             }
@@ -168,10 +171,19 @@ macro_rules! body {
             Ok(())
         }
 
+        /// Bytes an owner uses (RFC 4331): object contents plus the values of
+        /// the dead properties on its collections and objects.
         pub(super) async fn quota_used_in(conn: &mut Conn, owner: i64) -> StoreResult<i64> {
             let (used,): (i64,) = sqlx::query_as(
-                "SELECT CAST(COALESCE(SUM(o.size), 0) AS BIGINT) FROM objects o \
-                 JOIN collections c ON c.id = o.collection_id WHERE c.owner_id = $1",
+                "SELECT CAST( \
+                   COALESCE((SELECT SUM(o.size) FROM objects o \
+                             JOIN collections c ON c.id = o.collection_id WHERE c.owner_id = $1), 0) \
+                 + COALESCE((SELECT SUM(octet_length(p.value)) FROM dead_properties p \
+                             JOIN collections c ON c.id = p.collection_id WHERE c.owner_id = $1), 0) \
+                 + COALESCE((SELECT SUM(octet_length(p.value)) FROM dead_properties p \
+                             JOIN objects o ON o.id = p.object_id \
+                             JOIN collections c ON c.id = o.collection_id WHERE c.owner_id = $1), 0) \
+                 AS BIGINT)",
             )
             .bind(owner)
             .fetch_one(&mut *conn)

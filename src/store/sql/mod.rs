@@ -244,8 +244,9 @@ macro_rules! sql_store {
                     target: PropertyTarget,
                     updates: &[PropertyUpdate],
                     guard: &LockGuard,
+                    quota_limit: Option<i64>,
                 ) -> StoreResult<()> {
-                    properties::update_dead_properties(self, target, updates, guard).await
+                    properties::update_dead_properties(self, target, updates, guard, quota_limit).await
                 }
 
                 // -- change log

@@ -99,7 +99,7 @@ macro_rules! body {
             check_guard(&mut tx, guard, now).await?;
             let object = fetch_object_named(&mut tx, collection, name).await?.ok_or(StoreError::NotFound)?;
             if let Some(want) = if_match {
-                if !etag_matches(&object.etag, want) {
+                if object.etag != want {
                     return Err(StoreError::PreconditionFailed);
                 }
             }

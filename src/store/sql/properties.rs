@@ -8,6 +8,7 @@
 macro_rules! body {
     () => {
         use super::*;
+        use super::collections::check_quota;
         use super::changes::{bump, log_change};
         use super::locks::check_guard;
         use super::objects::fetch_object;
@@ -34,6 +35,7 @@ macro_rules! body {
             target: PropertyTarget,
             updates: &[PropertyUpdate],
             guard: &LockGuard,
+            quota_limit: Option<i64>,
         ) -> StoreResult<()> {
             for u in updates {
                 match u {
@@ -45,17 +47,19 @@ macro_rules! body {
             let mut tx = store.begin_guarded_write().await?;
             // Bump the revision (CTag) of the collection concerned; an
             // object's change is logged in its collection (RFC 6578).
-            match target {
+            let owner = match target {
                 PropertyTarget::Collection(id) => {
-                    bump(&mut tx, id, now).await?.ok_or(StoreError::NotFound)?;
+                    let (_, owner, _) = bump(&mut tx, id, now).await?.ok_or(StoreError::NotFound)?;
+                    owner
                 }
                 PropertyTarget::Object(id) => {
                     let obj = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-                    let (rev, _, _) = bump(&mut tx, obj.collection, now).await?.ok_or(StoreError::NotFound)?;
+                    let (rev, owner, _) = bump(&mut tx, obj.collection, now).await?.ok_or(StoreError::NotFound)?;
                     let obj = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
                     log_change(&mut tx, obj.collection, &obj.name, rev, false).await?;
+                    owner
                 }
-            }
+            };
             check_guard(&mut tx, guard, now).await?;
             for u in updates {
                 match u {
@@ -73,6 +77,12 @@ macro_rules! body {
                         sqlx::query(sql).bind(id).bind(namespace).bind(name).execute(&mut *tx).await?;
                     }
                 }
+            }
+            // Property values count towards the owner's quota (RFC 4331);
+            // removals alone never fail on it.
+            let adds = updates.iter().any(|u| matches!(u, PropertyUpdate::Set(_)));
+            if let (Some(limit), true) = (quota_limit, adds) {
+                check_quota(&mut tx, owner, limit, 0).await?;
             }
             tx.commit().await?;
             Ok(())

@@ -95,17 +95,13 @@ pub fn ancestor_paths(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// Compare a stored ETag with one supplied by a client (quotes tolerated).
-pub fn etag_matches(stored: &str, given: &str) -> bool {
-    given == "*" || stored == given.trim().trim_matches('"')
-}
 
 pub fn check_condition(condition: &WriteCondition, existing_etag: Option<&str>) -> StoreResult<()> {
     let ok = match (condition, existing_etag) {
         (WriteCondition::None, _) => true,
         (WriteCondition::MustNotExist, e) => e.is_none(),
         (WriteCondition::MustExist, e) => e.is_some(),
-        (WriteCondition::ETagMatches(want), Some(have)) => etag_matches(have, want),
+        (WriteCondition::ETagMatches(want), Some(have)) => have == want,
         (WriteCondition::ETagMatches(_), None) => false,
     };
     if ok {

@@ -144,11 +144,11 @@ pub async fn delete_principal_cascades(store: SharedStore) {
     let cal = mkcol(&store, &root, "cal").await;
     let obj = put_ok(&store, &cal, "ev.ics", b"ev").await;
     store
-        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none())
+        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none(), None)
         .await
         .unwrap();
     store
-        .update_dead_properties(PropertyTarget::Collection(cal.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none())
+        .update_dead_properties(PropertyTarget::Collection(cal.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none(), None)
         .await
         .unwrap();
     store.create_lock(shared(test_lock("urn:uuid:alice", "/files/alice/cal/", true, alice.id, None)), None).await.unwrap();

@@ -115,7 +115,7 @@ pub async fn lock_guards(store: SharedStore) {
     assert_eq!(locked_root(store.delete_object(docs.id, "file.txt", None, &g).await), file_path);
     let update = [PropertyUpdate::Set(prop("urn:x", "p", "v"))];
     let g = guard(&alice, &[], &[file_path], &[]);
-    assert_eq!(locked_root(store.update_dead_properties(PropertyTarget::Object(file.id), &update, &g).await), file_path);
+    assert_eq!(locked_root(store.update_dead_properties(PropertyTarget::Object(file.id), &update, &g, None).await), file_path);
     // Refused writes changed nothing, not even the revision.
     assert_eq!(content(&store, file.id).await.as_ref(), b"v1");
     assert!(store.dead_properties(PropertyTarget::Object(file.id)).await.unwrap().is_empty());
@@ -153,11 +153,12 @@ pub async fn lock_guards(store: SharedStore) {
         kind: CollectionKind::Plain,
         properties: vec![],
         guard: guard(&alice, &[], &["/files/alice/cal/", "/files/alice/cal/sub/"], &[]),
+        quota_limit: None,
     };
     assert_eq!(locked_root(store.create_collection(sub.clone()).await), "/files/alice/cal/");
     let g = guard(&alice, &[], &["/files/alice/cal"], &[]);
     let update = [PropertyUpdate::Set(prop("urn:x", "p", "v"))];
-    assert_eq!(locked_root(store.update_dead_properties(PropertyTarget::Collection(cal.id), &update, &g).await), "/files/alice/cal/");
+    assert_eq!(locked_root(store.update_dead_properties(PropertyTarget::Collection(cal.id), &update, &g, None).await), "/files/alice/cal/");
     let g = guard(&alice, &[], &["/files/alice/cal/copy.txt", "/files/alice/cal/"], &[]);
     assert_eq!(locked_root(store.copy_object(file.id, dest(&cal, "copy.txt", false), &g).await), "/files/alice/cal/");
     let ev = store.object(cal.id, "ev.ics").await.unwrap().unwrap();

@@ -57,6 +57,7 @@ conformance!(
     resources::put_object_conditions_and_bytes,
     concurrency::concurrent_etag_match,
     resources::quota_exceeded_leaves_data_intact,
+    resources::dead_properties_count_towards_quota,
     resources::delete_object_conditions,
     transfer::copy_and_move_objects,
     transfer::copy_and_move_collections,
@@ -105,6 +106,7 @@ pub async fn home(store: &SharedStore, owner: &Principal) -> Collection {
             kind: CollectionKind::Plain,
             properties: vec![],
             guard: LockGuard::none(),
+            quota_limit: None,
         })
         .await
         .expect("create home")
@@ -119,6 +121,7 @@ pub async fn mkcol(store: &SharedStore, parent: &Collection, name: &str) -> Coll
             kind: CollectionKind::Calendar,
             properties: vec![],
             guard: LockGuard::none(),
+            quota_limit: None,
         })
         .await
         .expect("create collection")

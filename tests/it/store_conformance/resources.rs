@@ -20,6 +20,7 @@ pub async fn collections_tree(store: SharedStore) {
             kind: CollectionKind::Calendar,
             properties: vec![prop("DAV:", "displayname", "Agenda")],
             guard: LockGuard::none(),
+            quota_limit: None,
         })
         .await
         .unwrap();
@@ -50,6 +51,7 @@ pub async fn collections_tree(store: SharedStore) {
         kind: CollectionKind::Plain,
         properties: vec![],
         guard: LockGuard::none(),
+        quota_limit: None,
     };
     assert!(matches!(store.create_collection(dup.clone()).await, Err(StoreError::AlreadyExists)));
     put_ok(&store, &root, "notes.txt", b"n").await;
@@ -184,12 +186,47 @@ pub async fn quota_exceeded_leaves_data_intact(store: SharedStore) {
     assert_eq!(store.quota_used(bob.id).await.unwrap(), 0);
 }
 
+/// Dead property values count towards the quota (RFC 4331): a PROPPATCH or
+/// an extended MKCOL that would exceed it changes nothing; removals always pass.
+pub async fn dead_properties_count_towards_quota(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let root = home(&store, &alice).await;
+    let obj = put_ok(&store, &root, "a", &[0u8; 50]).await;
+    let target = PropertyTarget::Object(obj.id);
+    let set = |v: &str| [PropertyUpdate::Set(prop("urn:x", "p", v))];
+    store.update_dead_properties(target, &set(&"x".repeat(30)), &LockGuard::none(), Some(100)).await.unwrap();
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), 80);
+    let before = reload(&store, &root).await;
+    let r = store.update_dead_properties(target, &set(&"y".repeat(60)), &LockGuard::none(), Some(100)).await;
+    assert!(matches!(r, Err(StoreError::QuotaExceeded)), "{r:?}");
+    assert_eq!(store.dead_properties(target).await.unwrap()[0].value, "x".repeat(30), "nothing changed");
+    assert_eq!(reload(&store, &root).await.sync_revision, before.sync_revision);
+    // Over quota (the limit shrank): removing still works.
+    let remove = [PropertyUpdate::Remove { namespace: "urn:x".into(), name: "p".into() }];
+    store.update_dead_properties(target, &remove, &LockGuard::none(), Some(10)).await.unwrap();
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), 50);
+    // Collections' properties count too, including at creation.
+    let big = NewCollection {
+        owner: alice.id,
+        parent: Some(root.id),
+        path: "/files/alice/big/".into(),
+        kind: CollectionKind::Plain,
+        properties: vec![prop("urn:x", "p", &"z".repeat(60))],
+        guard: LockGuard::none(),
+        quota_limit: Some(100),
+    };
+    assert!(matches!(store.create_collection(big.clone()).await, Err(StoreError::QuotaExceeded)));
+    assert_eq!(store.collection_by_path("/files/alice/big/").await.unwrap(), None);
+    store.create_collection(NewCollection { quota_limit: None, ..big }).await.unwrap();
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), 110);
+}
+
 pub async fn delete_object_conditions(store: SharedStore) {
     let alice = user(&store, "alice").await;
     let root = home(&store, &alice).await;
     let meta = put_ok(&store, &root, "ev.ics", b"v1").await;
     store
-        .update_dead_properties(PropertyTarget::Object(meta.id), &[PropertyUpdate::Set(prop("urn:x", "p", "v"))], &LockGuard::none())
+        .update_dead_properties(PropertyTarget::Object(meta.id), &[PropertyUpdate::Set(prop("urn:x", "p", "v"))], &LockGuard::none(), None)
         .await
         .unwrap();
     assert!(matches!(store.delete_object(root.id, "none.ics", None, &LockGuard::none()).await, Err(StoreError::NotFound)));
@@ -220,6 +257,7 @@ pub async fn dead_properties(store: SharedStore) {
                 PropertyUpdate::Remove { namespace: "urn:x".into(), name: "missing".into() },
             ],
             &LockGuard::none(),
+            None,
         )
         .await
         .unwrap();
@@ -235,6 +273,7 @@ pub async fn dead_properties(store: SharedStore) {
                 PropertyUpdate::Remove { namespace: "urn:x".into(), name: "color".into() },
             ],
             &LockGuard::none(),
+            None,
         )
         .await
         .unwrap();
@@ -250,6 +289,7 @@ pub async fn dead_properties(store: SharedStore) {
                 PropertyUpdate::Set(prop("urn:y", "", "invalid")),
             ],
             &LockGuard::none(),
+            None,
         )
         .await;
     assert!(r.is_err());
@@ -258,14 +298,14 @@ pub async fn dead_properties(store: SharedStore) {
     // Object properties are separate from collection properties with the same id.
     let obj = put_ok(&store, &root, "o.ics", b"o").await;
     store
-        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("DAV:", "displayname", "obj"))], &LockGuard::none())
+        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("DAV:", "displayname", "obj"))], &LockGuard::none(), None)
         .await
         .unwrap();
     assert_eq!(store.dead_properties(PropertyTarget::Object(obj.id)).await.unwrap(), vec![prop("DAV:", "displayname", "obj")]);
     assert_eq!(store.dead_properties(target).await.unwrap(), vec![prop("DAV:", "displayname", "Maison")]);
     assert!(matches!(
         store
-            .update_dead_properties(PropertyTarget::Object(987_654), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none())
+            .update_dead_properties(PropertyTarget::Object(987_654), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none(), None)
             .await,
         Err(StoreError::NotFound)
     ));
