@@ -111,15 +111,25 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     Ok(empty(if outcome.replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
 }
 
+/// Whether two authorities name the same server, ignoring case and the
+/// scheme's default port.
+fn same_authority(scheme: &str, a: &str, b: &str) -> bool {
+    let default_port = if scheme.eq_ignore_ascii_case("https") { ":443" } else { ":80" };
+    let normal = |x: &str| {
+        let x = x.to_ascii_lowercase();
+        x.strip_suffix(default_port).map(str::to_string).unwrap_or(x)
+    };
+    normal(a) == normal(b)
+}
+
 /// The `Destination` header (RFC 4918 §10.3): an absolute URI on this server
 /// or an absolute path. Another authority is 502 (§9.8.5).
 fn destination(req: &DavRequest<'_>) -> DavResult<DavPath> {
     let raw = req.header("destination").ok_or_else(|| DavError::bad_request("missing Destination header"))?;
-    if let Some((_, rest)) = raw.split_once("://") {
+    if let Some((scheme, rest)) = raw.split_once("://") {
         let authority = rest.split('/').next().unwrap_or("");
-        let host = req.header("host").unwrap_or("");
-        let base_authority = req.state.config.base_url.split_once("://").map(|(_, r)| r.split('/').next().unwrap_or(""));
-        let same = authority.eq_ignore_ascii_case(host) || Some(authority) == base_authority;
+        let base = req.state.config.base_url.split_once("://").map(|(_, r)| r.split('/').next().unwrap_or(""));
+        let same = [req.authority, base].into_iter().flatten().any(|ours| same_authority(scheme, authority, ours));
         if !same {
             return Err(DavError::StatusWithMessage(StatusCode::BAD_GATEWAY, "the destination is on another server".into()));
         }
@@ -127,4 +137,17 @@ fn destination(req: &DavRequest<'_>) -> DavResult<DavPath> {
         return Err(DavError::bad_request("Destination must be an absolute URI or path"));
     }
     Ok(DavPath::parse(path_of_uri(raw), req.state.config.base_path())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_authority;
+
+    #[test]
+    fn authorities_compare_without_default_ports() {
+        assert!(same_authority("https", "Agenda.example.fr:443", "agenda.example.fr"));
+        assert!(same_authority("http", "h:80", "h"));
+        assert!(!same_authority("http", "h:8080", "h"));
+        assert!(!same_authority("https", "other.example.fr", "agenda.example.fr"));
+    }
 }

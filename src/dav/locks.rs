@@ -13,6 +13,7 @@ use super::if_header::{self, ResourceState};
 use super::path::DavPath;
 use super::property::ActiveLock;
 use super::resource::{self, Resource};
+use super::response::quoted_etag;
 use super::DavRequest;
 use crate::store::{now_millis, Lock, LockGuard};
 
@@ -40,7 +41,7 @@ pub async fn check_if_header(req: &DavRequest<'_>, target: &Resource) -> DavResu
 
 async fn state_of(req: &DavRequest<'_>, resource: &Resource, store_path: &str) -> DavResult<ResourceState> {
     let etag = match resource {
-        Resource::Object { meta, .. } => Some(format!("\"{}\"", meta.etag)),
+        Resource::Object { meta, .. } => Some(quoted_etag(&meta.etag)),
         _ => None,
     };
     let lock_tokens = req.state.store.locks_covering(store_path).await?.into_iter().map(|l| l.token).collect();

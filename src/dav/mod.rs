@@ -47,6 +47,9 @@ pub struct DavRequest<'a> {
     pub user: &'a Principal,
     pub method: &'a Method,
     pub headers: &'a HeaderMap,
+    /// The authority of the request: the `Host` header, or the HTTP/2
+    /// `:authority` carried in the request URI.
+    pub authority: Option<&'a str>,
     pub path: DavPath,
     pub body: Bytes,
 }

@@ -80,6 +80,11 @@ async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Re
         user: &user,
         method: &parts.method,
         headers: &parts.headers,
+        authority: parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str())),
         path: dav_path,
         body,
     })

@@ -200,7 +200,28 @@ async fn conditional_headers_are_never_ignored(srv: TestServer) {
     assert_eq!(srv.as_user("GET", "/files/alice/c.txt", "alice").send().await.text(), "1");
 }
 
+/// Over HTTP/2 there is no Host header: an absolute Destination on this
+/// server is recognised by the request's `:authority`.
+async fn copy_over_http2_with_absolute_destination(srv: TestServer) {
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let url = |p: &str| format!("{}{p}", srv.base);
+    let r = h2.put(url("/files/alice/a.txt")).basic_auth("alice", Some("pw-alice")).body("a").send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status(), 201);
+    let copy = reqwest::Method::from_bytes(b"COPY").unwrap();
+    let r = h2
+        .request(copy, url("/files/alice/a.txt"))
+        .basic_auth("alice", Some("pw-alice"))
+        .header("destination", url("/files/alice/b.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(srv.as_user("GET", "/files/alice/b.txt", "alice").send().await.text(), "a");
+}
+
 both_stores!(
+    copy_over_http2_with_absolute_destination,
     trailing_slash_does_not_name_a_file,
     conditional_headers_are_never_ignored,
     put_get_round_trips_exact_bytes,
