@@ -2,10 +2,11 @@
 //! of a syncing client.
 //!
 //! An entry holds a keyed digest of the password (never the password) and the
-//! stored hash it was verified against. It is used only while it is younger
-//! than the TTL *and* the principal's stored hash is still the same one and the
-//! account is enabled — so a password change or a disable made by any server
-//! process takes effect on the next request.
+//! stored hash it was verified against. It is used only while it was used
+//! within the TTL (sliding, so a syncing device stays recognised), is younger
+//! than a day, *and* the principal's stored hash is still the same one and
+//! the account is enabled — so a password change or a disable made by any
+//! server process takes effect on the next request.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,8 +17,12 @@ use sha2::{Digest, Sha256};
 struct Entry {
     digest: [u8; 32],
     verified_hash: String,
-    at: Instant,
+    verified_at: Instant,
+    last_used: Instant,
 }
+
+/// However often an entry is used, argon2 runs again after this long.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 pub struct CredentialCache {
     key: [u8; 32],
@@ -47,8 +52,18 @@ impl CredentialCache {
         }
         let digest = self.digest(username, password);
         let mut entries = self.entries.lock().unwrap();
-        match entries.get(username) {
-            Some(e) if e.at.elapsed() < self.ttl && e.verified_hash == stored_hash => e.digest == digest,
+        match entries.get_mut(username) {
+            Some(e)
+                if e.last_used.elapsed() < self.ttl
+                    && e.verified_at.elapsed() < MAX_LIFETIME
+                    && e.verified_hash == stored_hash =>
+            {
+                let hit = e.digest == digest;
+                if hit {
+                    e.last_used = Instant::now();
+                }
+                hit
+            }
             Some(_) => {
                 entries.remove(username);
                 false
@@ -65,14 +80,14 @@ impl CredentialCache {
         let mut entries = self.entries.lock().unwrap();
         if entries.len() >= self.max_entries {
             let ttl = self.ttl;
-            entries.retain(|_, e| e.at.elapsed() < ttl);
+            entries.retain(|_, e| e.last_used.elapsed() < ttl);
             if entries.len() >= self.max_entries {
                 entries.clear();
             }
         }
         entries.insert(
             username.to_string(),
-            Entry { digest, verified_hash: stored_hash.to_string(), at: Instant::now() },
+            Entry { digest, verified_hash: stored_hash.to_string(), verified_at: Instant::now(), last_used: Instant::now() },
         );
     }
 
@@ -90,6 +105,20 @@ mod tests {
         assert!(!c.is_verified("alice", "other", "$h1"));
         assert!(!c.is_verified("alice", "pw", "$h2"));
         assert!(!c.is_verified("alice", "pw", "$h1"), "entry dropped after hash change");
+    }
+
+    #[test]
+    fn use_keeps_an_entry_alive() {
+        // Generous margins: the assertions hold however slow the machine is,
+        // as long as one sleep does not overrun the TTL by half.
+        let c = CredentialCache::new(Duration::from_millis(1000), 10);
+        c.remember("a", "pw", "$h");
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(500));
+            assert!(c.is_verified("a", "pw", "$h"), "used within the TTL: still valid");
+        }
+        std::thread::sleep(Duration::from_millis(1100));
+        assert!(!c.is_verified("a", "pw", "$h"), "idle past the TTL");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct Authenticator {
     decoy_hash: String,
     /// Bounds concurrent argon2 verifications (each takes 19 MiB and a core),
     /// so a flood of guesses cannot exhaust memory or CPU.
-    hashing: tokio::sync::Semaphore,
+    hashing: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// How long a request waits for a free argon2 slot before 503.
@@ -58,9 +58,9 @@ impl Authenticator {
             per_account: FailureLimiter::new(config.max_failed_logins, config.failed_login_window),
             per_address: FailureLimiter::new(config.max_failed_logins.saturating_mul(4), config.failed_login_window),
             decoy_hash: password::hash_password(&password::random_password()),
-            hashing: tokio::sync::Semaphore::new(
+            hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2),
-            ),
+            )),
         }
     }
 
@@ -92,10 +92,16 @@ impl Authenticator {
             return Err(AuthError::RateLimited(wait));
         }
         let verified = match &stored_hash {
-            Some(hash) => self.verify_slow(&password, hash).await?,
-            None => {
-                self.verify_slow(&password, &self.decoy_hash).await?;
-                false
+            Some(hash) => self.verify_slow(&password, hash).await,
+            None => self.verify_slow(&password, &self.decoy_hash).await.map(|_| false),
+        };
+        let verified = match verified {
+            Ok(v) => v,
+            Err(busy) => {
+                // Not an attempt that was judged: give it back.
+                self.per_address.refund(&address_key);
+                self.per_account.refund(&account_key);
+                return Err(busy);
             }
         };
         match (verified, principal, stored_hash) {
@@ -110,17 +116,21 @@ impl Authenticator {
     }
 
     /// argon2 is CPU-bound: run it off the async workers, a bounded number
-    /// at a time.
+    /// at a time. The permit moves into the blocking task, so a cancelled
+    /// request (client reset, timeout) cannot free it while argon2 still runs.
     async fn verify_slow(&self, password: &str, hash: &str) -> Result<bool, AuthError> {
-        let permit = tokio::time::timeout(HASHING_WAIT, self.hashing.acquire())
+        let permit = tokio::time::timeout(HASHING_WAIT, self.hashing.clone().acquire_owned())
             .await
             .map_err(|_| AuthError::Busy)?
             .map_err(|_| AuthError::Busy)?;
         let (password, hash) = (password.to_string(), hash.to_string());
-        let verified = tokio::task::spawn_blocking(move || password::verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
-        drop(permit);
+        let verified = tokio::task::spawn_blocking(move || {
+            let verified = password::verify_password(&password, &hash);
+            drop(permit);
+            verified
+        })
+        .await
+        .unwrap_or(false);
         Ok(verified)
     }
 }

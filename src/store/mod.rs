@@ -284,6 +284,23 @@ impl LockGuard {
     pub fn none() -> LockGuard {
         LockGuard::default()
     }
+
+    pub fn is_none(&self) -> bool {
+        *self == LockGuard::default()
+    }
+
+    /// This guard with more places to check. The store adds the places it
+    /// derives from the rows it has locked, so a guard built from paths a
+    /// concurrent MOVE has since changed still protects the right resources.
+    /// [`LockGuard::none`] stays unconstrained.
+    pub fn with(&self, at: &[&str], below: &[&str]) -> LockGuard {
+        let mut g = self.clone();
+        if !self.is_none() {
+            g.at.extend(at.iter().map(|p| p.to_string()));
+            g.below.extend(below.iter().map(|p| p.to_string()));
+        }
+        g
+    }
 }
 
 /// LOCK on an unmapped URL (RFC 4918 §9.10.4): create an empty object in the

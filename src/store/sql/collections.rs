@@ -40,7 +40,7 @@ macro_rules! body {
             let mut logged = None;
             if let Some(parent) = new.parent {
                 let (rev, _, parent_path) = bump(&mut tx, parent, now).await?.ok_or(StoreError::MissingParent)?;
-                check_guard(&mut tx, &new.guard, now).await?;
+                check_guard(&mut tx, &new.guard.with(&[&parent_path, &new.path], &[]), now).await?;
                 let name = new
                     .path
                     .strip_prefix(parent_path.as_str())
@@ -90,12 +90,13 @@ macro_rules! body {
                 Some(p) => bump(&mut tx, p, now).await?.map(|r| (p, r.0)),
                 None => None,
             };
-            check_guard(&mut tx, guard, now).await?;
             // Re-read under the parent's lock: a concurrent MOVE may have won.
             let coll = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-            if coll.parent != found.parent {
+            if coll.parent != found.parent || coll.path != found.path {
                 return Err(StoreError::PreconditionFailed);
             }
+            let parent = parent_path(&coll.path);
+            check_guard(&mut tx, &guard.with(&[&coll.path, &parent], &[&coll.path]), now).await?;
             delete_subtree(&mut tx, &coll.path).await?;
             if let Some((p, rev)) = logged {
                 log_change(&mut tx, p, coll.name(), rev, true).await?;

@@ -51,7 +51,7 @@ macro_rules! body {
                 // RFC 4918 §9.10.4: the empty resource, bound like a PUT with
                 // `If-None-Match: *`.
                 let (rev, _, coll_path) = bump(&mut tx, ln.collection, now).await?.ok_or(StoreError::MissingParent)?;
-                check_guard(&mut tx, &ln.guard, now).await?;
+                check_guard(&mut tx, &ln.guard.with(&[&coll_path], &[]), now).await?;
                 if fetch_object_named(&mut tx, ln.collection, &ln.name).await?.is_some()
                     || fetch_collection_by_path(&mut tx, &child_path(&coll_path, &ln.name)).await?.is_some()
                 {

@@ -51,8 +51,12 @@ macro_rules! body {
             // Bump first: the collection row lock serializes writers.
             let (rev, owner, coll_path) =
                 bump(&mut tx, put.collection, now).await?.ok_or(StoreError::MissingParent)?;
-            check_guard(&mut tx, &put.guard, now).await?;
             let existing = fetch_object_named(&mut tx, put.collection, &put.name).await?;
+            // The object itself and, when it is created, the collection's
+            // membership (RFC 4918 §7.4).
+            let target = format!("{coll_path}{}", put.name);
+            let places: &[&str] = if existing.is_some() { &[&target] } else { &[&target, &coll_path] };
+            check_guard(&mut tx, &put.guard.with(places, &[]), now).await?;
             check_condition(&put.condition, existing.as_ref().map(|o| o.etag.as_str()))?;
             if fetch_collection_by_path(&mut tx, &child_path(&coll_path, &put.name)).await?.is_some() {
                 return Err(StoreError::AlreadyExists);
@@ -96,7 +100,7 @@ macro_rules! body {
             let now = now_millis();
             let mut tx = store.begin_guarded_write().await?;
             let (rev, _, coll_path) = bump(&mut tx, collection, now).await?.ok_or(StoreError::NotFound)?;
-            check_guard(&mut tx, guard, now).await?;
+            check_guard(&mut tx, &guard.with(&[&format!("{coll_path}{name}"), &coll_path], &[]), now).await?;
             let object = fetch_object_named(&mut tx, collection, name).await?.ok_or(StoreError::NotFound)?;
             if let Some(want) = if_match {
                 if object.etag != want {

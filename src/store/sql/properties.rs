@@ -8,7 +8,7 @@
 macro_rules! body {
     () => {
         use super::*;
-        use super::collections::check_quota;
+        use super::collections::quota_used_in;
         use super::changes::{bump, log_change};
         use super::locks::check_guard;
         use super::objects::fetch_object;
@@ -47,20 +47,28 @@ macro_rules! body {
             let mut tx = store.begin_guarded_write().await?;
             // Bump the revision (CTag) of the collection concerned; an
             // object's change is logged in its collection (RFC 6578).
-            let owner = match target {
+            let (owner, path) = match target {
                 PropertyTarget::Collection(id) => {
-                    let (_, owner, _) = bump(&mut tx, id, now).await?.ok_or(StoreError::NotFound)?;
-                    owner
+                    let (_, owner, path) = bump(&mut tx, id, now).await?.ok_or(StoreError::NotFound)?;
+                    (owner, path)
                 }
                 PropertyTarget::Object(id) => {
+                    let seen = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+                    let (rev, owner, coll_path) = bump(&mut tx, seen.collection, now).await?.ok_or(StoreError::NotFound)?;
+                    // Re-read under the collection's lock: a concurrent MOVE may have won.
                     let obj = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-                    let (rev, owner, _) = bump(&mut tx, obj.collection, now).await?.ok_or(StoreError::NotFound)?;
-                    let obj = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+                    if obj.collection != seen.collection {
+                        return Err(StoreError::PreconditionFailed);
+                    }
                     log_change(&mut tx, obj.collection, &obj.name, rev, false).await?;
-                    owner
+                    (owner, object_path(&coll_path, &obj.name))
                 }
             };
-            check_guard(&mut tx, guard, now).await?;
+            check_guard(&mut tx, &guard.with(&[&path], &[]), now).await?;
+            let used_before = match quota_limit {
+                Some(_) => Some(quota_used_in(&mut tx, owner).await?),
+                None => None,
+            };
             for u in updates {
                 match u {
                     PropertyUpdate::Set(p) => set_property(&mut tx, target, p).await?,
@@ -78,11 +86,13 @@ macro_rules! body {
                     }
                 }
             }
-            // Property values count towards the owner's quota (RFC 4331);
-            // removals alone never fail on it.
-            let adds = updates.iter().any(|u| matches!(u, PropertyUpdate::Set(_)));
-            if let (Some(limit), true) = (quota_limit, adds) {
-                check_quota(&mut tx, owner, limit, 0).await?;
+            // Property values count towards the owner's quota (RFC 4331): an
+            // update fails on it only if it makes the usage grow past it.
+            if let (Some(limit), Some(before)) = (quota_limit, used_before) {
+                let after = quota_used_in(&mut tx, owner).await?;
+                if after > before && after > limit {
+                    return Err(StoreError::QuotaExceeded);
+                }
             }
             tx.commit().await?;
             Ok(())

@@ -96,6 +96,14 @@ pub fn ancestor_paths(path: &str) -> Vec<String> {
 }
 
 
+/// The parent collection path of a store path (`/a/b/` or `/a/b` → `/a/`).
+pub fn parent_path(path: &str) -> String {
+    match path.trim_end_matches('/').rsplit_once('/') {
+        Some((parent, _)) => format!("{parent}/"),
+        None => "/".to_string(),
+    }
+}
+
 pub fn check_condition(condition: &WriteCondition, existing_etag: Option<&str>) -> StoreResult<()> {
     let ok = match (condition, existing_etag) {
         (WriteCondition::None, _) => true,

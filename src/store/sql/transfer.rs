@@ -31,7 +31,9 @@ macro_rules! body {
                 return Err(StoreError::Invalid("source and destination are the same".into()));
             }
             let (rev, dest_owner, dest_path) = bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
-            check_guard(&mut tx, guard, now).await?;
+            let dest_object = object_path(&dest_path, &to.name);
+            let dest_collection = child_path(&dest_path, &to.name);
+            check_guard(&mut tx, &guard.with(&[&dest_object, &dest_path], &[&dest_collection]), now).await?;
             let src_coll = fetch_collection(&mut tx, src.collection).await?.ok_or(StoreError::NotFound)?;
             if src_coll.path.starts_with(&child_path(&dest_path, &to.name)) && to.overwrite {
                 return Err(StoreError::Invalid("destination contains the source".into()));
@@ -67,12 +69,16 @@ macro_rules! body {
             }
             let (src_rev, dest_rev) = bump_two(&mut tx, found.collection, to.parent, now).await?;
             let dest_rev = dest_rev.ok_or(StoreError::MissingParent)?;
-            check_guard(&mut tx, guard, now).await?;
             // Re-read under the collection locks.
             let src = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let src_rev = src_rev.filter(|_| src.collection == found.collection).ok_or(StoreError::NotFound)?;
             let src_coll = fetch_collection(&mut tx, src.collection).await?.ok_or(StoreError::NotFound)?;
             let dest_coll = fetch_collection(&mut tx, to.parent).await?.ok_or(StoreError::MissingParent)?;
+            let src_path = object_path(&src_coll.path, &src.name);
+            let dest_object = object_path(&dest_coll.path, &to.name);
+            let dest_collection = child_path(&dest_coll.path, &to.name);
+            let places = [src_path.as_str(), &src_coll.path, &dest_object, &dest_coll.path];
+            check_guard(&mut tx, &guard.with(&places, &[&dest_collection]), now).await?;
             if src_coll.path.starts_with(&child_path(&dest_coll.path, &to.name)) && to.overwrite {
                 return Err(StoreError::Invalid("destination contains the source".into()));
             }
@@ -107,8 +113,9 @@ macro_rules! body {
             let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let (rev, dest_owner, dest_parent_path) =
                 bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
-            check_guard(&mut tx, guard, now).await?;
             let dest = child_path(&dest_parent_path, &to.name);
+            let dest_object = object_path(&dest_parent_path, &to.name);
+            check_guard(&mut tx, &guard.with(&[&dest_parent_path, &dest, &dest_object], &[&dest]), now).await?;
             check_collection_transfer(&src.path, &dest, to.overwrite)?;
             let replaced = clear_destination(&mut tx, to.parent, &dest_parent_path, &to.name, to.overwrite).await?;
             // Source subtree, parents before children (path order).
@@ -159,13 +166,16 @@ macro_rules! body {
                 None => (None, bump(&mut tx, to.parent, now).await?.map(|r| r.0)),
             };
             let dest_rev = dest_rev.ok_or(StoreError::MissingParent)?;
-            check_guard(&mut tx, guard, now).await?;
             let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-            if src.parent != found.parent {
+            if src.parent != found.parent || src.path != found.path {
                 return Err(StoreError::PreconditionFailed);
             }
             let dest_parent = fetch_collection(&mut tx, to.parent).await?.ok_or(StoreError::MissingParent)?;
             let dest = child_path(&dest_parent.path, &to.name);
+            let dest_object = object_path(&dest_parent.path, &to.name);
+            let src_parent = parent_path(&src.path);
+            let places = [src.path.as_str(), &src_parent, &dest_parent.path, &dest, &dest_object];
+            check_guard(&mut tx, &guard.with(&places, &[&src.path, &dest]), now).await?;
             check_collection_transfer(&src.path, &dest, to.overwrite)?;
             let replaced = clear_destination(&mut tx, to.parent, &dest_parent.path, &to.name, to.overwrite).await?;
             remove_locks_under_in(&mut tx, &src.path).await?;

@@ -326,3 +326,44 @@ pub async fn lock_null_resources(store: SharedStore) {
     assert!(matches!(r, Err(StoreError::MissingParent)), "{r:?}");
     assert_eq!(store.lock("urn:uuid:t").await.unwrap(), None);
 }
+
+/// A guard built from paths a concurrent change has made stale still
+/// protects the resources the write really touches: the store derives them
+/// from the rows it has locked.
+pub async fn stale_guards_still_protect(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let root = home(&store, &alice).await;
+    let docs = mkcol(&store, &root, "docs").await;
+    store.create_lock(test_lock("urn:uuid:docs0", "/files/alice/docs/", false, bob.id, None), None).await.unwrap();
+
+    // PUT that believed the object existed (guard on the target only): the
+    // object is gone, so the write binds a new member into a locked collection.
+    let mut p = put(&docs, "t.txt", b"new", WriteCondition::None);
+    p.guard = guard(&alice, &[], &["/files/alice/docs/t.txt"], &[]);
+    assert_eq!(locked_root(store.put_object(p).await), "/files/alice/docs/");
+    assert_eq!(store.object(docs.id, "t.txt").await.unwrap(), None);
+
+    // DELETE of a collection renamed (and locked by bob) since the request resolved it.
+    let x = mkcol(&store, &root, "x").await;
+    store.move_collection(x.id, dest(&root, "y", false), &LockGuard::none()).await.unwrap();
+    store.create_lock(test_lock("urn:uuid:y", "/files/alice/y/", true, bob.id, None), None).await.unwrap();
+    let g = guard(&alice, &[], &["/files/alice/x/", "/files/alice/"], &["/files/alice/x/"]);
+    assert_eq!(locked_root(store.delete_collection(x.id, &g).await), "/files/alice/y/");
+    assert!(store.lock("urn:uuid:y").await.unwrap().is_some(), "bob's lock survives");
+
+    // MOVE of an object renamed (and locked by bob) since.
+    let o = put_ok(&store, &root, "o.txt", b"o").await;
+    store.move_object(o.id, dest(&root, "p.txt", false), &LockGuard::none()).await.unwrap();
+    store.create_lock(test_lock("urn:uuid:p", "/files/alice/p.txt", false, bob.id, None), None).await.unwrap();
+    let g = guard(&alice, &[], &["/files/alice/q.txt", "/files/alice/", "/files/alice/o.txt"], &[]);
+    assert_eq!(locked_root(store.move_object(o.id, dest(&root, "q.txt", false), &g).await), "/files/alice/p.txt");
+    assert!(store.lock("urn:uuid:p").await.unwrap().is_some(), "bob's lock survives");
+
+    // PROPPATCH on an object whose name changed: the current path is checked.
+    let r = store
+        .update_dead_properties(PropertyTarget::Object(o.id), &[PropertyUpdate::Set(prop("urn:x", "a", "1"))], &g, None)
+        .await;
+    assert_eq!(locked_root(r), "/files/alice/p.txt");
+}
+

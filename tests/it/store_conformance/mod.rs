@@ -65,6 +65,7 @@ conformance!(
     resources::dead_properties,
     resources::change_log,
     locks::locks,
+    locks::stale_guards_still_protect,
     locks::lock_guards,
     locks::lock_conflicts,
     locks::lock_null_resources,
