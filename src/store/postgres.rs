@@ -63,9 +63,12 @@ impl PgStore {
         Ok(tx)
     }
 
-    /// A transaction creating a lock: holds the locks advisory lock
-    /// exclusively until commit, waiting for guarded writes in flight.
-    async fn begin_lock_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+    /// A write that must not overlap any guarded write: lock creation (so no
+    /// write commits unchecked after a grant), and subtree moves and deletes
+    /// (they touch the rows of many collections; running alone they cannot
+    /// deadlock with writers locking those rows in another order). Holds the
+    /// advisory lock exclusively until commit.
+    async fn begin_exclusive_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCKS_ADVISORY_KEY).execute(&mut *tx).await?;
         Ok(tx)

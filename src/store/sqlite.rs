@@ -1,7 +1,7 @@
 //! The embedded SQLite store.
 //!
 //! This module only holds SQLite's connection handling: `reader()`,
-//! `writer()`, `begin_write()`, `begin_guarded_write()`, `begin_lock_write()`
+//! `writer()`, `begin_write()`, `begin_guarded_write()`, `begin_exclusive_write()`
 //! and `run_migrations()`. The
 //! [`Store`](super::Store) implementation is the portable one of `store::sql`
 //! (src/store/sql/), written once and instantiated by the last line here for
@@ -84,8 +84,9 @@ impl SqliteStore {
         self.begin_write().await
     }
 
-    /// A transaction creating a lock; serialised with every other writer.
-    async fn begin_lock_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+    /// A write that must not overlap any guarded write (lock creation,
+    /// subtree moves and deletes); SQLite serialises every writer anyway.
+    async fn begin_exclusive_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         self.begin_write().await
     }
 

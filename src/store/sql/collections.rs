@@ -84,7 +84,7 @@ macro_rules! body {
 
         pub(super) async fn delete_collection(store: &Backend, id: CollectionId, guard: &LockGuard) -> StoreResult<()> {
             let now = now_millis();
-            let mut tx = store.begin_guarded_write().await?;
+            let mut tx = store.begin_exclusive_write().await?;
             let found = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let logged = match found.parent {
                 Some(p) => bump(&mut tx, p, now).await?.map(|r| (p, r.0)),

@@ -7,7 +7,7 @@
 //! own transaction, right after its first statement (the revision bump), and
 //! `create_lock` checks conflicts inside the transaction that inserts the
 //! lock. Guarded writes start with the backend's `begin_guarded_write()` and
-//! lock creation with `begin_lock_write()`, which exclude each other (an
+//! lock creation with `begin_exclusive_write()`, which exclude each other (an
 //! advisory lock in PostgreSQL, the single writer in SQLite): a lock is never
 //! granted while a write that did not see it can still commit.
 //!
@@ -36,7 +36,7 @@ macro_rules! body {
             }
             let now = now_millis();
             // Exclusive with guarded writes: none is in flight from here on.
-            let mut tx = store.begin_lock_write().await?;
+            let mut tx = store.begin_exclusive_write().await?;
             sqlx::query("DELETE FROM locks WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
             // RFC 4918 §6.1, §9.10.3: an exclusive lock conflicts with every
             // lock on the resources it covers, a shared one with exclusive ones.

@@ -20,8 +20,9 @@
 //! connection handling as inherent methods of its store type: `reader()` (pool
 //! for reads), `writer()` (pool for single-statement writes), `begin_write()`
 //! (a write transaction), `begin_guarded_write()` (a write transaction that
-//! checks a [`LockGuard`](super::LockGuard)), `begin_lock_write()` (the
-//! transaction of `create_lock`, excluding guarded writes) and
+//! checks a [`LockGuard`](super::LockGuard)), `begin_exclusive_write()` (a
+//! transaction excluding every guarded write: lock creation, subtree moves
+//! and deletes) and
 //! `run_migrations()`.
 //!
 //! # Layout
@@ -53,12 +54,14 @@
 //! connection, `BEGIN IMMEDIATE`). Either way, conditions (`If-Match`, quota,
 //! existence) are checked and revisions assigned by one writer at a time, and
 //! revisions commit in order, so a sync client never misses a change. Writes
-//! touching two collections bump both in id order, so writers cannot deadlock.
+//! touching two collections bump both in id order; MOVE and DELETE of a
+//! collection, which touch the rows of a whole subtree, run exclusively
+//! (`begin_exclusive_write()`), so writers cannot deadlock.
 //!
 //! Locks are enforced inside the same transactions: each write on behalf of a
 //! WebDAV request starts with `begin_guarded_write()` and checks its
 //! [`LockGuard`](super::LockGuard) right after the bump (`locks::check_guard`);
-//! `create_lock` starts with `begin_lock_write()` and checks conflicts before
+//! `create_lock` starts with `begin_exclusive_write()` and checks conflicts before
 //! inserting. The two kinds of transaction exclude each other (PostgreSQL: a
 //! transaction-scoped advisory lock, shared by guarded writes and exclusive
 //! for lock creation; SQLite: the single writer), so a write that did not see
@@ -77,7 +80,7 @@ pub(crate) mod transfer;
 
 /// The [`Store`](super::Store) implementation for `$store`, whose sqlx
 /// database is `$db`. `$store` must provide `reader()`, `writer()`,
-/// `begin_write()`, `begin_guarded_write()`, `begin_lock_write()` and
+/// `begin_write()`, `begin_guarded_write()`, `begin_exclusive_write()` and
 /// `run_migrations()`.
 macro_rules! sql_store {
     ($store:ty, $db:ty) => {

@@ -159,7 +159,7 @@ macro_rules! body {
         pub(super) async fn move_collection(store: &Backend, id: CollectionId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
             validate_name(&to.name)?;
             let now = now_millis();
-            let mut tx = store.begin_guarded_write().await?;
+            let mut tx = store.begin_exclusive_write().await?;
             let found = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let (src_rev, dest_rev) = match found.parent {
                 Some(p) => bump_two(&mut tx, p, to.parent, now).await?,

@@ -75,6 +75,7 @@ conformance!(
     transfer::move_to_another_owner,
     directory::delete_principal_cascades,
     transfer::concurrent_transfers,
+    transfer::collection_and_object_moves_race,
 );
 
 /// Two stores on one database, as two server processes would share it.

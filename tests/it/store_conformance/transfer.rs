@@ -216,6 +216,41 @@ pub async fn concurrent_transfers(store: SharedStore) {
     assert_eq!(reload(&store, &b).await.sync_revision, 12);
 }
 
+/// A collection MOVE racing with objects moved out of that collection into
+/// its parent (rows locked in opposite orders) never deadlocks: every
+/// operation either succeeds or reports a domain error.
+pub async fn collection_and_object_moves_race(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let root = home(&store, &alice).await;
+    for round in 0..4 {
+        // x is created before its parent a, so x.id < a.id.
+        let x = mkcol(&store, &root, &format!("x{round}")).await;
+        let a = mkcol(&store, &root, &format!("a{round}")).await;
+        let b = mkcol(&store, &root, &format!("b{round}")).await;
+        let x = {
+            store.move_collection(x.id, dest(&a, "x", false), &LockGuard::none()).await.unwrap();
+            reload(&store, &x).await
+        };
+        let mut objs = Vec::new();
+        for i in 0..6 {
+            objs.push(put_ok(&store, &x, &format!("o{i}"), b"x").await.id);
+        }
+        let mut tasks = Vec::new();
+        for (i, id) in objs.into_iter().enumerate() {
+            let (store, to) = (store.clone(), dest(&a, &format!("m{i}"), false));
+            tasks.push(tokio::spawn(async move { store.move_object(id, to, &LockGuard::none()).await.map(|_| ()) }));
+        }
+        let (s2, to) = (store.clone(), dest(&b, "x", false));
+        tasks.push(tokio::spawn(async move { s2.move_collection(x.id, to, &LockGuard::none()).await.map(|_| ()) }));
+        for r in futures::future::join_all(tasks).await {
+            match r.unwrap() {
+                Ok(()) | Err(StoreError::NotFound) | Err(StoreError::PreconditionFailed) => {}
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        }
+    }
+}
+
 /// COPY adds the bytes copied, minus those it replaces, to the destination
 /// owner's total, and is refused as a whole beyond `quota_limit`.
 pub async fn copy_checks_the_quota(store: SharedStore) {
