@@ -120,29 +120,11 @@ async fn concurrent_guesses_are_counted(backend: Backend) {
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 9, "{statuses:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_concurrent_guesses_are_counted() {
-    concurrent_guesses_are_counted(Backend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_concurrent_guesses_are_counted() {
-    concurrent_guesses_are_counted(Backend::Postgres).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_rate_limit() {
-    rate_limit(Backend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_rate_limit() {
-    rate_limit(Backend::Postgres).await
-}
-
 both_stores!(
     anonymous_gets_basic_challenge,
     wrong_credentials_are_refused,
     password_change_and_disable_take_effect_at_once,
     owners_and_academies_are_isolated,
 );
+
+crate::each_store!(concurrent_guesses_are_counted, rate_limit);

@@ -77,16 +77,6 @@ async fn account_commands(backend: Backend) {
     assert!(!o.status.success() && stderr(&o).contains("no such user"), "{}", stderr(&o));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_account_commands() {
-    account_commands(Backend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_account_commands() {
-    account_commands(Backend::Postgres).await
-}
-
 #[test]
 fn unreachable_database_and_bad_url_fail_clearly() {
     let o = almanach("postgres://almanach:hunter2@127.0.0.1:1/none", &["user", "list"], None);
@@ -164,3 +154,5 @@ fn unsafe_kill(pid: u32, signal: &str) {
     let status = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
     assert!(status.success());
 }
+
+crate::each_store!(account_commands);

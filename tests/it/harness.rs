@@ -177,6 +177,28 @@ macro_rules! both_stores {
     };
 }
 
+/// One test per store for each scenario `async fn NAME(backend: Backend)`
+/// that starts its own server (e.g. with a special configuration).
+#[macro_export]
+macro_rules! each_store {
+    ($($name:ident),* $(,)?) => {
+        mod each_store {
+            $(
+                mod $name {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn sqlite() {
+                        super::super::$name($crate::db::Backend::Sqlite).await
+                    }
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn postgres() {
+                        super::super::$name($crate::db::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
 /// Count occurrences of `needle` in `hay`.
 pub fn count(hay: &str, needle: &str) -> usize {
     hay.matches(needle).count()

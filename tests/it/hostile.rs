@@ -98,16 +98,6 @@ async fn oversized_bodies_are_413(backend: Backend) {
     assert_intact(&srv).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_oversized_bodies_are_413() {
-    oversized_bodies_are_413(Backend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_oversized_bodies_are_413() {
-    oversized_bodies_are_413(Backend::Postgres).await
-}
-
 async fn traversal_and_encoded_slashes_are_400(srv: TestServer) {
     seed(&srv).await;
     srv.as_user("PUT", "/files/bob/b.txt", "bob").body("bob's").send().await;
@@ -168,16 +158,6 @@ async fn quota_is_enforced(backend: Backend) {
     assert_eq!(srv.as_user("PUT", "/files/alice/a", "alice").body(vec![2u8; 90]).send().await.status, 204);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_quota_is_enforced() {
-    quota_is_enforced(Backend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_quota_is_enforced() {
-    quota_is_enforced(Backend::Postgres).await
-}
-
 async fn copy_beyond_quota_is_507(backend: Backend) {
     let srv = spawn_with(backend, |c| c.default_quota_bytes = 100).await;
     assert_eq!(srv.as_user("PUT", "/files/alice/a", "alice").body(vec![1u8; 60]).send().await.status, 201);
@@ -196,16 +176,6 @@ async fn copy_beyond_quota_is_507(backend: Backend) {
     // Copying only the collection (Depth 0) adds no bytes.
     let r = srv.as_user("COPY", "/files/alice/dir/", "alice").header("destination", "/files/alice/dir2/").header("depth", "0").send().await;
     assert_eq!(r.status, 201);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_copy_beyond_quota_is_507() {
-    copy_beyond_quota_is_507(Backend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_copy_beyond_quota_is_507() {
-    copy_beyond_quota_is_507(Backend::Postgres).await
 }
 
 async fn garbage_requests_do_not_crash(srv: TestServer) {
@@ -230,3 +200,5 @@ both_stores!(
     concurrent_writers_with_same_etag,
     garbage_requests_do_not_crash,
 );
+
+crate::each_store!(oversized_bodies_are_413, quota_is_enforced, copy_beyond_quota_is_507);

@@ -180,16 +180,6 @@ async fn dead_properties_count_towards_quota(backend: crate::db::Backend) {
     assert!(pf.text().contains("<D:quota-used-bytes>100</D:quota-used-bytes>"), "{}", pf.text());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_dead_properties_count_towards_quota() {
-    dead_properties_count_towards_quota(crate::db::Backend::Sqlite).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_dead_properties_count_towards_quota() {
-    dead_properties_count_towards_quota(crate::db::Backend::Postgres).await
-}
-
 both_stores!(
     proppatch_on_a_principal_is_refused,
     extended_mkcol_failure_has_mkcol_response,
@@ -203,3 +193,5 @@ both_stores!(
     proppatch_protected_is_all_or_nothing,
     displayname_is_writable_and_props_follow_copy_move,
 );
+
+crate::each_store!(dead_properties_count_towards_quota);
