@@ -83,9 +83,6 @@ impl Authenticator {
         }
         let address_key = client.to_string();
         let account_key = username.to_lowercase();
-        if let Some(wait) = self.per_address.blocked(&address_key).or_else(|| self.per_account.blocked(&account_key)) {
-            return Err(AuthError::RateLimited(wait));
-        }
         self.per_address.begin_attempt(&address_key).map_err(AuthError::RateLimited)?;
         if let Err(wait) = self.per_account.begin_attempt(&account_key) {
             self.per_address.refund(&address_key);

@@ -22,6 +22,7 @@ impl FailureLimiter {
         FailureLimiter { limit, window, keys: Mutex::new(HashMap::new()) }
     }
 
+    #[cfg(test)]
     /// `Some(wait)` when `key` is blocked, with the time left in its window.
     pub fn blocked(&self, key: &str) -> Option<Duration> {
         let keys = self.keys.lock().unwrap();

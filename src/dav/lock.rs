@@ -79,7 +79,7 @@ pub async fn lock(req: &DavRequest<'_>) -> DavResult<Response> {
     let lock_null = match &resource {
         Resource::Collection { .. } | Resource::Object { .. } => None,
         Resource::Unmapped { parent: Some(parent), .. } if !req.path.trailing_slash => {
-            super::put::only_plain_files(&resource)?;
+            resource.require_plain_files()?;
             Some(LockNull {
                 collection: parent.id,
                 name: req.path.last().unwrap_or_default().to_string(),

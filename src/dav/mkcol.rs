@@ -7,7 +7,6 @@ use super::locks::{check_if_header, lock_guard};
 use super::live_props::quota_limit;
 use super::multistatus::{mkcol_response, PropStat};
 use super::property::{LiveProperty, PropName, PropValue};
-use super::put::only_plain_files;
 use super::resource::{resolve, Resource};
 use super::response::{empty, xml_response, Response};
 use super::DavRequest;
@@ -27,7 +26,7 @@ pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
         _ => return Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
     };
     req.require(&resource, Privileges::BIND)?;
-    only_plain_files(&resource)?;
+    resource.require_plain_files()?;
     let properties = match extended_mkcol_body(req)? {
         MkcolBody::Properties(p) => p,
         MkcolBody::Refused(groups) => return Ok(xml_response(StatusCode::FORBIDDEN, mkcol_response(&groups))),

@@ -7,12 +7,12 @@ use http::{header, StatusCode};
 use super::error::{DavError, DavResult};
 use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard};
-use super::resource::{resolve, HomeSpace, Resource};
+use super::resource::{resolve, Resource};
 use super::response::{empty, quoted_etag, set_header, Response};
 use super::conditional::write_condition;
 use super::DavRequest;
 use crate::auth::acl::Privileges;
-use crate::store::{PutObject, StoreError};
+use crate::store::PutObject;
 
 pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     // RFC 7231 §4.3.4: a PUT with Content-Range must be refused.
@@ -34,7 +34,7 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     }
     let needed = if resource.exists() { Privileges::WRITE_CONTENT } else { Privileges::BIND };
     req.require(&resource, needed)?;
-    only_plain_files(&resource)?;
+    resource.require_plain_files()?;
     let current = match &resource {
         Resource::Object { meta, .. } => Some(meta.etag.as_str()),
         _ => None,
@@ -67,21 +67,9 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
             guard,
         })
         .await
-        .map_err(|e| match e {
-            StoreError::AlreadyExists => DavError::status(StatusCode::METHOD_NOT_ALLOWED),
-            other => DavError::from_store(req, other),
-        })?;
+        // A child collection of that name is 405 (the central mapping).
+        .map_err(|e| DavError::from_store(req, e))?;
     let mut resp = empty(if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
     set_header(&mut resp, header::ETAG, &quoted_etag(&outcome.meta.etag));
     Ok(resp)
-}
-
-/// Calendar and address-book homes hold only CalDAV/CardDAV collections.
-pub fn only_plain_files(resource: &Resource) -> DavResult<()> {
-    match resource.space() {
-        Some(HomeSpace::Files) => Ok(()),
-        Some(HomeSpace::Calendars) => Err(DavError::forbidden("calendar homes hold only calendar collections")),
-        Some(HomeSpace::AddressBooks) => Err(DavError::forbidden("address book homes hold only address books")),
-        None => Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
-    }
 }

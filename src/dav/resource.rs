@@ -101,6 +101,18 @@ impl Resource {
         }
     }
 
+    /// Plain files and collections may be created only in the `/files/`
+    /// homes; calendar and address-book homes hold only CalDAV/CardDAV
+    /// collections.
+    pub fn require_plain_files(&self) -> DavResult<()> {
+        match self.space() {
+            Some(HomeSpace::Files) => Ok(()),
+            Some(HomeSpace::Calendars) => Err(DavError::forbidden("calendar homes hold only calendar collections")),
+            Some(HomeSpace::AddressBooks) => Err(DavError::forbidden("address book homes hold only address books")),
+            None => Err(DavError::status(http::StatusCode::METHOD_NOT_ALLOWED)),
+        }
+    }
+
     /// The owning principal id, for owned resources.
     pub fn owner(&self) -> Option<i64> {
         match self {
