@@ -27,5 +27,6 @@ pub mod config;
 pub mod dav;
 pub mod directory;
 pub mod http;
+pub mod ical;
 pub mod store;
 pub mod xml;
