@@ -33,6 +33,9 @@ pub struct Config {
     /// Take the client address for login rate limits from the last
     /// `X-Forwarded-For` entry (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// Largest calendar object or vCard accepted (RFC 4791 §5.2.5, RFC 6352
+    /// §6.2.3 `max-resource-size`).
+    pub max_resource_bytes: usize,
     /// Default per-user storage quota in bytes.
     pub default_quota_bytes: i64,
     /// `realm` of the Basic challenge.
@@ -61,6 +64,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(120),
             trust_forwarded_for: false,
+            max_resource_bytes: 10 * 1024 * 1024,
             default_quota_bytes: 1024 * 1024 * 1024,
             realm: "Almanach".into(),
             credential_cache_ttl: Duration::from_secs(300),
@@ -94,6 +98,7 @@ pub struct FileConfig {
     pub header_timeout_secs: Option<u64>,
     pub request_timeout_secs: Option<u64>,
     pub trust_forwarded_for: Option<bool>,
+    pub max_resource_bytes: Option<usize>,
     pub default_quota_bytes: Option<i64>,
     pub realm: Option<String>,
     pub credential_cache_ttl_secs: Option<u64>,
@@ -129,6 +134,7 @@ impl FileConfig {
         if let Some(v) = self.header_timeout_secs { c.header_timeout = secs(v) }
         if let Some(v) = self.request_timeout_secs { c.request_timeout = secs(v) }
         if let Some(v) = self.trust_forwarded_for { c.trust_forwarded_for = v }
+        if let Some(v) = self.max_resource_bytes { c.max_resource_bytes = v }
         if let Some(v) = self.default_quota_bytes { c.default_quota_bytes = v }
         if let Some(v) = self.realm { c.realm = v }
         if let Some(v) = self.credential_cache_ttl_secs { c.credential_cache_ttl = secs(v) }

@@ -9,7 +9,12 @@
 //!   `/.well-known/*`.
 //! - [`dav`] — the WebDAV core (RFC 4918): one dispatch on the method, one
 //!   file per method, typed properties, multistatus, `If` header and locks,
-//!   typed errors mapped to status codes in one place.
+//!   typed errors mapped to status codes in one place; `sync-collection`.
+//! - [`caldav`] — CalDAV (RFC 4791): MKCALENDAR, PUT validation and
+//!   indexing, calendar properties, the calendar reports, export.
+//! - [`ical`] — iCalendar semantics (parsing, time zones, recurrences, the
+//!   §9.9 time-range rules, filters, partial retrieval, free-busy), with no
+//!   HTTP, XML or SQL.
 //! - [`auth`] — HTTP Basic against argon2id hashes, the credential cache,
 //!   login rate limits, and [`auth::acl`], the one authorisation module.
 //! - [`directory`] — principals and académies: validation and account
@@ -18,15 +23,21 @@
 //!   implementations. Protocol code never writes SQL; the store never sees
 //!   HTTP or XML.
 //! - [`xml`] — bounded, namespace-aware XML parsing and response writing.
+//! - [`collation`] — the text-match collations of CalDAV and CardDAV
+//!   (RFC 4790, RFC 5051); [`vcard_filter`] — the CardDAV filter (RFC 6352
+//!   §10.5) over a parsed vCard.
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
 pub mod auth;
+pub mod caldav;
 pub mod cli;
+pub mod collation;
 pub mod config;
 pub mod dav;
 pub mod directory;
 pub mod http;
 pub mod ical;
 pub mod store;
+pub mod vcard_filter;
 pub mod xml;

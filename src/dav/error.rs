@@ -17,7 +17,7 @@ use super::path::PathError;
 use super::response::{xml_response, Response};
 use super::DavRequest;
 use crate::store::StoreError;
-use crate::xml::{XmlError, XmlWriter, NS_DAV};
+use crate::xml::{XmlError, XmlWriter, NS_CALDAV, NS_CARDDAV, NS_DAV};
 
 /// Preconditions and postconditions with a defined element (RFC 4918 §16,
 /// RFC 3253 §3.6, RFC 4331 §6).
@@ -37,11 +37,37 @@ pub enum Condition {
     QuotaNotExceeded,
     /// RFC 3253 §3.6: the REPORT is not supported on this resource.
     SupportedReport,
+    /// RFC 6578 §3.2: the sync token is not one this collection issued.
+    ValidSyncToken,
+    /// RFC 5323 §5.17 / RFC 6578 §3.6: more results than `DAV:limit` allows.
+    NumberOfMatchesWithinLimits,
+    /// A CalDAV precondition (RFC 4791 §5.3.2.1, §7.8, §9) without content,
+    /// e.g. `valid-calendar-data`.
+    Caldav(&'static str),
+    /// A CardDAV precondition (RFC 6352 §6.3.2.1, §8.6), e.g. `valid-address-data`.
+    Carddav(&'static str),
+    /// RFC 4791 §5.3.2.1 / RFC 6352 §6.3.2.1: `no-uid-conflict`, with the
+    /// href of the resource already holding the UID; `namespace` is the
+    /// CalDAV or CardDAV namespace.
+    NoUidConflict { namespace: &'static str, href: String },
 }
 
 impl Condition {
+    fn namespace(&self) -> &'static str {
+        match self {
+            Condition::Caldav(_) => NS_CALDAV,
+            Condition::Carddav(_) => NS_CARDDAV,
+            Condition::NoUidConflict { namespace, .. } => namespace,
+            _ => NS_DAV,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
+            Condition::ValidSyncToken => "valid-sync-token",
+            Condition::NumberOfMatchesWithinLimits => "number-of-matches-within-limits",
+            Condition::Caldav(name) | Condition::Carddav(name) => name,
+            Condition::NoUidConflict { .. } => "no-uid-conflict",
             Condition::PropfindFiniteDepth => "propfind-finite-depth",
             Condition::CannotModifyProtectedProperty => "cannot-modify-protected-property",
             Condition::LockTokenMatchesRequestUri => "lock-token-matches-request-uri",
@@ -55,6 +81,7 @@ impl Condition {
     fn hrefs(&self) -> &[String] {
         match self {
             Condition::NoConflictingLock(h) | Condition::LockTokenSubmitted(h) => h,
+            Condition::NoUidConflict { href, .. } => std::slice::from_ref(href),
             _ => &[],
         }
     }
@@ -64,9 +91,9 @@ impl Condition {
         let mut w = XmlWriter::new();
         w.root(NS_DAV, "error");
         if self.hrefs().is_empty() {
-            w.empty(NS_DAV, self.name());
+            w.empty(self.namespace(), self.name());
         } else {
-            w.start(NS_DAV, self.name());
+            w.start(self.namespace(), self.name());
             for h in self.hrefs() {
                 w.text_element(NS_DAV, "href", h);
             }
@@ -143,6 +170,7 @@ impl DavError {
         match self {
             DavError::Condition(_, c) => xml_response(status, c.to_xml()),
             DavError::Store(StoreError::QuotaExceeded) => xml_response(status, Condition::QuotaNotExceeded.to_xml()),
+            DavError::Store(StoreError::InvalidSyncToken) => xml_response(status, Condition::ValidSyncToken.to_xml()),
             DavError::Locked { error, href } => xml_response(status, lock_condition(&error, href).to_xml()),
             // Not converted with `from_store`: without the request's base
             // path, the root's encoded path stands for its href.
@@ -179,6 +207,8 @@ fn store_status(e: &StoreError) -> StatusCode {
         StoreError::MissingParent => StatusCode::CONFLICT,
         StoreError::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
         StoreError::InvalidSyncToken => StatusCode::FORBIDDEN,
+        // Handlers name the conflicting href (`Condition::NoUidConflict`).
+        StoreError::UidConflict { .. } => StatusCode::FORBIDDEN,
         StoreError::Locked { .. } | StoreError::LockConflict { .. } => StatusCode::LOCKED,
         StoreError::Invalid(_) => StatusCode::BAD_REQUEST,
         StoreError::Database(_) | StoreError::Migration(_) => StatusCode::SERVICE_UNAVAILABLE,

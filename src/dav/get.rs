@@ -47,6 +47,14 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
             set_header(&mut r, header::CONTENT_LENGTH, &meta.size.to_string());
             r
         }
+        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {
+            let name = display_name(req, collection).await?;
+            let body = crate::caldav::export::export_calendar(&req.state.store, collection, &name).await?;
+            let len = body.len();
+            let mut r = with_body(StatusCode::OK, "text/calendar; charset=utf-8", if head { String::new() } else { body });
+            set_header(&mut r, header::CONTENT_LENGTH, &len.to_string());
+            r
+        }
         _ => {
             let page = listing(req, &resource).await?;
             let len = page.len();
@@ -66,6 +74,17 @@ fn precondition_response(req: &DavRequest<'_>, etag: &str) -> DavResult<Option<R
         set_header(&mut r, header::ETAG, &quoted_etag(etag));
         r
     }))
+}
+
+/// The calendar's `displayname`, or its last path segment.
+async fn display_name(req: &DavRequest<'_>, collection: &crate::store::Collection) -> DavResult<String> {
+    let props = req.state.store.dead_properties(crate::store::PropertyTarget::Collection(collection.id)).await?;
+    let name = props
+        .iter()
+        .find(|p| p.namespace == crate::xml::NS_DAV && p.name == "displayname")
+        .and_then(|p| crate::xml::parse_fragment(&p.value).ok())
+        .map(|e| e.text());
+    Ok(name.unwrap_or_else(|| collection.name().to_string()))
 }
 
 async fn listing(req: &DavRequest<'_>, resource: &Resource) -> DavResult<String> {

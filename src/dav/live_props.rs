@@ -10,7 +10,7 @@ use super::resource::Resource;
 use super::response::quoted_etag;
 use super::DavRequest;
 use crate::store::Millis;
-use crate::xml::NS_DAV;
+use crate::xml::{NS_CALDAV, NS_DAV};
 
 /// RFC 1123 date for `getlastmodified` and `Last-Modified`.
 pub fn http_date(ms: Millis) -> String {
@@ -42,6 +42,9 @@ pub async fn live_value(
         (P::ResourceType, R::Principal(_)) => {
             PropValue::Markers(vec![(NS_DAV, "collection"), (NS_DAV, "principal")])
         }
+        (P::ResourceType, R::Collection { collection, .. }) if crate::caldav::is_calendar(collection) => {
+            PropValue::Markers(vec![(NS_DAV, "collection"), (NS_CALDAV, "calendar")])
+        }
         (P::ResourceType, r) if r.is_collection() => PropValue::Markers(vec![(NS_DAV, "collection")]),
         (P::ResourceType, _) => PropValue::Empty,
         (P::GetETag, R::Object { meta, .. }) => PropValue::Text(quoted_etag(&meta.etag)),
@@ -72,7 +75,9 @@ pub async fn live_value(
             PropValue::Hrefs(emails.into_iter().map(|e| format!("mailto:{}", e.address)).collect())
         }
         (P::GroupMembership, R::Principal(_)) => PropValue::Hrefs(vec![]),
-        (P::SupportedReportSet, _) => PropValue::Reports(vec![]),
+        (P::SupportedReportSet, r) => PropValue::Reports(super::report::supported_reports(r)),
+        (P::SyncToken, R::Collection { collection, .. }) => PropValue::Text(super::sync::sync_token(collection)),
+        (P::GetCtag, R::Collection { collection, .. }) => PropValue::Text(super::sync::ctag(collection)),
         (P::CurrentUserPrivilegeSet, r) => PropValue::Privileges(r.privileges(req.user).names()),
         (P::QuotaUsedBytes | P::QuotaAvailableBytes, R::Collection { collection, .. }) => {
             let used = req.state.store.quota_used(collection.owner).await?;
@@ -83,6 +88,7 @@ pub async fn live_value(
                 PropValue::Text((limit - used).max(0).to_string())
             }
         }
+        (p, r) if p.namespace() == NS_CALDAV => return crate::caldav::props::live_value(req, r, p).await,
         _ => return Ok(None),
     };
     Ok(Some(value))

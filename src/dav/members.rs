@@ -6,10 +6,7 @@ use super::resource::{ensure_home, HomeSpace, Resource};
 use super::DavRequest;
 
 fn path_of(store_path: &str) -> DavPath {
-    DavPath::from_segments(
-        store_path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-        store_path.ends_with('/'),
-    )
+    DavPath::from_store_path(store_path)
 }
 
 /// Internal members of `resource` (RFC 4918 §5.2), with their paths. Virtual

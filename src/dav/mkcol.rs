@@ -1,37 +1,89 @@
-//! MKCOL (RFC 4918 §9.3) and extended MKCOL (RFC 5689) for plain collections.
+//! MKCOL (RFC 4918 §9.3) and extended MKCOL (RFC 5689), which also creates
+//! calendars (`resourcetype` with `CALDAV:calendar`, RFC 5689 §4), and the
+//! shared creation path of MKCALENDAR (RFC 4791 §5.3.1).
 
 use http::StatusCode;
 
 use super::error::{DavError, DavResult};
-use super::locks::{check_if_header, lock_guard};
 use super::live_props::quota_limit;
+use super::locks::{check_if_header, lock_guard};
 use super::multistatus::{mkcol_response, PropStat};
 use super::property::{LiveProperty, PropName, PropValue};
 use super::resource::{resolve, Resource};
 use super::response::{empty, xml_response, Response};
 use super::DavRequest;
 use crate::auth::acl::Privileges;
-use crate::store::{CollectionKind, DeadProperty, NewCollection, StoreError};
-use crate::xml::{self, Element, NS_DAV};
+use crate::caldav;
+use crate::store::{Collection, CollectionKind, DeadProperty, NewCollection, StoreError};
+use crate::xml::{self, Element, NS_CALDAV, NS_DAV};
+
+/// What to create: the kind of collection and what to set on it.
+#[derive(Debug, Default)]
+pub struct CollectionSpec {
+    pub kind: Option<CollectionKind>,
+    /// For calendars: `supported-calendar-component-set` (RFC 4791 §5.2.3).
+    pub components: Vec<String>,
+    pub properties: Vec<DeadProperty>,
+    /// Properties that cannot be set, with the precondition (or status) why.
+    pub refused: Vec<(PropName, Refusal)>,
+    /// Every property named in the request, in order (for 424 groups).
+    pub names: Vec<PropName>,
+}
+
+/// Why a property of a creation request cannot be set.
+#[derive(Debug, Clone, Copy)]
+pub enum Refusal {
+    /// 403 with this precondition element in the DAV: namespace.
+    Dav(&'static str),
+    /// 403 with this CalDAV precondition element.
+    Caldav(&'static str),
+}
 
 pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
+    let (resource, parent) = creation_target(req).await?;
+    let spec = match extended_mkcol_body(req)? {
+        Some(root) => parse_set(&root),
+        None => CollectionSpec { kind: Some(CollectionKind::Plain), ..Default::default() },
+    };
+    if !spec.refused.is_empty() {
+        return Ok(xml_response(StatusCode::FORBIDDEN, mkcol_response(&refusal_groups(&spec))));
+    }
+    create(req, &resource, &parent, spec).await
+}
+
+/// The resource at the request URI must not exist, and its parent must.
+pub async fn creation_target(req: &DavRequest<'_>) -> DavResult<(Resource, Collection)> {
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
-    let parent = match &resource {
-        Resource::Unmapped { parent: Some(p), .. } => p.clone(),
+    match &resource {
+        Resource::Unmapped { parent: Some(p), .. } => {
+            let parent = p.clone();
+            req.require(&resource, Privileges::BIND)?;
+            Ok((resource, parent))
+        }
         Resource::Unmapped { parent: None, .. } => {
             req.require(&resource, Privileges::BIND)?;
-            return Err(DavError::conflict("the parent collection does not exist"));
+            Err(DavError::conflict("the parent collection does not exist"))
         }
         // RFC 4918 §9.3.1: 405 when the URL is already mapped.
-        _ => return Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
+        _ => Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
+    }
+}
+
+/// Create the collection `spec` describes at the request URI, after the
+/// location checks of its kind.
+pub async fn create(req: &DavRequest<'_>, resource: &Resource, parent: &Collection, spec: CollectionSpec) -> DavResult<Response> {
+    let kind = spec.kind.unwrap_or(CollectionKind::Plain);
+    match kind {
+        CollectionKind::Calendar => caldav::mkcalendar::check_location(resource, parent)?,
+        _ => resource.require_plain_files()?,
+    }
+    let components = match kind {
+        CollectionKind::Calendar if spec.components.is_empty() => {
+            caldav::DEFAULT_COMPONENTS.iter().map(|c| c.to_string()).collect()
+        }
+        _ => spec.components,
     };
-    req.require(&resource, Privileges::BIND)?;
-    resource.require_plain_files()?;
-    let properties = match extended_mkcol_body(req)? {
-        MkcolBody::Properties(p) => p,
-        MkcolBody::Refused(groups) => return Ok(xml_response(StatusCode::FORBIDDEN, mkcol_response(&groups))),
-    };
-    let submitted = check_if_header(req, &resource).await?;
+    let submitted = check_if_header(req, resource).await?;
     let target = req.path.collection_path();
     let guard = lock_guard(req, &submitted, &[&parent.path, &target], &[]);
     let created = req
@@ -41,55 +93,62 @@ pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
             owner: parent.owner,
             parent: Some(parent.id),
             path: target,
-            kind: CollectionKind::Plain,
-            properties,
+            kind,
+            components,
+            properties: spec.properties,
             guard,
             quota_limit: Some(quota_limit(req, parent.owner).await?),
         })
         .await;
     match created {
-        Ok(_) => Ok(empty(StatusCode::CREATED)),
+        Ok(_) => {
+            let mut resp = empty(StatusCode::CREATED);
+            super::response::set_header(&mut resp, http::header::CACHE_CONTROL, "no-cache");
+            Ok(resp)
+        }
         Err(StoreError::AlreadyExists) => Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),
         Err(StoreError::MissingParent) => Err(DavError::conflict("the parent collection does not exist")),
         Err(e) => Err(DavError::from_store(req, e)),
     }
 }
 
-/// The body of an MKCOL: nothing (plain MKCOL), properties to set
-/// (extended MKCOL), or properties that cannot be set.
-enum MkcolBody {
-    Properties(Vec<DeadProperty>),
-    /// RFC 5689 §3: the request fails as a whole; these propstats say why.
-    Refused(Vec<PropStat>),
+/// None for a plain MKCOL (empty body); the `DAV:mkcol` element of an
+/// extended MKCOL (RFC 5689 §5.1); any other body is 415 (RFC 4918 §9.3).
+fn extended_mkcol_body(req: &DavRequest<'_>) -> DavResult<Option<Element>> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let is_xml = req.header("content-type").is_none_or(|ct| ct.contains("xml"));
+    match xml::parse(&req.body, xml::XmlLimits::default()) {
+        Ok(root) if is_xml && root.is(NS_DAV, "mkcol") => Ok(Some(root)),
+        _ => Err(DavError::status(StatusCode::UNSUPPORTED_MEDIA_TYPE)),
+    }
 }
 
-/// An empty body is a plain MKCOL; a `DAV:mkcol` body (RFC 5689 §5.1) may set
-/// `resourcetype` (plain collection only) and dead properties; any other
-/// body is 415 (RFC 4918 §9.3).
-fn extended_mkcol_body(req: &DavRequest<'_>) -> DavResult<MkcolBody> {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(MkcolBody::Properties(Vec::new()));
-    }
-    let is_xml = req.header("content-type").map_or(true, |ct| ct.contains("xml"));
-    let root = match xml::parse(&req.body, xml::XmlLimits::default()) {
-        Ok(root) if is_xml && root.is(NS_DAV, "mkcol") => root,
-        _ => return Err(DavError::status(StatusCode::UNSUPPORTED_MEDIA_TYPE)),
-    };
-    let mut props = Vec::new();
-    let mut names = Vec::new();
-    let mut refused: Vec<(PropName, &'static str)> = Vec::new();
+/// The `DAV:set` instructions of an extended MKCOL or MKCALENDAR body
+/// (RFC 5689 §5.1, RFC 4791 §5.3.1): `resourcetype` chooses the kind,
+/// `supported-calendar-component-set` and `calendar-timezone` are checked,
+/// other protected properties are refused, the rest become dead properties.
+pub fn parse_set(root: &Element) -> CollectionSpec {
+    let mut spec = CollectionSpec::default();
     for set in root.elements().filter(|e| e.is(NS_DAV, "set")) {
         for prop in set.elements().filter(|e| e.is(NS_DAV, "prop")).flat_map(Element::elements) {
             let name = PropName::new(&prop.ns, &prop.name);
-            names.push(name.clone());
+            spec.names.push(name.clone());
             match LiveProperty::from_name(&name) {
-                Some(LiveProperty::ResourceType) => {
-                    if !prop.elements().all(|t| t.is(NS_DAV, "collection")) {
-                        refused.push((name, "valid-resourcetype"));
-                    }
+                Some(LiveProperty::ResourceType) => match resource_kind(prop) {
+                    Some(kind) => spec.kind = Some(kind),
+                    None => spec.refused.push((name, Refusal::Dav("valid-resourcetype"))),
+                },
+                Some(LiveProperty::SupportedCalendarComponentSet) => match caldav::mkcalendar::parse_component_set(prop) {
+                    Some(components) => spec.components = components,
+                    None => spec.refused.push((name, Refusal::Caldav("supported-calendar-component"))),
+                },
+                Some(p) if p.is_protected() => spec.refused.push((name, Refusal::Dav("cannot-modify-protected-property"))),
+                _ if prop.is(NS_CALDAV, "calendar-timezone") && !caldav::mkcalendar::valid_calendar_timezone(prop) => {
+                    spec.refused.push((name, Refusal::Caldav("valid-calendar-data")));
                 }
-                Some(p) if p.is_protected() => refused.push((name, "cannot-modify-protected-property")),
-                _ => props.push(DeadProperty {
+                _ => spec.properties.push(DeadProperty {
                     namespace: prop.ns.clone(),
                     name: prop.name.clone(),
                     value: prop.to_fragment(),
@@ -97,18 +156,47 @@ fn extended_mkcol_body(req: &DavRequest<'_>) -> DavResult<MkcolBody> {
             }
         }
     }
-    if refused.is_empty() {
-        return Ok(MkcolBody::Properties(props));
+    if !spec.components.is_empty() && spec.kind.is_some_and(|k| k != CollectionKind::Calendar) {
+        let name = LiveProperty::SupportedCalendarComponentSet.name();
+        spec.refused.push((name, Refusal::Dav("cannot-modify-protected-property")));
     }
-    let mut groups: Vec<PropStat> = refused
+    spec
+}
+
+/// The kind a `resourcetype` value asks for: a plain collection or a
+/// calendar; anything else is not a type this server creates.
+fn resource_kind(resourcetype: &Element) -> Option<CollectionKind> {
+    let mut calendar = false;
+    for t in resourcetype.elements() {
+        if t.is(NS_CALDAV, "calendar") {
+            calendar = true;
+        } else if !t.is(NS_DAV, "collection") {
+            return None;
+        }
+    }
+    Some(if calendar { CollectionKind::Calendar } else { CollectionKind::Plain })
+}
+
+/// The propstats explaining a refused creation: each refused property with
+/// 403 and its precondition, the others 424 (RFC 5689 §3, RFC 4791 §5.3.1.1).
+pub fn refusal_groups(spec: &CollectionSpec) -> Vec<PropStat> {
+    let mut groups: Vec<PropStat> = spec
+        .refused
         .iter()
-        .map(|(name, condition)| PropStat {
+        .map(|(name, refusal)| PropStat {
             status: StatusCode::FORBIDDEN,
             props: vec![(name.clone(), PropValue::Empty)],
-            error: Some(condition),
+            error: Some(match refusal {
+                Refusal::Dav(c) => (NS_DAV, *c),
+                Refusal::Caldav(c) => (NS_CALDAV, *c),
+            }),
         })
         .collect();
-    let dependent = names.into_iter().filter(|n| !refused.iter().any(|(r, _)| r == n)).map(|n| (n, PropValue::Empty));
+    let dependent = spec
+        .names
+        .iter()
+        .filter(|n| !spec.refused.iter().any(|(r, _)| r == *n))
+        .map(|n| (n.clone(), PropValue::Empty));
     groups.push(PropStat { status: StatusCode::FAILED_DEPENDENCY, props: dependent.collect(), error: None });
-    Ok(MkcolBody::Refused(groups))
+    groups
 }

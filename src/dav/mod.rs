@@ -23,12 +23,13 @@ mod copymove;
 mod delete;
 mod get;
 mod lock;
-mod mkcol;
+pub mod mkcol;
 mod options;
-mod propfind;
+pub mod propfind;
 mod proppatch;
 mod put;
-mod report;
+pub mod report;
+pub mod sync;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -114,6 +115,7 @@ pub async fn handle(req: DavRequest<'_>) -> Response {
         "PUT" => put::put(&req).await,
         "DELETE" => delete::delete(&req).await,
         "MKCOL" => mkcol::mkcol(&req).await,
+        "MKCALENDAR" => crate::caldav::mkcalendar::mkcalendar(&req).await,
         "COPY" | "MOVE" => copymove::copy_or_move(&req).await,
         "PROPFIND" => propfind::propfind(&req).await,
         "PROPPATCH" => proppatch::proppatch(&req).await,

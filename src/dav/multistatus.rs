@@ -19,8 +19,9 @@ impl Default for MultiStatus {
 pub struct PropStat {
     pub status: StatusCode,
     pub props: Vec<(PropName, PropValue)>,
-    /// A precondition element for `DAV:error` inside the propstat (RFC 4918 §14.22).
-    pub error: Option<&'static str>,
+    /// A precondition element (namespace, name) for `DAV:error` inside the
+    /// propstat (RFC 4918 §14.22).
+    pub error: Option<(&'static str, &'static str)>,
 }
 
 pub fn status_line(status: StatusCode) -> String {
@@ -50,6 +51,26 @@ impl MultiStatus {
         self.w.end();
     }
 
+    /// A `response` with a status instead of properties (RFC 4918 §14.24),
+    /// e.g. 404 for a missing multiget href or a deleted sync member.
+    pub fn status_response(&mut self, href: &str, status: StatusCode) {
+        self.w.start(NS_DAV, "response");
+        self.w.text_element(NS_DAV, "href", href);
+        self.w.text_element(NS_DAV, "status", &status_line(status));
+        self.w.end();
+    }
+
+    /// An element after the responses, e.g. RFC 6578's `sync-token`.
+    pub fn text_element(&mut self, ns: &str, name: &str, text: &str) {
+        self.w.text_element(ns, name, text);
+    }
+
+    /// Write a whole `response` element directly (reports that render
+    /// their own properties, e.g. `calendar-data`).
+    pub fn writer(&mut self) -> &mut XmlWriter {
+        &mut self.w
+    }
+
     pub fn finish(self) -> String {
         self.w.finish()
     }
@@ -65,9 +86,9 @@ fn write_propstats(w: &mut XmlWriter, groups: &[PropStat]) {
         }
         w.end();
         w.text_element(NS_DAV, "status", &status_line(group.status));
-        if let Some(condition) = group.error {
+        if let Some((ns, condition)) = group.error {
             w.start(NS_DAV, "error");
-            w.empty(NS_DAV, condition);
+            w.empty(ns, condition);
             w.end();
         }
         w.end();

@@ -7,14 +7,14 @@ use super::resource::{resolve, Resource};
 use super::response::{empty, set_header, Response};
 use super::DavRequest;
 
-/// Compliance classes: 1 and 3 (RFC 4918), 2 (locking) and RFC 5689
-/// extended MKCOL. `access-control` (RFC 3744) is not advertised: the ACL
+/// Compliance classes: 1 and 3 (RFC 4918), 2 (locking), RFC 5689
+/// extended MKCOL and CalDAV `calendar-access` (RFC 4791 §5.1). `access-control` (RFC 3744) is not advertised: the ACL
 /// method and the reports it requires are not implemented.
-pub const DAV_HEADER: &str = "1, 2, 3, extended-mkcol";
+pub const DAV_HEADER: &str = "1, 2, 3, calendar-access, extended-mkcol";
 
 pub fn allowed_methods(resource: &Resource) -> &'static str {
     match resource {
-        Resource::Unmapped { .. } => "OPTIONS, PUT, MKCOL, LOCK, UNLOCK",
+        Resource::Unmapped { .. } => "OPTIONS, PUT, MKCOL, MKCALENDAR, LOCK, UNLOCK",
         Resource::Object { .. } => {
             "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, COPY, MOVE, LOCK, UNLOCK, REPORT"
         }

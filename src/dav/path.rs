@@ -75,6 +75,14 @@ impl DavPath {
         Ok(DavPath { trailing_slash: rest.ends_with('/') || segments.is_empty(), segments })
     }
 
+    /// The path of a decoded store path (`/a/b/` or `/a/b`).
+    pub fn from_store_path(store_path: &str) -> DavPath {
+        DavPath::from_segments(
+            store_path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            store_path.ends_with('/'),
+        )
+    }
+
     pub fn from_segments(segments: Vec<String>, trailing_slash: bool) -> DavPath {
         DavPath { trailing_slash: trailing_slash || segments.is_empty(), segments }
     }

@@ -3,7 +3,7 @@
 //! everything else is a dead property stored as received.
 
 use crate::store::Lock;
-use crate::xml::{NS_DAV, XmlWriter};
+use crate::xml::{XmlWriter, NS_CALDAV, NS_CALENDARSERVER, NS_DAV};
 
 /// A property name as it appears on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -19,7 +19,7 @@ impl PropName {
 }
 
 /// Properties the server computes (RFC 4918 §15, RFC 3744 §4-5, RFC 4331,
-/// RFC 5397).
+/// RFC 5397, RFC 6578 §4, RFC 4791 §5.2 and §6, caldav-ctag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiveProperty {
     ResourceType,
@@ -42,10 +42,27 @@ pub enum LiveProperty {
     CurrentUserPrivilegeSet,
     QuotaUsedBytes,
     QuotaAvailableBytes,
+    /// RFC 6578 §4: on every collection.
+    SyncToken,
+    /// caldav-ctag §4.1 (CalendarServer namespace).
+    GetCtag,
+    // RFC 4791 §6.2.1, RFC 6638 §2.4.1, §2.4.2 (principals)
+    CalendarHomeSet,
+    CalendarUserAddressSet,
+    CalendarUserType,
+    // RFC 4791 §5.2 (calendar collections)
+    SupportedCalendarComponentSet,
+    SupportedCalendarData,
+    SupportedCollationSet,
+    MaxResourceSize,
+    MinDateTime,
+    MaxDateTime,
+    MaxInstances,
+    MaxAttendeesPerInstance,
 }
 
 impl LiveProperty {
-    pub const ALL: [LiveProperty; 19] = [
+    pub const ALL: [LiveProperty; 32] = [
         LiveProperty::ResourceType,
         LiveProperty::GetETag,
         LiveProperty::GetContentType,
@@ -65,9 +82,42 @@ impl LiveProperty {
         LiveProperty::CurrentUserPrivilegeSet,
         LiveProperty::QuotaUsedBytes,
         LiveProperty::QuotaAvailableBytes,
+        LiveProperty::SyncToken,
+        LiveProperty::GetCtag,
+        LiveProperty::CalendarHomeSet,
+        LiveProperty::CalendarUserAddressSet,
+        LiveProperty::CalendarUserType,
+        LiveProperty::SupportedCalendarComponentSet,
+        LiveProperty::SupportedCalendarData,
+        LiveProperty::SupportedCollationSet,
+        LiveProperty::MaxResourceSize,
+        LiveProperty::MinDateTime,
+        LiveProperty::MaxDateTime,
+        LiveProperty::MaxInstances,
+        LiveProperty::MaxAttendeesPerInstance,
     ];
 
-    /// The element name (all in the DAV: namespace).
+    /// The namespace of the element.
+    pub fn namespace(self) -> &'static str {
+        use LiveProperty as P;
+        match self {
+            P::GetCtag => NS_CALENDARSERVER,
+            P::CalendarHomeSet
+            | P::CalendarUserAddressSet
+            | P::CalendarUserType
+            | P::SupportedCalendarComponentSet
+            | P::SupportedCalendarData
+            | P::SupportedCollationSet
+            | P::MaxResourceSize
+            | P::MinDateTime
+            | P::MaxDateTime
+            | P::MaxInstances
+            | P::MaxAttendeesPerInstance => NS_CALDAV,
+            _ => NS_DAV,
+        }
+    }
+
+    /// The element's local name.
     pub fn local_name(self) -> &'static str {
         match self {
             LiveProperty::ResourceType => "resourcetype",
@@ -89,18 +139,28 @@ impl LiveProperty {
             LiveProperty::CurrentUserPrivilegeSet => "current-user-privilege-set",
             LiveProperty::QuotaUsedBytes => "quota-used-bytes",
             LiveProperty::QuotaAvailableBytes => "quota-available-bytes",
+            LiveProperty::SyncToken => "sync-token",
+            LiveProperty::GetCtag => "getctag",
+            LiveProperty::CalendarHomeSet => "calendar-home-set",
+            LiveProperty::CalendarUserAddressSet => "calendar-user-address-set",
+            LiveProperty::CalendarUserType => "calendar-user-type",
+            LiveProperty::SupportedCalendarComponentSet => "supported-calendar-component-set",
+            LiveProperty::SupportedCalendarData => "supported-calendar-data",
+            LiveProperty::SupportedCollationSet => "supported-collation-set",
+            LiveProperty::MaxResourceSize => "max-resource-size",
+            LiveProperty::MinDateTime => "min-date-time",
+            LiveProperty::MaxDateTime => "max-date-time",
+            LiveProperty::MaxInstances => "max-instances",
+            LiveProperty::MaxAttendeesPerInstance => "max-attendees-per-instance",
         }
     }
 
     pub fn name(self) -> PropName {
-        PropName::new(NS_DAV, self.local_name())
+        PropName::new(self.namespace(), self.local_name())
     }
 
     pub fn from_name(name: &PropName) -> Option<LiveProperty> {
-        if name.ns != NS_DAV {
-            return None;
-        }
-        LiveProperty::ALL.into_iter().find(|p| p.local_name() == name.name)
+        LiveProperty::ALL.into_iter().find(|p| p.local_name() == name.name && p.namespace() == name.ns)
     }
 
     /// Whether PROPPATCH may change it (RFC 4918 §15: only displayname of the
@@ -153,6 +213,9 @@ pub enum PropValue {
     SupportedLock,
     /// A dead property: the whole element as stored (self-contained fragment).
     Dead(String),
+    /// Content the server generated as XML, using only the fixed prefixes
+    /// declared on the response root (e.g. `<C:comp name="VEVENT"/>`).
+    Xml(String),
 }
 
 /// Write `<name>value</name>` (or the stored element for dead properties).
@@ -173,6 +236,7 @@ pub fn write_property(w: &mut XmlWriter, name: &PropName, value: &PropValue) {
 fn write_value(w: &mut XmlWriter, value: &PropValue) {
     match value {
         PropValue::Empty | PropValue::Dead(_) => {}
+        PropValue::Xml(x) => w.raw(x),
         PropValue::Text(t) => w.text(t),
         PropValue::Href(h) => w.text_element(NS_DAV, "href", h),
         PropValue::Hrefs(hs) => {

@@ -48,7 +48,7 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
                 Err(StoreError::QuotaExceeded) => vec![PropStat {
                     status: StatusCode::INSUFFICIENT_STORAGE,
                     props: unique(all_names()),
-                    error: Some("quota-not-exceeded"),
+                    error: Some((NS_DAV, "quota-not-exceeded")),
                 }],
                 Err(e) => return Err(DavError::from_store(req, e)),
             }
@@ -60,7 +60,7 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
             PropStat {
                 status: StatusCode::FORBIDDEN,
                 props: unique(protected.iter().cloned()),
-                error: Some("cannot-modify-protected-property"),
+                error: Some((NS_DAV, "cannot-modify-protected-property")),
             },
             PropStat {
                 status: StatusCode::FAILED_DEPENDENCY,

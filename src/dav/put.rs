@@ -4,7 +4,7 @@
 
 use http::{header, StatusCode};
 
-use super::error::{DavError, DavResult};
+use super::error::{Condition, DavError, DavResult};
 use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard};
 use super::resource::{resolve, Resource};
@@ -12,7 +12,8 @@ use super::response::{empty, quoted_etag, set_header, Response};
 use super::conditional::write_condition;
 use super::DavRequest;
 use crate::auth::acl::Privileges;
-use crate::store::PutObject;
+use crate::store::{PutObject, StoreError};
+use crate::xml::NS_CALDAV;
 
 pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     // RFC 7231 §4.3.4: a PUT with Content-Range must be refused.
@@ -34,7 +35,10 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     }
     let needed = if resource.exists() { Privileges::WRITE_CONTENT } else { Privileges::BIND };
     req.require(&resource, needed)?;
-    resource.require_plain_files()?;
+    let calendar = crate::caldav::is_calendar(&parent);
+    if !calendar {
+        resource.require_plain_files()?;
+    }
     let current = match &resource {
         Resource::Object { meta, .. } => Some(meta.etag.as_str()),
         _ => None,
@@ -49,26 +53,38 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
         lock_guard(req, &submitted, &[&target, &parent.path], &[])
     };
 
-    let content_type = req
-        .header("content-type")
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or("application/octet-stream")
-        .to_string();
+    let (content_type, index) = if calendar {
+        let prepared = crate::caldav::put::prepare(req, &parent, &req.body)?;
+        (prepared.content_type, prepared.index)
+    } else {
+        let ct = req.header("content-type").filter(|v| !v.trim().is_empty()).unwrap_or("application/octet-stream");
+        (ct.to_string(), Default::default())
+    };
+    let name = req.path.last().unwrap_or_default().to_string();
     let outcome = req
         .state
         .store
         .put_object(PutObject {
             collection: parent.id,
-            name: req.path.last().unwrap_or_default().to_string(),
+            name: name.clone(),
             content_type,
             content: req.body.clone(),
             condition,
             quota_limit: Some(quota_limit(req, parent.owner).await?),
             guard,
+            index,
+            unique_uid: calendar,
         })
         .await
-        // A child collection of that name is 405 (the central mapping).
-        .map_err(|e| DavError::from_store(req, e))?;
+        .map_err(|e| match e {
+            // RFC 4791 §5.3.2.1: name the resource that holds the UID.
+            StoreError::UidConflict { name } => DavError::condition(
+                StatusCode::FORBIDDEN,
+                Condition::NoUidConflict { namespace: NS_CALDAV, href: req.href(&format!("{}{name}", parent.path)) },
+            ),
+            // A child collection of that name is 405 (the central mapping).
+            e => DavError::from_store(req, e),
+        })?;
     let mut resp = empty(if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
     set_header(&mut resp, header::ETAG, &quoted_etag(&outcome.meta.etag));
     Ok(resp)

@@ -1,15 +1,18 @@
-//! REPORT (RFC 3253 §3.6). The WebDAV core defines no report of its own; the
-//! CalDAV and CardDAV layers register theirs here. Anything else is refused
-//! with the `DAV:supported-report` precondition.
+//! REPORT (RFC 3253 §3.6): one dispatch on the report's root element.
+//! `sync-collection` (RFC 6578) belongs to the WebDAV core; the CalDAV
+//! reports to [`crate::caldav::report`]. Anything else, or a report on a
+//! resource that does not support it, is refused with the
+//! `DAV:supported-report` precondition.
 
 use http::StatusCode;
 
 use super::error::{Condition, DavError, DavResult};
-use super::resource::resolve;
+use super::resource::{resolve, Resource};
 use super::response::Response;
-use super::DavRequest;
+use super::{sync, DavRequest};
 use crate::auth::acl::Privileges;
-use crate::xml;
+use crate::caldav;
+use crate::xml::{self, NS_CALDAV, NS_DAV};
 
 pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
@@ -17,6 +20,33 @@ pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
         return Err(DavError::not_found());
     }
     req.require(&resource, Privileges::READ)?;
-    let _report = xml::parse(&req.body, xml::XmlLimits::default())?;
-    Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport))
+    let root = xml::parse(&req.body, xml::XmlLimits::default())?;
+    let supported = supported_reports(&resource);
+    if !supported.iter().any(|(ns, name)| root.is(ns, name)) {
+        return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport));
+    }
+    match (root.ns.as_str(), root.name.as_str()) {
+        (NS_DAV, "sync-collection") => sync::sync_collection(req, &resource, &root).await,
+        (NS_CALDAV, "calendar-query") => caldav::report::calendar_query(req, &resource, &root).await,
+        (NS_CALDAV, "calendar-multiget") => caldav::report::calendar_multiget(req, &resource, &root).await,
+        (NS_CALDAV, "free-busy-query") => caldav::report::free_busy_query(req, &resource, &root).await,
+        _ => Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport)),
+    }
+}
+
+/// The reports a resource supports (RFC 3253 §3.1.5 `supported-report-set`).
+pub fn supported_reports(resource: &Resource) -> Vec<(&'static str, &'static str)> {
+    const SYNC: (&str, &str) = (NS_DAV, "sync-collection");
+    const QUERY: (&str, &str) = (NS_CALDAV, "calendar-query");
+    const MULTIGET: (&str, &str) = (NS_CALDAV, "calendar-multiget");
+    const FREE_BUSY: (&str, &str) = (NS_CALDAV, "free-busy-query");
+    match resource {
+        Resource::Collection { collection, .. } if caldav::is_calendar(collection) => {
+            vec![QUERY, MULTIGET, FREE_BUSY, SYNC]
+        }
+        Resource::Collection { space: super::resource::HomeSpace::Calendars, .. } => vec![MULTIGET, SYNC],
+        Resource::Collection { .. } => vec![SYNC],
+        Resource::Object { parent, .. } if caldav::is_calendar(parent) => vec![QUERY, MULTIGET],
+        _ => vec![],
+    }
 }

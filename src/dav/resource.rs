@@ -137,13 +137,19 @@ pub async fn ensure_home(store: &SharedStore, user: &Principal, space: HomeSpace
             parent: None,
             path: path.clone(),
             kind: CollectionKind::Plain,
+            components: vec![],
             properties: vec![],
             guard: crate::store::LockGuard::none(),
             quota_limit: None,
         })
         .await;
     match created {
-        Ok(c) => Ok(c),
+        Ok(home) => {
+            if space == HomeSpace::Calendars {
+                crate::caldav::create_default_calendar(store, &home).await?;
+            }
+            Ok(home)
+        }
         // Another request created it concurrently.
         Err(StoreError::AlreadyExists) => store.collection_by_path(&path).await?.ok_or(DavError::not_found()),
         Err(e) => Err(e.into()),

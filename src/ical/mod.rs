@@ -11,6 +11,21 @@
 
 use chrono::{DateTime, Utc};
 
+// The time half: `object` (parse + validate, §4.1 / §5.3.2.1), `tz` (zones
+// and TZID resolution), `recur` (instances, index bounds), `timerange`
+// (§9.9), `freebusy` (§7.10), `expand` (§9.6.5–§9.6.7); and the filter
+// half: `filter` (§9.7) and `select` (§9.6 partial retrieval).
+pub mod expand;
+pub mod filter;
+pub mod freebusy;
+pub mod object;
+pub mod recur;
+pub mod select;
+pub mod timerange;
+pub mod tz;
+#[cfg(test)]
+mod testdata;
+
 /// A time range of a CalDAV query (RFC 4791 §9.9): `start` inclusive, `end`
 /// exclusive, each optional (a start-only range is open towards the future).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,6 +54,10 @@ pub enum StoreError {
     /// A sync token names a revision this collection never had.
     #[error("invalid sync token")]
     InvalidSyncToken,
+    /// Another object of the collection already has this UID (RFC 4791
+    /// §5.3.2.1, RFC 6352 §6.3.2.1); `name` is that object's member name.
+    #[error("UID already used by {name}")]
+    UidConflict { name: String },
     /// A write touches a place covered by a lock whose token the request did
     /// not submit (RFC 4918 §7); `root` is that lock's root.
     #[error("locked: {root}")]
@@ -201,6 +205,9 @@ pub struct Collection {
     /// Revision of the last change to the collection's membership or members;
     /// the RFC 6578 sync token and the CTag derive from it.
     pub sync_revision: i64,
+    /// For calendars, the supported component types (RFC 4791 §5.2.3),
+    /// e.g. `["VEVENT", "VTODO"]`; empty for other collections.
+    pub components: Vec<String>,
     pub created_at: Millis,
     pub modified_at: Millis,
 }
@@ -259,6 +266,49 @@ pub struct PutObject {
     /// would exceed this many bytes.
     pub quota_limit: Option<i64>,
     pub guard: LockGuard,
+    /// What the protocol layer extracted from the content for queries.
+    pub index: ObjectIndex,
+    /// Refuse with [`StoreError::UidConflict`] when another object of the
+    /// collection has the same `index.uid` (checked in the transaction).
+    pub unique_uid: bool,
+}
+
+/// The queryable summary of an object, extracted by the protocol layer at
+/// write time (RFC 4791 §9.9 time ranges, UIDs). All fields empty for plain
+/// WebDAV resources.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectIndex {
+    pub uid: Option<String>,
+    /// `VEVENT`, `VTODO`, ... or `VCARD`.
+    pub component: Option<String>,
+    /// Earliest instant (ms) any instance can overlap; None: unbounded.
+    pub time_start: Option<Millis>,
+    /// Latest instant (ms) any instance can overlap; None: unbounded.
+    pub time_end: Option<Millis>,
+    /// One non-recurring event in fixed time: `[time_start, time_end)` is
+    /// exactly its only instance.
+    pub time_simple: bool,
+}
+
+/// Candidates for a query, selected on the index only; the protocol layer
+/// then applies the exact filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectQuery {
+    /// Only objects of this component type.
+    pub component: Option<String>,
+    /// Only objects whose index bounds meet `[start, end]` (ms, inclusive:
+    /// a superset of the objects overlapping `[start, end)`).
+    pub time_range: Option<(Millis, Millis)>,
+    /// Read the objects' bytes too.
+    pub with_content: bool,
+}
+
+/// An object with its index entry and, when asked for, its bytes.
+#[derive(Debug, Clone)]
+pub struct IndexedObject {
+    pub meta: ObjectMeta,
+    pub index: ObjectIndex,
+    pub content: Option<Bytes>,
 }
 
 /// What a write must respect of WebDAV locks (RFC 4918 §7), checked inside
@@ -327,6 +377,8 @@ pub struct NewCollection {
     pub parent: Option<CollectionId>,
     pub path: String,
     pub kind: CollectionKind,
+    /// For calendars: the supported component types (RFC 4791 §5.2.3).
+    pub components: Vec<String>,
     /// Properties to set atomically with the creation (MKCALENDAR / extended MKCOL).
     pub properties: Vec<DeadProperty>,
     pub guard: LockGuard,
@@ -478,8 +530,22 @@ pub trait Store: Send + Sync + 'static {
         guard: &LockGuard,
     ) -> StoreResult<()>;
 
+    /// Objects of a collection chosen on their index (see [`ObjectQuery`]),
+    /// ordered by name.
+    async fn query_objects(&self, collection: CollectionId, query: &ObjectQuery) -> StoreResult<Vec<IndexedObject>>;
+    /// The named objects of a collection, with their bytes when
+    /// `with_content`, in one read; missing names are absent from the result.
+    async fn objects_by_name(
+        &self,
+        collection: CollectionId,
+        names: &[String],
+        with_content: bool,
+    ) -> StoreResult<Vec<(ObjectMeta, Option<Bytes>)>>;
+
     // -- COPY / MOVE (RFC 4918 §9.8, §9.9), each one transaction; `guard`
-    // covers both the source (for MOVE) and the destination.
+    // covers both the source (for MOVE) and the destination. An object keeps
+    // its index; into a calendar or an address book, a UID already used by
+    // another member is a [`StoreError::UidConflict`].
     async fn copy_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
     async fn move_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
     /// Copy a collection with its dead properties; with `recursive`, its whole

@@ -17,6 +17,22 @@ pub const NS_CALENDARSERVER: &str = "http://calendarserver.org/ns/";
 pub const NS_APPLE_ICAL: &str = "http://apple.com/ns/ical/";
 pub const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
 
+/// Parse a fragment made by [`Element::to_fragment`] (a stored dead
+/// property): the fixed prefixes it may use are declared around it.
+pub fn parse_fragment(fragment: &str) -> Result<Element, XmlError> {
+    let mut doc = String::with_capacity(fragment.len() + 256);
+    doc.push_str("<fragment");
+    for (ns, prefix) in FIXED_PREFIXES {
+        doc.push_str(&format!(" xmlns:{prefix}=\"{ns}\""));
+    }
+    doc.push('>');
+    doc.push_str(fragment);
+    doc.push_str("</fragment>");
+    let root = parse(doc.as_bytes(), XmlLimits::default())?;
+    let first = root.elements().next().cloned();
+    first.ok_or(XmlError::Empty)
+}
+
 /// An attribute with its resolved namespace ("" when unqualified).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
@@ -56,6 +72,17 @@ impl Element {
 
     pub fn child(&self, ns: &str, name: &str) -> Option<&Element> {
         self.elements().find(|e| e.is(ns, name))
+    }
+
+    /// The concatenated text of the element's direct text children.
+    pub fn text(&self) -> String {
+        self.children
+            .iter()
+            .filter_map(|n| match n {
+                Node::Text(t) => Some(t.as_str()),
+                Node::Element(_) => None,
+            })
+            .collect()
     }
 
     pub fn attr(&self, ns: &str, name: &str) -> Option<&str> {

@@ -157,13 +157,18 @@ async fn proppatch_on_a_principal_is_refused(srv: TestServer) {
 /// RFC 5689 §3: an extended MKCOL that cannot set a property fails whole,
 /// with a `mkcol-response` saying why.
 async fn extended_mkcol_failure_has_mkcol_response(srv: TestServer) {
-    let body = r#"<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:resourcetype><D:collection/><C:calendar/></D:resourcetype><D:displayname>Agenda</D:displayname></D:prop></D:set></D:mkcol>"#;
+    let body = r#"<D:mkcol xmlns:D="DAV:" xmlns:x="urn:x"><D:set><D:prop><D:resourcetype><D:collection/><x:weird/></D:resourcetype><D:displayname>Agenda</D:displayname></D:prop></D:set></D:mkcol>"#;
     let r = srv.as_user("MKCOL", "/files/alice/cal/", "alice").header("content-type", "application/xml").body(body).send().await;
     assert_eq!(r.status, 403);
     let t = r.text();
     assert!(t.contains("<D:mkcol-response"), "{t}");
     assert!(t.contains("<D:valid-resourcetype/>") && t.contains("424 Failed Dependency") && t.contains("<D:displayname/>"), "{t}");
     assert_eq!(srv.as_user("PROPFIND", "/files/alice/cal/", "alice").header("depth", "0").send().await.status, 404);
+    // A calendar outside the calendar home: RFC 4791 §5.3.1's precondition.
+    let body = r#"<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:resourcetype><D:collection/><C:calendar/></D:resourcetype></D:prop></D:set></D:mkcol>"#;
+    let r = srv.as_user("MKCOL", "/files/alice/cal/", "alice").header("content-type", "application/xml").body(body).send().await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("calendar-collection-location-ok"));
 }
 
 async fn dead_properties_count_towards_quota(backend: crate::db::Backend) {

@@ -57,7 +57,8 @@ macro_rules! body {
             if !principal_exists(&mut tx, new.owner).await? {
                 return Err(StoreError::Invalid(format!("unknown owner {}", new.owner)));
             }
-            let id = insert_collection(&mut tx, new.owner, new.parent, &new.path, new.kind.as_str(), now).await?;
+            let components = join_components(&new.components);
+            let id = insert_collection(&mut tx, new.owner, new.parent, &new.path, new.kind.as_str(), components.as_deref(), now).await?;
             for p in &new.properties {
                 set_property(&mut tx, PropertyTarget::Collection(id), p).await?;
             }
@@ -129,15 +130,24 @@ macro_rules! body {
             row.map(CollectionRow::into_collection).transpose()
         }
 
-        pub(super) async fn insert_collection(conn: &mut Conn, owner: i64, parent: Option<i64>, path: &str, kind: &str, now: i64) -> StoreResult<i64> {
+        pub(super) async fn insert_collection(
+            conn: &mut Conn,
+            owner: i64,
+            parent: Option<i64>,
+            path: &str,
+            kind: &str,
+            components: Option<&str>,
+            now: i64,
+        ) -> StoreResult<i64> {
             let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO collections (owner_id, parent_id, path, kind, sync_revision, created_at, modified_at) \
-                 VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id",
+                "INSERT INTO collections (owner_id, parent_id, path, kind, components, sync_revision, created_at, modified_at) \
+                 VALUES ($1, $2, $3, $4, $5, 0, $6, $6) RETURNING id",
             )
             .bind(owner)
             .bind(parent)
             .bind(path)
             .bind(kind)
+            .bind(components)
             .bind(now)
             .fetch_one(&mut *conn)
             .await

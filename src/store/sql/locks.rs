@@ -57,7 +57,9 @@ macro_rules! body {
                 {
                     return Err(StoreError::AlreadyExists);
                 }
-                insert_object(&mut tx, ln.collection, &ln.name, &ln.content_type, &[], &etag_for(&[]), now).await?;
+                let etag = etag_for(&[]);
+                let new = NewObjectRow { name: &ln.name, content_type: &ln.content_type, content: &[], etag: &etag };
+                insert_object(&mut tx, ln.collection, &new, &ObjectIndex::default(), now).await?;
                 log_change(&mut tx, ln.collection, &ln.name, rev, false).await?;
             }
             sqlx::query(concat!(

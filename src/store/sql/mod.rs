@@ -202,6 +202,17 @@ macro_rules! sql_store {
                 async fn objects(&self, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>> {
                     objects::objects(self, collection).await
                 }
+                async fn query_objects(&self, collection: CollectionId, query: &ObjectQuery) -> StoreResult<Vec<IndexedObject>> {
+                    objects::query_objects(self, collection, query).await
+                }
+                async fn objects_by_name(
+                    &self,
+                    collection: CollectionId,
+                    names: &[String],
+                    with_content: bool,
+                ) -> StoreResult<Vec<(ObjectMeta, Option<bytes::Bytes>)>> {
+                    objects::objects_by_name(self, collection, names, with_content).await
+                }
                 async fn object_with_content(&self, id: ObjectId) -> StoreResult<Option<(ObjectMeta, bytes::Bytes)>> {
                     objects::object_with_content(self, id).await
                 }

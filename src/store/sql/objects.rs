@@ -32,6 +32,60 @@ macro_rules! body {
             Ok(rows.into_iter().map(Into::into).collect())
         }
 
+        pub(super) async fn query_objects(store: &Backend, collection: CollectionId, q: &ObjectQuery) -> StoreResult<Vec<IndexedObject>> {
+            // Optional conditions are written so that one statement serves
+            // every combination: `$2 IS NULL OR component = $2`, and the time
+            // bounds compare against the full i64 range when absent. The
+            // (collection_id, component, time_start) index serves it.
+            let (start, end) = q.time_range.unwrap_or((i64::MIN, i64::MAX));
+            let sql = if q.with_content {
+                concat!("SELECT ", object_cols!(), ", ", index_cols!(), ", content FROM objects ")
+            } else {
+                concat!("SELECT ", object_cols!(), ", ", index_cols!(), ", NULL AS content FROM objects ")
+            };
+            let sql = format!(
+                "{sql} WHERE collection_id = $1 AND ($2 IS NULL OR component = $2) \
+                 AND (time_start IS NULL OR time_start <= $3) AND (time_end IS NULL OR time_end >= $4) ORDER BY name"
+            );
+            let rows: Vec<IndexedRow> = sqlx::query_as(&sql)
+                .bind(collection)
+                .bind(&q.component)
+                .bind(end)
+                .bind(start)
+                .fetch_all(store.reader())
+                .await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| IndexedObject { meta: r.meta.into(), index: r.index.into(), content: r.content.map(bytes::Bytes::from) })
+                .collect())
+        }
+
+        pub(super) async fn objects_by_name(
+            store: &Backend,
+            collection: CollectionId,
+            names: &[String],
+            with_content: bool,
+        ) -> StoreResult<Vec<(ObjectMeta, Option<bytes::Bytes>)>> {
+            let select = if with_content {
+                concat!("SELECT ", object_cols!(), ", content FROM objects")
+            } else {
+                concat!("SELECT ", object_cols!(), ", NULL AS content FROM objects")
+            };
+            let mut found = Vec::with_capacity(names.len());
+            // Bounded IN lists: one statement per chunk.
+            for chunk in names.chunks(200) {
+                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!("{select} WHERE collection_id = $1 AND name IN ({})", placeholders.join(", "));
+                let mut query = sqlx::query_as::<_, MaybeContentRow>(&sql).bind(collection);
+                for name in chunk {
+                    query = query.bind(name);
+                }
+                let rows = query.fetch_all(store.reader()).await?;
+                found.extend(rows.into_iter().map(|r| (r.meta.into(), r.content.map(bytes::Bytes::from))));
+            }
+            Ok(found)
+        }
+
         pub(super) async fn object_with_content(store: &Backend, id: ObjectId) -> StoreResult<Option<(ObjectMeta, bytes::Bytes)>> {
             // One statement: the metadata (ETag) describes exactly these bytes.
             let row: Option<ObjectContentRow> =
@@ -61,6 +115,9 @@ macro_rules! body {
             if fetch_collection_by_path(&mut tx, &child_path(&coll_path, &put.name)).await?.is_some() {
                 return Err(StoreError::AlreadyExists);
             }
+            if put.unique_uid {
+                check_uid_unique(&mut tx, put.collection, &put.name, put.index.uid.as_deref()).await?;
+            }
             if let Some(limit) = put.quota_limit {
                 let old = existing.as_ref().map_or(0, |o| o.size);
                 check_quota(&mut tx, owner, limit, size - old).await?;
@@ -68,7 +125,8 @@ macro_rules! body {
             let meta = match &existing {
                 Some(old) => {
                     let row: ObjectRow = sqlx::query_as(concat!(
-                        "UPDATE objects SET content_type = $2, etag = $3, size = $4, content = $5, modified_at = $6 \
+                        "UPDATE objects SET content_type = $2, etag = $3, size = $4, content = $5, modified_at = $6, \
+                         uid = $7, component = $8, time_start = $9, time_end = $10, time_simple = $11 \
                          WHERE id = $1 RETURNING ", object_cols!()
                     ))
                     .bind(old.id)
@@ -77,12 +135,18 @@ macro_rules! body {
                     .bind(size)
                     .bind(put.content.as_ref())
                     .bind(now)
+                    .bind(&put.index.uid)
+                    .bind(&put.index.component)
+                    .bind(put.index.time_start)
+                    .bind(put.index.time_end)
+                    .bind(put.index.time_simple)
                     .fetch_one(&mut *tx)
                     .await?;
                     row.into()
                 }
                 None => {
-                    insert_object(&mut tx, put.collection, &put.name, &put.content_type, &put.content, &etag, now).await?
+                    let new = NewObjectRow { name: &put.name, content_type: &put.content_type, content: &put.content, etag: &etag };
+                    insert_object(&mut tx, put.collection, &new, &put.index, now).await?
                 }
             };
             log_change(&mut tx, put.collection, &put.name, rev, false).await?;
@@ -135,19 +199,19 @@ macro_rules! body {
             Ok(row.map(Into::into))
         }
 
-        /// Insert a new object holding `content`, whose [`etag_for`] is `etag`.
+        /// Insert a new object (`new.etag` is the [`etag_for`] its content).
         pub(super) async fn insert_object(
             conn: &mut Conn,
             collection: i64,
-            name: &str,
-            content_type: &str,
-            content: &[u8],
-            etag: &str,
+            new: &NewObjectRow<'_>,
+            index: &ObjectIndex,
             now: i64,
         ) -> StoreResult<ObjectMeta> {
+            let NewObjectRow { name, content_type, content, etag } = *new;
             let row: ObjectRow = sqlx::query_as(concat!(
-                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ", object_cols!()
+                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
+                 uid, component, time_start, time_end, time_simple) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) RETURNING ", object_cols!()
             ))
             .bind(collection)
             .bind(name)
@@ -156,10 +220,32 @@ macro_rules! body {
             .bind(content.len() as i64)
             .bind(content)
             .bind(now)
+            .bind(&index.uid)
+            .bind(&index.component)
+            .bind(index.time_start)
+            .bind(index.time_end)
+            .bind(index.time_simple)
             .fetch_one(&mut *conn)
             .await
             .map_err(map_unique)?;
             Ok(row.into())
+        }
+
+        /// RFC 4791 §5.3.2.1 / RFC 6352 §6.3.2.1: no other member of
+        /// `collection` than `name` may have `uid`.
+        async fn check_uid_unique(conn: &mut Conn, collection: i64, name: &str, uid: Option<&str>) -> StoreResult<()> {
+            let Some(uid) = uid else { return Ok(()) };
+            let taken: Option<(String,)> =
+                sqlx::query_as("SELECT name FROM objects WHERE collection_id = $1 AND uid = $2 AND name <> $3 LIMIT 1")
+                    .bind(collection)
+                    .bind(uid)
+                    .bind(name)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match taken {
+                Some((name,)) => Err(StoreError::UidConflict { name }),
+                None => Ok(()),
+            }
         }
 
         pub(super) async fn delete_object_row(conn: &mut Conn, id: i64, path: &str) -> StoreResult<()> {

@@ -129,7 +129,7 @@ pub fn validate_property(namespace: &str, name: &str) -> StoreResult<()> {
 /// The columns a [`CollectionRow`] is read from.
 macro_rules! collection_cols {
     () => {
-        "id, owner_id, parent_id, path, kind, sync_revision, created_at, modified_at"
+        "id, owner_id, parent_id, path, kind, sync_revision, components, created_at, modified_at"
     };
 }
 pub(crate) use collection_cols;
@@ -142,8 +142,14 @@ pub struct CollectionRow {
     pub path: String,
     pub kind: String,
     pub sync_revision: i64,
+    pub components: Option<String>,
     pub created_at: i64,
     pub modified_at: i64,
+}
+
+/// A component list as stored in `collections.components`.
+pub fn join_components(components: &[String]) -> Option<String> {
+    (!components.is_empty()).then(|| components.join(","))
 }
 
 impl CollectionRow {
@@ -155,6 +161,10 @@ impl CollectionRow {
             path: self.path,
             kind: collection_kind(&self.kind)?,
             sync_revision: self.sync_revision,
+            components: self
+                .components
+                .map(|c| c.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
             created_at: self.created_at,
             modified_at: self.modified_at,
         })
@@ -195,6 +205,63 @@ impl From<ObjectRow> for ObjectMeta {
             modified_at: r.modified_at,
         }
     }
+}
+
+/// The index columns of an object, read as an [`IndexRow`].
+macro_rules! index_cols {
+    () => {
+        "uid, component, time_start, time_end, time_simple"
+    };
+}
+pub(crate) use index_cols;
+
+#[derive(sqlx::FromRow)]
+pub struct IndexRow {
+    pub uid: Option<String>,
+    pub component: Option<String>,
+    pub time_start: Option<i64>,
+    pub time_end: Option<i64>,
+    pub time_simple: bool,
+}
+
+impl From<IndexRow> for ObjectIndex {
+    fn from(r: IndexRow) -> Self {
+        ObjectIndex {
+            uid: r.uid,
+            component: r.component,
+            time_start: r.time_start,
+            time_end: r.time_end,
+            time_simple: r.time_simple,
+        }
+    }
+}
+
+/// An object with its index and, optionally, its bytes.
+#[derive(sqlx::FromRow)]
+pub struct IndexedRow {
+    #[sqlx(flatten)]
+    pub meta: ObjectRow,
+    #[sqlx(flatten)]
+    pub index: IndexRow,
+    pub content: Option<Vec<u8>>,
+}
+
+/// What a new object row holds besides its index and timestamps.
+#[derive(Clone, Copy)]
+pub struct NewObjectRow<'a> {
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub content: &'a [u8],
+    /// [`etag_for`] the content.
+    pub etag: &'a str,
+}
+
+/// An object's metadata with its bytes when they were asked for.
+#[derive(sqlx::FromRow)]
+pub struct MaybeContentRow {
+    #[sqlx(flatten)]
+    pub meta: ObjectRow,
+    pub content: Option<Vec<u8>>,
 }
 
 /// An object's metadata with its bytes (`object_cols!()` then `content`).

@@ -39,9 +39,13 @@ macro_rules! body {
                 return Err(StoreError::Invalid("destination contains the source".into()));
             }
             let replaced = clear_destination(&mut tx, to.parent, &dest_path, &to.name, to.overwrite).await?;
+            let dest_coll = fetch_collection(&mut tx, to.parent).await?.ok_or(StoreError::MissingParent)?;
+            check_uid_free(&mut tx, &dest_coll, id).await?;
             let (new_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at) \
-                 SELECT $1, $2, content_type, etag, size, content, $3, $3 FROM objects WHERE id = $4 RETURNING id",
+                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
+                 uid, component, time_start, time_end, time_simple) \
+                 SELECT $1, $2, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple \
+                 FROM objects WHERE id = $4 RETURNING id",
             )
             .bind(to.parent)
             .bind(&to.name)
@@ -83,6 +87,7 @@ macro_rules! body {
                 return Err(StoreError::Invalid("destination contains the source".into()));
             }
             let replaced = clear_destination(&mut tx, to.parent, &dest_coll.path, &to.name, to.overwrite).await?;
+            check_uid_free(&mut tx, &dest_coll, id).await?;
             sqlx::query("UPDATE objects SET collection_id = $2, name = $3 WHERE id = $1")
                 .bind(id)
                 .bind(to.parent)
@@ -130,7 +135,8 @@ macro_rules! body {
             } else {
                 Vec::new()
             };
-            let root = insert_collection(&mut tx, dest_owner, Some(to.parent), &dest, src.kind.as_str(), now).await?;
+            let components = join_components(&src.components);
+            let root = insert_collection(&mut tx, dest_owner, Some(to.parent), &dest, src.kind.as_str(), components.as_deref(), now).await?;
             copy_properties(&mut tx, PropertyTarget::Collection(src.id), PropertyTarget::Collection(root)).await?;
             let mut mapping = std::collections::HashMap::from([(src.id, root)]);
             for row in subtree {
@@ -139,7 +145,7 @@ macro_rules! body {
                 }
                 let parent = row.parent_id.and_then(|p| mapping.get(&p).copied());
                 let path = format!("{dest}{}", &row.path[src.path.len()..]);
-                let new_id = insert_collection(&mut tx, dest_owner, parent, &path, &row.kind, now).await?;
+                let new_id = insert_collection(&mut tx, dest_owner, parent, &path, &row.kind, row.components.as_deref(), now).await?;
                 copy_properties(&mut tx, PropertyTarget::Collection(row.id), PropertyTarget::Collection(new_id)).await?;
                 mapping.insert(row.id, new_id);
             }
@@ -233,11 +239,33 @@ macro_rules! body {
             Ok(true)
         }
 
+        /// RFC 4791 §5.3.2.1 / RFC 6352 §6.3.2.1: into a calendar or an address
+        /// book, the UID of object `id` must not be used by another member.
+        async fn check_uid_free(conn: &mut Conn, dest: &Collection, id: i64) -> StoreResult<()> {
+            if !matches!(dest.kind, CollectionKind::Calendar | CollectionKind::AddressBook) {
+                return Ok(());
+            }
+            let taken: Option<(String,)> = sqlx::query_as(
+                "SELECT d.name FROM objects s JOIN objects d ON d.collection_id = $2 AND d.uid = s.uid \
+                 WHERE s.id = $1 AND d.id <> s.id LIMIT 1",
+            )
+            .bind(id)
+            .bind(dest.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match taken {
+                Some((name,)) => Err(StoreError::UidConflict { name }),
+                None => Ok(()),
+            }
+        }
+
         /// Copy every object of `from` (with its properties) into `to`.
         async fn copy_objects(conn: &mut Conn, from: i64, to: i64, now: i64) -> StoreResult<()> {
             sqlx::query(
-                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at) \
-                 SELECT $2, name, content_type, etag, size, content, $3, $3 FROM objects WHERE collection_id = $1",
+                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
+                 uid, component, time_start, time_end, time_simple) \
+                 SELECT $2, name, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple \
+                 FROM objects WHERE collection_id = $1",
             )
             .bind(from)
             .bind(to)

@@ -151,6 +151,7 @@ pub async fn lock_guards(store: SharedStore) {
         parent: Some(cal.id),
         path: "/files/alice/cal/sub/".into(),
         kind: CollectionKind::Plain,
+        components: vec![],
         properties: vec![],
         guard: guard(&alice, &[], &["/files/alice/cal/", "/files/alice/cal/sub/"], &[]),
         quota_limit: None,

@@ -106,6 +106,7 @@ pub async fn home(store: &SharedStore, owner: &Principal) -> Collection {
             parent: None,
             path: format!("/files/{}/", owner.username),
             kind: CollectionKind::Plain,
+            components: vec![],
             properties: vec![],
             guard: LockGuard::none(),
             quota_limit: None,
@@ -121,6 +122,7 @@ pub async fn mkcol(store: &SharedStore, parent: &Collection, name: &str) -> Coll
             parent: Some(parent.id),
             path: format!("{}{name}/", parent.path),
             kind: CollectionKind::Calendar,
+            components: vec![],
             properties: vec![],
             guard: LockGuard::none(),
             quota_limit: None,
@@ -138,6 +140,8 @@ pub fn put(collection: &Collection, name: &str, body: &[u8], condition: WriteCon
         condition,
         quota_limit: None,
         guard: LockGuard::none(),
+        index: Default::default(),
+        unique_uid: false,
     }
 }
 

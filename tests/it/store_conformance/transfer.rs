@@ -79,6 +79,7 @@ pub async fn copy_and_move_collections(store: SharedStore) {
             parent: Some(root.id),
             path: "/files/alice/src/".into(),
             kind: CollectionKind::Calendar,
+            components: vec![],
             properties: vec![prop("DAV:", "displayname", "Source")],
             guard: LockGuard::none(),
             quota_limit: None,

@@ -1,0 +1,85 @@
+//! MKCALENDAR (RFC 4791 §5.3.1) and the rules shared with calendar creation
+//! by extended MKCOL: where calendars may be created, and the properties
+//! that are checked rather than stored blindly.
+
+use http::StatusCode;
+
+use crate::dav::error::{DavError, DavResult};
+use crate::dav::mkcol::{create, creation_target, parse_set, refusal_groups, CollectionSpec};
+use crate::dav::multistatus::MultiStatus;
+use crate::dav::resource::{HomeSpace, Resource};
+use crate::dav::response::{multistatus, Response};
+use crate::dav::DavRequest;
+use crate::store::{Collection, CollectionKind};
+use crate::xml::{self, Element, NS_CALDAV};
+
+use super::KNOWN_COMPONENTS;
+
+pub async fn mkcalendar(req: &DavRequest<'_>) -> DavResult<Response> {
+    let (resource, parent) = creation_target(req).await?;
+    let mut spec = match mkcalendar_body(req)? {
+        Some(root) => parse_set(&root),
+        None => CollectionSpec::default(),
+    };
+    if spec.kind.is_some_and(|k| k != CollectionKind::Calendar) {
+        // A resourcetype naming only DAV:collection cannot make a calendar.
+        let name = crate::dav::property::LiveProperty::ResourceType.name();
+        spec.refused.push((name, crate::dav::mkcol::Refusal::Dav("valid-resourcetype")));
+    }
+    if !spec.refused.is_empty() {
+        // §5.3.1.1: 207, with the reasons in propstats of the request URI.
+        let mut ms = MultiStatus::new();
+        ms.propstat_response(&req.href(&req.path.collection_path()), &refusal_groups(&spec));
+        return Ok(multistatus(ms.finish()));
+    }
+    spec.kind = Some(CollectionKind::Calendar);
+    create(req, &resource, &parent, spec).await
+}
+
+/// The optional `CALDAV:mkcalendar` body.
+fn mkcalendar_body(req: &DavRequest<'_>) -> DavResult<Option<Element>> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let root = xml::parse(&req.body, xml::XmlLimits::default())?;
+    if !root.is(NS_CALDAV, "mkcalendar") {
+        return Err(DavError::bad_request("expected a CALDAV:mkcalendar body"));
+    }
+    Ok(Some(root))
+}
+
+/// §5.3.1 `calendar-collection-location-ok`: calendars live directly in
+/// their owner's calendar home (§4.2: never inside another calendar).
+pub fn check_location(resource: &Resource, parent: &Collection) -> DavResult<()> {
+    let in_home = resource.space() == Some(HomeSpace::Calendars) && parent.parent.is_none();
+    if in_home {
+        Ok(())
+    } else {
+        Err(DavError::condition(
+            StatusCode::FORBIDDEN,
+            crate::dav::error::Condition::Caldav("calendar-collection-location-ok"),
+        ))
+    }
+}
+
+/// The component names of a `supported-calendar-component-set` value
+/// (§5.2.3); None when it names a type this server does not store.
+pub fn parse_component_set(prop: &Element) -> Option<Vec<String>> {
+    let mut components = Vec::new();
+    for comp in prop.elements().filter(|e| e.is(NS_CALDAV, "comp")) {
+        let name = comp.attr("", "name")?.to_ascii_uppercase();
+        if !KNOWN_COMPONENTS.contains(&name.as_str()) {
+            return None;
+        }
+        if !components.contains(&name) {
+            components.push(name);
+        }
+    }
+    (!components.is_empty()).then_some(components)
+}
+
+/// §5.2.2: `calendar-timezone` holds an iCalendar object with exactly one
+/// VTIMEZONE.
+pub fn valid_calendar_timezone(prop: &Element) -> bool {
+    crate::ical::tz::zone_from_calendar_timezone(&prop.text()).is_some()
+}

@@ -1,0 +1,93 @@
+//! PUT of a calendar object resource (RFC 4791 §5.3.2): the body is
+//! validated against the preconditions of §5.3.2.1 and indexed, then stored
+//! exactly as sent.
+
+use http::StatusCode;
+
+use super::limits;
+use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::DavRequest;
+use crate::ical::object::{parse_calendar_object, CalendarObject, ObjectError};
+use crate::store::{Collection, ObjectIndex};
+
+/// What the store needs besides the bytes.
+pub struct Prepared {
+    pub content_type: String,
+    pub index: ObjectIndex,
+}
+
+fn refuse(condition: &'static str) -> DavError {
+    DavError::condition(StatusCode::FORBIDDEN, Condition::Caldav(condition))
+}
+
+/// Check a body PUT into `calendar` against RFC 4791 §5.3.2.1 and extract
+/// its index. Nothing is stored when this fails.
+pub fn prepare(req: &DavRequest<'_>, calendar: &Collection, body: &[u8]) -> DavResult<Prepared> {
+    if body.len() > req.state.config.max_resource_bytes {
+        return Err(refuse("max-resource-size"));
+    }
+    if let Some(ct) = req.header("content-type") {
+        if !is_calendar_media_type(ct) {
+            return Err(refuse("supported-calendar-data"));
+        }
+    }
+    let object = parse_calendar_object(body).map_err(|e| match e {
+        ObjectError::InvalidData(why) => {
+            tracing::debug!(%why, "invalid calendar data");
+            refuse("valid-calendar-data")
+        }
+        ObjectError::InvalidObject(why) => {
+            tracing::debug!(%why, "invalid calendar object resource");
+            refuse("valid-calendar-object-resource")
+        }
+    })?;
+    let component = object.component_type().as_str().to_string();
+    if !calendar.components.iter().any(|c| c.eq_ignore_ascii_case(&component)) {
+        return Err(refuse("supported-calendar-component"));
+    }
+    check_attendees(&object)?;
+    let index = object_index(&object)?;
+    Ok(Prepared { content_type: format!("text/calendar; charset=utf-8; component={}", component.to_ascii_lowercase()), index })
+}
+
+/// `text/calendar`, with any parameters (RFC 4791 §5.3.2.1
+/// `supported-calendar-data`).
+fn is_calendar_media_type(content_type: &str) -> bool {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    media.eq_ignore_ascii_case("text/calendar")
+}
+
+/// §5.3.2.1 `max-attendees-per-instance`.
+fn check_attendees(object: &CalendarObject) -> DavResult<()> {
+    use calcard::icalendar::ICalendarProperty;
+    let most = object
+        .ical
+        .components
+        .iter()
+        .map(|c| c.entries.iter().filter(|e| e.name == ICalendarProperty::Attendee).count())
+        .max()
+        .unwrap_or(0);
+    if most > limits::MAX_ATTENDEES_PER_INSTANCE {
+        return Err(refuse("max-attendees-per-instance"));
+    }
+    Ok(())
+}
+
+/// The index entry of a valid object, after the `min-date-time` and
+/// `max-date-time` checks of §5.3.2.1.
+fn object_index(object: &CalendarObject) -> DavResult<ObjectIndex> {
+    let bounds = crate::ical::recur::index_bounds(object, &object.resolver(None));
+    if bounds.first_start.is_some_and(|s| s < limits::min_millis()) {
+        return Err(refuse("min-date-time"));
+    }
+    if bounds.last_end.is_some_and(|e| e > limits::max_millis()) {
+        return Err(refuse("max-date-time"));
+    }
+    Ok(ObjectIndex {
+        uid: Some(object.uid().to_string()),
+        component: Some(object.component_type().as_str().to_string()),
+        time_start: bounds.first_start,
+        time_end: bounds.last_end,
+        time_simple: bounds.simple,
+    })
+}

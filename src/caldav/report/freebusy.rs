@@ -1,0 +1,48 @@
+//! `free-busy-query` (RFC 4791 §7.10): the busy time of a calendar in a
+//! range, as one VFREEBUSY. Candidates come from the index; recurrences are
+//! expanded; periods of the same type are merged.
+
+use chrono::Utc;
+use http::{header, StatusCode};
+
+use super::default_zone;
+use super::request::parse_time_range;
+use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::resource::Resource;
+use crate::dav::response::{set_header, with_body, Response};
+use crate::dav::DavRequest;
+use crate::ical::freebusy::{busy_periods, merge, vfreebusy_text};
+use crate::ical::object::parse_stored;
+use crate::store::ObjectQuery;
+use crate::xml::{Element, NS_CALDAV};
+
+pub async fn free_busy_query(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
+    let range_element = root
+        .child(NS_CALDAV, "time-range")
+        .ok_or_else(|| DavError::bad_request("free-busy-query needs a time-range"))?;
+    let range = parse_time_range(range_element)?;
+    let calendars = match resource {
+        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => vec![collection.clone()],
+        _ => return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport)),
+    };
+    let mut periods = Vec::new();
+    for calendar in &calendars {
+        let zone = default_zone(req, calendar, root).await?;
+        let query = ObjectQuery {
+            component: Some("VEVENT".into()),
+            time_range: Some(range.millis()),
+            with_content: true,
+        };
+        for candidate in req.state.store.query_objects(calendar.id, &query).await? {
+            let Some(content) = candidate.content else { continue };
+            let Ok(text) = String::from_utf8(content.to_vec()) else { continue };
+            if let Ok(object) = parse_stored(text) {
+                periods.extend(busy_periods(&object, &object.resolver(Some(zone.clone())), &range));
+            }
+        }
+    }
+    let body = vfreebusy_text(&range, &merge(periods), Utc::now());
+    let mut resp = with_body(StatusCode::OK, "text/calendar; charset=utf-8", body);
+    set_header(&mut resp, header::CACHE_CONTROL, "no-cache");
+    Ok(resp)
+}

@@ -1,0 +1,133 @@
+//! The CalDAV reports (RFC 4791 §7): `calendar-query`, `calendar-multiget`
+//! and `free-busy-query`, and what they share: the properties a report
+//! asks for, with `calendar-data` rendered from the stored bytes (§9.6),
+//! and the default time zone of a calendar (§5.2.2, §9.8).
+
+mod freebusy;
+mod multiget;
+mod query;
+pub mod request;
+
+pub use freebusy::free_busy_query;
+pub use multiget::calendar_multiget;
+pub use query::calendar_query;
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use crate::dav::error::{DavError, DavResult};
+use crate::dav::multistatus::MultiStatus;
+use crate::dav::path::DavPath;
+use crate::dav::propfind::{properties_of, PropfindRequest};
+use crate::dav::property::{PropName, PropValue};
+use crate::dav::resource::{HomeSpace, Resource};
+use crate::dav::DavRequest;
+use crate::ical::object::parse_stored;
+use crate::ical::tz::{zone_from_calendar_timezone, Zone};
+use crate::store::{Collection, ObjectMeta, PropertyTarget};
+use crate::xml::{Element, NS_CALDAV, NS_DAV};
+use request::{parse_calendar_data, CalendarDataRequest};
+
+/// The properties a report asks for: everything but `calendar-data` goes
+/// through the PROPFIND machinery; `calendar-data` is rendered here.
+pub struct ReportProps {
+    pub propfind: PropfindRequest,
+    pub calendar_data: Option<CalendarDataRequest>,
+}
+
+impl ReportProps {
+    /// From the `DAV:prop`, `DAV:allprop` or `DAV:propname` child of a
+    /// report (RFC 4791 §9.5, §9.10).
+    pub fn parse(root: &Element) -> DavResult<ReportProps> {
+        let mut calendar_data = None;
+        let propfind = if let Some(prop) = root.child(NS_DAV, "prop") {
+            let mut names = Vec::new();
+            for e in prop.elements() {
+                if e.is(NS_CALDAV, "calendar-data") {
+                    calendar_data = Some(parse_calendar_data(e)?);
+                } else {
+                    names.push(PropName::new(&e.ns, &e.name));
+                }
+            }
+            PropfindRequest::Prop(names)
+        } else if root.child(NS_DAV, "propname").is_some() {
+            PropfindRequest::PropName
+        } else if root.child(NS_DAV, "allprop").is_some() {
+            PropfindRequest::AllProp(Vec::new())
+        } else {
+            PropfindRequest::Prop(Vec::new())
+        };
+        Ok(ReportProps { propfind, calendar_data })
+    }
+
+    pub fn needs_content(&self) -> bool {
+        self.calendar_data.is_some()
+    }
+}
+
+/// The zone floating times of `calendar` are read in (§5.2.2
+/// `calendar-timezone`), unless the report names one (§9.8 `timezone`).
+pub async fn default_zone(req: &DavRequest<'_>, calendar: &Collection, root: &Element) -> DavResult<Zone> {
+    if let Some(tz) = root.child(NS_CALDAV, "timezone") {
+        return zone_from_calendar_timezone(&tz.text()).ok_or_else(|| {
+            DavError::condition(StatusCode::FORBIDDEN, crate::dav::error::Condition::Caldav("valid-calendar-data"))
+        });
+    }
+    let props = req.state.store.dead_properties(PropertyTarget::Collection(calendar.id)).await?;
+    let zone = props
+        .iter()
+        .find(|p| p.namespace == NS_CALDAV && p.name == "calendar-timezone")
+        .and_then(|p| crate::xml::parse_fragment(&p.value).ok())
+        .and_then(|e| zone_from_calendar_timezone(&e.text()));
+    Ok(zone.unwrap_or(Zone::Utc))
+}
+
+/// The `calendar-data` of an object: its exact bytes, or the part or
+/// expansion asked for (§9.6). None when the stored bytes no longer parse
+/// (they did when stored).
+pub fn render_calendar_data(request: &CalendarDataRequest, content: &Bytes, zone: &Zone) -> Option<String> {
+    if request.is_whole() {
+        return String::from_utf8(content.to_vec()).ok();
+    }
+    use crate::ical::expand;
+    let object = parse_stored(String::from_utf8(content.to_vec()).ok()?).ok()?;
+    let resolver = object.resolver(Some(zone.clone()));
+    let ical = if let Some(range) = &request.expand {
+        expand::expand(&object, &resolver, range)
+    } else if let Some(range) = &request.limit_recurrence_set {
+        expand::limit_recurrence_set(&object, &resolver, range)
+    } else if let Some(range) = &request.limit_freebusy_set {
+        expand::limit_freebusy_set(&object, range)
+    } else {
+        object.ical.clone()
+    };
+    Some(match &request.selection {
+        Some(sel) => crate::ical::select::select(&ical, sel),
+        None => expand::write_ical(&ical),
+    })
+}
+
+/// Append the `response` of one calendar object to a report's multistatus.
+pub async fn object_response(
+    req: &DavRequest<'_>,
+    ms: &mut MultiStatus,
+    calendar: &Collection,
+    meta: ObjectMeta,
+    content: Option<&Bytes>,
+    props: &ReportProps,
+    zone: &Zone,
+) -> DavResult<()> {
+    let store_path = format!("{}{}", calendar.path, meta.name);
+    let path = DavPath::from_store_path(&store_path);
+    let resource = Resource::Object { space: HomeSpace::Calendars, parent: calendar.clone(), meta };
+    let mut groups = properties_of(req, &path, &resource, &props.propfind).await?;
+    if let Some(request) = &props.calendar_data {
+        let name = PropName::new(NS_CALDAV, "calendar-data");
+        match content.and_then(|c| render_calendar_data(request, c, zone)) {
+            Some(data) => groups[0].props.push((name, PropValue::Text(data))),
+            None => groups[1].props.push((name, PropValue::Empty)),
+        }
+    }
+    ms.propstat_response(&req.href(&store_path), &groups);
+    Ok(())
+}

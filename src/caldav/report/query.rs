@@ -1,0 +1,210 @@
+//! `calendar-query` (RFC 4791 §7.8): candidates come from the store's index
+//! (component type and time bounds); only candidates the index cannot
+//! decide are parsed and run through the full filter (§9.7).
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use super::request::parse_filter;
+use super::{default_zone, object_response, ReportProps};
+use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::multistatus::MultiStatus;
+use crate::dav::resource::Resource;
+use crate::dav::response::{multistatus, Response};
+use crate::dav::sync::parse_limit;
+use crate::dav::{DavRequest, Depth};
+use crate::ical::filter::{matches, CompFilter};
+use crate::ical::object::parse_stored;
+use crate::ical::timerange::TimeContext;
+use crate::ical::tz::Zone;
+use crate::ical::TimeRange;
+use crate::store::{Collection, IndexedObject, ObjectIndex, ObjectQuery};
+use crate::xml::{Element, NS_CALDAV};
+
+pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
+    let props = ReportProps::parse(root)?;
+    let filter_element = root
+        .child(NS_CALDAV, "filter")
+        .ok_or_else(|| DavError::condition(StatusCode::FORBIDDEN, Condition::Caldav("valid-filter")))?;
+    let filter = parse_filter(filter_element)?;
+    let limit = parse_limit(root)?;
+    // RFC 3253 makes Depth 0 the default of REPORT; clients that omit it on
+    // a calendar mean its members.
+    let depth = req.depth(Depth::One)?;
+    let mut query = Query { req, props: &props, filter: &filter, limit, ms: MultiStatus::new(), count: 0, truncated: false };
+    match resource {
+        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) && depth != Depth::Zero => {
+            query.run_on_calendar(collection, root, None).await?;
+        }
+        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {}
+        Resource::Collection { collection, .. } if depth == Depth::Infinity => {
+            for child in req.state.store.child_collections(collection.id).await? {
+                if crate::caldav::is_calendar(&child) {
+                    query.run_on_calendar(&child, root, None).await?;
+                }
+            }
+        }
+        Resource::Object { parent, meta, .. } => query.run_on_calendar(parent, root, Some(meta.name.clone())).await?,
+        _ => {}
+    }
+    Ok(query.finish())
+}
+
+struct Query<'r, 'a> {
+    req: &'r DavRequest<'a>,
+    props: &'r ReportProps,
+    filter: &'r CompFilter,
+    limit: Option<usize>,
+    ms: MultiStatus,
+    count: usize,
+    truncated: bool,
+}
+
+impl Query<'_, '_> {
+    /// Evaluate the query on one calendar (or only on its member `only`).
+    async fn run_on_calendar(&mut self, calendar: &Collection, root: &Element, only: Option<String>) -> DavResult<()> {
+        let zone = default_zone(self.req, calendar, root).await?;
+        let shape = IndexShape::of(self.filter);
+        let index_query = ObjectQuery {
+            component: shape.component.clone(),
+            time_range: shape.time_range.map(|r| r.millis()),
+            with_content: self.props.needs_content(),
+        };
+        let store = &self.req.state.store;
+        let mut candidates = store.query_objects(calendar.id, &index_query).await?;
+        if let Some(name) = &only {
+            candidates.retain(|c| &c.meta.name == name);
+        }
+        // Objects the index decides alone need no parsing; the others are
+        // read in one batch when their bytes were not fetched yet.
+        let undecided: Vec<String> = candidates
+            .iter()
+            .filter(|c| c.content.is_none() && shape.decide(&c.index).is_none())
+            .map(|c| c.meta.name.clone())
+            .collect();
+        let mut fetched: std::collections::HashMap<String, Bytes> = if undecided.is_empty() {
+            Default::default()
+        } else {
+            store
+                .objects_by_name(calendar.id, &undecided, true)
+                .await?
+                .into_iter()
+                .filter_map(|(m, c)| Some((m.name, c?)))
+                .collect()
+        };
+        for candidate in candidates {
+            let IndexedObject { meta, index, content } = candidate;
+            let content = content.or_else(|| fetched.remove(&meta.name));
+            let matched = match shape.decide(&index) {
+                Some(decided) => decided,
+                None => content.as_ref().is_some_and(|c| self.matches(c, &zone)),
+            };
+            if !matched {
+                continue;
+            }
+            if self.limit.is_some_and(|l| self.count >= l) {
+                self.truncated = true;
+                return Ok(());
+            }
+            self.count += 1;
+            object_response(self.req, &mut self.ms, calendar, meta, content.as_ref(), self.props, &zone).await?;
+        }
+        Ok(())
+    }
+
+    fn matches(&self, content: &Bytes, zone: &Zone) -> bool {
+        let Ok(text) = std::str::from_utf8(content) else { return false };
+        match parse_stored(text.to_string()) {
+            Ok(object) => {
+                let time = TimeContext::new(&object, Some(zone.clone()));
+                matches(&object.ical, self.filter, &time)
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn finish(mut self) -> Response {
+        if self.truncated {
+            // RFC 5323 §5.17, as RFC 6578 §3.6 uses it: 507 for the
+            // request URI says that the result was cut at the limit.
+            let href = self.req.href(&self.req.path.collection_path());
+            self.ms.status_response(&href, StatusCode::INSUFFICIENT_STORAGE);
+        }
+        multistatus(self.ms.finish())
+    }
+}
+
+/// What the index can tell about a filter: the component type asked for,
+/// its time range, and whether the filter says nothing else (then a
+/// simple, non-recurring event is decided on its indexed bounds).
+struct IndexShape {
+    component: Option<String>,
+    time_range: Option<TimeRange>,
+    only_time_range: bool,
+}
+
+impl IndexShape {
+    fn of(filter: &CompFilter) -> IndexShape {
+        let none = IndexShape { component: None, time_range: None, only_time_range: false };
+        if filter.is_not_defined || filter.time_range.is_some() || !filter.prop_filters.is_empty() {
+            return none;
+        }
+        let [comp] = filter.comp_filters.as_slice() else { return none };
+        if comp.is_not_defined {
+            return none;
+        }
+        IndexShape {
+            component: Some(comp.name.to_ascii_uppercase()),
+            time_range: comp.time_range,
+            only_time_range: comp.prop_filters.is_empty() && comp.comp_filters.is_empty(),
+        }
+    }
+
+    /// Some(answer) when the index entry alone decides the filter.
+    fn decide(&self, index: &ObjectIndex) -> Option<bool> {
+        if !self.only_time_range {
+            return None;
+        }
+        let Some(range) = &self.time_range else { return Some(true) };
+        if !index.time_simple || index.component.as_deref() != Some("VEVENT") {
+            return None;
+        }
+        let (s, e) = (index.time_start?, index.time_end?);
+        Some(event_overlaps(s, e, range))
+    }
+}
+
+/// RFC 4791 §9.9, VEVENT: an event `[s, e)` overlaps when
+/// `start < e AND end > s`; an instantaneous one (`e == s`) when
+/// `start <= s AND end > s`.
+fn event_overlaps(s: i64, e: i64, range: &TimeRange) -> bool {
+    let (start, end) = range.millis();
+    if e > s {
+        start < e && end > s
+    } else {
+        start <= s && end > s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn range(a: i64, b: i64) -> TimeRange {
+        TimeRange::new(Utc.timestamp_millis_opt(a).single(), Utc.timestamp_millis_opt(b).single())
+    }
+
+    #[test]
+    fn simple_event_overlap_follows_section_9_9() {
+        // [10, 20) against ranges touching its ends: end is exclusive.
+        assert!(!event_overlaps(10, 20, &range(20, 30)));
+        assert!(!event_overlaps(10, 20, &range(0, 10)));
+        assert!(event_overlaps(10, 20, &range(19, 30)));
+        // Zero duration at 10: start-inclusive.
+        assert!(event_overlaps(10, 10, &range(10, 11)));
+        assert!(!event_overlaps(10, 10, &range(0, 10)));
+        // Start-only range.
+        assert!(event_overlaps(10, 20, &TimeRange::new(Utc.timestamp_millis_opt(15).single(), None)));
+    }
+}

@@ -1,0 +1,219 @@
+//! CalDAV (RFC 4791) over real HTTP on both stores: homes and calendars,
+//! PUT validation, the RFC's Appendix B calendar with the §7.8 queries,
+//! multiget, free-busy, export, and recurrence and time-zone edge cases.
+
+use crate::both_stores;
+use crate::harness::TestServer;
+
+pub const CAL: &str = "/calendars/alice/work/";
+
+/// The `response` elements of a multistatus: (href, whole element text).
+pub fn responses(body: &str) -> Vec<(String, String)> {
+    body.split("<D:response>")
+        .skip(1)
+        .map(|r| {
+            let r = r.split("</D:response>").next().unwrap_or("");
+            let href = r.split("<D:href>").nth(1).and_then(|h| h.split("</D:href>").next()).unwrap_or("");
+            (href.to_string(), r.to_string())
+        })
+        .collect()
+}
+
+/// The hrefs of the responses, without the collection prefix, sorted.
+pub fn names(body: &str, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = responses(body).into_iter().map(|(h, _)| h.trim_start_matches(prefix).to_string()).collect();
+    v.sort();
+    v
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/fixtures/rfc4791/{name}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
+}
+
+pub async fn mkcalendar(srv: &TestServer, path: &str) {
+    let r = srv.as_user("MKCALENDAR", path, "alice").send().await;
+    assert_eq!(r.status, 201, "MKCALENDAR {path}: {}", r.text());
+}
+
+pub async fn put_ics(srv: &TestServer, path: &str, ics: &str) -> crate::harness::Resp {
+    srv.as_user("PUT", path, "alice").header("content-type", "text/calendar; charset=utf-8").body(ics.to_string()).send().await
+}
+
+pub fn event(uid: &str, extra: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20250101T000000Z\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+pub async fn report(srv: &TestServer, path: &str, depth: &str, body: &str) -> crate::harness::Resp {
+    srv.as_user("REPORT", path, "alice").header("depth", depth).header("content-type", "application/xml").body(body.to_string()).send().await
+}
+
+// ------------------------------------------------------------ homes
+
+async fn discovery_and_default_calendar(srv: TestServer) {
+    let body = r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-home-set/><C:calendar-user-address-set/><D:current-user-principal/></D:prop></D:propfind>"#;
+    let r = srv.as_user("PROPFIND", "/principals/alice/", "alice").header("depth", "0").body(body).send().await;
+    assert_eq!(r.status, 207);
+    let t = r.text();
+    assert!(t.contains("<C:calendar-home-set><D:href>/calendars/alice/</D:href></C:calendar-home-set>"), "{t}");
+    assert!(t.contains("mailto:"), "calendar-user-address-set lists the email: {t}");
+    let body = r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:resourcetype/><D:displayname/><C:supported-calendar-component-set/><CS:getctag/><D:sync-token/><D:supported-report-set/></D:prop></D:propfind>"#;
+    let r = srv.as_user("PROPFIND", "/calendars/alice/", "alice").header("depth", "1").body(body).send().await;
+    assert_eq!(r.status, 207);
+    let t = r.text();
+    let all = responses(&t);
+    let (_, default) = all.iter().find(|(h, _)| h == "/calendars/alice/default/").expect("default calendar listed");
+    assert!(default.contains("<C:calendar/>"));
+    assert!(default.contains("<C:comp name=\"VEVENT\"/><C:comp name=\"VTODO\"/>"));
+    assert!(default.contains("<CS:getctag>"));
+    assert!(default.contains("<D:sync-token>http"));
+    assert!(default.contains("<C:calendar-query/>") && default.contains("<C:calendar-multiget/>") && default.contains("<D:sync-collection/>"));
+    // Deleting the default calendar does not bring it back.
+    assert_eq!(srv.as_user("DELETE", "/calendars/alice/default/", "alice").send().await.status, 204);
+    let r = srv.as_user("PROPFIND", "/calendars/alice/", "alice").header("depth", "1").body(body).send().await;
+    assert!(!r.text().contains("/calendars/alice/default/"));
+}
+
+async fn mkcalendar_with_properties_and_any_name(srv: TestServer) {
+    let body = r#"<?xml version="1.0" encoding="utf-8"?>
+<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/">
+  <D:set><D:prop>
+    <D:displayname>Réunions</D:displayname>
+    <C:calendar-description xml:lang="fr">Les réunions</C:calendar-description>
+    <C:supported-calendar-component-set><C:comp name="VTODO"/></C:supported-calendar-component-set>
+    <C:calendar-timezone><![CDATA[BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:x
+BEGIN:VTIMEZONE
+TZID:Europe/Paris
+BEGIN:STANDARD
+DTSTART:19701025T030000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:19700329T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+END:DAYLIGHT
+END:VTIMEZONE
+END:VCALENDAR
+]]></C:calendar-timezone>
+    <A:calendar-color>#FF0000FF</A:calendar-color>
+    <A:calendar-order>3</A:calendar-order>
+  </D:prop></D:set>
+</C:mkcalendar>"#;
+    let path = "/calendars/alice/r%C3%A9union%20%40%20lyon/";
+    let r = srv.as_user("MKCALENDAR", path, "alice").body(body).send().await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let pf = r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/"><D:prop><D:resourcetype/><D:displayname/><C:calendar-description/><C:supported-calendar-component-set/><A:calendar-color/><A:calendar-order/><C:calendar-timezone/><C:max-resource-size/><C:min-date-time/><C:max-date-time/><C:max-instances/><C:max-attendees-per-instance/><C:supported-calendar-data/></D:prop></D:propfind>"#;
+    let r = srv.as_user("PROPFIND", path, "alice").header("depth", "0").body(pf).send().await;
+    let t = r.text();
+    assert!(t.contains("<D:displayname>Réunions</D:displayname>"), "{t}");
+    assert!(t.contains("Les réunions"));
+    assert!(t.contains("<C:comp name=\"VTODO\"/>") && !t.contains("VEVENT\"/>"));
+    assert!(t.contains("#FF0000FF") && t.contains(">3</A:calendar-order>"));
+    assert!(t.contains("TZID:Europe/Paris"));
+    for p in ["max-resource-size", "min-date-time", "max-date-time", "max-instances", "max-attendees-per-instance", "supported-calendar-data"] {
+        assert!(t.contains(&format!("<C:{p}")), "{p} in {t}");
+    }
+    assert!(!t.contains("404 Not Found"), "{t}");
+    // A VTODO-only calendar refuses events.
+    let r = put_ics(&srv, &format!("{path}e.ics"), &event("e1", "DTSTART:20250101T100000Z\r\n")).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("supported-calendar-component"));
+    // The same name again: 405; delete and re-create at once.
+    assert_eq!(srv.as_user("MKCALENDAR", path, "alice").send().await.status, 405);
+    assert_eq!(srv.as_user("DELETE", path, "alice").send().await.status, 204);
+    assert_eq!(srv.as_user("MKCALENDAR", path, "alice").send().await.status, 201);
+    // Calendars are not nested, and not created outside calendar homes.
+    let r = srv.as_user("MKCALENDAR", &format!("{path}inner/"), "alice").send().await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("calendar-collection-location-ok"));
+    assert_eq!(srv.as_user("MKCALENDAR", "/files/alice/cal/", "alice").send().await.status, 403);
+    // Someone else's home: not even visible.
+    assert_eq!(srv.as_user("MKCALENDAR", "/calendars/carol/mine/", "alice").send().await.status, 404);
+}
+
+async fn extended_mkcol_creates_calendars(srv: TestServer) {
+    let body = r#"<D:mkcol xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:resourcetype><D:collection/><C:calendar/></D:resourcetype><D:displayname>Perso</D:displayname></D:prop></D:set></D:mkcol>"#;
+    let r = srv.as_user("MKCOL", "/calendars/alice/perso/", "alice").header("content-type", "application/xml").body(body).send().await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = srv.as_user("PROPFIND", "/calendars/alice/perso/", "alice").header("depth", "0").send().await;
+    assert!(r.text().contains("<C:calendar/>"));
+    let r = put_ics(&srv, "/calendars/alice/perso/a.ics", &event("a", "DTSTART:20250101T100000Z\r\n")).await;
+    assert_eq!(r.status, 201);
+    // A calendar-timezone that is not a VTIMEZONE is refused, nothing created.
+    let bad = r#"<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>not a zone</C:calendar-timezone><D:displayname>x</D:displayname></D:prop></D:set></C:mkcalendar>"#;
+    let r = srv.as_user("MKCALENDAR", "/calendars/alice/bad/", "alice").body(bad).send().await;
+    assert_eq!(r.status, 207);
+    let t = r.text();
+    assert!(t.contains("valid-calendar-data") && t.contains("424"), "{t}");
+    assert_eq!(srv.as_user("PROPFIND", "/calendars/alice/bad/", "alice").header("depth", "0").send().await.status, 404);
+}
+
+// ------------------------------------------------------------ objects
+
+async fn put_stores_exact_bytes_and_validates(srv: TestServer) {
+    mkcalendar(&srv, CAL).await;
+    // LF line endings, lower-case names, an X- property: stored as sent.
+    let ics = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nuid:lf-1\nDTSTAMP:20250101T000000Z\nDTSTART:20250102T100000Z\nX-CUSTOM;X-P=\"a;b\":v\nEND:VEVENT\nEND:VCALENDAR\n";
+    let r = put_ics(&srv, &format!("{CAL}lf.ics"), ics).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let etag = r.header("etag").unwrap();
+    let g = srv.as_user("GET", &format!("{CAL}lf.ics"), "alice").send().await;
+    assert_eq!(g.body, ics.as_bytes());
+    assert_eq!(g.header("etag").unwrap(), etag);
+    assert!(g.header("content-type").unwrap().starts_with("text/calendar"));
+    // If-None-Match: * on an existing resource; If-Match with the right tag.
+    let r = srv.as_user("PUT", &format!("{CAL}lf.ics"), "alice").header("if-none-match", "*").body(ics).send().await;
+    assert_eq!(r.status, 412);
+    let r = srv.as_user("PUT", &format!("{CAL}lf.ics"), "alice").header("if-match", &etag).body(ics.replace("v\n", "w\n")).send().await;
+    assert_eq!(r.status, 204);
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("not-ical", b"hello".to_vec(), "valid-calendar-data"),
+        ("bad-utf8", { let mut b = event("u8", "SUMMARY:caf").into_bytes(); let at = b.len() - 30; b.insert(at, 0xff); b }, "valid-calendar-data"),
+        ("no-uid", b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".to_vec(), "valid-calendar-object-resource"),
+        ("two-uids", b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250101T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".to_vec(), "valid-calendar-object-resource"),
+        ("method", event("m", "METHOD:REQUEST\r\nDTSTART:20250101T100000Z\r\n").replace("PRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:m\r\nDTSTAMP:20250101T000000Z\r\nMETHOD:REQUEST\r\n", "PRODID:-//test//EN\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:m\r\nDTSTAMP:20250101T000000Z\r\n").into_bytes(), "valid-calendar-object-resource"),
+        ("too-old", event("old", "DTSTART:18000101T100000Z\r\n").into_bytes(), "min-date-time"),
+        ("too-late", event("late", "DTSTART:22500101T100000Z\r\n").into_bytes(), "max-date-time"),
+        ("nested", { let mut s = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:n\r\nDTSTART:20250101T100000Z\r\n"); for _ in 0..5000 { s.push_str("BEGIN:X-N\r\n"); } s.into_bytes() }, "valid-calendar-data"),
+    ];
+    for (name, body, condition) in cases {
+        let path = format!("{CAL}{name}.ics");
+        let r = srv.as_user("PUT", &path, "alice").header("content-type", "text/calendar").body(body).send().await;
+        assert_eq!(r.status, 403, "{name}: {}", r.text());
+        assert!(r.text().contains(condition), "{name}: expected {condition} in {}", r.text());
+        assert_eq!(srv.as_user("GET", &path, "alice").send().await.status, 404, "{name} was not stored");
+    }
+    let r = srv.as_user("PUT", &format!("{CAL}json.ics"), "alice").header("content-type", "application/json").body("{}").send().await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("supported-calendar-data"));
+    // The same UID under another name: no-uid-conflict names the holder.
+    let r = put_ics(&srv, &format!("{CAL}copy.ics"), &ics.replace("uid:lf-1", "UID:lf-1")).await;
+    assert_eq!(r.status, 403);
+    let t = r.text();
+    assert!(t.contains("<C:no-uid-conflict><D:href>/calendars/alice/work/lf.ics</D:href></C:no-uid-conflict>"), "{t}");
+}
+
+async fn oversized_object_is_refused(srv: TestServer) {
+    mkcalendar(&srv, CAL).await;
+    let big = event("big", &format!("DTSTART:20250101T100000Z\r\nDESCRIPTION:{}\r\n", "x".repeat(11 * 1024 * 1024)));
+    let r = put_ics(&srv, &format!("{CAL}big.ics"), &big).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("max-resource-size"));
+    assert_eq!(srv.as_user("GET", &format!("{CAL}big.ics"), "alice").send().await.status, 404);
+}
+
+both_stores!(
+    discovery_and_default_calendar,
+    mkcalendar_with_properties_and_any_name,
+    extended_mkcol_creates_calendars,
+    put_stores_exact_bytes_and_validates,
+    oversized_object_is_refused,
+);
