@@ -30,6 +30,7 @@ mod proppatch;
 mod put;
 pub mod report;
 pub mod sync;
+mod principal_search;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};

@@ -9,7 +9,7 @@ use http::StatusCode;
 use super::error::{Condition, DavError, DavResult};
 use super::resource::{resolve, Resource};
 use super::response::Response;
-use super::{sync, DavRequest};
+use super::{principal_search, sync, DavRequest};
 use crate::auth::acl::Privileges;
 use crate::caldav;
 use crate::xml::{self, NS_CALDAV, NS_DAV};
@@ -27,6 +27,8 @@ pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
     }
     match (root.ns.as_str(), root.name.as_str()) {
         (NS_DAV, "sync-collection") => sync::sync_collection(req, &resource, &root).await,
+        (NS_DAV, "principal-property-search") => principal_search::principal_property_search(req, &root).await,
+        (NS_DAV, "principal-search-property-set") => Ok(principal_search::principal_search_property_set()),
         (NS_CALDAV, "calendar-query") => caldav::report::calendar_query(req, &resource, &root).await,
         (NS_CALDAV, "calendar-multiget") => caldav::report::calendar_multiget(req, &resource, &root).await,
         (NS_CALDAV, "free-busy-query") => caldav::report::free_busy_query(req, &resource, &root).await,
@@ -40,7 +42,10 @@ pub fn supported_reports(resource: &Resource) -> Vec<(&'static str, &'static str
     const QUERY: (&str, &str) = (NS_CALDAV, "calendar-query");
     const MULTIGET: (&str, &str) = (NS_CALDAV, "calendar-multiget");
     const FREE_BUSY: (&str, &str) = (NS_CALDAV, "free-busy-query");
+    const PRINCIPAL_SEARCH: (&str, &str) = (NS_DAV, "principal-property-search");
+    const SEARCH_SET: (&str, &str) = (NS_DAV, "principal-search-property-set");
     match resource {
+        Resource::Root | Resource::PrincipalCollection | Resource::Principal(_) => vec![PRINCIPAL_SEARCH, SEARCH_SET],
         Resource::Collection { collection, .. } if caldav::is_calendar(collection) => {
             vec![QUERY, MULTIGET, FREE_BUSY, SYNC]
         }

@@ -141,6 +141,21 @@ pub struct Principal {
     pub created_at: Millis,
 }
 
+/// A principal search: case-insensitive substrings of names (display name
+/// or username) and of email addresses.
+#[derive(Debug, Clone, Default)]
+pub struct PrincipalSearch {
+    /// Principals of this académie are searched...
+    pub academie: Option<String>,
+    /// ...and this one (the searching user) in any case.
+    pub always: Option<PrincipalId>,
+    pub name_terms: Vec<String>,
+    pub email_terms: Vec<String>,
+    /// All terms must match (RFC 3744 `test="allof"`), or any (`anyof`).
+    pub match_all: bool,
+    pub limit: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrincipalEmail {
     pub address: String,
@@ -483,6 +498,9 @@ pub trait Store: Send + Sync + 'static {
     async fn principal_by_username(&self, username: &str) -> StoreResult<Option<Principal>>;
     async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>>;
     async fn list_principals(&self) -> StoreResult<Vec<Principal>>;
+    /// Active principals matching a search (RFC 3744 §9.4), among those of
+    /// `search.academie` and `search.always`, ordered by username.
+    async fn search_principals(&self, search: &PrincipalSearch) -> StoreResult<Vec<Principal>>;
     async fn count_principals(&self) -> StoreResult<i64>;
     async fn set_password_hash(&self, id: PrincipalId, hash: &str) -> StoreResult<()>;
     async fn set_disabled(&self, id: PrincipalId, disabled: bool) -> StoreResult<()>;

@@ -210,7 +210,32 @@ async fn oversized_object_is_refused(srv: TestServer) {
     assert_eq!(srv.as_user("GET", &format!("{CAL}big.ics"), "alice").send().await.status, 404);
 }
 
+/// RFC 3744 §9.4: clients find colleagues of their académie, never others.
+async fn principal_property_search(srv: TestServer) {
+    let search = |test: &str, searches: &str| format!(
+        r#"<D:principal-property-search xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"{test}>{searches}<D:prop><D:displayname/><C:calendar-home-set/></D:prop></D:principal-property-search>"#
+    );
+    let by_name = search("", r#"<D:property-search><D:prop><D:displayname/></D:prop><D:match>BO</D:match></D:property-search>"#);
+    let r = crate::caldav::report(&srv, "/principals/", "0", &by_name).await;
+    assert_eq!(r.status, 207);
+    assert_eq!(names(&r.text(), "/principals/"), ["bob/"]);
+    assert!(r.text().contains("<C:calendar-home-set><D:href>/calendars/bob/</D:href>"));
+    // Everyone visible: alice and bob (Lyon), not carol (Créteil).
+    let r = crate::caldav::report(&srv, "/", "0", &search("", "")).await;
+    assert_eq!(names(&r.text(), "/principals/"), ["alice/", "bob/"]);
+    let r = crate::caldav::report(&srv, "/", "0", &search("", r#"<D:property-search><D:prop><D:displayname/></D:prop><D:match>carol</D:match></D:property-search>"#)).await;
+    assert!(responses(&r.text()).is_empty());
+    let by_mail = search(r#" test="anyof""#, r#"<D:property-search><D:prop><C:calendar-user-address-set/></D:prop><D:match>mailto:bob@ac-lyon</D:match></D:property-search><D:property-search><D:prop><D:displayname/></D:prop><D:match>nobody</D:match></D:property-search>"#);
+    let r = crate::caldav::report(&srv, "/principals/", "0", &by_mail).await;
+    assert_eq!(names(&r.text(), "/principals/"), ["bob/"]);
+    let set = r#"<D:principal-search-property-set xmlns:D="DAV:"/>"#;
+    let r = crate::caldav::report(&srv, "/principals/", "0", set).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("<D:displayname/>"));
+}
+
 both_stores!(
+    principal_property_search,
     discovery_and_default_calendar,
     mkcalendar_with_properties_and_any_name,
     extended_mkcol_creates_calendars,

@@ -128,6 +128,55 @@ macro_rules! body {
             rows.into_iter().map(PrincipalRow::into_principal).collect()
         }
 
+        pub(super) async fn search_principals(store: &Backend, search: &PrincipalSearch) -> StoreResult<Vec<Principal>> {
+            // $1 académie, $2 the searching user, $3 the limit, then one
+            // parameter per term (a LIKE pattern, lower-cased).
+            let mut conditions = Vec::new();
+            let mut patterns = Vec::new();
+            for term in &search.name_terms {
+                patterns.push(like_pattern(term));
+                let n = patterns.len() + 3;
+                conditions.push(format!(
+                    "(LOWER(COALESCE(p.display_name, '')) LIKE ${n} ESCAPE '\\' OR LOWER(p.username) LIKE ${n} ESCAPE '\\')"
+                ));
+            }
+            for term in &search.email_terms {
+                patterns.push(like_pattern(term));
+                let n = patterns.len() + 3;
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM principal_emails e WHERE e.principal_id = p.id AND e.address_lower LIKE ${n} ESCAPE '\\')"
+                ));
+            }
+            let matched = if conditions.is_empty() {
+                "TRUE".to_string()
+            } else {
+                conditions.join(if search.match_all { " AND " } else { " OR " })
+            };
+            let sql = format!(
+                "{} WHERE NOT p.disabled AND (a.slug = $1 OR p.id = $2) AND ({matched}) ORDER BY p.username LIMIT $3",
+                principal_select!()
+            );
+            let mut query = sqlx::query_as::<_, PrincipalRow>(&sql).bind(&search.academie).bind(search.always).bind(search.limit);
+            for p in &patterns {
+                query = query.bind(p);
+            }
+            let rows = query.fetch_all(store.reader()).await?;
+            rows.into_iter().map(PrincipalRow::into_principal).collect()
+        }
+
+        /// `%term%` for LIKE, lower-cased, with `%`, `_` and `\` escaped.
+        fn like_pattern(term: &str) -> String {
+            let mut p = String::from("%");
+            for c in term.to_lowercase().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    p.push('\\');
+                }
+                p.push(c);
+            }
+            p.push('%');
+            p
+        }
+
         pub(super) async fn count_principals(store: &Backend) -> StoreResult<i64> {
             let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM principals").fetch_one(store.reader()).await?;
             Ok(n)

@@ -153,6 +153,9 @@ macro_rules! sql_store {
                 async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>> {
                     directory::principal(self, id).await
                 }
+                async fn search_principals(&self, search: &PrincipalSearch) -> StoreResult<Vec<Principal>> {
+                    directory::search_principals(self, search).await
+                }
                 async fn list_principals(&self) -> StoreResult<Vec<Principal>> {
                     directory::list_principals(self).await
                 }

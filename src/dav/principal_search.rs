@@ -1,0 +1,79 @@
+//! The principal reports of RFC 3744 §9: `principal-property-search`
+//! (§9.4), which clients use to find colleagues and to list the principals
+//! they can see, and `principal-search-property-set` (§9.5), which says what
+//! can be searched. Only principals the user may read are found (its own
+//! académie, and itself).
+
+use http::StatusCode;
+
+use super::error::{DavError, DavResult};
+use super::multistatus::MultiStatus;
+use super::path::DavPath;
+use super::propfind::{properties_of, PropfindRequest};
+use super::property::PropName;
+use super::resource::Resource;
+use super::response::{multistatus, xml_response, Response};
+use super::DavRequest;
+use crate::store::PrincipalSearch;
+use crate::xml::{Element, XmlWriter, NS_CALDAV, NS_DAV};
+
+/// Most principals one search returns; a directory is searched, not listed.
+pub const MAX_RESULTS: i64 = 100;
+
+pub async fn principal_property_search(req: &DavRequest<'_>, root: &Element) -> DavResult<Response> {
+    let mut search = PrincipalSearch {
+        academie: req.user.academie.clone(),
+        always: Some(req.user.id),
+        match_all: root.attr("", "test") != Some("anyof"),
+        limit: MAX_RESULTS,
+        ..Default::default()
+    };
+    for ps in root.elements().filter(|e| e.is(NS_DAV, "property-search")) {
+        let term = ps.child(NS_DAV, "match").map(|m| m.text()).unwrap_or_default();
+        let props = ps.child(NS_DAV, "prop").map(|p| p.elements().collect::<Vec<_>>()).unwrap_or_default();
+        for prop in props {
+            if prop.is(NS_DAV, "displayname") {
+                search.name_terms.push(term.clone());
+            } else if prop.is(NS_CALDAV, "calendar-user-address-set") || prop.is(NS_DAV, "alternate-URI-set") {
+                search.email_terms.push(term.trim_start_matches("mailto:").to_string());
+            } else {
+                // §9.4: a property that cannot be searched.
+                return Err(DavError::bad_request(format!("cannot search on {{{}}}{}", prop.ns, prop.name)));
+            }
+        }
+    }
+    let names = root
+        .child(NS_DAV, "prop")
+        .map(|p| p.elements().map(|e| PropName::new(&e.ns, &e.name)).collect())
+        .unwrap_or_default();
+    let request = PropfindRequest::Prop(names);
+    let mut ms = MultiStatus::new();
+    for principal in req.state.store.search_principals(&search).await? {
+        let store_path = format!("/principals/{}/", principal.username);
+        let resource = Resource::Principal(principal);
+        if resource.privileges(req.user).is_empty() {
+            continue;
+        }
+        let groups = properties_of(req, &DavPath::from_store_path(&store_path), &resource, &request).await?;
+        ms.propstat_response(&req.href(&store_path), &groups);
+    }
+    Ok(multistatus(ms.finish()))
+}
+
+/// §9.5: the searchable properties.
+pub fn principal_search_property_set() -> Response {
+    let mut w = XmlWriter::new();
+    w.root(NS_DAV, "principal-search-property-set");
+    for (ns, name, description) in [
+        (NS_DAV, "displayname", "Name"),
+        (NS_CALDAV, "calendar-user-address-set", "Email address"),
+    ] {
+        w.start(NS_DAV, "principal-search-property");
+        w.start(NS_DAV, "prop");
+        w.empty(ns, name);
+        w.end();
+        w.text_element(NS_DAV, "description", description);
+        w.end();
+    }
+    xml_response(StatusCode::OK, w.finish())
+}
