@@ -7,6 +7,9 @@
 --                e.g. an infinite recurrence)
 --   time_simple  one non-recurring VEVENT in fixed time: [time_start,
 --                time_end) is exactly its instance
+--   instances    for a bounded recurring VEVENT in fixed time: every
+--                instance's [start, end) in ms, as little-endian i64 pairs,
+--                so that time-range queries decide it without parsing
 -- A collection's supported-calendar-component-set (RFC 4791 §5.2.3) is a
 -- comma-separated list in collections.components (NULL: not a calendar).
 ALTER TABLE objects ADD COLUMN uid TEXT;
@@ -14,6 +17,7 @@ ALTER TABLE objects ADD COLUMN component TEXT;
 ALTER TABLE objects ADD COLUMN time_start BIGINT;
 ALTER TABLE objects ADD COLUMN time_end BIGINT;
 ALTER TABLE objects ADD COLUMN time_simple BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE objects ADD COLUMN instances BLOB;
 CREATE INDEX objects_uid_idx ON objects(collection_id, uid);
 CREATE INDEX objects_time_idx ON objects(collection_id, component, time_start);
 

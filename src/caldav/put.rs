@@ -89,5 +89,29 @@ fn object_index(object: &CalendarObject) -> DavResult<ObjectIndex> {
         time_start: bounds.first_start,
         time_end: bounds.last_end,
         time_simple: bounds.simple,
+        instances: fixed_instances(object, bounds.first_start, bounds.last_end),
     })
+}
+
+/// Most instances stored in the index for one recurring event.
+const MAX_INDEXED_INSTANCES: usize = 4096;
+
+/// The `[start, end)` of every instance of a recurring VEVENT whose times
+/// do not depend on the calendar's zone (no floating or all-day values) and
+/// whose recurrence ends: the query layer then decides a time range
+/// (§9.9) on these without parsing. None when any of that does not hold.
+fn fixed_instances(object: &CalendarObject, first: Option<i64>, last: Option<i64>) -> Option<Vec<(i64, i64)>> {
+    use crate::ical::object::ComponentType;
+    use crate::ical::TimeRange;
+    if object.component_type() != ComponentType::VEvent || !object.is_recurring() {
+        return None;
+    }
+    let (first, last) = (first?, last?);
+    let millis = |ms: i64| chrono::DateTime::from_timestamp_millis(ms);
+    let window = TimeRange::new(millis(first), Some(millis(last)? + chrono::Duration::milliseconds(1)));
+    let all = crate::ical::recur::instances(object, &object.resolver(None), &window, MAX_INDEXED_INSTANCES + 1);
+    if all.truncated || all.items.len() > MAX_INDEXED_INSTANCES || all.items.iter().any(|i| i.floating || i.is_date) {
+        return None;
+    }
+    Some(all.items.iter().map(|i| (i.start.timestamp_millis(), i.end.timestamp_millis())).collect())
 }

@@ -42,10 +42,18 @@ pub async fn principal_property_search(req: &DavRequest<'_>, root: &Element) -> 
             }
         }
     }
-    let names = root
+    let mut names: Vec<PropName> = root
         .child(NS_DAV, "prop")
         .map(|p| p.elements().map(|e| PropName::new(&e.ns, &e.name)).collect())
         .unwrap_or_default();
+    // Some clients (python caldav 3.x) put the properties next to an empty
+    // `DAV:prop` instead of inside it; their intent is clear, so honour it.
+    let structural = ["prop", "property-search", "apply-to-principal-collection-set"];
+    names.extend(
+        root.elements()
+            .filter(|e| !(e.ns == NS_DAV && structural.contains(&e.name.as_str())))
+            .map(|e| PropName::new(&e.ns, &e.name)),
+    );
     let request = PropfindRequest::Prop(names);
     let mut ms = MultiStatus::new();
     for principal in req.state.store.search_principals(&search).await? {

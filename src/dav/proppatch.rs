@@ -14,7 +14,7 @@ use super::response::{multistatus, Response};
 use super::DavRequest;
 use crate::auth::acl::Privileges;
 use crate::store::{DeadProperty, PropertyTarget, PropertyUpdate, StoreError};
-use crate::xml::{self, Element, NS_DAV, NS_XML};
+use crate::xml::{self, Element, NS_CALDAV, NS_DAV, NS_XML};
 
 pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
@@ -39,6 +39,34 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
     let all_names = || updates.iter().map(name_of);
     let protected: Vec<PropName> =
         all_names().filter(|n| LiveProperty::from_name(n).is_some_and(LiveProperty::is_protected)).collect();
+    // RFC 4791 §5.2.2: a calendar-timezone must hold one valid VTIMEZONE.
+    let invalid: Vec<PropName> = updates
+        .iter()
+        .filter_map(|u| match u {
+            PropertyUpdate::Set(p) if p.namespace == NS_CALDAV && p.name == "calendar-timezone" => {
+                let valid = xml::parse_fragment(&p.value).is_ok_and(|e| crate::caldav::mkcalendar::valid_calendar_timezone(&e));
+                (!valid).then(|| name_of(u))
+            }
+            _ => None,
+        })
+        .collect();
+    if !invalid.is_empty() {
+        let groups = vec![
+            PropStat {
+                status: StatusCode::FORBIDDEN,
+                props: unique(invalid.iter().cloned()),
+                error: Some((NS_CALDAV, "valid-calendar-data")),
+            },
+            PropStat {
+                status: StatusCode::FAILED_DEPENDENCY,
+                props: unique(all_names().filter(|n| !invalid.contains(n))),
+                error: None,
+            },
+        ];
+        let mut ms = MultiStatus::new();
+        ms.propstat_response(&req.href(&store_path), &groups);
+        return Ok(multistatus(ms.finish()));
+    }
     let groups = match (protected.is_empty(), target) {
         (true, Some(target)) => {
             let quota = Some(quota_limit(req, resource.owner().unwrap_or(req.user.id)).await?);

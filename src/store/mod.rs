@@ -303,6 +303,33 @@ pub struct ObjectIndex {
     /// One non-recurring event in fixed time: `[time_start, time_end)` is
     /// exactly its only instance.
     pub time_simple: bool,
+    /// A bounded recurring event in fixed time: the `[start, end)` of every
+    /// instance (ms), so that a time range is decided without parsing.
+    pub instances: Option<Vec<(Millis, Millis)>>,
+}
+
+impl ObjectIndex {
+    /// `instances` as stored: little-endian i64 pairs.
+    pub fn encode_instances(&self) -> Option<Vec<u8>> {
+        self.instances.as_ref().map(|list| {
+            let mut out = Vec::with_capacity(list.len() * 16);
+            for (s, e) in list {
+                out.extend_from_slice(&s.to_le_bytes());
+                out.extend_from_slice(&e.to_le_bytes());
+            }
+            out
+        })
+    }
+
+    /// The inverse of [`ObjectIndex::encode_instances`]; None for a
+    /// malformed value.
+    pub fn decode_instances(bytes: &[u8]) -> Option<Vec<(Millis, Millis)>> {
+        if bytes.len() % 16 != 0 {
+            return None;
+        }
+        let int = |b: &[u8]| i64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        Some(bytes.chunks_exact(16).map(|c| (int(&c[..8]), int(&c[8..]))).collect())
+    }
 }
 
 /// Candidates for a query, selected on the index only; the protocol layer

@@ -30,16 +30,21 @@ const LOCKS_ADVISORY_KEY: i64 = 0x414C_4D4C_4F43_4B53;
 
 pub struct PgStore {
     pool: PgPool,
+    listings: super::sql::listing::ListingCache,
 }
 
 impl PgStore {
+    fn listing_cache(&self) -> &super::sql::listing::ListingCache {
+        &self.listings
+    }
+
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, listings: Default::default() })
     }
 
     fn reader(&self) -> &PgPool {

@@ -25,6 +25,7 @@ use super::{StoreError, StoreResult};
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    listings: super::sql::listing::ListingCache,
 }
 
 impl SqliteStore {
@@ -35,7 +36,12 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Normal)
+            // Reads of object bytes (reports, multiget) should come from
+            // memory: a 64 MiB page cache per connection and a memory map
+            // of up to 1 GiB instead of a pread() per page.
+            .pragma("cache_size", "-65536")
+            .pragma("mmap_size", "1073741824");
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory {
             if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -62,7 +68,11 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         };
-        Ok(SqliteStore { read, write })
+        Ok(SqliteStore { read, write, listings: Default::default() })
+    }
+
+    fn listing_cache(&self) -> &super::sql::listing::ListingCache {
+        &self.listings
     }
 
     fn reader(&self) -> &SqlitePool {

@@ -153,6 +153,14 @@ async fn extended_mkcol_creates_calendars(srv: TestServer) {
     let t = r.text();
     assert!(t.contains("valid-calendar-data") && t.contains("424"), "{t}");
     assert_eq!(srv.as_user("PROPFIND", "/calendars/alice/bad/", "alice").header("depth", "0").send().await.status, 404);
+    // The same check on PROPPATCH (§5.2.2); a valid zone is accepted.
+    let patch = |tz: &str| format!(r#"<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>{tz}</C:calendar-timezone></D:prop></D:set></D:propertyupdate>"#);
+    let r = srv.as_user("PROPPATCH", "/calendars/alice/perso/", "alice").body(patch("BEGIN:VCALENDAR")).send().await;
+    assert_eq!(r.status, 207);
+    assert!(r.text().contains("valid-calendar-data") && r.text().contains("403"), "{}", r.text());
+    let zone = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VTIMEZONE\nTZID:Europe/Paris\nBEGIN:STANDARD\nDTSTART:19701025T030000\nTZOFFSETFROM:+0200\nTZOFFSETTO:+0100\nEND:STANDARD\nEND:VTIMEZONE\nEND:VCALENDAR\n";
+    let r = srv.as_user("PROPPATCH", "/calendars/alice/perso/", "alice").body(patch(zone)).send().await;
+    assert!(r.text().contains("200 OK"), "{}", r.text());
 }
 
 // ------------------------------------------------------------ objects

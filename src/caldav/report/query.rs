@@ -166,7 +166,13 @@ impl IndexShape {
             return None;
         }
         let Some(range) = &self.time_range else { return Some(true) };
-        if !index.time_simple || index.component.as_deref() != Some("VEVENT") {
+        if index.component.as_deref() != Some("VEVENT") {
+            return None;
+        }
+        if let Some(instances) = &index.instances {
+            return Some(instances.iter().any(|(s, e)| event_overlaps(*s, *e, range)));
+        }
+        if !index.time_simple {
             return None;
         }
         let (s, e) = (index.time_start?, index.time_end?);

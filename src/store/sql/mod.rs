@@ -72,6 +72,7 @@
 pub(crate) mod changes;
 pub(crate) mod collections;
 pub(crate) mod directory;
+pub(crate) mod listing;
 pub(crate) mod locks;
 pub(crate) mod objects;
 pub(crate) mod properties;

@@ -23,13 +23,26 @@ macro_rules! body {
         }
 
         pub(super) async fn objects(store: &Backend, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>> {
+            // The revision first: a listing read after it is never older
+            // than the revision it is cached under (see `listing`).
+            let mut conn = store.reader().acquire().await?;
+            let revision: Option<(i64,)> = sqlx::query_as("SELECT sync_revision FROM collections WHERE id = $1")
+                .bind(collection)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let Some((revision,)) = revision else { return Ok(Vec::new()) };
+            if let Some(listing) = store.listing_cache().get(collection, revision) {
+                return Ok(listing.as_ref().clone());
+            }
             let rows: Vec<ObjectRow> = sqlx::query_as(concat!(
                 "SELECT ", object_cols!(), " FROM objects WHERE collection_id = $1 ORDER BY name"
             ))
             .bind(collection)
-            .fetch_all(store.reader())
+            .fetch_all(&mut *conn)
             .await?;
-            Ok(rows.into_iter().map(Into::into).collect())
+            let listing: Vec<ObjectMeta> = rows.into_iter().map(Into::into).collect();
+            store.listing_cache().put(collection, revision, std::sync::Arc::new(listing.clone()));
+            Ok(listing)
         }
 
         pub(super) async fn query_objects(store: &Backend, collection: CollectionId, q: &ObjectQuery) -> StoreResult<Vec<IndexedObject>> {
@@ -126,7 +139,7 @@ macro_rules! body {
                 Some(old) => {
                     let row: ObjectRow = sqlx::query_as(concat!(
                         "UPDATE objects SET content_type = $2, etag = $3, size = $4, content = $5, modified_at = $6, \
-                         uid = $7, component = $8, time_start = $9, time_end = $10, time_simple = $11 \
+                         uid = $7, component = $8, time_start = $9, time_end = $10, time_simple = $11, instances = $12 \
                          WHERE id = $1 RETURNING ", object_cols!()
                     ))
                     .bind(old.id)
@@ -140,6 +153,7 @@ macro_rules! body {
                     .bind(put.index.time_start)
                     .bind(put.index.time_end)
                     .bind(put.index.time_simple)
+                    .bind(put.index.encode_instances())
                     .fetch_one(&mut *tx)
                     .await?;
                     row.into()
@@ -210,8 +224,8 @@ macro_rules! body {
             let NewObjectRow { name, content_type, content, etag } = *new;
             let row: ObjectRow = sqlx::query_as(concat!(
                 "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
-                 uid, component, time_start, time_end, time_simple) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) RETURNING ", object_cols!()
+                 uid, component, time_start, time_end, time_simple, instances) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) RETURNING ", object_cols!()
             ))
             .bind(collection)
             .bind(name)
@@ -225,6 +239,7 @@ macro_rules! body {
             .bind(index.time_start)
             .bind(index.time_end)
             .bind(index.time_simple)
+            .bind(index.encode_instances())
             .fetch_one(&mut *conn)
             .await
             .map_err(map_unique)?;

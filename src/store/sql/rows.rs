@@ -210,7 +210,7 @@ impl From<ObjectRow> for ObjectMeta {
 /// The index columns of an object, read as an [`IndexRow`].
 macro_rules! index_cols {
     () => {
-        "uid, component, time_start, time_end, time_simple"
+        "uid, component, time_start, time_end, time_simple, instances"
     };
 }
 pub(crate) use index_cols;
@@ -222,6 +222,7 @@ pub struct IndexRow {
     pub time_start: Option<i64>,
     pub time_end: Option<i64>,
     pub time_simple: bool,
+    pub instances: Option<Vec<u8>>,
 }
 
 impl From<IndexRow> for ObjectIndex {
@@ -232,6 +233,7 @@ impl From<IndexRow> for ObjectIndex {
             time_start: r.time_start,
             time_end: r.time_end,
             time_simple: r.time_simple,
+            instances: r.instances.as_deref().and_then(ObjectIndex::decode_instances),
         }
     }
 }
