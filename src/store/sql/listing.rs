@@ -18,9 +18,12 @@ use crate::store::{CollectionId, ObjectMeta};
 /// Most objects kept in all cached listings together (about 150 bytes each).
 const MAX_CACHED_OBJECTS: usize = 200_000;
 
+/// A listing and the revision it was read at.
+type Listing = (i64, Arc<Vec<ObjectMeta>>);
+
 #[derive(Default)]
 pub struct ListingCache {
-    entries: Mutex<HashMap<CollectionId, (i64, Arc<Vec<ObjectMeta>>)>>,
+    entries: Mutex<HashMap<CollectionId, Listing>>,
 }
 
 impl ListingCache {

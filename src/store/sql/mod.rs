@@ -22,7 +22,7 @@
 //! (a write transaction), `begin_guarded_write()` (a write transaction that
 //! checks a [`LockGuard`](super::LockGuard)), `begin_exclusive_write()` (a
 //! transaction excluding every guarded write: lock creation, subtree moves
-//! and deletes) and
+//! and deletes), `listing_cache()` (its [`listing::ListingCache`]) and
 //! `run_migrations()`.
 //!
 //! # Layout
