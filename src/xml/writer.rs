@@ -13,17 +13,29 @@ pub const FIXED_PREFIXES: &[(&str, &str)] = &[
 ];
 
 pub fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
+    let mut out = String::with_capacity(s.len() + s.len() / 16);
+    push_escaped(&mut out, s);
     out
+}
+
+/// Append `s` to `out` with `<`, `>`, `&` and CR escaped (CR as `&#13;`, so
+/// that CRLF line endings of calendar data survive XML parsing). Runs of
+/// ordinary bytes are copied whole.
+pub fn push_escaped(out: &mut String, s: &str) {
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let replacement = match b {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'\r' => "&#13;",
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        out.push_str(replacement);
+        last = i + 1;
+    }
+    out.push_str(&s[last..]);
 }
 
 pub(crate) fn escape_attr(s: &str) -> String {
@@ -103,7 +115,7 @@ impl XmlWriter {
     }
 
     pub fn text(&mut self, text: &str) {
-        self.out.push_str(&escape_text(text));
+        push_escaped(&mut self.out, text);
     }
 
     /// `<ns:name>text</ns:name>`
