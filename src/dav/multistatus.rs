@@ -24,8 +24,12 @@ pub struct PropStat {
     pub error: Option<(&'static str, &'static str)>,
 }
 
-pub fn status_line(status: StatusCode) -> String {
-    format!("HTTP/1.1 {} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
+pub fn status_line(status: StatusCode) -> std::borrow::Cow<'static, str> {
+    match status {
+        StatusCode::OK => "HTTP/1.1 200 OK".into(),
+        StatusCode::NOT_FOUND => "HTTP/1.1 404 Not Found".into(),
+        _ => format!("HTTP/1.1 {} {}", status.as_u16(), status.canonical_reason().unwrap_or("")).into(),
+    }
 }
 
 impl MultiStatus {

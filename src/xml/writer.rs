@@ -45,7 +45,8 @@ pub(crate) fn escape_attr(s: &str) -> String {
 /// A streaming XML writer producing a UTF-8 document.
 pub struct XmlWriter {
     out: String,
-    stack: Vec<String>,
+    /// The open elements: where each one's qname lies in `out`.
+    stack: Vec<(usize, usize)>,
 }
 
 impl Default for XmlWriter {
@@ -61,56 +62,71 @@ impl XmlWriter {
         XmlWriter { out, stack: Vec::new() }
     }
 
-    fn qname(ns: &str, name: &str) -> (String, Option<String>) {
-        if ns.is_empty() {
-            return (name.to_string(), None);
+    /// Write `<qname` (with the namespace declaration it needs) and return
+    /// where the qname lies in the output, for the end tag.
+    fn open_tag(&mut self, ns: &str, name: &str) -> (usize, usize) {
+        self.out.push('<');
+        let at = self.out.len();
+        let decl = if ns.is_empty() {
+            None
+        } else {
+            match FIXED_PREFIXES.iter().find(|(n, _)| *n == ns) {
+                Some((_, p)) => {
+                    self.out.push_str(p);
+                    self.out.push(':');
+                    None
+                }
+                None => {
+                    self.out.push_str("X:");
+                    Some(ns)
+                }
+            }
+        };
+        self.out.push_str(name);
+        let qname = (at, self.out.len());
+        if let Some(ns) = decl {
+            self.out.push_str(" xmlns:X=\"");
+            self.out.push_str(&escape_attr(ns));
+            self.out.push('"');
         }
-        match FIXED_PREFIXES.iter().find(|(n, _)| *n == ns) {
-            Some((_, p)) => (format!("{p}:{name}"), None),
-            None => (format!("X:{name}"), Some(format!(" xmlns:X=\"{}\"", escape_attr(ns)))),
-        }
+        qname
     }
 
     /// Open the document's root element, declaring the fixed prefixes.
     pub fn root(&mut self, ns: &str, name: &str) {
-        let (q, decl) = Self::qname(ns, name);
-        self.out.push('<');
-        self.out.push_str(&q);
+        let q = self.open_tag(ns, name);
         for (n, p) in FIXED_PREFIXES {
             self.out.push_str(&format!(" xmlns:{p}=\"{n}\""));
-        }
-        if let Some(d) = decl {
-            self.out.push_str(&d);
         }
         self.out.push('>');
         self.stack.push(q);
     }
 
     pub fn start(&mut self, ns: &str, name: &str) {
-        let (q, decl) = Self::qname(ns, name);
-        self.out.push('<');
-        self.out.push_str(&q);
-        if let Some(d) = decl {
-            self.out.push_str(&d);
-        }
+        let q = self.open_tag(ns, name);
         self.out.push('>');
         self.stack.push(q);
     }
 
     pub fn end(&mut self) {
-        let q = self.stack.pop().expect("XmlWriter::end without start");
+        let (from, to) = self.stack.pop().expect("XmlWriter::end without start");
         self.out.push_str("</");
-        self.out.push_str(&q);
+        // Copy the qname written by the start tag; short names need no
+        // allocation.
+        let mut buf = [0u8; 96];
+        let len = to - from;
+        if len <= buf.len() {
+            buf[..len].copy_from_slice(&self.out.as_bytes()[from..to]);
+            self.out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
+        } else {
+            let q = self.out[from..to].to_string();
+            self.out.push_str(&q);
+        }
         self.out.push('>');
     }
 
     pub fn empty(&mut self, ns: &str, name: &str) {
-        let (q, decl) = Self::qname(ns, name);
-        self.out.push('<');
-        self.out.push_str(&q);
-        if let Some(d) = decl {
-            self.out.push_str(&d);
-        }
+        self.open_tag(ns, name);
         self.out.push_str("/>");
     }
 
