@@ -15,6 +15,9 @@ use crate::auth::acl::Privileges;
 use crate::xml::escape_text;
 
 pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
+    if let Some(resp) = get_object_directly(req).await? {
+        return Ok(resp);
+    }
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
     if !resource.exists() {
         return Err(DavError::not_found());
@@ -41,11 +44,7 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
                 }
                 (current, body)
             };
-            let mut r = with_body(StatusCode::OK, &meta.content_type, body);
-            set_header(&mut r, header::ETAG, &quoted_etag(&meta.etag));
-            set_header(&mut r, header::LAST_MODIFIED, &http_date(meta.modified_at));
-            set_header(&mut r, header::CONTENT_LENGTH, &meta.size.to_string());
-            r
+            object_response(&meta, body)
         }
         Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {
             let name = display_name(req, collection).await?;
@@ -65,6 +64,45 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
     };
     set_header(&mut resp, header::HeaderName::from_static("x-content-type-options"), "nosniff");
     Ok(resp)
+}
+
+/// GET of an object below a home in one read: the object, its collection
+/// and its bytes together (the common case of every sync client). None
+/// when the path does not name a stored object (the general path answers).
+async fn get_object_directly(req: &DavRequest<'_>) -> DavResult<Option<Response>> {
+    let path = &req.path;
+    if req.method != http::Method::GET || path.trailing_slash || path.segments.len() < 4 || path.segments[0] == "principals" {
+        return Ok(None);
+    }
+    let parent_path = path.parent().expect("path has a parent").collection_path();
+    let name = path.last().expect("path has a last segment");
+    let Some((parent, meta, body)) = req.state.store.object_at_with_content(&parent_path, name).await? else {
+        return Ok(None);
+    };
+    let space = match path.segments[0].as_str() {
+        "files" => super::resource::HomeSpace::Files,
+        "calendars" => super::resource::HomeSpace::Calendars,
+        "addressbooks" => super::resource::HomeSpace::AddressBooks,
+        _ => return Ok(None),
+    };
+    let resource = Resource::Object { space, parent, meta };
+    req.require(&resource, Privileges::READ)?;
+    let Resource::Object { meta, .. } = &resource else { return Ok(None) };
+    if let Some(r) = precondition_response(req, &meta.etag)? {
+        return Ok(Some(r));
+    }
+    let mut resp = object_response(meta, body);
+    set_header(&mut resp, header::HeaderName::from_static("x-content-type-options"), "nosniff");
+    Ok(Some(resp))
+}
+
+/// 200 with an object's bytes and the headers describing them.
+fn object_response(meta: &crate::store::ObjectMeta, body: Bytes) -> Response {
+    let mut r = with_body(StatusCode::OK, &meta.content_type, body);
+    set_header(&mut r, header::ETAG, &quoted_etag(&meta.etag));
+    set_header(&mut r, header::LAST_MODIFIED, &http_date(meta.modified_at));
+    set_header(&mut r, header::CONTENT_LENGTH, &meta.size.to_string());
+    r
 }
 
 /// The 304/412 answer to `If-None-Match` / `If-Match` for the version `etag`, if any.

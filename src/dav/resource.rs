@@ -182,6 +182,17 @@ pub async fn resolve(store: &SharedStore, user: &Principal, path: &DavPath) -> D
     if segs.len() == 1 {
         return Ok(Resource::HomeSpaceRoot(space));
     }
+    // Below a home, what exists is found first (one read each): the home
+    // exists when anything below it does, and the owner of what is found
+    // decides access.
+    if segs.len() > 2 {
+        if let Some(found) = existing_below_home(store, space, path).await? {
+            if acl::privileges(user, Target::OwnedBy(found.owner().unwrap_or(-1))).is_empty() {
+                return Err(DavError::not_found());
+            }
+            return Ok(found);
+        }
+    }
     let home = if segs[1] == user.username {
         ensure_home(store, user, space).await?
     } else {
@@ -193,22 +204,27 @@ pub async fn resolve(store: &SharedStore, user: &Principal, path: &DavPath) -> D
     if segs.len() == 2 {
         return Ok(Resource::Collection { space, collection: home });
     }
-    if let Some(collection) = store.collection_by_path(&path.collection_path()).await? {
-        return Ok(Resource::Collection { space, collection });
-    }
     let parent_path = path.parent().expect("non-root path has a parent").collection_path();
     let parent = if parent_path == home.path {
         Some(home.clone())
     } else {
         store.collection_by_path(&parent_path).await?
     };
-    // A non-collection is never named by a path ending in `/`: such a
-    // path is unmapped (GET/DELETE 404, MKCOL 405 via the name clash).
-    if let (Some(parent), false) = (&parent, path.trailing_slash) {
+    // Objects were looked up above; a path ending in `/` never names one
+    // (GET/DELETE 404, MKCOL 405 via the name clash).
+    Ok(Resource::Unmapped { space, owner: home.owner, parent })
+}
+
+/// The object or collection stored at `path` (below a home), if any.
+/// Without a trailing slash the path most often names an object, found with
+/// its parent in one read; a collection is also found without its slash.
+async fn existing_below_home(store: &SharedStore, space: HomeSpace, path: &DavPath) -> DavResult<Option<Resource>> {
+    if !path.trailing_slash {
+        let parent_path = path.parent().expect("non-root path has a parent").collection_path();
         let name = path.last().expect("non-root path has a last segment");
-        if let Some(meta) = store.object(parent.id, name).await? {
-            return Ok(Resource::Object { space, parent: parent.clone(), meta });
+        if let Some((parent, meta)) = store.object_at(&parent_path, name).await? {
+            return Ok(Some(Resource::Object { space, parent, meta }));
         }
     }
-    Ok(Resource::Unmapped { space, owner: home.owner, parent })
+    Ok(store.collection_by_path(&path.collection_path()).await?.map(|collection| Resource::Collection { space, collection }))
 }

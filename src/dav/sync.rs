@@ -95,12 +95,14 @@ pub async fn sync_collection(req: &DavRequest<'_>, resource: &Resource, root: &E
         return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport));
     };
     let request = parse_sync_request(root)?;
-    // The revision is read before the members: a change committed in
-    // between is reported again next time, never lost.
+    // The revision (read when the request URI was resolved) precedes the
+    // reads of members: a change committed in between is reported again
+    // next time, never lost.
     let store = &req.state.store;
-    let current = store.collection(collection.id).await?.ok_or_else(DavError::not_found)?;
-    let since = request.token.as_deref().map(|t| parse_token(&current, t)).transpose()?;
-    let children = store.child_collections(current.id).await?;
+    let current = collection;
+    let since = request.token.as_deref().map(|t| parse_token(current, t)).transpose()?;
+    // Calendars never contain collections.
+    let children = if crate::caldav::is_calendar(current) { Vec::new() } else { store.child_collections(current.id).await? };
     let (mut entries, mut revisions) = (Vec::new(), Vec::new());
     let listing = match since {
         None => Some(store.objects(current.id).await?),
@@ -115,7 +117,7 @@ pub async fn sync_collection(req: &DavRequest<'_>, resource: &Resource, root: &E
             revisions.push(current.sync_revision);
         }
         for meta in members {
-            entries.push(member_entry(*space, &current, meta));
+            entries.push(member_entry(*space, current, meta));
             revisions.push(current.sync_revision);
         }
     } else {
@@ -139,7 +141,7 @@ pub async fn sync_collection(req: &DavRequest<'_>, resource: &Resource, root: &E
                 Entry::Changed(Box::new(Resource::Collection { space: *space, collection: child.clone() }), path)
             } else {
                 match metas.remove(&change.name) {
-                    Some(meta) if !change.deleted => member_entry(*space, &current, meta),
+                    Some(meta) if !change.deleted => member_entry(*space, current, meta),
                     _ => Entry::Deleted(format!("{}{}", current.path, change.name)),
                 }
             };
@@ -147,7 +149,7 @@ pub async fn sync_collection(req: &DavRequest<'_>, resource: &Resource, root: &E
             revisions.push(change.revision);
         }
     }
-    let (entries, token, truncated) = truncate(entries, &revisions, request.limit, &current);
+    let (entries, token, truncated) = truncate(entries, &revisions, request.limit, current);
     let propfind = PropfindRequest::Prop(request.props.clone());
     let mut ms = MultiStatus::new();
     for entry in entries {

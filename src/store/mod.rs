@@ -556,6 +556,15 @@ pub trait Store: Send + Sync + 'static {
 
     // -- objects
     async fn object(&self, collection: CollectionId, name: &str) -> StoreResult<Option<ObjectMeta>>;
+    /// The object `name` of the collection at `parent_path`, with that
+    /// collection, in one read (path resolution of most requests).
+    async fn object_at(&self, parent_path: &str, name: &str) -> StoreResult<Option<(Collection, ObjectMeta)>>;
+    /// [`Store::object_at`] with the object's bytes, read together (GET).
+    async fn object_at_with_content(
+        &self,
+        parent_path: &str,
+        name: &str,
+    ) -> StoreResult<Option<(Collection, ObjectMeta, Bytes)>>;
     /// Objects of a collection, ordered by name.
     async fn objects(&self, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>>;
     /// The object's current metadata and exact bytes, read together (so an

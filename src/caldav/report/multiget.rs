@@ -17,6 +17,7 @@ use crate::dav::path::DavPath;
 use crate::dav::resource::{resolve, Resource};
 use crate::dav::response::{multistatus, Response};
 use crate::dav::DavRequest;
+use crate::ical::tz::Zone;
 use crate::store::ObjectMeta;
 use crate::xml::{Element, NS_DAV};
 
@@ -56,10 +57,12 @@ pub async fn calendar_multiget(req: &DavRequest<'_>, resource: &Resource, root: 
         };
         match found {
             Some((calendar, meta, content)) => {
-                if let std::collections::hash_map::Entry::Vacant(slot) = zones.entry(calendar.id) {
+                // The calendar's zone matters only to expansion and limits.
+                let needs_zone = props.calendar_data.as_ref().is_some_and(|d| !d.is_whole());
+                if let (true, std::collections::hash_map::Entry::Vacant(slot)) = (needs_zone, zones.entry(calendar.id)) {
                     slot.insert(default_zone(req, &calendar, root).await?);
                 }
-                let zone = &zones[&calendar.id];
+                let zone = zones.get(&calendar.id).unwrap_or(&Zone::Utc);
                 object_response(req, &mut ms, &calendar, meta, content.as_ref(), &props, zone).await?;
             }
             None => ms.status_response(&req.href(&path.object_path()), StatusCode::NOT_FOUND),

@@ -206,6 +206,18 @@ macro_rules! sql_store {
                 async fn objects(&self, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>> {
                     objects::objects(self, collection).await
                 }
+                async fn object_at(&self, parent_path: &str, name: &str) -> StoreResult<Option<(Collection, ObjectMeta)>> {
+                    Ok(objects::object_at(self, parent_path, name, false).await?.map(|(c, m, _)| (c, m)))
+                }
+                async fn object_at_with_content(
+                    &self,
+                    parent_path: &str,
+                    name: &str,
+                ) -> StoreResult<Option<(Collection, ObjectMeta, bytes::Bytes)>> {
+                    Ok(objects::object_at(self, parent_path, name, true)
+                        .await?
+                        .map(|(c, m, b)| (c, m, b.unwrap_or_default())))
+                }
                 async fn query_objects(&self, collection: CollectionId, query: &ObjectQuery) -> StoreResult<Vec<IndexedObject>> {
                     objects::query_objects(self, collection, query).await
                 }

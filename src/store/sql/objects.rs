@@ -45,6 +45,36 @@ macro_rules! body {
             Ok(listing)
         }
 
+        pub(super) async fn object_at(
+            store: &Backend,
+            parent_path: &str,
+            name: &str,
+            with_content: bool,
+        ) -> StoreResult<Option<(Collection, ObjectMeta, Option<bytes::Bytes>)>> {
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                #[sqlx(flatten)]
+                collection: CollectionRow,
+                #[sqlx(flatten)]
+                object: PrefixedObjectRow,
+                content: Option<Vec<u8>>,
+            }
+            const COLUMNS: &str = "SELECT c.id, c.owner_id, c.parent_id, c.path, c.kind, c.sync_revision, c.components, \
+                 c.created_at, c.modified_at, o.id AS o_id, o.collection_id AS o_collection_id, o.name AS o_name, \
+                 o.content_type AS o_content_type, o.etag AS o_etag, o.size AS o_size, o.created_at AS o_created_at, \
+                 o.modified_at AS o_modified_at";
+            let content = if with_content { ", o.content" } else { ", NULL AS content" };
+            let sql = format!(
+                "{COLUMNS}{content} FROM collections c JOIN objects o ON o.collection_id = c.id WHERE c.path = $1 AND o.name = $2"
+            );
+            let row: Option<Row> =
+                sqlx::query_as(&sql).bind(parent_path).bind(name).fetch_optional(store.reader()).await?;
+            match row {
+                Some(r) => Ok(Some((r.collection.into_collection()?, r.object.into(), r.content.map(bytes::Bytes::from)))),
+                None => Ok(None),
+            }
+        }
+
         pub(super) async fn query_objects(store: &Backend, collection: CollectionId, q: &ObjectQuery) -> StoreResult<Vec<IndexedObject>> {
             // Optional conditions are written so that one statement serves
             // every combination: `$2 IS NULL OR component = $2`, and the time

@@ -238,6 +238,35 @@ impl From<IndexRow> for ObjectIndex {
     }
 }
 
+/// An object's metadata under `o_`-prefixed column names (for joins with
+/// a collection row).
+#[derive(sqlx::FromRow)]
+pub struct PrefixedObjectRow {
+    pub o_id: i64,
+    pub o_collection_id: i64,
+    pub o_name: String,
+    pub o_content_type: String,
+    pub o_etag: String,
+    pub o_size: i64,
+    pub o_created_at: i64,
+    pub o_modified_at: i64,
+}
+
+impl From<PrefixedObjectRow> for ObjectMeta {
+    fn from(r: PrefixedObjectRow) -> Self {
+        ObjectMeta {
+            id: r.o_id,
+            collection: r.o_collection_id,
+            name: r.o_name,
+            content_type: r.o_content_type,
+            etag: r.o_etag,
+            size: r.o_size,
+            created_at: r.o_created_at,
+            modified_at: r.o_modified_at,
+        }
+    }
+}
+
 /// An object with its index and, optionally, its bytes.
 #[derive(sqlx::FromRow)]
 pub struct IndexedRow {
