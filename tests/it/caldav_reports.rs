@@ -286,7 +286,29 @@ async fn query_limits_and_bad_filters(srv: TestServer) {
     assert_eq!(names(&r.text(), BERNARD), ["abcd1.ics", "abcd3.ics"]);
 }
 
+/// Listings and object bytes are cached per revision: a change is seen by
+/// the very next listing and multiget.
+async fn cached_reads_follow_changes(srv: TestServer) {
+    mkcalendar(&srv, CAL).await;
+    put_ics(&srv, &format!("{CAL}a.ics"), &event("a", "DTSTART:20250101T100000Z\r\nSUMMARY:first\r\n")).await;
+    let listing = || srv.as_user("PROPFIND", CAL, "alice").header("depth", "1").body(r#"<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"#).send();
+    let multiget = format!(r#"<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop><D:href>{CAL}a.ics</D:href></C:calendar-multiget>"#);
+    for round in ["first", "second", "third"] {
+        let l = listing().await.text();
+        let m = report(&srv, CAL, "1", &multiget).await.text();
+        assert!(m.contains(&format!("SUMMARY:{round}")), "{round}: {m}");
+        let etag = srv.as_user("GET", &format!("{CAL}a.ics"), "alice").send().await.header("etag").unwrap();
+        assert!(l.contains(&etag.replace('"', "&quot;")) || l.contains(&etag), "{round}: listing has the current ETag {etag}: {l}");
+        let next = if round == "first" { "second" } else { "third" };
+        put_ics(&srv, &format!("{CAL}a.ics"), &event("a", &format!("DTSTART:20250101T100000Z\r\nSUMMARY:{next}\r\n"))).await;
+    }
+    srv.as_user("DELETE", &format!("{CAL}a.ics"), "alice").send().await;
+    assert!(!listing().await.text().contains("a.ics"));
+    assert!(report(&srv, CAL, "1", &multiget).await.text().contains("404"));
+}
+
 both_stores!(
+    cached_reads_follow_changes,
     rfc4791_section_7_8_examples,
     rfc4791_partial_and_expanded_data,
     multiget_reports_missing_hrefs,

@@ -9,6 +9,10 @@
 //! lookup first reads the current revision from the database. Listing a
 //! calendar of 5,000 events then costs one single-row query instead of
 //! 5,000 rows.
+//!
+//! The same cache keeps object bytes by object id and ETag (a digest of
+//! the bytes, and ids are never reused), so a multiget of objects listed at
+//! the current revision reads no rows at all.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,12 +22,22 @@ use crate::store::{CollectionId, ObjectMeta};
 /// Most objects kept in all cached listings together (about 150 bytes each).
 const MAX_CACHED_OBJECTS: usize = 200_000;
 
+/// Most bytes of object content kept.
+const MAX_CACHED_BYTES: usize = 64 * 1024 * 1024;
+
 /// A listing and the revision it was read at.
 type Listing = (i64, Arc<Vec<ObjectMeta>>);
 
 #[derive(Default)]
 pub struct ListingCache {
     entries: Mutex<HashMap<CollectionId, Listing>>,
+    contents: Mutex<Contents>,
+}
+
+#[derive(Default)]
+struct Contents {
+    by_id: HashMap<i64, (String, bytes::Bytes)>,
+    bytes: usize,
 }
 
 impl ListingCache {
@@ -31,6 +45,27 @@ impl ListingCache {
     pub fn get(&self, collection: CollectionId, revision: i64) -> Option<Arc<Vec<ObjectMeta>>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.get(&collection).filter(|(r, _)| *r == revision).map(|(_, l)| l.clone())
+    }
+
+    /// The bytes of object `id` whose ETag is `etag`, if cached.
+    pub fn content(&self, id: i64, etag: &str) -> Option<bytes::Bytes> {
+        let contents = self.contents.lock().unwrap_or_else(|e| e.into_inner());
+        contents.by_id.get(&id).filter(|(e, _)| e == etag).map(|(_, b)| b.clone())
+    }
+
+    /// Remember the bytes of object `id` at `etag`.
+    pub fn put_content(&self, id: i64, etag: &str, content: bytes::Bytes) {
+        let mut contents = self.contents.lock().unwrap_or_else(|e| e.into_inner());
+        if contents.bytes + content.len() > MAX_CACHED_BYTES {
+            contents.by_id.clear();
+            contents.bytes = 0;
+        }
+        if content.len() <= MAX_CACHED_BYTES / 64 {
+            contents.bytes += content.len();
+            if let Some((_, old)) = contents.by_id.insert(id, (etag.to_string(), content)) {
+                contents.bytes -= old.len();
+            }
+        }
     }
 
     /// Remember the listing read at `revision` (read after the revision, so

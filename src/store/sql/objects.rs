@@ -109,6 +109,52 @@ macro_rules! body {
             names: &[String],
             with_content: bool,
         ) -> StoreResult<Vec<(ObjectMeta, Option<bytes::Bytes>)>> {
+            if !with_content {
+                return read_objects_by_name(store, collection, names, false).await;
+            }
+            // Objects of a cached listing of the current revision whose bytes
+            // are cached need no read; the others are read in one batch (and
+            // their bytes cached). Without such a listing nothing is listed:
+            // the cost stays proportional to the names asked for.
+            let mut conn = store.reader().acquire().await?;
+            let revision: Option<(i64,)> = sqlx::query_as("SELECT sync_revision FROM collections WHERE id = $1")
+                .bind(collection)
+                .fetch_optional(&mut *conn)
+                .await?;
+            drop(conn);
+            let listing = revision
+                .and_then(|(r,)| store.listing_cache().get(collection, r))
+                .unwrap_or_default();
+            let mut found = Vec::with_capacity(names.len());
+            let mut missing = Vec::new();
+            for name in names {
+                let cached = listing
+                    .binary_search_by(|m| m.name.as_str().cmp(name))
+                    .ok()
+                    .map(|i| &listing[i])
+                    .and_then(|meta| store.listing_cache().content(meta.id, &meta.etag).map(|c| (meta.clone(), c)));
+                match cached {
+                    Some((meta, content)) => found.push((meta, Some(content))),
+                    None => missing.push(name.clone()),
+                }
+            }
+            if !missing.is_empty() {
+                for (meta, content) in read_objects_by_name(store, collection, &missing, true).await? {
+                    if let Some(c) = &content {
+                        store.listing_cache().put_content(meta.id, &meta.etag, c.clone());
+                    }
+                    found.push((meta, content));
+                }
+            }
+            Ok(found)
+        }
+
+        async fn read_objects_by_name(
+            store: &Backend,
+            collection: CollectionId,
+            names: &[String],
+            with_content: bool,
+        ) -> StoreResult<Vec<(ObjectMeta, Option<bytes::Bytes>)>> {
             let select = if with_content {
                 concat!("SELECT ", object_cols!(), ", content FROM objects")
             } else {
