@@ -50,24 +50,8 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
             _ => None,
         })
         .collect();
-    if !invalid.is_empty() {
-        let groups = vec![
-            PropStat {
-                status: StatusCode::FORBIDDEN,
-                props: unique(invalid.iter().cloned()),
-                error: Some((NS_CALDAV, "valid-calendar-data")),
-            },
-            PropStat {
-                status: StatusCode::FAILED_DEPENDENCY,
-                props: unique(all_names().filter(|n| !invalid.contains(n))),
-                error: None,
-            },
-        ];
-        let mut ms = MultiStatus::new();
-        ms.propstat_response(&req.href(&store_path), &groups);
-        return Ok(multistatus(ms.finish()));
-    }
     let groups = match (protected.is_empty(), target) {
+        _ if !invalid.is_empty() => refused(&invalid, all_names(), (NS_CALDAV, "valid-calendar-data")),
         (true, Some(target)) => {
             let quota = Some(quota_limit(req, resource.owner().unwrap_or(req.user.id)).await?);
             match req.state.store.update_dead_properties(target, &updates, &guard, quota).await {
@@ -84,22 +68,20 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
         // Resources without stored properties (principals, server nodes)
         // refuse every change.
         (true, None) => vec![PropStat { status: StatusCode::FORBIDDEN, props: unique(all_names()), error: None }],
-        (false, _) => vec![
-            PropStat {
-                status: StatusCode::FORBIDDEN,
-                props: unique(protected.iter().cloned()),
-                error: Some((NS_DAV, "cannot-modify-protected-property")),
-            },
-            PropStat {
-                status: StatusCode::FAILED_DEPENDENCY,
-                props: unique(all_names().filter(|n| !protected.contains(n))),
-                error: None,
-            },
-        ],
+        (false, _) => refused(&protected, all_names(), (NS_DAV, "cannot-modify-protected-property")),
     };
     let mut ms = MultiStatus::new();
     ms.propstat_response(&req.href(&store_path), &groups);
     Ok(multistatus(ms.finish()))
+}
+
+/// RFC 4918 §9.2: the whole PROPPATCH fails; `bad` are refused with 403
+/// and `condition`, the others of `all` with 424.
+fn refused(bad: &[PropName], all: impl Iterator<Item = PropName>, condition: (&'static str, &'static str)) -> Vec<PropStat> {
+    vec![
+        PropStat { status: StatusCode::FORBIDDEN, props: unique(bad.iter().cloned()), error: Some(condition) },
+        PropStat { status: StatusCode::FAILED_DEPENDENCY, props: unique(all.filter(|n| !bad.contains(n))), error: None },
+    ]
 }
 
 fn unique(names: impl Iterator<Item = PropName>) -> Vec<(PropName, PropValue)> {
