@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use crate::ical::push_folded;
 use crate::store::{Collection, ObjectQuery, SharedStore, StoreResult};
 
 /// The iCalendar text of every object in `calendar`, in one VCALENDAR.
@@ -13,7 +14,7 @@ pub async fn export_calendar(store: &SharedStore, calendar: &Collection, name: &
     let objects = store.query_objects(calendar.id, &query).await?;
     let mut out = String::with_capacity(objects.iter().map(|o| o.meta.size as usize).sum::<usize>() + 256);
     out.push_str("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Almanach//Almanach//EN\r\nCALSCALE:GREGORIAN\r\n");
-    out.push_str(&fold(&format!("X-WR-CALNAME:{}", escape_text(name))));
+    push_folded(&mut out, &format!("X-WR-CALNAME:{}", escape_text(name)));
     let mut timezones = HashSet::new();
     for object in objects {
         if let Some(content) = object.content.as_deref().and_then(|c| std::str::from_utf8(c).ok()) {
@@ -70,23 +71,6 @@ fn escape_text(s: &str) -> String {
     s.replace('\\', "\\\\").replace(';', "\\;").replace(',', "\\,").replace('\n', "\\n")
 }
 
-/// RFC 5545 §3.1: lines of at most 75 octets, continued with a space,
-/// never splitting a UTF-8 character.
-fn fold(line: &str) -> String {
-    let mut out = String::with_capacity(line.len() + 8);
-    let mut width = 0;
-    for c in line.chars() {
-        if width + c.len_utf8() > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(c);
-        width += c.len_utf8();
-    }
-    out.push_str("\r\n");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,7 +96,8 @@ mod tests {
 
     #[test]
     fn folding_keeps_characters_whole() {
-        let folded = fold(&format!("X-WR-CALNAME:{}", "é".repeat(60)));
+        let mut folded = String::new();
+        push_folded(&mut folded, &format!("X-WR-CALNAME:{}", "é".repeat(60)));
         assert!(folded.split("\r\n").all(|l| l.len() <= 75));
         assert_eq!(folded.replace("\r\n ", "").trim_end(), format!("X-WR-CALNAME:{}", "é".repeat(60)));
     }

@@ -71,19 +71,14 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
 /// when the path does not name a stored object (the general path answers).
 async fn get_object_directly(req: &DavRequest<'_>) -> DavResult<Option<Response>> {
     let path = &req.path;
-    if req.method != http::Method::GET || path.trailing_slash || path.segments.len() < 4 || path.segments[0] == "principals" {
+    if req.method != http::Method::GET || path.trailing_slash || path.segments.len() < 4 {
         return Ok(None);
     }
+    let Some(space) = super::resource::HomeSpace::parse(&path.segments[0]) else { return Ok(None) };
     let parent_path = path.parent().expect("path has a parent").collection_path();
     let name = path.last().expect("path has a last segment");
     let Some((parent, meta, body)) = req.state.store.object_at_with_content(&parent_path, name).await? else {
         return Ok(None);
-    };
-    let space = match path.segments[0].as_str() {
-        "files" => super::resource::HomeSpace::Files,
-        "calendars" => super::resource::HomeSpace::Calendars,
-        "addressbooks" => super::resource::HomeSpace::AddressBooks,
-        _ => return Ok(None),
     };
     let resource = Resource::Object { space, parent, meta };
     req.require(&resource, Privileges::READ)?;
@@ -116,12 +111,7 @@ fn precondition_response(req: &DavRequest<'_>, etag: &str) -> DavResult<Option<R
 
 /// The calendar's `displayname`, or its last path segment.
 async fn display_name(req: &DavRequest<'_>, collection: &crate::store::Collection) -> DavResult<String> {
-    let props = req.state.store.dead_properties(crate::store::PropertyTarget::Collection(collection.id)).await?;
-    let name = props
-        .iter()
-        .find(|p| p.namespace == crate::xml::NS_DAV && p.name == "displayname")
-        .and_then(|p| crate::xml::parse_fragment(&p.value).ok())
-        .map(|e| e.text());
+    let name = super::live_props::dead_property_text(req, collection.id, crate::xml::NS_DAV, "displayname").await?;
     Ok(name.unwrap_or_else(|| collection.name().to_string()))
 }
 

@@ -9,7 +9,7 @@ use super::property::{LiveProperty, PropValue};
 use super::resource::Resource;
 use super::response::quoted_etag;
 use super::DavRequest;
-use crate::store::Millis;
+use crate::store::{CollectionId, Millis, PropertyTarget};
 use crate::xml::{NS_CALDAV, NS_DAV};
 
 /// RFC 1123 date for `getlastmodified` and `Last-Modified`.
@@ -92,6 +92,17 @@ pub async fn live_value(
         _ => return Ok(None),
     };
     Ok(Some(value))
+}
+
+/// The text content of a collection's dead property `{ns}name`, if set
+/// (e.g. `displayname`, CalDAV `calendar-timezone`).
+pub async fn dead_property_text(req: &DavRequest<'_>, collection: CollectionId, ns: &str, name: &str) -> DavResult<Option<String>> {
+    let props = req.state.store.dead_properties(PropertyTarget::Collection(collection)).await?;
+    Ok(props
+        .iter()
+        .find(|p| p.namespace == ns && p.name == name)
+        .and_then(|p| crate::xml::parse_fragment(&p.value).ok())
+        .map(|e| e.text()))
 }
 
 /// The storage quota of a principal in bytes (RFC 4331).

@@ -39,7 +39,7 @@ impl HomeSpace {
         }
     }
 
-    fn parse(seg: &str) -> Option<HomeSpace> {
+    pub fn parse(seg: &str) -> Option<HomeSpace> {
         HomeSpace::ALL.into_iter().find(|h| h.segment() == seg)
     }
 

@@ -138,37 +138,6 @@ pub fn matches(cal: &ICalendar, filter: &CompFilter, time: &dyn TimeRangeEval) -
     Eval { cal, time }.comp_filter(scope, None, filter, 0)
 }
 
-/// When `filter` (the VCALENDAR comp-filter) has a child comp-filter with
-/// a time-range, that component name (upper case) and range. Every
-/// matching object then has a component of that name overlapping the
-/// range (sibling comp-filters are ANDed), so the query layer can pick its
-/// candidates from a time index before calling [`matches`]. The first such
-/// child wins.
-pub fn top_time_range(filter: &CompFilter) -> Option<(String, TimeRange)> {
-    calendar_children(filter)?.find_map(|child| {
-        child
-            .time_range
-            .map(|r| (child.name.to_ascii_uppercase(), r))
-    })
-}
-
-/// The component type that the filter requires (upper case): the name of
-/// the first child comp-filter of the VCALENDAR filter that is not
-/// is-not-defined and not VTIMEZONE. A calendar object resource holds one
-/// type of non-timezone component (RFC 4791 §4.1), so the query layer can
-/// restrict its candidates to objects of that type.
-pub fn component_names(filter: &CompFilter) -> Option<String> {
-    calendar_children(filter)?
-        .find(|child| !child.name.eq_ignore_ascii_case("VTIMEZONE"))
-        .map(|child| child.name.to_ascii_uppercase())
-}
-
-/// The positive child comp-filters of a VCALENDAR filter.
-fn calendar_children(filter: &CompFilter) -> Option<impl Iterator<Item = &CompFilter>> {
-    let is_calendar = filter.name.eq_ignore_ascii_case("VCALENDAR") && !filter.is_not_defined;
-    is_calendar.then(|| filter.comp_filters.iter().filter(|c| !c.is_not_defined))
-}
-
 struct Eval<'a> {
     cal: &'a ICalendar,
     time: &'a dyn TimeRangeEval,
@@ -1078,47 +1047,5 @@ mod tests {
             let out = crate::ical::select::select(&cal, &everything);
             assert_eq!(out.matches("BEGIN:").count(), out.matches("END:").count());
         }
-    }
-
-    #[test]
-    fn top_time_range_for_the_index() {
-        let filter = calendar(vec![CompFilter {
-            time_range: Some(range()),
-            ..CompFilter::new("vevent")
-        }]);
-        assert_eq!(
-            top_time_range(&filter),
-            Some(("VEVENT".to_string(), range()))
-        );
-        assert_eq!(component_names(&filter), Some("VEVENT".to_string()));
-        let no_range = calendar(vec![CompFilter::new("VTODO")]);
-        assert_eq!(top_time_range(&no_range), None);
-        assert_eq!(component_names(&no_range), Some("VTODO".to_string()));
-        let not_defined = calendar(vec![CompFilter {
-            is_not_defined: true,
-            time_range: Some(range()),
-            ..CompFilter::new("VEVENT")
-        }]);
-        assert_eq!(top_time_range(&not_defined), None);
-        assert_eq!(component_names(&not_defined), None);
-        let with_tz = calendar(vec![
-            CompFilter::new("VTIMEZONE"),
-            CompFilter {
-                time_range: Some(range()),
-                ..CompFilter::new("VTODO")
-            },
-        ]);
-        assert_eq!(
-            top_time_range(&with_tz),
-            Some(("VTODO".to_string(), range()))
-        );
-        assert_eq!(component_names(&with_tz), Some("VTODO".to_string()));
-        assert_eq!(component_names(&CompFilter::new("VCALENDAR")), None);
-        let nested = CompFilter {
-            time_range: Some(range()),
-            ..CompFilter::new("VEVENT")
-        };
-        assert_eq!(top_time_range(&nested), None);
-        assert_eq!(component_names(&nested), None);
     }
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use super::{
     object::{CalendarObject, ComponentType},
     recur::{instances, period_values},
+    push_folded,
     tz::TzResolver,
     TimeRange,
 };
@@ -182,29 +183,6 @@ pub fn format_utc(t: DateTime<Utc>, out: &mut String) {
         t.minute(),
         t.second()
     );
-}
-
-/// Appends one content line, folded at 75 octets (RFC 5545 §3.1: CRLF
-/// followed by a space, never inside a UTF-8 character), ending with CRLF.
-pub fn push_folded(out: &mut String, line: &str) {
-    const MAX: usize = 75;
-    let mut rest = line;
-    let mut limit = MAX;
-    loop {
-        if rest.len() <= limit {
-            out.push_str(rest);
-            out.push_str("\r\n");
-            return;
-        }
-        let mut cut = limit;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.push_str(&rest[..cut]);
-        out.push_str("\r\n ");
-        rest = &rest[cut..];
-        limit = MAX - 1;
-    }
 }
 
 /// The free-busy-query answer (RFC 4791 §7.10): a VCALENDAR with one

@@ -26,6 +26,27 @@ pub mod tz;
 #[cfg(test)]
 mod testdata;
 
+/// Append one content line with CRLF, folded so that no physical line
+/// exceeds 75 octets (RFC 5545 §3.1: CRLF then a space), never inside a
+/// UTF-8 character.
+pub fn push_folded(out: &mut String, line: &str) {
+    const MAX_OCTETS: usize = 75;
+    let mut rest = line;
+    let mut room = MAX_OCTETS;
+    while rest.len() > room {
+        let mut split = room;
+        while !rest.is_char_boundary(split) {
+            split -= 1;
+        }
+        out.push_str(&rest[..split]);
+        out.push_str("\r\n ");
+        rest = &rest[split..];
+        room = MAX_OCTETS - 1;
+    }
+    out.push_str(rest);
+    out.push_str("\r\n");
+}
+
 /// A time range of a CalDAV query (RFC 4791 §9.9): `start` inclusive, `end`
 /// exclusive, each optional (a start-only range is open towards the future).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,6 +29,8 @@
 
 use calcard::icalendar::{ICalendar, ICalendarComponent, ICalendarEntry};
 
+use super::push_folded;
+
 /// Components deeper than this below the root are not written.
 pub const MAX_SELECT_DEPTH: usize = 16;
 
@@ -147,7 +149,7 @@ fn write_component(
     depth: usize,
 ) {
     let name = comp.component_type.as_str();
-    write_folded_line(out, &format!("BEGIN:{name}"));
+    push_folded(out, &format!("BEGIN:{name}"));
     for entry in &comp.entries {
         match scope.property(entry) {
             PropChoice::Skip => {}
@@ -163,7 +165,7 @@ fn write_component(
             }
         }
     }
-    write_folded_line(out, &format!("END:{name}"));
+    push_folded(out, &format!("END:{name}"));
 }
 
 /// One property line (folded, CRLF) by calcard's writer.
@@ -179,26 +181,6 @@ fn without_value(entry: &ICalendarEntry) -> ICalendarEntry {
         params: entry.params.clone(),
         values: Vec::new(),
     }
-}
-
-/// Writes `line` with CRLF, folded so that no physical line exceeds 75
-/// octets (RFC 5545 §3.1), never inside a UTF-8 sequence.
-fn write_folded_line(out: &mut String, line: &str) {
-    const MAX_OCTETS: usize = 75;
-    let mut rest = line;
-    let mut room = MAX_OCTETS;
-    while rest.len() > room {
-        let mut split = room;
-        while !rest.is_char_boundary(split) {
-            split -= 1;
-        }
-        out.push_str(&rest[..split]);
-        out.push_str("\r\n ");
-        rest = &rest[split..];
-        room = MAX_OCTETS - 1;
-    }
-    out.push_str(rest);
-    out.push_str("\r\n");
 }
 
 #[cfg(test)]
@@ -473,7 +455,7 @@ END:VCALENDAR
     fn folding_never_splits_a_character() {
         let mut out = String::new();
         let line = format!("BEGIN:{}", "é".repeat(100));
-        write_folded_line(&mut out, &line);
+        push_folded(&mut out, &line);
         for physical in out.split("\r\n") {
             assert!(physical.len() <= 75);
         }

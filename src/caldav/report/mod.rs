@@ -24,7 +24,8 @@ use crate::dav::resource::{HomeSpace, Resource};
 use crate::dav::DavRequest;
 use crate::ical::object::parse_stored;
 use crate::ical::tz::{zone_from_calendar_timezone, Zone};
-use crate::store::{Collection, ObjectMeta, PropertyTarget};
+use crate::dav::live_props::dead_property_text;
+use crate::store::{Collection, ObjectMeta};
 use crate::xml::{Element, NS_CALDAV, NS_DAV};
 use request::{parse_calendar_data, CalendarDataRequest};
 
@@ -73,13 +74,8 @@ pub async fn default_zone(req: &DavRequest<'_>, calendar: &Collection, root: &El
             DavError::condition(StatusCode::FORBIDDEN, crate::dav::error::Condition::Caldav("valid-calendar-data"))
         });
     }
-    let props = req.state.store.dead_properties(PropertyTarget::Collection(calendar.id)).await?;
-    let zone = props
-        .iter()
-        .find(|p| p.namespace == NS_CALDAV && p.name == "calendar-timezone")
-        .and_then(|p| crate::xml::parse_fragment(&p.value).ok())
-        .and_then(|e| zone_from_calendar_timezone(&e.text()));
-    Ok(zone.unwrap_or(Zone::Utc))
+    let text = dead_property_text(req, calendar.id, NS_CALDAV, "calendar-timezone").await?;
+    Ok(text.and_then(|t| zone_from_calendar_timezone(&t)).unwrap_or(Zone::Utc))
 }
 
 /// The `calendar-data` of an object: its exact bytes, or the part or

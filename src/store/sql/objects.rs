@@ -26,11 +26,7 @@ macro_rules! body {
             // The revision first: a listing read after it is never older
             // than the revision it is cached under (see `listing`).
             let mut conn = store.reader().acquire().await?;
-            let revision: Option<(i64,)> = sqlx::query_as("SELECT sync_revision FROM collections WHERE id = $1")
-                .bind(collection)
-                .fetch_optional(&mut *conn)
-                .await?;
-            let Some((revision,)) = revision else { return Ok(Vec::new()) };
+            let Some(revision) = current_revision(&mut conn, collection).await? else { return Ok(Vec::new()) };
             if let Some(listing) = store.listing_cache().get(collection, revision) {
                 return Ok(listing.as_ref().clone());
             }
@@ -116,15 +112,8 @@ macro_rules! body {
             // are cached need no read; the others are read in one batch (and
             // their bytes cached). Without such a listing nothing is listed:
             // the cost stays proportional to the names asked for.
-            let mut conn = store.reader().acquire().await?;
-            let revision: Option<(i64,)> = sqlx::query_as("SELECT sync_revision FROM collections WHERE id = $1")
-                .bind(collection)
-                .fetch_optional(&mut *conn)
-                .await?;
-            drop(conn);
-            let listing = revision
-                .and_then(|(r,)| store.listing_cache().get(collection, r))
-                .unwrap_or_default();
+            let revision = current_revision(&mut *store.reader().acquire().await?, collection).await?;
+            let listing = revision.and_then(|r| store.listing_cache().get(collection, r)).unwrap_or_default();
             let mut found = Vec::with_capacity(names.len());
             let mut missing = Vec::new();
             for name in names {
@@ -268,6 +257,15 @@ macro_rules! body {
         }
 
         // ------------------------------------------------------------ helpers
+
+        /// The collection's revision, which keys the listing cache.
+        async fn current_revision(conn: &mut Conn, collection: CollectionId) -> StoreResult<Option<i64>> {
+            let row: Option<(i64,)> = sqlx::query_as("SELECT sync_revision FROM collections WHERE id = $1")
+                .bind(collection)
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(row.map(|(r,)| r))
+        }
 
         pub(super) async fn fetch_object(conn: &mut Conn, id: i64) -> StoreResult<Option<ObjectMeta>> {
             let row: Option<ObjectRow> =
