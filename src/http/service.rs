@@ -62,13 +62,13 @@ async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Re
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let user = match state.auth.authenticate(authorization, client).await {
         Ok(user) => user,
-        Err(e) => return auth_failure(state, e),
+        Err(e) => return discard_body(req, auth_failure(state, e)).await,
     };
     tracing::Span::current().record("principal", user.username.as_str());
 
     let dav_path = match DavPath::parse(&path, base) {
         Ok(p) => p,
-        Err(e) => return dav::error::DavError::from(e).into_response(),
+        Err(e) => return discard_body(req, dav::error::DavError::from(e).into_response()).await,
     };
     let (parts, body) = req.into_parts();
     let body = match read_body(state, &parts.headers, body).await {
@@ -135,15 +135,48 @@ fn auth_failure(state: &AppState, e: AuthError) -> Response {
     }
 }
 
+/// Most request-body bytes read and dropped to keep a connection usable.
+const DRAIN_LIMIT: usize = 64 * 1024;
+
+/// Finish a response sent without reading the request body (RFC 9112 §9.6):
+/// a small declared body is read and dropped, so that the connection can
+/// carry the client's next request (typically the same request with
+/// credentials, after a 401); otherwise the connection is closed, and the
+/// response says so (`Connection: close`), so that no client sends another
+/// request on a connection that is going away.
+async fn discard_body(req: Request<Incoming>, mut resp: Response) -> Response {
+    if req.version() >= http::Version::HTTP_2 {
+        // Streams end on their own; HTTP/2 forbids `Connection`.
+        return resp;
+    }
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    let drained = match (declared_length(req.headers()), chunked) {
+        (None | Some(0), false) => true,
+        (Some(n), false) if n <= DRAIN_LIMIT as u64 => Limited::new(req.into_body(), DRAIN_LIMIT).collect().await.is_ok(),
+        _ => false,
+    };
+    if !drained {
+        set_header(&mut resp, header::CONNECTION, "close");
+    }
+    resp
+}
+
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Collect the body, answering 413 beyond the configured limit (checked on
 /// `Content-Length` first, then while reading chunked bodies).
 async fn read_body(state: &AppState, headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, Response> {
     let max = state.config.max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let too_large = || text(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body larger than {max} bytes\n"));
+    let declared = declared_length(headers);
+    // The rest of the body stays unread: the connection is closed after
+    // the answer (RFC 9112 §9.6).
+    let too_large = || {
+        let mut r = text(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body larger than {max} bytes\n"));
+        set_header(&mut r, header::CONNECTION, "close");
+        r
+    };
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }

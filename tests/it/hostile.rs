@@ -26,6 +26,28 @@ pub fn auth_header(user: &str) -> String {
     format!("Authorization: Basic {token}\r\n")
 }
 
+/// A request refused before its body is read (401 here) must leave the
+/// connection usable for the next one, as clients retry with credentials on
+/// the same connection: both pipelined requests get an answer.
+async fn refused_request_with_body_keeps_the_connection(srv: TestServer) {
+    let body = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"#;
+    let request = format!(
+        "PROPFIND /files/alice/ HTTP/1.1\r\nHost: x\r\nDepth: 0\r\nContent-Length: {len}\r\n\r\n{body}\
+         PROPFIND /files/alice/ HTTP/1.1\r\nHost: x\r\nDepth: 0\r\n{auth}Connection: close\r\nContent-Length: {len}\r\n\r\n{body}",
+        len = body.len(),
+        auth = auth_header("alice"),
+    );
+    let out = raw(&srv, request.as_bytes()).await;
+    assert!(out.starts_with("HTTP/1.1 401"), "{out}");
+    assert!(out.contains("HTTP/1.1 207"), "the second request is answered: {out}");
+    // A body too large to drain: the 401 says the connection closes.
+    let big = "x".repeat(200 * 1024);
+    let request = format!("PUT /files/alice/x.txt HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{big}", big.len());
+    let out = raw(&srv, request.as_bytes()).await;
+    assert!(out.starts_with("HTTP/1.1 401"), "{}", &out[..out.len().min(200)]);
+    assert!(out.to_ascii_lowercase().contains("connection: close"), "{}", &out[..out.len().min(400)]);
+}
+
 async fn assert_intact(srv: &TestServer) {
     let r = srv.as_user("GET", "/files/alice/keep.txt", "alice").send().await;
     assert_eq!(r.status, 200);
@@ -195,6 +217,7 @@ async fn garbage_requests_do_not_crash(srv: TestServer) {
 }
 
 both_stores!(
+    refused_request_with_body_keeps_the_connection,
     malformed_and_hostile_xml_is_400,
     traversal_and_encoded_slashes_are_400,
     concurrent_writers_with_same_etag,
