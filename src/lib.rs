@@ -12,6 +12,8 @@
 //!   typed errors mapped to status codes in one place; `sync-collection`.
 //! - [`caldav`] — CalDAV (RFC 4791): MKCALENDAR, PUT validation and
 //!   indexing, calendar properties, the calendar reports, export.
+//! - [`carddav`] — CardDAV (RFC 6352): address books, PUT validation and
+//!   indexing, version negotiation, the address book reports.
 //! - [`ical`] — iCalendar semantics (parsing, time zones, recurrences, the
 //!   §9.9 time-range rules, filters, partial retrieval, free-busy), with no
 //!   HTTP, XML or SQL.
@@ -24,13 +26,15 @@
 //!   HTTP or XML.
 //! - [`xml`] — bounded, namespace-aware XML parsing and response writing.
 //! - [`collation`] — the text-match collations of CalDAV and CardDAV
-//!   (RFC 4790, RFC 5051); [`vcard_filter`] — the CardDAV filter (RFC 6352
-//!   §10.5) over a parsed vCard.
+//!   (RFC 4790, RFC 5051).
+//! - [`vcard`] — vCard semantics (validation, 3.0 ↔ 4.0 conversion, partial
+//!   retrieval, the RFC 6352 §10.5 filter), with no HTTP, XML or SQL.
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
 pub mod auth;
 pub mod caldav;
+pub mod carddav;
 pub mod cli;
 pub mod collation;
 pub mod config;
@@ -39,5 +43,5 @@ pub mod directory;
 pub mod http;
 pub mod ical;
 pub mod store;
-pub mod vcard_filter;
+pub mod vcard;
 pub mod xml;

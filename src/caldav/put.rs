@@ -90,6 +90,7 @@ fn object_index(object: &CalendarObject) -> DavResult<ObjectIndex> {
         time_end: bounds.last_end,
         time_simple: bounds.simple,
         instances: fixed_instances(object, bounds.first_start, bounds.last_end),
+        search_text: None,
     })
 }
 

@@ -106,6 +106,7 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     .map_err(|e| match e {
         StoreError::AlreadyExists => DavError::status(StatusCode::PRECONDITION_FAILED),
         StoreError::MissingParent => DavError::conflict("the destination's parent collection does not exist"),
+        StoreError::UidConflict { name } => super::put::uid_conflict(req, &dest_parent, &name),
         other => DavError::from_store(req, other),
     })?;
     Ok(empty(if outcome.replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))

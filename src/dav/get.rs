@@ -44,7 +44,7 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
                 }
                 (current, body)
             };
-            object_response(&meta, body)
+            object_response(req, &resource, &meta, body)
         }
         Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {
             let name = display_name(req, collection).await?;
@@ -86,17 +86,30 @@ async fn get_object_directly(req: &DavRequest<'_>) -> DavResult<Option<Response>
     if let Some(r) = precondition_response(req, &meta.etag)? {
         return Ok(Some(r));
     }
-    let mut resp = object_response(meta, body);
+    let mut resp = object_response(req, &resource, meta, body);
     set_header(&mut resp, header::HeaderName::from_static("x-content-type-options"), "nosniff");
     Ok(Some(resp))
 }
 
-/// 200 with an object's bytes and the headers describing them.
-fn object_response(meta: &crate::store::ObjectMeta, body: Bytes) -> Response {
-    let mut r = with_body(StatusCode::OK, &meta.content_type, body);
+/// 200 with an object's bytes and the headers describing them; a vCard in
+/// the version the `Accept` header asks for (RFC 6352 §5.1.1).
+fn object_response(req: &DavRequest<'_>, resource: &Resource, meta: &crate::store::ObjectMeta, body: Bytes) -> Response {
+    let in_addressbook = matches!(resource, Resource::Object { parent, .. } if crate::carddav::is_addressbook(parent));
+    let converted = if in_addressbook {
+        crate::carddav::get::negotiate(req.header("accept"), &meta.content_type, &body)
+    } else {
+        None
+    };
+    let (content_type, body) = converted.unwrap_or_else(|| (meta.content_type.clone(), body));
+    // HEAD sends no bytes but the length of those GET would send.
+    let len = if req.method == http::Method::HEAD { meta.size as usize } else { body.len() };
+    let mut r = with_body(StatusCode::OK, &content_type, body);
     set_header(&mut r, header::ETAG, &quoted_etag(&meta.etag));
     set_header(&mut r, header::LAST_MODIFIED, &http_date(meta.modified_at));
-    set_header(&mut r, header::CONTENT_LENGTH, &meta.size.to_string());
+    set_header(&mut r, header::CONTENT_LENGTH, &len.to_string());
+    if in_addressbook {
+        set_header(&mut r, header::VARY, "Accept");
+    }
     r
 }
 

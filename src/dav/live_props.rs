@@ -10,7 +10,7 @@ use super::resource::Resource;
 use super::response::quoted_etag;
 use super::DavRequest;
 use crate::store::{CollectionId, Millis, PropertyTarget};
-use crate::xml::{NS_CALDAV, NS_DAV};
+use crate::xml::{NS_CALDAV, NS_CARDDAV, NS_DAV};
 
 /// RFC 1123 date for `getlastmodified` and `Last-Modified`.
 pub fn http_date(ms: Millis) -> String {
@@ -44,6 +44,9 @@ pub async fn live_value(
         }
         (P::ResourceType, R::Collection { collection, .. }) if crate::caldav::is_calendar(collection) => {
             PropValue::Markers(vec![(NS_DAV, "collection"), (NS_CALDAV, "calendar")])
+        }
+        (P::ResourceType, R::Collection { collection, .. }) if crate::carddav::is_addressbook(collection) => {
+            PropValue::Markers(vec![(NS_DAV, "collection"), (NS_CARDDAV, "addressbook")])
         }
         (P::ResourceType, r) if r.is_collection() => PropValue::Markers(vec![(NS_DAV, "collection")]),
         (P::ResourceType, _) => PropValue::Empty,
@@ -89,6 +92,7 @@ pub async fn live_value(
             }
         }
         (p, r) if p.namespace() == NS_CALDAV => return crate::caldav::props::live_value(req, r, p).await,
+        (p, r) if p.namespace() == NS_CARDDAV => return crate::carddav::props::live_value(req, r, p).await,
         _ => return Ok(None),
     };
     Ok(Some(value))

@@ -1,5 +1,6 @@
 //! MKCOL (RFC 4918 §9.3) and extended MKCOL (RFC 5689), which also creates
-//! calendars (`resourcetype` with `CALDAV:calendar`, RFC 5689 §4), and the
+//! calendars (`resourcetype` with `CALDAV:calendar`, RFC 5689 §4) and
+//! address books (`CARDDAV:addressbook`, RFC 6352 §6.3.1), and the
 //! shared creation path of MKCALENDAR (RFC 4791 §5.3.1).
 
 use http::StatusCode;
@@ -15,7 +16,7 @@ use super::DavRequest;
 use crate::auth::acl::Privileges;
 use crate::caldav;
 use crate::store::{Collection, CollectionKind, DeadProperty, NewCollection, StoreError};
-use crate::xml::{self, Element, NS_CALDAV, NS_DAV};
+use crate::xml::{self, Element, NS_CALDAV, NS_CARDDAV, NS_DAV};
 
 /// What to create: the kind of collection and what to set on it.
 #[derive(Debug, Default)]
@@ -75,6 +76,7 @@ pub async fn create(req: &DavRequest<'_>, resource: &Resource, parent: &Collecti
     let kind = spec.kind.unwrap_or(CollectionKind::Plain);
     match kind {
         CollectionKind::Calendar => caldav::mkcalendar::check_location(resource, parent)?,
+        CollectionKind::AddressBook => crate::carddav::check_location(resource, parent)?,
         _ => resource.require_plain_files()?,
     }
     let components = match kind {
@@ -163,18 +165,28 @@ pub fn parse_set(root: &Element) -> CollectionSpec {
     spec
 }
 
-/// The kind a `resourcetype` value asks for: a plain collection or a
-/// calendar; anything else is not a type this server creates.
+/// The kind a `resourcetype` value asks for: a plain collection, a
+/// calendar (RFC 5689 §4) or an address book (RFC 6352 §6.3.1); anything
+/// else is not a type this server creates.
 fn resource_kind(resourcetype: &Element) -> Option<CollectionKind> {
-    let mut calendar = false;
+    let mut kind = CollectionKind::Plain;
     for t in resourcetype.elements() {
-        if t.is(NS_CALDAV, "calendar") {
-            calendar = true;
-        } else if !t.is(NS_DAV, "collection") {
+        let wanted = if t.is(NS_CALDAV, "calendar") {
+            CollectionKind::Calendar
+        } else if t.is(NS_CARDDAV, "addressbook") {
+            CollectionKind::AddressBook
+        } else if t.is(NS_DAV, "collection") {
+            continue;
+        } else {
+            return None;
+        };
+        // A collection is a calendar or an address book, not both.
+        if kind != CollectionKind::Plain && kind != wanted {
             return None;
         }
+        kind = wanted;
     }
-    Some(if calendar { CollectionKind::Calendar } else { CollectionKind::Plain })
+    Some(kind)
 }
 
 /// The propstats explaining a refused creation: each refused property with

@@ -64,6 +64,18 @@ impl MultiStatus {
         self.w.end();
     }
 
+    /// A `response` with a status and a `DAV:error` precondition element
+    /// (RFC 4918 §14.5), e.g. 507 with `number-of-matches-within-limits`.
+    pub fn status_error_response(&mut self, href: &str, status: StatusCode, error: (&str, &str)) {
+        self.w.start(NS_DAV, "response");
+        self.w.text_element(NS_DAV, "href", href);
+        self.w.text_element(NS_DAV, "status", &status_line(status));
+        self.w.start(NS_DAV, "error");
+        self.w.empty(error.0, error.1);
+        self.w.end();
+        self.w.end();
+    }
+
     /// An element after the responses, e.g. RFC 6578's `sync-token`.
     pub fn text_element(&mut self, ns: &str, name: &str, text: &str) {
         self.w.text_element(ns, name, text);

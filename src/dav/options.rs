@@ -8,9 +8,10 @@ use super::response::{empty, set_header, Response};
 use super::DavRequest;
 
 /// Compliance classes: 1 and 3 (RFC 4918), 2 (locking), RFC 5689
-/// extended MKCOL and CalDAV `calendar-access` (RFC 4791 §5.1). `access-control` (RFC 3744) is not advertised: the ACL
+/// extended MKCOL, CalDAV `calendar-access` (RFC 4791 §5.1) and CardDAV
+/// `addressbook` (RFC 6352 §6.1). `access-control` (RFC 3744) is not advertised: the ACL
 /// method and the reports it requires are not implemented.
-pub const DAV_HEADER: &str = "1, 2, 3, calendar-access, extended-mkcol";
+pub const DAV_HEADER: &str = "1, 2, 3, calendar-access, addressbook, extended-mkcol";
 
 pub fn allowed_methods(resource: &Resource) -> &'static str {
     match resource {

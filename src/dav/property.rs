@@ -3,7 +3,7 @@
 //! everything else is a dead property stored as received.
 
 use crate::store::Lock;
-use crate::xml::{XmlWriter, NS_CALDAV, NS_CALENDARSERVER, NS_DAV};
+use crate::xml::{XmlWriter, NS_CALDAV, NS_CALENDARSERVER, NS_CARDDAV, NS_DAV};
 
 /// A property name as it appears on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -19,7 +19,8 @@ impl PropName {
 }
 
 /// Properties the server computes (RFC 4918 §15, RFC 3744 §4-5, RFC 4331,
-/// RFC 5397, RFC 6578 §4, RFC 4791 §5.2 and §6, caldav-ctag).
+/// RFC 5397, RFC 6578 §4, RFC 4791 §5.2 and §6, RFC 6352 §6.2 and §7.1,
+/// caldav-ctag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiveProperty {
     ResourceType,
@@ -59,10 +60,15 @@ pub enum LiveProperty {
     MaxDateTime,
     MaxInstances,
     MaxAttendeesPerInstance,
+    // RFC 6352 §7.1.1 (principals) and §6.2 (address book collections)
+    AddressbookHomeSet,
+    SupportedAddressData,
+    AddressbookSupportedCollationSet,
+    AddressbookMaxResourceSize,
 }
 
 impl LiveProperty {
-    pub const ALL: [LiveProperty; 32] = [
+    pub const ALL: [LiveProperty; 36] = [
         LiveProperty::ResourceType,
         LiveProperty::GetETag,
         LiveProperty::GetContentType,
@@ -95,6 +101,10 @@ impl LiveProperty {
         LiveProperty::MaxDateTime,
         LiveProperty::MaxInstances,
         LiveProperty::MaxAttendeesPerInstance,
+        LiveProperty::AddressbookHomeSet,
+        LiveProperty::SupportedAddressData,
+        LiveProperty::AddressbookSupportedCollationSet,
+        LiveProperty::AddressbookMaxResourceSize,
     ];
 
     /// The namespace of the element.
@@ -113,6 +123,10 @@ impl LiveProperty {
             | P::MaxDateTime
             | P::MaxInstances
             | P::MaxAttendeesPerInstance => NS_CALDAV,
+            P::AddressbookHomeSet
+            | P::SupportedAddressData
+            | P::AddressbookSupportedCollationSet
+            | P::AddressbookMaxResourceSize => NS_CARDDAV,
             _ => NS_DAV,
         }
     }
@@ -152,6 +166,10 @@ impl LiveProperty {
             LiveProperty::MaxDateTime => "max-date-time",
             LiveProperty::MaxInstances => "max-instances",
             LiveProperty::MaxAttendeesPerInstance => "max-attendees-per-instance",
+            LiveProperty::AddressbookHomeSet => "addressbook-home-set",
+            LiveProperty::SupportedAddressData => "supported-address-data",
+            LiveProperty::AddressbookSupportedCollationSet => "supported-collation-set",
+            LiveProperty::AddressbookMaxResourceSize => "max-resource-size",
         }
     }
 

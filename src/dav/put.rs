@@ -13,7 +13,8 @@ use super::conditional::write_condition;
 use super::DavRequest;
 use crate::auth::acl::Privileges;
 use crate::store::{PutObject, StoreError};
-use crate::xml::NS_CALDAV;
+use crate::store::Collection;
+use crate::xml::{NS_CALDAV, NS_CARDDAV};
 
 pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     // RFC 7231 §4.3.4: a PUT with Content-Range must be refused.
@@ -36,7 +37,8 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     let needed = if resource.exists() { Privileges::WRITE_CONTENT } else { Privileges::BIND };
     req.require(&resource, needed)?;
     let calendar = crate::caldav::is_calendar(&parent);
-    if !calendar {
+    let addressbook = crate::carddav::is_addressbook(&parent);
+    if !calendar && !addressbook {
         resource.require_plain_files()?;
     }
     let current = match &resource {
@@ -56,6 +58,9 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     let (content_type, index) = if calendar {
         let prepared = crate::caldav::put::prepare(req, &parent, &req.body)?;
         (prepared.content_type, prepared.index)
+    } else if addressbook {
+        let prepared = crate::carddav::put::prepare(req, &req.body)?;
+        (prepared.content_type, prepared.index)
     } else {
         let ct = req.header("content-type").filter(|v| !v.trim().is_empty()).unwrap_or("application/octet-stream");
         (ct.to_string(), Default::default())
@@ -73,19 +78,27 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
             quota_limit: Some(quota_limit(req, parent.owner).await?),
             guard,
             index,
-            unique_uid: calendar,
+            unique_uid: calendar || addressbook,
         })
         .await
         .map_err(|e| match e {
-            // RFC 4791 §5.3.2.1: name the resource that holds the UID.
-            StoreError::UidConflict { name } => DavError::condition(
-                StatusCode::FORBIDDEN,
-                Condition::NoUidConflict { namespace: NS_CALDAV, href: req.href(&format!("{}{name}", parent.path)) },
-            ),
+            // RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1: name the resource that
+            // holds the UID.
+            StoreError::UidConflict { name } => uid_conflict(req, &parent, &name),
             // A child collection of that name is 405 (the central mapping).
             e => DavError::from_store(req, e),
         })?;
     let mut resp = empty(if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
     set_header(&mut resp, header::ETAG, &quoted_etag(&outcome.meta.etag));
     Ok(resp)
+}
+
+/// 403 `no-uid-conflict` naming `name`, the member of `collection` that
+/// already holds the UID, in the namespace of the collection's protocol.
+pub fn uid_conflict(req: &DavRequest<'_>, collection: &Collection, name: &str) -> DavError {
+    let namespace = if crate::carddav::is_addressbook(collection) { NS_CARDDAV } else { NS_CALDAV };
+    DavError::condition(
+        StatusCode::FORBIDDEN,
+        Condition::NoUidConflict { namespace, href: req.href(&format!("{}{name}", collection.path)) },
+    )
 }

@@ -1,6 +1,7 @@
 //! REPORT (RFC 3253 §3.6): one dispatch on the report's root element.
 //! `sync-collection` (RFC 6578) belongs to the WebDAV core; the CalDAV
-//! reports to [`crate::caldav::report`]. Anything else, or a report on a
+//! reports to [`crate::caldav::report`], the CardDAV ones to
+//! [`crate::carddav::report`]. Anything else, or a report on a
 //! resource that does not support it, is refused with the
 //! `DAV:supported-report` precondition.
 
@@ -12,7 +13,8 @@ use super::response::Response;
 use super::{principal_search, sync, DavRequest};
 use crate::auth::acl::Privileges;
 use crate::caldav;
-use crate::xml::{self, NS_CALDAV, NS_DAV};
+use crate::carddav;
+use crate::xml::{self, NS_CALDAV, NS_CARDDAV, NS_DAV};
 
 pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
@@ -32,6 +34,8 @@ pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
         (NS_CALDAV, "calendar-query") => caldav::report::calendar_query(req, &resource, &root).await,
         (NS_CALDAV, "calendar-multiget") => caldav::report::calendar_multiget(req, &resource, &root).await,
         (NS_CALDAV, "free-busy-query") => caldav::report::free_busy_query(req, &resource, &root).await,
+        (NS_CARDDAV, "addressbook-query") => carddav::report::addressbook_query(req, &resource, &root).await,
+        (NS_CARDDAV, "addressbook-multiget") => carddav::report::addressbook_multiget(req, &resource, &root).await,
         _ => Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport)),
     }
 }
@@ -44,14 +48,23 @@ pub fn supported_reports(resource: &Resource) -> Vec<(&'static str, &'static str
     const FREE_BUSY: (&str, &str) = (NS_CALDAV, "free-busy-query");
     const PRINCIPAL_SEARCH: (&str, &str) = (NS_DAV, "principal-property-search");
     const SEARCH_SET: (&str, &str) = (NS_DAV, "principal-search-property-set");
+    const CARD_QUERY: (&str, &str) = (NS_CARDDAV, "addressbook-query");
+    const CARD_MULTIGET: (&str, &str) = (NS_CARDDAV, "addressbook-multiget");
     match resource {
         Resource::Root | Resource::PrincipalCollection | Resource::Principal(_) => vec![PRINCIPAL_SEARCH, SEARCH_SET],
         Resource::Collection { collection, .. } if caldav::is_calendar(collection) => {
             vec![QUERY, MULTIGET, FREE_BUSY, SYNC]
         }
         Resource::Collection { space: super::resource::HomeSpace::Calendars, .. } => vec![MULTIGET, SYNC],
+        Resource::Collection { collection, .. } if carddav::is_addressbook(collection) => {
+            vec![CARD_QUERY, CARD_MULTIGET, SYNC]
+        }
+        Resource::Collection { space: super::resource::HomeSpace::AddressBooks, .. } => {
+            vec![CARD_QUERY, CARD_MULTIGET, SYNC]
+        }
         Resource::Collection { .. } => vec![SYNC],
         Resource::Object { parent, .. } if caldav::is_calendar(parent) => vec![QUERY, MULTIGET],
+        Resource::Object { parent, .. } if carddav::is_addressbook(parent) => vec![CARD_QUERY, CARD_MULTIGET],
         _ => vec![],
     }
 }

@@ -127,9 +127,15 @@ impl Resource {
 
 /// Create `user`'s home in `space` if it does not exist yet.
 pub async fn ensure_home(store: &SharedStore, user: &Principal, space: HomeSpace) -> DavResult<Collection> {
+    Ok(home_created(store, user, space).await?.0)
+}
+
+/// `user`'s home in `space`, and whether this call created it (with its
+/// default calendar or address book).
+async fn home_created(store: &SharedStore, user: &Principal, space: HomeSpace) -> DavResult<(Collection, bool)> {
     let path = space.home_path(&user.username);
     if let Some(c) = store.collection_by_path(&path).await? {
-        return Ok(c);
+        return Ok((c, false));
     }
     let created = store
         .create_collection(NewCollection {
@@ -145,13 +151,17 @@ pub async fn ensure_home(store: &SharedStore, user: &Principal, space: HomeSpace
         .await;
     match created {
         Ok(home) => {
-            if space == HomeSpace::Calendars {
-                crate::caldav::create_default_calendar(store, &home).await?;
+            match space {
+                HomeSpace::Calendars => crate::caldav::create_default_calendar(store, &home).await?,
+                HomeSpace::AddressBooks => crate::carddav::create_default_addressbook(store, &home).await?,
+                HomeSpace::Files => {}
             }
-            Ok(home)
+            Ok((home, true))
         }
         // Another request created it concurrently.
-        Err(StoreError::AlreadyExists) => store.collection_by_path(&path).await?.ok_or(DavError::not_found()),
+        Err(StoreError::AlreadyExists) => {
+            Ok((store.collection_by_path(&path).await?.ok_or(DavError::not_found())?, false))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -194,7 +204,15 @@ pub async fn resolve(store: &SharedStore, user: &Principal, path: &DavPath) -> D
         }
     }
     let home = if segs[1] == user.username {
-        ensure_home(store, user, space).await?
+        let (home, created) = home_created(store, user, space).await?;
+        // The first request of a user may name the default calendar or
+        // address book that creating the home just made.
+        if created && segs.len() > 2 {
+            if let Some(found) = existing_below_home(store, space, path).await? {
+                return Ok(found);
+            }
+        }
+        home
     } else {
         store.collection_by_path(&space.home_path(&segs[1])).await?.ok_or(DavError::not_found())?
     };

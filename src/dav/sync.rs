@@ -101,8 +101,8 @@ pub async fn sync_collection(req: &DavRequest<'_>, resource: &Resource, root: &E
     let store = &req.state.store;
     let current = collection;
     let since = request.token.as_deref().map(|t| parse_token(current, t)).transpose()?;
-    // Calendars never contain collections.
-    let children = if crate::caldav::is_calendar(current) { Vec::new() } else { store.child_collections(current.id).await? };
+    // Calendars and address books never contain collections.
+    let children = if crate::caldav::is_calendar(current) || crate::carddav::is_addressbook(current) { Vec::new() } else { store.child_collections(current.id).await? };
     let (mut entries, mut revisions) = (Vec::new(), Vec::new());
     let listing = match since {
         None => Some(store.objects(current.id).await?),

@@ -306,6 +306,9 @@ pub struct ObjectIndex {
     /// A bounded recurring event in fixed time: the `[start, end)` of every
     /// instance (ms), so that a time range is decided without parsing.
     pub instances: Option<Vec<(Millis, Millis)>>,
+    /// For vCards: the folded text of their properties (see
+    /// `vcard::object::search_text`), which [`ObjectQuery::text`] searches.
+    pub search_text: Option<String>,
 }
 
 impl ObjectIndex {
@@ -341,8 +344,20 @@ pub struct ObjectQuery {
     /// Only objects whose index bounds meet `[start, end]` (ms, inclusive:
     /// a superset of the objects overlapping `[start, end)`).
     pub time_range: Option<(Millis, Millis)>,
+    /// Only objects whose `search_text` contains these needles (all of
+    /// them, or any, see [`TextCondition`]).
+    pub text: Option<TextCondition>,
     /// Read the objects' bytes too.
     pub with_content: bool,
+}
+
+/// Substrings an object's `search_text` must contain: all of `needles`
+/// when `all`, otherwise at least one. Needles are folded like the search
+/// text; the store matches them literally.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextCondition {
+    pub needles: Vec<String>,
+    pub all: bool,
 }
 
 /// An object with its index entry and, when asked for, its bytes.

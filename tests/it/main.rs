@@ -3,6 +3,7 @@
 mod auth;
 mod caldav;
 mod caldav_reports;
+mod carddav;
 mod cli;
 mod db;
 mod harness;

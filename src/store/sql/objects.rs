@@ -82,21 +82,44 @@ macro_rules! body {
             } else {
                 concat!("SELECT ", object_cols!(), ", ", index_cols!(), ", NULL AS content FROM objects ")
             };
+            let text = q.text.as_ref().filter(|t| !t.needles.is_empty());
+            let text_sql = text.map(text_condition_sql).unwrap_or_default();
             let sql = format!(
                 "{sql} WHERE collection_id = $1 AND ($2 IS NULL OR component = $2) \
-                 AND (time_start IS NULL OR time_start <= $3) AND (time_end IS NULL OR time_end >= $4) ORDER BY name"
+                 AND (time_start IS NULL OR time_start <= $3) AND (time_end IS NULL OR time_end >= $4){text_sql} ORDER BY name"
             );
-            let rows: Vec<IndexedRow> = sqlx::query_as(&sql)
-                .bind(collection)
-                .bind(&q.component)
-                .bind(end)
-                .bind(start)
-                .fetch_all(store.reader())
-                .await?;
+            let mut query = sqlx::query_as::<_, IndexedRow>(&sql).bind(collection).bind(&q.component).bind(end).bind(start);
+            for needle in text.map(|t| t.needles.as_slice()).unwrap_or_default() {
+                query = query.bind(like_pattern(needle));
+            }
+            let rows: Vec<IndexedRow> = query.fetch_all(store.reader()).await?;
             Ok(rows
                 .into_iter()
                 .map(|r| IndexedObject { meta: r.meta.into(), index: r.index.into(), content: r.content.map(bytes::Bytes::from) })
                 .collect())
+        }
+
+        /// ` AND (search_text LIKE $5 ESCAPE '\' AND|OR …)` for the needles
+        /// of `text`, bound from `$5` on.
+        fn text_condition_sql(text: &crate::store::TextCondition) -> String {
+            let join = if text.all { " AND " } else { " OR " };
+            let terms: Vec<String> =
+                (0..text.needles.len()).map(|i| format!("search_text LIKE ${} ESCAPE '\\'", i + 5)).collect();
+            format!(" AND ({})", terms.join(join))
+        }
+
+        /// `%needle%` with LIKE's wildcards escaped.
+        fn like_pattern(needle: &str) -> String {
+            let mut p = String::with_capacity(needle.len() + 2);
+            p.push('%');
+            for c in needle.chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    p.push('\\');
+                }
+                p.push(c);
+            }
+            p.push('%');
+            p
         }
 
         pub(super) async fn objects_by_name(
@@ -204,8 +227,8 @@ macro_rules! body {
                 Some(old) => {
                     let row: ObjectRow = sqlx::query_as(concat!(
                         "UPDATE objects SET content_type = $2, etag = $3, size = $4, content = $5, modified_at = $6, \
-                         uid = $7, component = $8, time_start = $9, time_end = $10, time_simple = $11, instances = $12 \
-                         WHERE id = $1 RETURNING ", object_cols!()
+                         uid = $7, component = $8, time_start = $9, time_end = $10, time_simple = $11, instances = $12, \
+                         search_text = $13 WHERE id = $1 RETURNING ", object_cols!()
                     ))
                     .bind(old.id)
                     .bind(&put.content_type)
@@ -219,6 +242,7 @@ macro_rules! body {
                     .bind(put.index.time_end)
                     .bind(put.index.time_simple)
                     .bind(put.index.encode_instances())
+                    .bind(&put.index.search_text)
                     .fetch_one(&mut *tx)
                     .await?;
                     row.into()
@@ -298,8 +322,8 @@ macro_rules! body {
             let NewObjectRow { name, content_type, content, etag } = *new;
             let row: ObjectRow = sqlx::query_as(concat!(
                 "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
-                 uid, component, time_start, time_end, time_simple, instances) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) RETURNING ", object_cols!()
+                 uid, component, time_start, time_end, time_simple, instances, search_text) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ", object_cols!()
             ))
             .bind(collection)
             .bind(name)
@@ -314,6 +338,7 @@ macro_rules! body {
             .bind(index.time_end)
             .bind(index.time_simple)
             .bind(index.encode_instances())
+            .bind(&index.search_text)
             .fetch_one(&mut *conn)
             .await
             .map_err(map_unique)?;

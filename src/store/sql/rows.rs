@@ -210,7 +210,7 @@ impl From<ObjectRow> for ObjectMeta {
 /// The index columns of an object, read as an [`IndexRow`].
 macro_rules! index_cols {
     () => {
-        "uid, component, time_start, time_end, time_simple, instances"
+        "uid, component, time_start, time_end, time_simple, instances, search_text"
     };
 }
 pub(crate) use index_cols;
@@ -223,6 +223,7 @@ pub struct IndexRow {
     pub time_end: Option<i64>,
     pub time_simple: bool,
     pub instances: Option<Vec<u8>>,
+    pub search_text: Option<String>,
 }
 
 impl From<IndexRow> for ObjectIndex {
@@ -234,6 +235,7 @@ impl From<IndexRow> for ObjectIndex {
             time_end: r.time_end,
             time_simple: r.time_simple,
             instances: r.instances.as_deref().and_then(ObjectIndex::decode_instances),
+            search_text: r.search_text,
         }
     }
 }

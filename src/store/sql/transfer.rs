@@ -43,8 +43,8 @@ macro_rules! body {
             check_uid_free(&mut tx, &dest_coll, id).await?;
             let (new_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
-                 uid, component, time_start, time_end, time_simple, instances) \
-                 SELECT $1, $2, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple, instances \
+                 uid, component, time_start, time_end, time_simple, instances, search_text) \
+                 SELECT $1, $2, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple, instances, search_text \
                  FROM objects WHERE id = $4 RETURNING id",
             )
             .bind(to.parent)
@@ -263,8 +263,8 @@ macro_rules! body {
         async fn copy_objects(conn: &mut Conn, from: i64, to: i64, now: i64) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
-                 uid, component, time_start, time_end, time_simple, instances) \
-                 SELECT $2, name, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple, instances \
+                 uid, component, time_start, time_end, time_simple, instances, search_text) \
+                 SELECT $2, name, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple, instances, search_text \
                  FROM objects WHERE collection_id = $1",
             )
             .bind(from)

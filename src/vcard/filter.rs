@@ -130,6 +130,61 @@ impl CardParamFilter {
     }
 }
 
+/// Substrings the folded search text of a vCard (see
+/// [`crate::vcard::object::search_text`]) must contain for `filter` to
+/// possibly match: `(needles, all)` — all of them when `all`, otherwise at
+/// least one. None when the filter gives no such condition (no prop-filter,
+/// `is-not-defined`, negated or empty text-matches, param-filters alone):
+/// then every vCard is a candidate. Every match type implies a substring,
+/// and `i;unicode-casemap` folding equates at least what the other
+/// collations equate, so the condition never excludes a match.
+pub fn index_needles(filter: &CardFilter) -> Option<(Vec<String>, bool)> {
+    match filter.test {
+        // Any prop-filter may match: each must require one of its needles.
+        FilterTest::AnyOf => {
+            let mut all = Vec::new();
+            for pf in &filter.prop_filters {
+                all.extend(prop_filter_needles(pf)?);
+            }
+            (!all.is_empty()).then_some((all, false))
+        }
+        // Every prop-filter must match: those requiring one needle each
+        // give a conjunction.
+        FilterTest::AllOf => {
+            let all: Vec<String> = filter
+                .prop_filters
+                .iter()
+                .filter_map(prop_filter_needles)
+                .filter(|n| n.len() == 1)
+                .flatten()
+                .collect();
+            (!all.is_empty()).then_some((all, true))
+        }
+    }
+}
+
+/// Needles one of which a property matching `pf` must contain.
+fn prop_filter_needles(pf: &CardPropFilter) -> Option<Vec<String>> {
+    if pf.is_not_defined {
+        return None;
+    }
+    let needle = |tm: &TextMatch| -> Option<String> {
+        if tm.negate || tm.value.is_empty() || tm.value.chars().any(char::is_control) {
+            return None;
+        }
+        Some(crate::collation::fold(Collation::UnicodeCasemap, &tm.value).into_owned())
+    };
+    match pf.test {
+        // With param-filters, or without text-matches, the property can
+        // match on something the search text does not hold.
+        FilterTest::AnyOf if pf.param_filters.is_empty() && !pf.text_matches.is_empty() => {
+            pf.text_matches.iter().map(needle).collect()
+        }
+        FilterTest::AnyOf => None,
+        FilterTest::AllOf => pf.text_matches.iter().find_map(needle).map(|n| vec![n]),
+    }
+}
+
 /// Does `card` match `filter` (RFC 6352 §10.5)?
 pub fn card_matches(card: &VCard, filter: &CardFilter) -> bool {
     filter.prop_filters.is_empty()
@@ -745,5 +800,27 @@ END:VCARD
         assert!(card_matches(&card, &filter("X-CUSTOM-THING", "x-param")));
         assert!(card_matches(&card, &filter("x-custom-thing", "X-PARAM")));
         assert!(!card_matches(&card, &filter("X-CUSTOM", "X-PARAM")));
+    }
+
+    #[test]
+    fn index_needles_never_exclude_a_match() {
+        let tm = |v: &str| TextMatch { value: v.into(), collation: UnicodeCasemap, match_type: MatchType::Equals, negate: false };
+        let mut fn_filter = CardPropFilter::new("FN");
+        fn_filter.text_matches.push(tm("Dubois"));
+        let mut email = CardPropFilter::new("EMAIL");
+        email.text_matches.push(tm("@AC-LYON.fr"));
+        let any = CardFilter { test: FilterTest::AnyOf, prop_filters: vec![fn_filter.clone(), email.clone()] };
+        assert_eq!(index_needles(&any), Some((vec!["dubois".into(), "@ac-lyon.fr".into()], false)));
+        let all = CardFilter { test: FilterTest::AllOf, prop_filters: vec![fn_filter.clone(), email.clone()] };
+        assert_eq!(index_needles(&all).map(|n| n.1), Some(true));
+        // A negated or undefined-property filter in an anyof gives nothing.
+        let mut negated = CardPropFilter::new("NICKNAME");
+        negated.text_matches.push(tm("me").negated());
+        let any = CardFilter { test: FilterTest::AnyOf, prop_filters: vec![fn_filter.clone(), negated.clone()] };
+        assert_eq!(index_needles(&any), None);
+        // In an allof, the other prop-filters still narrow.
+        let all = CardFilter { test: FilterTest::AllOf, prop_filters: vec![fn_filter, negated] };
+        assert_eq!(index_needles(&all), Some((vec!["dubois".into()], true)));
+        assert_eq!(index_needles(&CardFilter { test: FilterTest::AnyOf, prop_filters: vec![] }), None);
     }
 }

@@ -1,0 +1,65 @@
+//! CardDAV (RFC 6352): address books on top of the WebDAV core.
+//!
+//! The WebDAV core routes here when a request concerns an address book:
+//! creation by extended MKCOL (§6.3.1), validation of a PUT (§6.3.2), the
+//! live properties of address books and principals (§6.2, §7.1), version
+//! negotiation on GET (§5.1.1), and the `addressbook-query` and
+//! `addressbook-multiget` reports (§8.6, §8.7). vCard semantics live in
+//! [`crate::vcard`]; this module only translates between them, XML and the
+//! store.
+
+pub mod get;
+pub mod props;
+pub mod put;
+pub mod report;
+
+use http::StatusCode;
+
+use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::resource::{HomeSpace, Resource};
+use crate::store::{Collection, CollectionKind, DeadProperty, LockGuard, NewCollection, SharedStore, StoreError, StoreResult};
+use crate::xml::NS_DAV;
+
+/// Name of the address book every user gets on first use.
+pub const DEFAULT_ADDRESSBOOK: &str = "contacts";
+
+pub fn is_addressbook(c: &Collection) -> bool {
+    c.kind == CollectionKind::AddressBook
+}
+
+/// A new address book home gets one address book, so that a client finds
+/// somewhere to write on first use.
+pub async fn create_default_addressbook(store: &SharedStore, home: &Collection) -> StoreResult<()> {
+    let created = store
+        .create_collection(NewCollection {
+            owner: home.owner,
+            parent: Some(home.id),
+            path: format!("{}{DEFAULT_ADDRESSBOOK}/", home.path),
+            kind: CollectionKind::AddressBook,
+            components: vec![],
+            properties: vec![DeadProperty {
+                namespace: NS_DAV.into(),
+                name: "displayname".into(),
+                value: "<D:displayname>Contacts</D:displayname>".into(),
+            }],
+            guard: LockGuard::none(),
+            quota_limit: None,
+        })
+        .await;
+    match created {
+        Ok(_) | Err(StoreError::AlreadyExists) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Address books are created directly in their owner's address book home
+/// (RFC 6352 §6.3.1: the server decides where; nested address books would
+/// be invisible to clients that list the home at Depth 1).
+pub fn check_location(resource: &Resource, parent: &Collection) -> DavResult<()> {
+    let in_home = resource.space() == Some(HomeSpace::AddressBooks) && parent.parent.is_none();
+    if in_home {
+        Ok(())
+    } else {
+        Err(DavError::condition(StatusCode::FORBIDDEN, Condition::Carddav("addressbook-collection-location-ok")))
+    }
+}

@@ -1,0 +1,49 @@
+//! PUT of an address object resource (RFC 6352 §6.3.2): the body is
+//! validated against the preconditions of §6.3.2.1 and indexed, then stored
+//! exactly as sent.
+
+use http::StatusCode;
+
+use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::DavRequest;
+use crate::store::ObjectIndex;
+use crate::vcard::object::{parse_address_object, search_text, CardError};
+
+/// What the store needs besides the bytes.
+pub struct Prepared {
+    pub content_type: String,
+    pub index: ObjectIndex,
+}
+
+fn refuse(condition: &'static str) -> DavError {
+    DavError::condition(StatusCode::FORBIDDEN, Condition::Carddav(condition))
+}
+
+/// Check a body PUT into an address book against RFC 6352 §6.3.2.1 and
+/// extract its index. Nothing is stored when this fails.
+pub fn prepare(req: &DavRequest<'_>, body: &[u8]) -> DavResult<Prepared> {
+    if body.len() > req.state.config.max_resource_bytes {
+        return Err(refuse("max-resource-size"));
+    }
+    if let Some(ct) = req.header("content-type") {
+        if !crate::vcard::is_vcard_media_type(ct) {
+            return Err(refuse("supported-address-data"));
+        }
+    }
+    let object = parse_address_object(body).map_err(|e| {
+        tracing::debug!(error = %e, "refused vCard");
+        match e {
+            CardError::InvalidData(_) => refuse("valid-address-data"),
+            CardError::UnsupportedVersion(_) => refuse("supported-address-data"),
+        }
+    })?;
+    Ok(Prepared {
+        content_type: crate::vcard::media_type(object.version),
+        index: ObjectIndex {
+            uid: Some(object.uid.clone()),
+            component: Some("VCARD".into()),
+            search_text: Some(search_text(&object.card)),
+            ..Default::default()
+        },
+    })
+}

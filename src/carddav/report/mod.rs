@@ -1,0 +1,114 @@
+//! The CardDAV reports (RFC 6352 §8.6 `addressbook-query`, §8.7
+//! `addressbook-multiget`) and what they share: the properties a report
+//! asks for, with `address-data` rendered from the stored bytes (§10.4).
+
+mod multiget;
+mod query;
+pub mod request;
+
+pub use multiget::addressbook_multiget;
+pub use query::addressbook_query;
+
+use bytes::Bytes;
+
+use crate::dav::error::DavResult;
+use crate::dav::multistatus::MultiStatus;
+use crate::dav::path::DavPath;
+use crate::dav::propfind::{properties_of, PropfindRequest};
+use crate::dav::property::{PropName, PropValue};
+use crate::dav::resource::{HomeSpace, Resource};
+use crate::dav::DavRequest;
+use crate::store::{Collection, ObjectMeta};
+use crate::vcard::convert::convert_card;
+use crate::vcard::object::{parse_stored, stored_version};
+use crate::vcard::select::select;
+use crate::xml::{Element, NS_CARDDAV, NS_DAV};
+use request::{parse_address_data, AddressDataRequest};
+
+/// The properties a report asks for: everything but `address-data` goes
+/// through the PROPFIND machinery; `address-data` is rendered here.
+pub struct ReportProps {
+    pub propfind: PropfindRequest,
+    pub address_data: Option<AddressDataRequest>,
+}
+
+impl ReportProps {
+    /// From the `DAV:prop`, `DAV:allprop` or `DAV:propname` child of a
+    /// report (RFC 6352 §10.3, §10.7).
+    pub fn parse(root: &Element) -> DavResult<ReportProps> {
+        let mut address_data = None;
+        let propfind = if let Some(prop) = root.child(NS_DAV, "prop") {
+            let mut names = Vec::new();
+            for e in prop.elements() {
+                if e.is(NS_CARDDAV, "address-data") {
+                    address_data = Some(parse_address_data(e)?);
+                } else {
+                    names.push(PropName::new(&e.ns, &e.name));
+                }
+            }
+            PropfindRequest::Prop(names)
+        } else if root.child(NS_DAV, "propname").is_some() {
+            PropfindRequest::PropName
+        } else if root.child(NS_DAV, "allprop").is_some() {
+            PropfindRequest::AllProp(Vec::new())
+        } else {
+            PropfindRequest::Prop(Vec::new())
+        };
+        Ok(ReportProps { propfind, address_data })
+    }
+
+    pub fn needs_content(&self) -> bool {
+        self.address_data.is_some()
+    }
+}
+
+/// The `address-data` of an object: its exact bytes, or the version or
+/// part asked for. None when the stored bytes no longer parse (they did
+/// when stored).
+pub fn render_address_data(request: &AddressDataRequest, content_type: &str, content: &Bytes) -> Option<String> {
+    let declared = crate::carddav::get::stored_version(content_type);
+    if request.is_whole(declared) {
+        return String::from_utf8(content.to_vec()).ok();
+    }
+    let card = parse_stored(content)?;
+    let stored = stored_version(&card);
+    let version = request.version.unwrap_or(stored);
+    let card = if version == stored { card } else { convert_card(&card, version) };
+    Some(match &request.props {
+        Some(props) => select(&card, props, version),
+        None => {
+            let mut out = String::with_capacity(content.len());
+            let _ = card.write_to(&mut out, version);
+            out
+        }
+    })
+}
+
+/// Append the `response` of one address object to a report's multistatus.
+pub async fn object_response(
+    req: &DavRequest<'_>,
+    ms: &mut MultiStatus,
+    book: &Collection,
+    meta: ObjectMeta,
+    content: Option<&Bytes>,
+    props: &ReportProps,
+) -> DavResult<()> {
+    let store_path = format!("{}{}", book.path, meta.name);
+    let path = DavPath::from_store_path(&store_path);
+    let rendered = match (&props.address_data, content) {
+        (Some(request), Some(c)) => Some(render_address_data(request, &meta.content_type, c)),
+        (Some(_), None) => Some(None),
+        (None, _) => None,
+    };
+    let resource = Resource::Object { space: HomeSpace::AddressBooks, parent: book.clone(), meta };
+    let mut groups = properties_of(req, &path, &resource, &props.propfind).await?;
+    if let Some(rendered) = rendered {
+        let name = PropName::new(NS_CARDDAV, "address-data");
+        match rendered {
+            Some(data) => groups[0].props.push((name, PropValue::Text(data))),
+            None => groups[1].props.push((name, PropValue::Empty)),
+        }
+    }
+    ms.propstat_response(&req.href(&store_path), &groups);
+    Ok(())
+}

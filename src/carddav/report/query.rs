@@ -1,0 +1,102 @@
+//! `addressbook-query` (RFC 6352 §8.6): the store narrows candidates with
+//! the folded search text of each vCard (see
+//! [`crate::vcard::filter::index_needles`]); only candidates are parsed and
+//! run through the full filter (§10.5). A limit cuts the answer with a 507
+//! for the request URI (§8.6.2).
+
+use http::StatusCode;
+
+use super::request::{parse_filter, parse_limit};
+use super::{object_response, ReportProps};
+use crate::dav::error::{DavError, DavResult};
+use crate::dav::multistatus::MultiStatus;
+use crate::dav::resource::Resource;
+use crate::dav::response::{multistatus, Response};
+use crate::dav::{DavRequest, Depth};
+use crate::store::{Collection, ObjectQuery, TextCondition};
+use crate::vcard::filter::{card_matches, index_needles, CardFilter};
+use crate::vcard::object::parse_stored;
+use crate::xml::{Element, NS_CARDDAV, NS_DAV};
+
+pub async fn addressbook_query(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
+    let props = ReportProps::parse(root)?;
+    let filter = match root.child(NS_CARDDAV, "filter") {
+        Some(f) => parse_filter(f)?,
+        // §10.3: the filter is required.
+        None => return Err(DavError::bad_request("addressbook-query needs a filter")),
+    };
+    let limit = parse_limit(root)?;
+    // RFC 3253 makes Depth 0 the default of REPORT; clients that omit it on
+    // an address book mean its members.
+    let depth = req.depth(Depth::One)?;
+    let mut query = Query { req, props: &props, filter: &filter, limit, ms: MultiStatus::new(), count: 0, truncated: false };
+    match resource {
+        Resource::Collection { collection, .. } if crate::carddav::is_addressbook(collection) && depth != Depth::Zero => {
+            query.run_on(collection, None).await?;
+        }
+        Resource::Collection { collection, .. } if crate::carddav::is_addressbook(collection) => {}
+        Resource::Collection { collection, .. } if depth == Depth::Infinity => {
+            for child in req.state.store.child_collections(collection.id).await? {
+                if crate::carddav::is_addressbook(&child) {
+                    query.run_on(&child, None).await?;
+                }
+            }
+        }
+        Resource::Object { parent, meta, .. } => query.run_on(parent, Some(meta.name.clone())).await?,
+        _ => {}
+    }
+    Ok(query.finish())
+}
+
+struct Query<'r, 'a> {
+    req: &'r DavRequest<'a>,
+    props: &'r ReportProps,
+    filter: &'r CardFilter,
+    limit: Option<usize>,
+    ms: MultiStatus,
+    count: usize,
+    truncated: bool,
+}
+
+impl Query<'_, '_> {
+    /// Evaluate the query on one address book (or only on its member `only`).
+    async fn run_on(&mut self, book: &Collection, only: Option<String>) -> DavResult<()> {
+        if self.truncated {
+            return Ok(());
+        }
+        let text = index_needles(self.filter).map(|(needles, all)| TextCondition { needles, all });
+        let query = ObjectQuery { text, with_content: true, ..Default::default() };
+        let mut candidates = self.req.state.store.query_objects(book.id, &query).await?;
+        if let Some(name) = &only {
+            candidates.retain(|c| &c.meta.name == name);
+        }
+        for candidate in candidates {
+            let matched = candidate
+                .content
+                .as_ref()
+                .and_then(|c| parse_stored(c))
+                .is_some_and(|card| card_matches(&card, self.filter));
+            if !matched {
+                continue;
+            }
+            if self.limit.is_some_and(|l| self.count >= l) {
+                self.truncated = true;
+                return Ok(());
+            }
+            self.count += 1;
+            object_response(self.req, &mut self.ms, book, candidate.meta, candidate.content.as_ref(), self.props).await?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Response {
+        if self.truncated {
+            // §8.6.2: 507 for the request URI, with the RFC 3744 §9.2
+            // postcondition; it does not count towards the limit.
+            let href = self.req.href(&self.req.path.collection_path());
+            let error = (NS_DAV, "number-of-matches-within-limits");
+            self.ms.status_error_response(&href, StatusCode::INSUFFICIENT_STORAGE, error);
+        }
+        multistatus(self.ms.finish())
+    }
+}

@@ -1,0 +1,115 @@
+//! The part every multiget report shares (RFC 4791 §7.9 `calendar-multiget`,
+//! RFC 6352 §8.7 `addressbook-multiget`): from the requested hrefs to the
+//! objects they name. Hrefs naming members of the collection the request
+//! targets are read in one batch; others are resolved and authorised one by
+//! one. An href that names nothing the user may read is reported missing,
+//! so a multiget reveals no more than a GET would.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use super::error::DavResult;
+use super::locks::path_of_uri;
+use super::path::DavPath;
+use super::resource::{resolve, Resource};
+use super::DavRequest;
+use crate::auth::acl::Privileges;
+use crate::store::{Collection, ObjectMeta};
+use crate::xml::{Element, NS_DAV};
+
+/// One object found for an href.
+pub struct Found {
+    pub collection: Collection,
+    pub meta: ObjectMeta,
+    /// The bytes, when asked for.
+    pub content: Option<Bytes>,
+}
+
+/// One requested href and what it names.
+pub struct Requested {
+    /// The href as the client sent it.
+    pub href: String,
+    /// Its decoded path, None when it is not a path of this server.
+    pub path: Option<DavPath>,
+    pub found: Option<Found>,
+}
+
+impl Requested {
+    /// The href to answer with: the canonical encoding of the path, or the
+    /// client's text when it was not a path of this server.
+    pub fn answer_href(&self, req: &DavRequest<'_>) -> String {
+        match &self.path {
+            Some(path) => req.href(&path.object_path()),
+            None => self.href.clone(),
+        }
+    }
+}
+
+/// The `DAV:href` children of a multiget body.
+pub fn requested_hrefs(root: &Element) -> Vec<String> {
+    root.elements().filter(|e| e.is(NS_DAV, "href")).map(|e| e.text().trim().to_string()).collect()
+}
+
+/// The objects the hrefs name, in the order asked, among collections for
+/// which `accepts` holds (calendars for CalDAV, address books for CardDAV).
+pub async fn fetch(
+    req: &DavRequest<'_>,
+    resource: &Resource,
+    hrefs: Vec<String>,
+    with_content: bool,
+    accepts: fn(&Collection) -> bool,
+) -> DavResult<Vec<Requested>> {
+    let base = req.state.config.base_path();
+    let paths: Vec<Option<DavPath>> = hrefs.iter().map(|h| DavPath::parse(path_of_uri(h), base).ok()).collect();
+    let own = match resource {
+        Resource::Collection { collection, .. } if accepts(collection) => Some(collection),
+        _ => None,
+    };
+    let is_member = |p: &DavPath, c: &Collection| !p.trailing_slash && p.parent().is_some_and(|parent| parent.collection_path() == c.path);
+    let mut batch: HashMap<String, (ObjectMeta, Option<Bytes>)> = HashMap::new();
+    if let Some(own) = own {
+        let names: Vec<String> =
+            paths.iter().flatten().filter(|p| is_member(p, own)).filter_map(|p| p.last().map(str::to_string)).collect();
+        for (meta, content) in req.state.store.objects_by_name(own.id, &names, with_content).await? {
+            batch.insert(meta.name.clone(), (meta, content));
+        }
+    }
+    let mut out = Vec::with_capacity(hrefs.len());
+    for (href, path) in hrefs.into_iter().zip(paths) {
+        let found = match (&path, own) {
+            (Some(p), Some(own)) if is_member(p, own) => p
+                .last()
+                .and_then(|n| batch.remove(n))
+                .map(|(meta, content)| Found { collection: own.clone(), meta, content }),
+            (Some(p), _) => resolve_elsewhere(req, p, with_content, accepts).await?,
+            (None, _) => None,
+        };
+        out.push(Requested { href, path, found });
+    }
+    Ok(out)
+}
+
+/// An object outside the request's collection, if it exists, lives in an
+/// accepted collection and the user may read it.
+async fn resolve_elsewhere(
+    req: &DavRequest<'_>,
+    path: &DavPath,
+    with_content: bool,
+    accepts: fn(&Collection) -> bool,
+) -> DavResult<Option<Found>> {
+    let Ok(resource) = resolve(&req.state.store, req.user, path).await else { return Ok(None) };
+    let Resource::Object { parent, meta, .. } = resource.clone() else { return Ok(None) };
+    if !accepts(&parent) || !resource.privileges(req.user).contains(Privileges::READ) {
+        return Ok(None);
+    }
+    if !with_content {
+        return Ok(Some(Found { collection: parent, meta, content: None }));
+    }
+    Ok(req
+        .state
+        .store
+        .object_with_content(meta.id)
+        .await?
+        .map(|(meta, bytes)| Found { collection: parent, meta, content: Some(bytes) }))
+}
