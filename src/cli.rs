@@ -1,4 +1,4 @@
-//! The `almanach` command line: `serve`, `user …`, `academie …`.
+//! The `almanach` command line: `serve`, `user …`, `academie …`, `directory import`.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -33,6 +33,21 @@ pub enum Command {
     /// Manage académies (tenants), grouped into regions.
     #[command(subcommand)]
     Academie(AcademieCommand),
+    /// The national directory of accounts.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DirectoryCommand {
+    /// Create or update accounts from a CSV file (format in docs/operations.md).
+    /// Exits 1 when rows were rejected, after importing every good row.
+    Import {
+        file: PathBuf,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 2000)]
+        batch: usize,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -70,6 +85,18 @@ pub enum UserCommand {
         /// Give the account administrator rights.
         #[arg(long)]
         admin: bool,
+        /// Given name (national directory, vCard N).
+        #[arg(long)]
+        given_name: Option<String>,
+        /// Family name (national directory, vCard N).
+        #[arg(long)]
+        family_name: Option<String>,
+        /// Job title (national directory, vCard TITLE).
+        #[arg(long)]
+        title: Option<String>,
+        /// Telephone number (national directory, vCard TEL).
+        #[arg(long)]
+        phone: Option<String>,
     },
     /// Change a user's password (read from standard input).
     Passwd {
@@ -116,6 +143,22 @@ pub enum CliError {
     Directory(#[from] directory::DirectoryError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Import(#[from] directory::import::ImportError),
+    /// The import ran to the end, but some rows were rejected.
+    #[error("{0} rows rejected (see the messages above)")]
+    Rejected(u64),
+}
+
+impl CliError {
+    /// The process exit status: 3 when an import rejected rows (the good
+    /// ones are in), 1 for every other failure (2 is for usage errors).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Rejected(_) => 3,
+            _ => 1,
+        }
+    }
 }
 
 /// Hide the password of a database URL in messages.
@@ -202,6 +245,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let config = resolve_config(&cli, None)?;
             academie(&open_store(&config.database).await?, cmd).await
         }
+        Command::Directory(DirectoryCommand::Import { file, batch }) => {
+            let config = resolve_config(&cli, None)?;
+            let store = open_store(&config.database).await?;
+            let counts = directory::import::import_file(&store, file, (*batch).max(1)).await?;
+            println!(
+                "imported: {} created, {} updated, {} unchanged, {} rejected",
+                counts.created, counts.updated, counts.unchanged, counts.rejected
+            );
+            if counts.rejected > 0 {
+                return Err(CliError::Rejected(counts.rejected));
+            }
+            Ok(())
+        }
     }
 }
 
@@ -224,7 +280,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
 
 async fn user(store: &SharedStore, cmd: &UserCommand) -> Result<(), CliError> {
     match cmd {
-        UserCommand::Add { username, emails, display_name, academie, admin, .. } => {
+        UserCommand::Add { username, emails, display_name, academie, admin, given_name, family_name, title, phone, .. } => {
             let password = read_password()?;
             let p = directory::add_user(
                 store,
@@ -235,6 +291,10 @@ async fn user(store: &SharedStore, cmd: &UserCommand) -> Result<(), CliError> {
                     display_name: display_name.clone(),
                     academie: academie.clone(),
                     is_admin: *admin,
+                    given_name: given_name.clone(),
+                    family_name: family_name.clone(),
+                    title: title.clone(),
+                    phone: phone.clone(),
                 },
             )
             .await?;

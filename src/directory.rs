@@ -2,6 +2,8 @@
 //! command line and by the server's first start. Validation lives here; the
 //! store only persists.
 
+pub mod import;
+
 use crate::auth::password;
 use crate::store::{Academie, NewPrincipal, Principal, PrincipalKind, SharedStore, StoreError};
 
@@ -43,7 +45,7 @@ fn valid_slug(slug: &str) -> bool {
     (1..=64).contains(&slug.len()) && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-fn valid_email(addr: &str) -> bool {
+pub fn valid_email(addr: &str) -> bool {
     match addr.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty() && domain.contains('.') && !addr.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
@@ -59,6 +61,11 @@ pub struct NewUser {
     pub display_name: Option<String>,
     pub academie: Option<String>,
     pub is_admin: bool,
+    /// Directory fields (vCard N, TITLE, TEL).
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub title: Option<String>,
+    pub phone: Option<String>,
 }
 
 pub async fn add_user(store: &SharedStore, user: NewUser) -> Result<Principal, DirectoryError> {
@@ -90,6 +97,10 @@ pub async fn add_user(store: &SharedStore, user: NewUser) -> Result<Principal, D
             password_hash: Some(hash),
             emails: user.emails,
             is_admin: user.is_admin,
+            given_name: user.given_name,
+            family_name: user.family_name,
+            title: user.title,
+            phone: user.phone,
         })
         .await
         .map_err(|e| match e {
@@ -159,6 +170,10 @@ pub async fn bootstrap_admin(store: &SharedStore) -> Result<Option<(String, Stri
             display_name: Some("Administrator".into()),
             academie: None,
             is_admin: true,
+            given_name: None,
+            family_name: None,
+            title: None,
+            phone: None,
         },
     )
     .await;

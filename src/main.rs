@@ -17,6 +17,6 @@ async fn main() {
     };
     if let Err(e) = almanach::cli::run(cli).await {
         eprintln!("almanach: error: {e}");
-        std::process::exit(1);
+        std::process::exit(e.exit_code());
     }
 }

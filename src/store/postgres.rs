@@ -79,6 +79,32 @@ impl PgStore {
         Ok(tx)
     }
 
+    /// Directory search (`sql/directory_index.rs`): the `LIKE` pattern of a
+    /// contains (or, with `suffix`, ends-with) needle.
+    fn term_pattern(suffix: bool, needle: &str) -> String {
+        let mut p = String::from("%");
+        for c in needle.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                p.push('\\');
+            }
+            p.push(c);
+        }
+        if !suffix {
+            p.push('%');
+        }
+        p
+    }
+
+    /// Rows of `alias` whose term matches the pattern `$n`, found through
+    /// the pg_trgm GIN index (`LIKE` is exact: the index only narrows).
+    fn term_pattern_indexed(alias: &str, n: usize) -> String {
+        Self::term_pattern_exact(alias, n)
+    }
+
+    fn term_pattern_exact(alias: &str, n: usize) -> String {
+        format!("{alias}.term LIKE ${n} ESCAPE '\\'")
+    }
+
     async fn run_migrations(&self) -> StoreResult<()> {
         sqlx::migrate!("migrations/postgres").run(&self.pool).await?;
         Ok(())

@@ -100,6 +100,38 @@ impl SqliteStore {
         self.begin_write().await
     }
 
+    /// Directory search (`sql/directory_index.rs`): the `GLOB` pattern of a
+    /// contains (or, with `suffix`, ends-with) needle; `GLOB` is
+    /// case-sensitive, so it compares the folded values byte for byte.
+    fn term_pattern(suffix: bool, needle: &str) -> String {
+        let mut p = String::from("*");
+        for c in needle.chars() {
+            match c {
+                '*' => p.push_str("[*]"),
+                '?' => p.push_str("[?]"),
+                '[' => p.push_str("[[]"),
+                c => p.push(c),
+            }
+        }
+        if !suffix {
+            p.push('*');
+        }
+        p
+    }
+
+    /// Rows of `alias` whose term matches the pattern `$n`, found through
+    /// the FTS5 trigram table, then checked exactly.
+    fn term_pattern_indexed(alias: &str, n: usize) -> String {
+        format!(
+            "{alias}.id IN (SELECT rowid FROM directory_terms_fts WHERE term GLOB ${n}) AND {}",
+            Self::term_pattern_exact(alias, n)
+        )
+    }
+
+    fn term_pattern_exact(alias: &str, n: usize) -> String {
+        format!("{alias}.term GLOB ${n}")
+    }
+
     async fn run_migrations(&self) -> StoreResult<()> {
         sqlx::migrate!("migrations/sqlite").run(&self.write).await?;
         Ok(())

@@ -47,6 +47,10 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
                 display_name: Some(format!("{user} {academie}")),
                 academie: Some(academie.to_string()),
                 is_admin: false,
+                given_name: None,
+                family_name: None,
+                title: None,
+                phone: None,
             },
         )
         .await

@@ -14,6 +14,7 @@ macro_rules! body {
         use super::*;
         use super::changes::{bump, log_change};
         use super::collections::delete_subtree;
+        use super::directory_index::refresh_terms;
 
         // ------------------------------------------------------ Store methods
 
@@ -87,8 +88,8 @@ macro_rules! body {
             let kind = new.kind.unwrap_or(PrincipalKind::User);
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO principals (username, kind, display_name, academie_id, password_hash, \
-                 disabled, is_admin, quota_bytes, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8) RETURNING id",
+                 disabled, is_admin, quota_bytes, created_at, given_name, family_name, title, phone, modified_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $8) RETURNING id",
             )
             .bind(&new.username)
             .bind(kind.as_str())
@@ -98,12 +99,17 @@ macro_rules! body {
             .bind(false)
             .bind(new.is_admin)
             .bind(now_millis())
+            .bind(&new.given_name)
+            .bind(&new.family_name)
+            .bind(&new.title)
+            .bind(&new.phone)
             .fetch_one(&mut *tx)
             .await
             .map_err(map_unique)?;
             for (i, address) in new.emails.iter().enumerate() {
                 insert_email(&mut tx, id, address, i == 0, i as i64).await?;
             }
+            refresh_terms(&mut tx, &[id]).await?;
             let principal = fetch_principal(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             tx.commit().await?;
             Ok(principal)
@@ -183,21 +189,31 @@ macro_rules! body {
         }
 
         pub(super) async fn set_password_hash(store: &Backend, id: PrincipalId, hash: &str) -> StoreResult<()> {
-            let done = sqlx::query("UPDATE principals SET password_hash = $2 WHERE id = $1")
+            let done = sqlx::query("UPDATE principals SET password_hash = $2, modified_at = $3 WHERE id = $1")
                 .bind(id)
                 .bind(hash)
+                .bind(now_millis())
                 .execute(store.writer())
                 .await?;
             if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
         }
 
+        /// Disabling takes the principal out of the directory index;
+        /// enabling puts it back.
         pub(super) async fn set_disabled(store: &Backend, id: PrincipalId, disabled: bool) -> StoreResult<()> {
-            let done = sqlx::query("UPDATE principals SET disabled = $2 WHERE id = $1")
+            let mut tx = store.begin_write().await?;
+            let done = sqlx::query("UPDATE principals SET disabled = $2, modified_at = $3 WHERE id = $1")
                 .bind(id)
                 .bind(disabled)
-                .execute(store.writer())
+                .bind(now_millis())
+                .execute(&mut *tx)
                 .await?;
-            if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            refresh_terms(&mut tx, &[id]).await?;
+            tx.commit().await?;
+            Ok(())
         }
 
         pub(super) async fn delete_principal(store: &Backend, id: PrincipalId) -> StoreResult<()> {
@@ -266,6 +282,12 @@ macro_rules! body {
                     .await?;
             }
             insert_email(&mut tx, id, address, primary, next).await?;
+            sqlx::query("UPDATE principals SET modified_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await?;
+            refresh_terms(&mut tx, &[id]).await?;
             tx.commit().await?;
             Ok(())
         }

@@ -34,6 +34,8 @@
 //!
 //! - [`rows`]: row types, column lists and pure helpers (an ordinary module);
 //! - [`directory`]: académies, regions, principals and their emails;
+//! - [`directory_index`]: the national directory's search index and searches;
+//! - [`import`]: bulk import of accounts into the directory;
 //! - [`collections`]: collections, subtree deletion, quota;
 //! - [`objects`]: stored objects, conditional `PUT` and `DELETE`;
 //! - [`transfer`]: `COPY` and `MOVE`;
@@ -72,6 +74,8 @@
 pub(crate) mod changes;
 pub(crate) mod collections;
 pub(crate) mod directory;
+pub(crate) mod directory_index;
+pub(crate) mod import;
 pub(crate) mod listing;
 pub(crate) mod locks;
 pub(crate) mod objects;
@@ -105,6 +109,12 @@ macro_rules! sql_store {
             }
             mod directory {
                 $crate::store::sql::directory::body!();
+            }
+            mod directory_index {
+                $crate::store::sql::directory_index::body!();
+            }
+            mod import {
+                $crate::store::sql::import::body!();
             }
             mod locks {
                 $crate::store::sql::locks::body!();
@@ -177,6 +187,17 @@ macro_rules! sql_store {
                 }
                 async fn add_principal_email(&self, id: PrincipalId, address: &str, primary: bool) -> StoreResult<()> {
                     directory::add_principal_email(self, id, address, primary).await
+                }
+
+                // -- national directory
+                async fn directory_search(&self, search: &DirectorySearch) -> StoreResult<Vec<DirectoryEntry>> {
+                    directory_index::directory_search(self, search).await
+                }
+                async fn directory_entry(&self, username: &str) -> StoreResult<Option<DirectoryEntry>> {
+                    directory_index::directory_entry(self, username).await
+                }
+                async fn import_accounts(&self, batch: &[AccountRecord]) -> StoreResult<Vec<ImportOutcome>> {
+                    import::import_accounts(self, batch).await
                 }
 
                 // -- collections

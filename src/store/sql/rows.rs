@@ -346,6 +346,38 @@ impl PrincipalRow {
     }
 }
 
+/// A [`DirectoryEntry`] without its email addresses.
+#[derive(sqlx::FromRow)]
+pub struct DirectoryEntryRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub modified_at: i64,
+}
+
+impl DirectoryEntryRow {
+    pub fn into_entry(self, emails: Vec<String>) -> DirectoryEntry {
+        DirectoryEntry {
+            principal: self.id,
+            username: self.username,
+            display_name: self.display_name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            title: self.title,
+            phone: self.phone,
+            emails,
+            academie: self.slug.zip(self.name),
+            modified_at: self.modified_at,
+        }
+    }
+}
+
 /// The columns a [`LockRow`] is read from.
 macro_rules! lock_cols {
     () => {

@@ -1,0 +1,37 @@
+-- The national directory (CardDAV directory-gateway, RFC 6352 §7.1.1): the
+-- fields of a principal's vCard, and a search index over its names and
+-- email addresses. Keep logically identical to migrations/sqlite.
+--   given_name, family_name, title, phone   vCard N, TITLE, TEL
+--   modified_at                             ms; last change of the principal
+ALTER TABLE principals ADD COLUMN given_name TEXT;
+ALTER TABLE principals ADD COLUMN family_name TEXT;
+ALTER TABLE principals ADD COLUMN title TEXT;
+ALTER TABLE principals ADD COLUMN phone TEXT;
+ALTER TABLE principals ADD COLUMN modified_at BIGINT NOT NULL DEFAULT 0;
+UPDATE principals SET modified_at = created_at;
+
+-- One row per distinct searchable value of an active user principal, folded
+-- in Rust with i;unicode-casemap (collation::fold) at write time:
+--   field 'n'  display name, given name, family name, "given family", username
+--   field 'e'  each email address
+-- Rows exist only for active (not disabled) user principals; every write
+-- path rewrites a principal's rows (store/sql/directory_index.rs).
+CREATE TABLE directory_terms (
+    id            BIGSERIAL PRIMARY KEY,
+    principal_id  BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+    field         TEXT COLLATE "C" NOT NULL,
+    term          TEXT COLLATE "C" NOT NULL
+);
+-- equals and starts-with: a byte-wise range scan
+CREATE INDEX directory_terms_prefix_idx ON directory_terms(field, term);
+-- allof filters and rewrites by principal
+CREATE INDEX directory_terms_principal_idx ON directory_terms(principal_id, field, term);
+-- contains and ends-with (3 characters or more): trigrams
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX directory_terms_trgm_idx ON directory_terms USING gin (term gin_trgm_ops);
+
+-- Existing principals enter the index on their usernames and display names
+-- as stored (ASCII folding in SQL; the next write of each principal
+-- rewrites its rows with the full i;unicode-casemap folding).
+INSERT INTO directory_terms (principal_id, field, term)
+SELECT id, 'n', LOWER(username) FROM principals WHERE kind = 'user' AND NOT disabled;

@@ -1,0 +1,45 @@
+-- The national directory (CardDAV directory-gateway, RFC 6352 §7.1.1): the
+-- fields of a principal's vCard, and a search index over its names and
+-- email addresses. Keep logically identical to migrations/postgres.
+--   given_name, family_name, title, phone   vCard N, TITLE, TEL
+--   modified_at                             ms; last change of the principal
+ALTER TABLE principals ADD COLUMN given_name TEXT;
+ALTER TABLE principals ADD COLUMN family_name TEXT;
+ALTER TABLE principals ADD COLUMN title TEXT;
+ALTER TABLE principals ADD COLUMN phone TEXT;
+ALTER TABLE principals ADD COLUMN modified_at BIGINT NOT NULL DEFAULT 0;
+UPDATE principals SET modified_at = created_at;
+
+-- One row per distinct searchable value of an active user principal, folded
+-- in Rust with i;unicode-casemap (collation::fold) at write time:
+--   field 'n'  display name, given name, family name, "given family", username
+--   field 'e'  each email address
+-- Rows exist only for active (not disabled) user principals; every write
+-- path rewrites a principal's rows (store/sql/directory_index.rs).
+CREATE TABLE directory_terms (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    principal_id  BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+    field         TEXT NOT NULL,
+    term          TEXT NOT NULL
+);
+-- equals and starts-with: a byte-wise range scan
+CREATE INDEX directory_terms_prefix_idx ON directory_terms(field, term);
+-- allof filters and rewrites by principal
+CREATE INDEX directory_terms_principal_idx ON directory_terms(principal_id, field, term);
+-- contains and ends-with (3 characters or more): an FTS5 trigram index over
+-- the same rows (external content, kept in step by the triggers).
+CREATE VIRTUAL TABLE directory_terms_fts USING fts5(
+    term, content='directory_terms', content_rowid='id', tokenize='trigram case_sensitive 1', detail='none'
+);
+CREATE TRIGGER directory_terms_fts_insert AFTER INSERT ON directory_terms BEGIN
+    INSERT INTO directory_terms_fts (rowid, term) VALUES (new.id, new.term);
+END;
+CREATE TRIGGER directory_terms_fts_delete AFTER DELETE ON directory_terms BEGIN
+    INSERT INTO directory_terms_fts (directory_terms_fts, rowid, term) VALUES ('delete', old.id, old.term);
+END;
+
+-- Existing principals enter the index on their usernames and display names
+-- as stored (ASCII folding in SQL; the next write of each principal
+-- rewrites its rows with the full i;unicode-casemap folding).
+INSERT INTO directory_terms (principal_id, field, term)
+SELECT id, 'n', LOWER(username) FROM principals WHERE kind = 'user' AND NOT disabled;
