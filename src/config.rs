@@ -47,6 +47,9 @@ pub struct Config {
     pub failed_login_window: Duration,
     /// Longest lock timeout granted (RFC 4918 §10.7 lets the server choose).
     pub max_lock_timeout: Duration,
+    /// Most cards one search of the national directory returns (507
+    /// beyond, RFC 6352 §8.6.2).
+    pub directory_max_results: usize,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8008";
@@ -68,6 +71,7 @@ impl Default for Config {
             default_quota_bytes: 1024 * 1024 * 1024,
             realm: "Almanach".into(),
             credential_cache_ttl: Duration::from_secs(300),
+            directory_max_results: 50,
             max_failed_logins: 10,
             failed_login_window: Duration::from_secs(300),
             max_lock_timeout: Duration::from_secs(3600),
@@ -105,6 +109,7 @@ pub struct FileConfig {
     pub max_failed_logins: Option<u32>,
     pub failed_login_window_secs: Option<u64>,
     pub max_lock_timeout_secs: Option<u64>,
+    pub directory_max_results: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +143,7 @@ impl FileConfig {
         if let Some(v) = self.default_quota_bytes { c.default_quota_bytes = v }
         if let Some(v) = self.realm { c.realm = v }
         if let Some(v) = self.credential_cache_ttl_secs { c.credential_cache_ttl = secs(v) }
+        if let Some(v) = self.directory_max_results { c.directory_max_results = v }
         if let Some(v) = self.max_failed_logins { c.max_failed_logins = v }
         if let Some(v) = self.failed_login_window_secs { c.failed_login_window = secs(v) }
         if let Some(v) = self.max_lock_timeout_secs { c.max_lock_timeout = secs(v) }

@@ -87,13 +87,16 @@ pub enum Target<'a> {
     PrincipalRecord(&'a Principal),
     /// A collection or object owned by this principal.
     OwnedBy(PrincipalId),
+    /// The national directory and its cards: readable by every account,
+    /// written by no one (it is generated from the principal records).
+    NationalDirectory,
 }
 
 /// The privileges `user` holds on `target`.
 pub fn privileges(user: &Principal, target: Target<'_>) -> Privileges {
     let read = Privileges::READ.union(Privileges::READ_CURRENT_USER_PRIVILEGE_SET);
     match target {
-        Target::ServerNode => read,
+        Target::ServerNode | Target::NationalDirectory => read,
         Target::PrincipalRecord(p) if p.id == user.id => read.union(Privileges::READ_ACL),
         Target::PrincipalRecord(p) if same_academie(p, user) => read,
         Target::PrincipalRecord(_) => Privileges::NONE,

@@ -8,6 +8,7 @@
 //! [`crate::vcard`]; this module only translates between them, XML and the
 //! store.
 
+pub mod directory;
 pub mod get;
 pub mod props;
 pub mod put;

@@ -3,7 +3,7 @@
 //! draft-daboo-carddav-directory-gateway §3). `addressbook-description`
 //! and `displayname` are dead properties, stored as sent.
 
-use super::is_addressbook;
+use super::{directory, is_addressbook};
 use crate::dav::error::DavResult;
 use crate::dav::property::{LiveProperty, PropValue};
 use crate::dav::resource::{HomeSpace, Resource};
@@ -20,20 +20,31 @@ pub async fn live_value(req: &DavRequest<'_>, resource: &Resource, prop: LivePro
         (P::AddressbookHomeSet, Resource::Principal(p)) => {
             PropValue::Href(req.href(&HomeSpace::AddressBooks.home_path(&p.username)))
         }
-        (prop, Resource::Collection { collection, .. }) if is_addressbook(collection) => match prop {
-            // §6.2.2: both versions are accepted and served.
-            P::SupportedAddressData => PropValue::Xml(
-                "<CR:address-data-type content-type=\"text/vcard\" version=\"3.0\"/>\
-                 <CR:address-data-type content-type=\"text/vcard\" version=\"4.0\"/>"
-                    .into(),
-            ),
-            P::AddressbookSupportedCollationSet => PropValue::Xml(
-                COLLATIONS.iter().map(|c| format!("<CR:supported-collation>{c}</CR:supported-collation>")).collect(),
-            ),
-            P::AddressbookMaxResourceSize => PropValue::Text(req.state.config.max_resource_bytes.to_string()),
-            _ => return Ok(None),
-        },
+        (P::DirectoryGateway, Resource::Principal(_)) => PropValue::Hrefs(vec![req.href(directory::DIRECTORY_PATH)]),
+        (P::AddressbookDescription, Resource::Directory) => PropValue::Text(directory::DESCRIPTION.into()),
+        (P::SupportedAddressData | P::AddressbookSupportedCollationSet | P::AddressbookMaxResourceSize, Resource::Directory) => {
+            return address_book_value(req, prop)
+        }
+        (prop, Resource::Collection { collection, .. }) if is_addressbook(collection) => return address_book_value(req, prop),
         _ => return Ok(None),
     };
     Ok(Some(value))
+}
+
+/// The §6.2 properties of an address book (the directory's too).
+fn address_book_value(req: &DavRequest<'_>, prop: LiveProperty) -> DavResult<Option<PropValue>> {
+    use LiveProperty as P;
+    Ok(Some(match prop {
+        // §6.2.2: both versions are accepted and served.
+        P::SupportedAddressData => PropValue::Xml(
+            "<CR:address-data-type content-type=\"text/vcard\" version=\"3.0\"/>\
+             <CR:address-data-type content-type=\"text/vcard\" version=\"4.0\"/>"
+                .into(),
+        ),
+        P::AddressbookSupportedCollationSet => PropValue::Xml(
+            COLLATIONS.iter().map(|c| format!("<CR:supported-collation>{c}</CR:supported-collation>")).collect(),
+        ),
+        P::AddressbookMaxResourceSize => PropValue::Text(req.state.config.max_resource_bytes.to_string()),
+        _ => return Ok(None),
+    }))
 }

@@ -50,13 +50,16 @@ pub enum Condition {
     /// href of the resource already holding the UID; `namespace` is the
     /// CalDAV or CardDAV namespace.
     NoUidConflict { namespace: &'static str, href: String },
+    /// RFC 6352 §8.6 `supported-filter`, naming the prop-filters the
+    /// server cannot answer.
+    SupportedFilter(Vec<String>),
 }
 
 impl Condition {
     fn namespace(&self) -> &'static str {
         match self {
             Condition::Caldav(_) => NS_CALDAV,
-            Condition::Carddav(_) => NS_CARDDAV,
+            Condition::Carddav(_) | Condition::SupportedFilter(_) => NS_CARDDAV,
             Condition::NoUidConflict { namespace, .. } => namespace,
             _ => NS_DAV,
         }
@@ -75,6 +78,7 @@ impl Condition {
             Condition::LockTokenSubmitted(_) => "lock-token-submitted",
             Condition::QuotaNotExceeded => "quota-not-exceeded",
             Condition::SupportedReport => "supported-report",
+            Condition::SupportedFilter(_) => "supported-filter",
         }
     }
 
@@ -86,11 +90,25 @@ impl Condition {
         }
     }
 
+    /// A `supported-filter` that names prop-filters (None otherwise).
+    fn as_nonempty_filter(&self) -> Option<&Vec<String>> {
+        match self {
+            Condition::SupportedFilter(names) if !names.is_empty() => Some(names),
+            _ => None,
+        }
+    }
+
     /// `<D:error><D:name>…</D:name></D:error>`
     pub fn to_xml(&self) -> String {
         let mut w = XmlWriter::new();
         w.root(NS_DAV, "error");
-        if self.hrefs().is_empty() {
+        if let Some(names) = self.as_nonempty_filter() {
+            w.start(self.namespace(), self.name());
+            for name in names {
+                w.raw(&format!("<CR:prop-filter name=\"{}\"/>", crate::xml::escape_text(name).replace('"', "&quot;")));
+            }
+            w.end();
+        } else if self.hrefs().is_empty() {
             w.empty(self.namespace(), self.name());
         } else {
             w.start(self.namespace(), self.name());

@@ -46,6 +46,23 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
             };
             object_response(req, &resource, &meta, body)
         }
+        Resource::DirectoryCard(entry) => {
+            let card = crate::carddav::directory::card(entry);
+            if let Some(r) = precondition_response(req, &card.etag)? {
+                return Ok(r);
+            }
+            let meta = crate::store::ObjectMeta {
+                id: entry.principal,
+                collection: 0,
+                name: format!("{}.vcf", entry.username),
+                content_type: card.content_type.to_string(),
+                etag: card.etag,
+                size: card.bytes.len() as i64,
+                created_at: entry.modified_at,
+                modified_at: entry.modified_at,
+            };
+            object_response(req, &resource, &meta, if head { Bytes::new() } else { card.bytes })
+        }
         Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {
             let name = display_name(req, collection).await?;
             let body = crate::caldav::export::export_calendar(&req.state.store, collection, &name).await?;
@@ -94,7 +111,11 @@ async fn get_object_directly(req: &DavRequest<'_>) -> DavResult<Option<Response>
 /// 200 with an object's bytes and the headers describing them; a vCard in
 /// the version the `Accept` header asks for (RFC 6352 §5.1.1).
 fn object_response(req: &DavRequest<'_>, resource: &Resource, meta: &crate::store::ObjectMeta, body: Bytes) -> Response {
-    let in_addressbook = matches!(resource, Resource::Object { parent, .. } if crate::carddav::is_addressbook(parent));
+    let in_addressbook = match resource {
+        Resource::Object { parent, .. } => crate::carddav::is_addressbook(parent),
+        Resource::DirectoryCard(_) => true,
+        _ => false,
+    };
     let converted = if in_addressbook {
         crate::carddav::get::negotiate(req.header("accept"), &meta.content_type, &body)
     } else {

@@ -45,12 +45,26 @@ pub async fn live_value(
         (P::ResourceType, R::Collection { collection, .. }) if crate::caldav::is_calendar(collection) => {
             PropValue::Markers(vec![(NS_DAV, "collection"), (NS_CALDAV, "calendar")])
         }
+        (P::ResourceType, R::Directory) => PropValue::Markers(vec![
+            (NS_DAV, "collection"),
+            (NS_CARDDAV, "addressbook"),
+            (NS_CARDDAV, "directory"),
+        ]),
         (P::ResourceType, R::Collection { collection, .. }) if crate::carddav::is_addressbook(collection) => {
             PropValue::Markers(vec![(NS_DAV, "collection"), (NS_CARDDAV, "addressbook")])
         }
         (P::ResourceType, r) if r.is_collection() => PropValue::Markers(vec![(NS_DAV, "collection")]),
         (P::ResourceType, _) => PropValue::Empty,
         (P::GetETag, R::Object { meta, .. }) => PropValue::Text(quoted_etag(&meta.etag)),
+        (P::GetETag | P::GetContentType | P::GetContentLength | P::GetLastModified, R::DirectoryCard(entry)) => {
+            let card = crate::carddav::directory::card(entry);
+            PropValue::Text(match prop {
+                P::GetETag => quoted_etag(&card.etag),
+                P::GetContentType => card.content_type.to_string(),
+                P::GetContentLength => card.bytes.len().to_string(),
+                _ => http_date(entry.modified_at),
+            })
+        }
         (P::GetContentType, R::Object { meta, .. }) => PropValue::Text(meta.content_type.clone()),
         (P::GetContentLength, R::Object { meta, .. }) => PropValue::Text(meta.size.to_string()),
         (P::GetLastModified, R::Object { meta, .. }) => PropValue::Text(http_date(meta.modified_at)),
@@ -58,6 +72,7 @@ pub async fn live_value(
         (P::CreationDate, R::Object { meta, .. }) => PropValue::Text(rfc3339(meta.created_at)),
         (P::CreationDate, R::Collection { collection, .. }) => PropValue::Text(rfc3339(collection.created_at)),
         (P::DisplayName, R::Principal(p)) => PropValue::Text(p.display_name.clone().unwrap_or_else(|| p.username.clone())),
+        (P::DisplayName, R::Directory) => PropValue::Text(crate::carddav::directory::DISPLAY_NAME.into()),
         (P::LockDiscovery, R::Collection { .. } | R::Object { .. }) => {
             PropValue::Locks(locks::active_locks(req, store_path).await?)
         }

@@ -38,7 +38,9 @@ pub async fn members(req: &DavRequest<'_>, resource: &Resource) -> DavResult<Vec
                 out.push((p, Resource::Object { space: *space, parent: collection.clone(), meta }));
             }
         }
-        Resource::Principal(_) | Resource::Object { .. } | Resource::Unmapped { .. } => {}
+        // The directory is searched, never listed.
+        Resource::Directory => return Err(crate::carddav::directory::refuse_listing()),
+        Resource::Principal(_) | Resource::Object { .. } | Resource::Unmapped { .. } | Resource::DirectoryCard(_) => {}
     }
     Ok(out)
 }

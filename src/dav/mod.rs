@@ -111,6 +111,11 @@ pub async fn handle(req: DavRequest<'_>) -> Response {
     if let Some(name) = CONDITIONAL_HEADERS.iter().find(|h| req.headers.get(**h).is_some_and(|v| v.to_str().is_err())) {
         return DavError::bad_request(format!("the {name} header is not valid ASCII")).into_response();
     }
+    // The national directory is generated from the principal records.
+    let read_only = matches!(req.method.as_str(), "OPTIONS" | "GET" | "HEAD" | "PROPFIND" | "REPORT");
+    if crate::carddav::directory::is_directory_path(&req.path) && !read_only {
+        return DavError::forbidden("the national directory is read-only").into_response();
+    }
     let result = match req.method.as_str() {
         "OPTIONS" => options::options(&req).await,
         "GET" | "HEAD" => get::get(&req).await,

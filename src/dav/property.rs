@@ -29,7 +29,8 @@ pub enum LiveProperty {
     GetContentLength,
     GetLastModified,
     CreationDate,
-    /// Live on principals (their display name); a dead property elsewhere.
+    /// Live on principals (their display name) and the national
+    /// directory; a dead property elsewhere.
     DisplayName,
     LockDiscovery,
     SupportedLock,
@@ -65,10 +66,14 @@ pub enum LiveProperty {
     SupportedAddressData,
     AddressbookSupportedCollationSet,
     AddressbookMaxResourceSize,
+    /// Live on the national directory; a dead property on address books.
+    AddressbookDescription,
+    /// draft-daboo-carddav-directory-gateway §3 (principals).
+    DirectoryGateway,
 }
 
 impl LiveProperty {
-    pub const ALL: [LiveProperty; 36] = [
+    pub const ALL: [LiveProperty; 38] = [
         LiveProperty::ResourceType,
         LiveProperty::GetETag,
         LiveProperty::GetContentType,
@@ -105,6 +110,8 @@ impl LiveProperty {
         LiveProperty::SupportedAddressData,
         LiveProperty::AddressbookSupportedCollationSet,
         LiveProperty::AddressbookMaxResourceSize,
+        LiveProperty::AddressbookDescription,
+        LiveProperty::DirectoryGateway,
     ];
 
     /// The namespace of the element.
@@ -126,7 +133,9 @@ impl LiveProperty {
             P::AddressbookHomeSet
             | P::SupportedAddressData
             | P::AddressbookSupportedCollationSet
-            | P::AddressbookMaxResourceSize => NS_CARDDAV,
+            | P::AddressbookMaxResourceSize
+            | P::AddressbookDescription
+            | P::DirectoryGateway => NS_CARDDAV,
             _ => NS_DAV,
         }
     }
@@ -170,6 +179,8 @@ impl LiveProperty {
             LiveProperty::SupportedAddressData => "supported-address-data",
             LiveProperty::AddressbookSupportedCollationSet => "supported-collation-set",
             LiveProperty::AddressbookMaxResourceSize => "max-resource-size",
+            LiveProperty::AddressbookDescription => "addressbook-description",
+            LiveProperty::DirectoryGateway => "directory-gateway",
         }
     }
 
@@ -184,7 +195,7 @@ impl LiveProperty {
     /// Whether PROPPATCH may change it (RFC 4918 §15: only displayname of the
     /// RFC 4918 properties is not protected).
     pub fn is_protected(self) -> bool {
-        self != LiveProperty::DisplayName
+        !matches!(self, LiveProperty::DisplayName | LiveProperty::AddressbookDescription)
     }
 
     /// Returned by `allprop` (RFC 4918 §9.1: the RFC 4918 live properties;

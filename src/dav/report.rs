@@ -34,6 +34,12 @@ pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
         (NS_CALDAV, "calendar-query") => caldav::report::calendar_query(req, &resource, &root).await,
         (NS_CALDAV, "calendar-multiget") => caldav::report::calendar_multiget(req, &resource, &root).await,
         (NS_CALDAV, "free-busy-query") => caldav::report::free_busy_query(req, &resource, &root).await,
+        (NS_CARDDAV, "addressbook-query") if matches!(resource, Resource::Directory) => {
+            carddav::directory::query(req, &root).await
+        }
+        (NS_CARDDAV, "addressbook-multiget") if matches!(resource, Resource::Directory | Resource::DirectoryCard(_)) => {
+            carddav::directory::multiget(req, &root).await
+        }
         (NS_CARDDAV, "addressbook-query") => carddav::report::addressbook_query(req, &resource, &root).await,
         (NS_CARDDAV, "addressbook-multiget") => carddav::report::addressbook_multiget(req, &resource, &root).await,
         _ => Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport)),
@@ -52,6 +58,9 @@ pub fn supported_reports(resource: &Resource) -> Vec<(&'static str, &'static str
     const CARD_MULTIGET: (&str, &str) = (NS_CARDDAV, "addressbook-multiget");
     match resource {
         Resource::Root | Resource::PrincipalCollection | Resource::Principal(_) => vec![PRINCIPAL_SEARCH, SEARCH_SET],
+        // Searched and fetched, never synchronized whole.
+        Resource::Directory => vec![CARD_QUERY, CARD_MULTIGET],
+        Resource::DirectoryCard(_) => vec![CARD_MULTIGET],
         Resource::Collection { collection, .. } if caldav::is_calendar(collection) => {
             vec![QUERY, MULTIGET, FREE_BUSY, SYNC]
         }

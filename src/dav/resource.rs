@@ -8,6 +8,7 @@
 //! /files/NAME/…                  a user's plain WebDAV home and below
 //! /calendars/NAME/…              calendar home (CalDAV)
 //! /addressbooks/NAME/…           address book home (CardDAV)
+//! /directory/                    the national directory (read-only, CardDAV)
 //! ```
 //!
 //! Homes are created the first time their owner reaches them. A path below
@@ -15,7 +16,7 @@
 //! 404, so existence is not revealed across owners or académies.
 
 use crate::auth::acl::{self, Privileges, Target};
-use crate::store::{Collection, CollectionKind, NewCollection, ObjectMeta, Principal, SharedStore, StoreError};
+use crate::store::{Collection, CollectionKind, DirectoryEntry, NewCollection, ObjectMeta, Principal, SharedStore, StoreError};
 
 use super::error::{DavError, DavResult};
 use super::path::DavPath;
@@ -59,11 +60,16 @@ pub enum Resource {
     /// Nothing is mapped at this path; `parent` is the collection that would
     /// contain it, when that exists.
     Unmapped { space: HomeSpace, owner: i64, parent: Option<Collection> },
+    /// The national directory gateway (`/directory/`, see
+    /// [`crate::carddav::directory`]).
+    Directory,
+    /// The generated card of one account in the directory.
+    DirectoryCard(Box<DirectoryEntry>),
 }
 
 impl Resource {
     pub fn is_collection(&self) -> bool {
-        !matches!(self, Resource::Object { .. } | Resource::Unmapped { .. })
+        !matches!(self, Resource::Object { .. } | Resource::Unmapped { .. } | Resource::DirectoryCard(_))
     }
 
     pub fn exists(&self) -> bool {
@@ -87,6 +93,7 @@ impl Resource {
             Resource::Collection { collection, .. } => Target::OwnedBy(collection.owner),
             Resource::Object { parent, .. } => Target::OwnedBy(parent.owner),
             Resource::Unmapped { owner, .. } => Target::OwnedBy(*owner),
+            Resource::Directory | Resource::DirectoryCard(_) => Target::NationalDirectory,
         };
         acl::privileges(user, target)
     }
@@ -186,6 +193,7 @@ pub async fn resolve(store: &SharedStore, user: &Principal, path: &DavPath) -> D
                 _ => Err(DavError::not_found()),
             };
         }
+        Some(crate::carddav::directory::DIRECTORY_SEGMENT) => return crate::carddav::directory::resolve(store, path).await,
         Some(_) => {}
     }
     let space = HomeSpace::parse(&segs[0]).ok_or(DavError::not_found())?;

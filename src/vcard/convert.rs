@@ -31,7 +31,24 @@ const APPLE_MEMBER: &str = "X-ADDRESSBOOKSERVER-MEMBER";
 pub fn convert(card: &VCard, to: VCardVersion) -> String {
     let mut out = String::with_capacity(256);
     let _ = convert_card(card, to).write_to(&mut out, to);
+    if to == VCardVersion::V3_0 {
+        out = without_charset(&out);
+    }
     out
+}
+
+/// calcard marks non-ASCII vCard 3 values with `CHARSET=UTF-8`, a vCard
+/// 2.1 parameter that RFC 2426 does not define (the charset is that of the
+/// MIME type); it is removed from the parameters of each line.
+fn without_charset(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| match line.find(':') {
+            Some(colon) if !line.starts_with([' ', '\t']) && line[..colon].contains(";CHARSET=UTF-8") => {
+                format!("{}{}", line[..colon].replace(";CHARSET=UTF-8", ""), &line[colon..])
+            }
+            _ => line.to_string(),
+        })
+        .collect()
 }
 
 /// `card` with its properties in the form of vCard `to` (written with
@@ -174,13 +191,14 @@ mod tests {
 
     #[test]
     fn v4_to_v3() {
-        let v4 = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:1\r\nFN:Jean Dubois\r\n\
+        let v4 = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:1\r\nFN:Jérôme Dubois\r\n\
                   EMAIL;PREF=1:jean@example.fr\r\nTEL;VALUE=uri;TYPE=voice:tel:+33-1-23\r\n\
                   PHOTO:data:image/png;base64,iVBORw0KGgo=\r\nEND:VCARD\r\n";
         let out = convert_text(v4, VCardVersion::V3_0);
         println!("{out}");
         assert!(out.contains("VERSION:3.0\r\n"), "{out}");
         assert!(out.contains("N:;;;;\r\n"), "{out}");
+        assert!(out.contains("FN:Jérôme Dubois\r\n") && !out.contains("CHARSET"), "{out}");
         assert!(out.to_ascii_lowercase().contains("type=pref"), "{out}");
         assert!(out.contains("ENCODING=b"), "{out}");
         assert!(!out.contains("data:image"), "{out}");

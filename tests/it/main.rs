@@ -6,6 +6,7 @@ mod caldav_reports;
 mod carddav;
 mod cli;
 mod db;
+mod directory;
 mod harness;
 mod hostile;
 mod locks;

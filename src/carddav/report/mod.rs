@@ -19,7 +19,7 @@ use crate::dav::property::{PropName, PropValue};
 use crate::dav::resource::{HomeSpace, Resource};
 use crate::dav::DavRequest;
 use crate::store::{Collection, ObjectMeta};
-use crate::vcard::convert::convert_card;
+use crate::vcard::convert::convert;
 use crate::vcard::object::{parse_stored, stored_version};
 use crate::vcard::select::select;
 use crate::xml::{Element, NS_CARDDAV, NS_DAV};
@@ -70,17 +70,18 @@ pub fn render_address_data(request: &AddressDataRequest, content_type: &str, con
     if request.is_whole(declared) {
         return String::from_utf8(content.to_vec()).ok();
     }
-    let card = parse_stored(content)?;
-    let stored = stored_version(&card);
-    let version = request.version.unwrap_or(stored);
-    let card = if version == stored { card } else { convert_card(&card, version) };
-    Some(match &request.props {
-        Some(props) => select(&card, props, version),
-        None => {
-            let mut out = String::with_capacity(content.len());
-            let _ = card.write_to(&mut out, version);
-            out
+    let stored_text = std::str::from_utf8(content).ok()?;
+    let converted = match request.version {
+        Some(wanted) if Some(wanted) != declared => {
+            let card = parse_stored(content)?;
+            (stored_version(&card) != wanted).then(|| convert(&card, wanted))
         }
+        _ => None,
+    };
+    let text = converted.as_deref().unwrap_or(stored_text);
+    Some(match &request.props {
+        Some(props) => select(text, props),
+        None => text.to_string(),
     })
 }
 
