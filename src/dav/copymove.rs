@@ -10,7 +10,7 @@ use super::resource::{resolve, Resource};
 use super::response::{empty, Response};
 use super::{DavRequest, Depth};
 use crate::auth::acl::Privileges;
-use crate::store::{Destination, StoreError};
+use crate::store::{Collection, CollectionKind, Destination, StoreError};
 
 pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     let is_move = req.method.as_str() == "MOVE";
@@ -62,6 +62,7 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         return Err(DavError::forbidden("resources cannot be copied or moved between namespaces"));
     }
     req.require(&dest, if dest.exists() { Privileges::WRITE } else { Privileges::BIND })?;
+    check_destination_kind(&source, &dest, &dest_parent)?;
     if dest.exists() && !overwrite {
         return Err(DavError::status(StatusCode::PRECONDITION_FAILED));
     }
@@ -110,6 +111,27 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         other => DavError::from_store(req, other),
     })?;
     Ok(empty(if outcome.replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
+}
+
+/// Calendars and address books keep their shape through COPY and MOVE: a
+/// calendar or address book lands directly in a home (RFC 4791 §5.3.1
+/// `calendar-collection-location-ok`, RFC 6352 §6.3.2.1
+/// `addressbook-collection-location-ok`), and a calendar object or vCard
+/// lands in a collection of the same kind (where it is validated and
+/// indexed), never loose in a home.
+fn check_destination_kind(source: &Resource, dest: &Resource, dest_parent: &Collection) -> DavResult<()> {
+    match source {
+        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {
+            crate::caldav::mkcalendar::check_location(dest, dest_parent)
+        }
+        Resource::Collection { collection, .. } if crate::carddav::is_addressbook(collection) => {
+            crate::carddav::check_location(dest, dest_parent)
+        }
+        Resource::Object { parent, .. } if parent.kind != CollectionKind::Plain && parent.kind != dest_parent.kind => {
+            Err(DavError::forbidden("a calendar object or contact can only go into a collection of the same kind"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Whether two authorities name the same server, ignoring case and the

@@ -203,6 +203,19 @@ async fn copy_and_move_keep_uids_unique(srv: TestServer) {
     let r = srv.as_user("COPY", "/addressbooks/alice/other/x.vcf", "alice").header("destination", &back).send().await;
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(r.text().contains("<CR:no-uid-conflict><D:href>/addressbooks/alice/contacts/v102.vcf</D:href>"), "{}", r.text());
+    // Address books stay directly in the home, contacts in address books.
+    let nested = format!("{}{BOOK}nested/", srv.base);
+    let r = srv.as_user("COPY", "/addressbooks/alice/other/", "alice").header("destination", &nested).send().await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("addressbook-collection-location-ok"), "{}", r.text());
+    let loose = format!("{}/addressbooks/alice/loose.vcf", srv.base);
+    let r = srv.as_user("MOVE", &format!("{BOOK}v104.vcf"), "alice").header("destination", &loose).send().await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(srv.as_user("GET", &format!("{BOOK}v104.vcf"), "alice").send().await.status, 200, "nothing moved");
+    // Between address books, a MOVE works and keeps the bytes.
+    let to = format!("{}/addressbooks/alice/other/v104.vcf", srv.base);
+    assert_eq!(srv.as_user("MOVE", &format!("{BOOK}v104.vcf"), "alice").header("destination", &to).send().await.status, 201);
+    assert_eq!(srv.as_user("GET", "/addressbooks/alice/other/v104.vcf", "alice").send().await.body, fixture("v104.vcf"));
 }
 
 // ------------------------------------------------------------ RFC 6352 §8 examples
