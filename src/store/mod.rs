@@ -512,6 +512,11 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// A cheap round trip to the database (used by `/health`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Changes to the directory (principals, académies, emails) committed
+    /// through this store object so far: a value read before reading a
+    /// principal differs from the current one once such a change committed
+    /// since. Per process; no database read.
+    fn directory_generation(&self) -> u64;
 
     // -- académies and regions
     /// Create an académie, creating its region (slug used as name) when missing.

@@ -31,9 +31,14 @@ const LOCKS_ADVISORY_KEY: i64 = 0x414C_4D4C_4F43_4B53;
 pub struct PgStore {
     pool: PgPool,
     listings: super::sql::listing::ListingCache,
+    directory: super::sql::DirectoryGeneration,
 }
 
 impl PgStore {
+    fn directory_counter(&self) -> &super::sql::DirectoryGeneration {
+        &self.directory
+    }
+
     fn listing_cache(&self) -> &super::sql::listing::ListingCache {
         &self.listings
     }
@@ -44,7 +49,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
-        Ok(PgStore { pool, listings: Default::default() })
+        Ok(PgStore { pool, listings: Default::default(), directory: Default::default() })
     }
 
     fn reader(&self) -> &PgPool {

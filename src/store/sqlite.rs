@@ -26,6 +26,7 @@ pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     listings: super::sql::listing::ListingCache,
+    directory: super::sql::DirectoryGeneration,
 }
 
 impl SqliteStore {
@@ -68,7 +69,11 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         };
-        Ok(SqliteStore { read, write, listings: Default::default() })
+        Ok(SqliteStore { read, write, listings: Default::default(), directory: Default::default() })
+    }
+
+    fn directory_counter(&self) -> &super::sql::DirectoryGeneration {
+        &self.directory
     }
 
     fn listing_cache(&self) -> &super::sql::listing::ListingCache {
