@@ -47,6 +47,12 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx pings a connection when it goes back to the pool (it is
+            // dropped if that fails); pinging it again when taken out would
+            // add a round trip to every query. A connection that dies while
+            // idle (database restarted) fails the one statement that gets it,
+            // then is discarded.
+            .test_before_acquire(false)
             .connect(url)
             .await?;
         Ok(PgStore { pool, listings: Default::default(), directory: Default::default() })

@@ -53,6 +53,7 @@ impl SqliteStore {
         }
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .min_connections(if in_memory { 1 } else { 0 })
             .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
             .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
@@ -65,6 +66,10 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new()
                 .max_connections(4)
+                // An in-process connection does not die while idle; a ping
+                // when taken out of the pool would cost a round trip through
+                // the connection's worker thread on every read.
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(options)
                 .await?
