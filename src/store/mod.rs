@@ -594,9 +594,13 @@ pub trait Store: Send + Sync + 'static {
     async fn query_objects(&self, collection: CollectionId, query: &ObjectQuery) -> StoreResult<Vec<IndexedObject>>;
     /// The named objects of a collection, with their bytes when
     /// `with_content`, in one read; missing names are absent from the result.
+    /// `revision`: the collection's revision as the caller just read it, if
+    /// it did; the objects are then answered as of that revision when it is
+    /// the revision of a cached listing, without reading the revision again.
     async fn objects_by_name(
         &self,
         collection: CollectionId,
+        revision: Option<i64>,
         names: &[String],
         with_content: bool,
     ) -> StoreResult<Vec<(ObjectMeta, Option<Bytes>)>>;

@@ -39,7 +39,7 @@ pub async fn calendar_multiget(req: &DavRequest<'_>, resource: &Resource, root: 
             .filter(|p| !p.trailing_slash && p.parent().is_some_and(|parent| parent.collection_path() == calendar.path))
             .filter_map(|p| p.last().map(str::to_string))
             .collect();
-        for (meta, content) in req.state.store.objects_by_name(calendar.id, &names, props.needs_content()).await? {
+        for (meta, content) in req.state.store.objects_by_name(calendar.id, Some(calendar.sync_revision), &names, props.needs_content()).await? {
             batch.insert(meta.name.clone(), (meta, content));
         }
     }

@@ -260,10 +260,11 @@ macro_rules! sql_store {
                 async fn objects_by_name(
                     &self,
                     collection: CollectionId,
+                    revision: Option<i64>,
                     names: &[String],
                     with_content: bool,
                 ) -> StoreResult<Vec<(ObjectMeta, Option<bytes::Bytes>)>> {
-                    objects::objects_by_name(self, collection, names, with_content).await
+                    objects::objects_by_name(self, collection, revision, names, with_content).await
                 }
                 async fn object_with_content(&self, id: ObjectId) -> StoreResult<Option<(ObjectMeta, bytes::Bytes)>> {
                     objects::object_with_content(self, id).await

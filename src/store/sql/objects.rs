@@ -102,6 +102,7 @@ macro_rules! body {
         pub(super) async fn objects_by_name(
             store: &Backend,
             collection: CollectionId,
+            known_revision: Option<i64>,
             names: &[String],
             with_content: bool,
         ) -> StoreResult<Vec<(ObjectMeta, Option<bytes::Bytes>)>> {
@@ -111,9 +112,17 @@ macro_rules! body {
             // Objects of a cached listing of the current revision whose bytes
             // are cached need no read; the others are read in one batch (and
             // their bytes cached). Without such a listing nothing is listed:
-            // the cost stays proportional to the names asked for.
-            let revision = current_revision(&mut *store.reader().acquire().await?, collection).await?;
-            let listing = revision.and_then(|r| store.listing_cache().get(collection, r)).unwrap_or_default();
+            // the cost stays proportional to the names asked for. The
+            // revision the caller just read serves as the current one (the
+            // answer is then that of the moment it was read).
+            let known = known_revision.and_then(|r| store.listing_cache().get(collection, r));
+            let listing = match known {
+                Some(listing) => listing,
+                None => {
+                    let revision = current_revision(&mut *store.reader().acquire().await?, collection).await?;
+                    revision.and_then(|r| store.listing_cache().get(collection, r)).unwrap_or_default()
+                }
+            };
             let mut found = Vec::with_capacity(names.len());
             let mut missing = Vec::new();
             for name in names {
