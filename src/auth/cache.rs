@@ -5,8 +5,11 @@
 //! stored hash it was verified against. It is used only while it was used
 //! within the TTL (sliding, so a syncing device stays recognised), is younger
 //! than a day, *and* the principal's stored hash is still the same one and
-//! the account is enabled — so a password change or a disable made by any
-//! server process takes effect on the next request.
+//! the account is enabled — so a password change or a disable takes effect
+//! as soon as the principal is read again: on the next request of the
+//! process that made it, within [`PRINCIPAL_MAX_AGE`] in the others (the
+//! principals of successful authentications are kept that long, see
+//! [`PrincipalCache`] and `docs/decisions.md`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -28,10 +28,18 @@ use super::StoreResult;
 /// (any constant unique to this use; "ALMLOCKS" in ASCII).
 const LOCKS_ADVISORY_KEY: i64 = 0x414C_4D4C_4F43_4B53;
 
+/// Connections per server process.
+const POOL_SIZE: u32 = 16;
+
+/// Of which at most this many are kept out of the pool for the hot reads
+/// (see `sql::kept`); the others serve every other read and the writes.
+const READ_KEPT: usize = 12;
+
 pub struct PgStore {
     pool: PgPool,
     listings: super::sql::listing::ListingCache,
     directory: super::sql::DirectoryGeneration,
+    kept: super::sql::kept::KeptConnections<Postgres>,
 }
 
 impl PgStore {
@@ -45,7 +53,7 @@ impl PgStore {
 
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(5))
             // sqlx pings a connection when it goes back to the pool (it is
             // dropped if that fails); pinging it again when taken out would
@@ -55,7 +63,12 @@ impl PgStore {
             .test_before_acquire(false)
             .connect(url)
             .await?;
-        Ok(PgStore { pool, listings: Default::default(), directory: Default::default() })
+        Ok(PgStore { pool, listings: Default::default(), directory: Default::default(), kept: super::sql::kept::KeptConnections::new(READ_KEPT) })
+    }
+
+    /// A connection for one hot read (see `sql::kept`).
+    async fn read_conn(&self) -> StoreResult<super::sql::kept::Kept<'_, Postgres>> {
+        Ok(self.kept.get(&self.pool).await?)
     }
 
     fn reader(&self) -> &PgPool {

@@ -18,7 +18,7 @@
 //! database's concrete connection type (`Conn`); spelling the equivalent sqlx
 //! trait bounds generically would bury the SQL. A backend only supplies its
 //! connection handling as inherent methods of its store type: `reader()` (pool
-//! for reads), `writer()` (pool for single-statement writes), `begin_write()`
+//! for reads), `read_conn()` (a connection for one hot read, see [`kept`]), `writer()` (pool for single-statement writes), `begin_write()`
 //! (a write transaction), `begin_guarded_write()` (a write transaction that
 //! checks a [`LockGuard`](super::LockGuard)), `begin_exclusive_write()` (a
 //! transaction excluding every guarded write: lock creation, subtree moves
@@ -73,6 +73,7 @@
 pub(crate) mod changes;
 pub(crate) mod collections;
 pub(crate) mod directory;
+pub(crate) mod kept;
 pub(crate) mod listing;
 pub(crate) mod locks;
 pub(crate) mod objects;
