@@ -5,14 +5,19 @@
 //! stored hash it was verified against. It is used only while it was used
 //! within the TTL (sliding, so a syncing device stays recognised), is younger
 //! than a day, *and* the principal's stored hash is still the same one and
-//! the account is enabled — so a password change or a disable made by any
-//! server process takes effect on the next request.
+//! the account is enabled — so a password change or a disable takes effect
+//! as soon as the principal is read again: on the next request of the
+//! process that made it, within [`PRINCIPAL_MAX_AGE`] in the others (the
+//! principals of successful authentications are kept that long, see
+//! [`PrincipalCache`] and `docs/decisions.md`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
+use crate::store::Principal;
 
 struct Entry {
     digest: [u8; 32],
@@ -93,6 +98,65 @@ impl CredentialCache {
 
 }
 
+/// How long a principal read for authentication is used without reading it
+/// again, when no change to the directory was made by this process since:
+/// the bound on how late this process sees a password change, a disable or
+/// a deletion made by *another* process (the `user` command, another
+/// server). Changes made through this process's store are seen at once
+/// (`Store::directory_generation`). See `docs/decisions.md`.
+pub const PRINCIPAL_MAX_AGE: Duration = Duration::from_secs(1);
+
+struct CachedPrincipal {
+    principal: Principal,
+    generation: u64,
+    read_at: Instant,
+}
+
+/// Principals recently read for authentication, by username.
+pub struct PrincipalCache {
+    max_age: Duration,
+    max_entries: usize,
+    entries: Mutex<HashMap<String, CachedPrincipal>>,
+}
+
+impl PrincipalCache {
+    pub fn new(max_age: Duration, max_entries: usize) -> Self {
+        PrincipalCache { max_age, max_entries, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// The principal `username` read less than the maximum age ago, with no
+    /// directory change through this process since (`generation` is the
+    /// store's current directory generation).
+    pub fn get(&self, username: &str, generation: u64) -> Option<Principal> {
+        if self.max_age.is_zero() {
+            return None;
+        }
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(username)
+            .filter(|e| e.generation == generation && e.read_at.elapsed() < self.max_age)
+            .map(|e| e.principal.clone())
+    }
+
+    /// Remember `principal`, read at `read_at` after the store's directory
+    /// generation was `generation` (read *before* the principal, so a change
+    /// committed in between makes the entry stale at once).
+    pub fn remember(&self, username: &str, principal: &Principal, generation: u64, read_at: Instant) {
+        if self.max_age.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.max_entries && !entries.contains_key(username) {
+            let max_age = self.max_age;
+            entries.retain(|_, e| e.read_at.elapsed() < max_age);
+            if entries.len() >= self.max_entries {
+                entries.clear();
+            }
+        }
+        entries.insert(username.to_string(), CachedPrincipal { principal: principal.clone(), generation, read_at });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +183,35 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(1100));
         assert!(!c.is_verified("a", "pw", "$h"), "idle past the TTL");
+    }
+
+    fn principal(name: &str) -> Principal {
+        Principal {
+            id: 1,
+            username: name.into(),
+            kind: crate::store::PrincipalKind::User,
+            display_name: None,
+            academie: None,
+            password_hash: Some("$h".into()),
+            disabled: false,
+            is_admin: false,
+            quota_bytes: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn principal_cache_bounded_by_age_and_generation() {
+        let c = PrincipalCache::new(Duration::from_millis(200), 10);
+        c.remember("a", &principal("a"), 7, Instant::now());
+        assert!(c.get("a", 7).is_some());
+        assert!(c.get("a", 8).is_none(), "a directory change through this process: read again");
+        assert!(c.get("b", 7).is_none());
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(c.get("a", 7).is_none(), "older than the maximum age");
+        let off = PrincipalCache::new(Duration::ZERO, 10);
+        off.remember("a", &principal("a"), 0, Instant::now());
+        assert!(off.get("a", 0).is_none());
     }
 
     #[test]

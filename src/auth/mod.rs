@@ -15,7 +15,7 @@ use base64::Engine;
 
 use crate::config::Config;
 use crate::store::{Principal, SharedStore, StoreError};
-use cache::CredentialCache;
+use cache::{CredentialCache, PrincipalCache, PRINCIPAL_MAX_AGE};
 use ratelimit::FailureLimiter;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,8 @@ pub enum AuthError {
 pub struct Authenticator {
     store: SharedStore,
     cache: CredentialCache,
+    /// Principals of recent successful authentications (see `cache`).
+    principals: PrincipalCache,
     per_account: FailureLimiter,
     per_address: FailureLimiter,
     /// A real argon2id hash verified when the account is unknown, so that
@@ -55,6 +57,7 @@ impl Authenticator {
         Authenticator {
             store,
             cache: CredentialCache::new(config.credential_cache_ttl, 100_000),
+            principals: PrincipalCache::new(PRINCIPAL_MAX_AGE.min(config.credential_cache_ttl), 100_000),
             per_account: FailureLimiter::new(config.max_failed_logins, config.failed_login_window),
             per_address: FailureLimiter::new(config.max_failed_logins.saturating_mul(4), config.failed_login_window),
             decoy_hash: password::hash_password(&password::random_password()),
@@ -69,15 +72,31 @@ impl Authenticator {
     /// Credentials verified recently against the stored hash pass without
     /// argon2 and without the failure limits, so an attacker guessing a
     /// user's password cannot lock out that user's already-syncing devices.
+    /// The principal itself is read again when the one last read is older
+    /// than [`PRINCIPAL_MAX_AGE`] or the directory changed through this
+    /// process since: a password change, disable or deletion takes effect at
+    /// once in the process that made it and within that bound in the others.
     /// Every other attempt is counted against the account and the client
     /// address *before* it is verified (so concurrent guesses all count) and
     /// given back when it succeeds.
     pub async fn authenticate(&self, authorization: Option<&str>, client: IpAddr) -> Result<Principal, AuthError> {
         let (username, password) = authorization.and_then(parse_basic).ok_or(AuthError::Missing)?;
+        // A principal read less than `PRINCIPAL_MAX_AGE` ago, with no
+        // directory change through this process since, is not read again.
+        let generation = self.store.directory_generation();
+        if let Some(p) = self.principals.get(&username, generation) {
+            if let Some(hash) = p.password_hash.as_deref().filter(|_| !p.disabled) {
+                if self.cache.is_verified(&username, &password, hash) {
+                    return Ok(p);
+                }
+            }
+        }
+        let read_at = std::time::Instant::now();
         let principal = self.store.principal_by_username(&username).await?.filter(|p| !p.disabled);
         let stored_hash = principal.as_ref().and_then(|p| p.password_hash.clone());
         if let (Some(p), Some(hash)) = (&principal, &stored_hash) {
             if self.cache.is_verified(&username, &password, hash) {
+                self.principals.remember(&username, p, generation, read_at);
                 return Ok(p.clone());
             }
         }
@@ -106,6 +125,7 @@ impl Authenticator {
                 self.per_address.refund(&address_key);
                 self.per_account.reset(&account_key);
                 self.cache.remember(&username, &password, &hash);
+                self.principals.remember(&username, &p, generation, read_at);
                 Ok(p)
             }
             _ => Err(AuthError::Invalid),

@@ -71,7 +71,7 @@ pub async fn fetch(
     if let Some(own) = own {
         let names: Vec<String> =
             paths.iter().flatten().filter(|p| is_member(p, own)).filter_map(|p| p.last().map(str::to_string)).collect();
-        for (meta, content) in req.state.store.objects_by_name(own.id, &names, with_content).await? {
+        for (meta, content) in req.state.store.objects_by_name(own.id, Some(own.sync_revision), &names, with_content).await? {
             batch.insert(meta.name.clone(), (meta, content));
         }
     }

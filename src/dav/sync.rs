@@ -130,7 +130,7 @@ pub async fn sync_collection(req: &DavRequest<'_>, resource: &Resource, root: &E
         }
         let names: Vec<String> = changes.iter().filter(|c| !c.deleted).map(|c| c.name.clone()).collect();
         let mut metas: std::collections::HashMap<String, ObjectMeta> = store
-            .objects_by_name(current.id, &names, false)
+            .objects_by_name(current.id, None, &names, false)
             .await?
             .into_iter()
             .map(|(m, _)| (m.name.clone(), m))

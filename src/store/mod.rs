@@ -644,6 +644,11 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// A cheap round trip to the database (used by `/health`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Changes to the directory (principals, académies, emails) committed
+    /// through this store object so far: a value read before reading a
+    /// principal differs from the current one once such a change committed
+    /// since. Per process; no database read.
+    fn directory_generation(&self) -> u64;
 
     // -- académies and regions
     /// Create an académie, creating its region (slug used as name) when missing.
@@ -740,9 +745,13 @@ pub trait Store: Send + Sync + 'static {
     async fn query_objects(&self, collection: CollectionId, query: &ObjectQuery) -> StoreResult<Vec<IndexedObject>>;
     /// The named objects of a collection, with their bytes when
     /// `with_content`, in one read; missing names are absent from the result.
+    /// `revision`: the collection's revision as the caller just read it, if
+    /// it did; the objects are then answered as of that revision when it is
+    /// the revision of a cached listing, without reading the revision again.
     async fn objects_by_name(
         &self,
         collection: CollectionId,
+        revision: Option<i64>,
         names: &[String],
         with_content: bool,
     ) -> StoreResult<Vec<(ObjectMeta, Option<Bytes>)>>;

@@ -28,23 +28,47 @@ use super::StoreResult;
 /// (any constant unique to this use; "ALMLOCKS" in ASCII).
 const LOCKS_ADVISORY_KEY: i64 = 0x414C_4D4C_4F43_4B53;
 
+/// Connections per server process.
+const POOL_SIZE: u32 = 16;
+
+/// Of which at most this many are kept out of the pool for the hot reads
+/// (see `sql::kept`); the others serve every other read and the writes.
+const READ_KEPT: usize = 12;
+
 pub struct PgStore {
     pool: PgPool,
     listings: super::sql::listing::ListingCache,
+    directory: super::sql::DirectoryGeneration,
+    kept: super::sql::kept::KeptConnections<Postgres>,
 }
 
 impl PgStore {
+    fn directory_counter(&self) -> &super::sql::DirectoryGeneration {
+        &self.directory
+    }
+
     fn listing_cache(&self) -> &super::sql::listing::ListingCache {
         &self.listings
     }
 
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx pings a connection when it goes back to the pool (it is
+            // dropped if that fails); pinging it again when taken out would
+            // add a round trip to every query. A connection that dies while
+            // idle (database restarted) fails the one statement that gets it,
+            // then is discarded.
+            .test_before_acquire(false)
             .connect(url)
             .await?;
-        Ok(PgStore { pool, listings: Default::default() })
+        Ok(PgStore { pool, listings: Default::default(), directory: Default::default(), kept: super::sql::kept::KeptConnections::new(READ_KEPT) })
+    }
+
+    /// A connection for one hot read (see `sql::kept`).
+    async fn read_conn(&self) -> StoreResult<super::sql::kept::Kept<'_, Postgres>> {
+        Ok(self.kept.get(&self.pool).await?)
     }
 
     fn reader(&self) -> &PgPool {

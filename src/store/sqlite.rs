@@ -22,10 +22,16 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::{StoreError, StoreResult};
 
+/// Read connections kept out of the pool for the hot reads (each has its
+/// worker thread; the pool has two more).
+const READ_KEPT: usize = 4;
+
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     listings: super::sql::listing::ListingCache,
+    directory: super::sql::DirectoryGeneration,
+    kept: super::sql::kept::KeptConnections<Sqlite>,
 }
 
 impl SqliteStore {
@@ -52,6 +58,7 @@ impl SqliteStore {
         }
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .min_connections(if in_memory { 1 } else { 0 })
             .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
             .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
@@ -63,16 +70,33 @@ impl SqliteStore {
             write.clone()
         } else {
             SqlitePoolOptions::new()
-                .max_connections(4)
+                // Up to READ_KEPT of them kept out of the pool (see `sql::kept`).
+                .max_connections(READ_KEPT as u32 + 2)
+                // An in-process connection does not die while idle; a ping
+                // when taken out of the pool would cost a round trip through
+                // the connection's worker thread on every read.
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(options)
                 .await?
         };
-        Ok(SqliteStore { read, write, listings: Default::default() })
+        // An in-memory database shares its one connection with the writer:
+        // none may be kept.
+        let kept = super::sql::kept::KeptConnections::new(if in_memory { 0 } else { READ_KEPT });
+        Ok(SqliteStore { read, write, listings: Default::default(), directory: Default::default(), kept })
+    }
+
+    fn directory_counter(&self) -> &super::sql::DirectoryGeneration {
+        &self.directory
     }
 
     fn listing_cache(&self) -> &super::sql::listing::ListingCache {
         &self.listings
+    }
+
+    /// A connection for one hot read (see `sql::kept`).
+    async fn read_conn(&self) -> StoreResult<super::sql::kept::Kept<'_, Sqlite>> {
+        Ok(self.kept.get(&self.read).await?)
     }
 
     fn reader(&self) -> &SqlitePool {

@@ -45,6 +45,22 @@ async fn password_change_and_disable_take_effect_at_once(srv: TestServer) {
     assert_eq!(r.status, 207);
 }
 
+async fn disable_by_another_process_takes_effect_within_a_second(srv: TestServer) {
+    // Another process (the `user` command, another server) with its own store.
+    let other = almanach::store::open(&srv.db_url).await.unwrap();
+    assert_eq!(srv.as_user("PROPFIND", "/", "alice").header("depth", "0").send().await.status, 207);
+    directory::set_disabled(&other, "alice", true).await.unwrap();
+    // The bound is `PRINCIPAL_MAX_AGE` (1 s): after it, refused.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(srv.as_user("PROPFIND", "/", "alice").header("depth", "0").send().await.status, 401);
+    directory::set_disabled(&other, "alice", false).await.unwrap();
+    directory::set_password(&other, "alice", "changed-elsewhere").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(srv.as_user("PROPFIND", "/", "alice").header("depth", "0").send().await.status, 401);
+    let r = srv.req("PROPFIND", "/", None).basic("alice", "changed-elsewhere").header("depth", "0").send().await;
+    assert_eq!(r.status, 207);
+}
+
 async fn owners_and_academies_are_isolated(srv: TestServer) {
     srv.as_user("PUT", "/files/alice/secret.txt", "alice").body("alice's").send().await;
     srv.as_user("MKCOL", "/files/alice/dir/", "alice").send().await;
@@ -124,6 +140,7 @@ both_stores!(
     anonymous_gets_basic_challenge,
     wrong_credentials_are_refused,
     password_change_and_disable_take_effect_at_once,
+    disable_by_another_process_takes_effect_within_a_second,
     owners_and_academies_are_isolated,
 );
 

@@ -21,6 +21,8 @@ pub fn password(user: &str) -> String {
 pub struct TestServer {
     pub base: String,
     pub store: SharedStore,
+    /// The database's URL, to open a second store on it (another process).
+    pub db_url: String,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -68,6 +70,7 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
     TestServer {
         base: format!("http://{addr}"),
         store,
+        db_url: db.url.clone(),
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         shutdown: Some(tx),
         task: Some(task),

@@ -87,7 +87,7 @@ impl Query<'_, '_> {
             Default::default()
         } else {
             store
-                .objects_by_name(calendar.id, &undecided, true)
+                .objects_by_name(calendar.id, None, &undecided, true)
                 .await?
                 .into_iter()
                 .filter_map(|(m, c)| Some((m.name, c?)))

@@ -21,11 +21,15 @@ macro_rules! body {
         // ------------------------------------------------------ Store methods
 
         pub(super) async fn collection_by_path(store: &Backend, path: &str) -> StoreResult<Option<Collection>> {
-            fetch_collection_by_path(&mut *store.reader().acquire().await?, path).await
+            let mut conn = store.read_conn().await?;
+            let found = fetch_collection_by_path(&mut conn, path).await;
+            conn.done(found)
         }
 
         pub(super) async fn collection(store: &Backend, id: CollectionId) -> StoreResult<Option<Collection>> {
-            fetch_collection(&mut *store.reader().acquire().await?, id).await
+            let mut conn = store.read_conn().await?;
+            let found = fetch_collection(&mut conn, id).await;
+            conn.done(found)
         }
 
         pub(super) async fn create_collection(store: &Backend, new: NewCollection) -> StoreResult<Collection> {

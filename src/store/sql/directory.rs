@@ -116,10 +116,12 @@ macro_rules! body {
         }
 
         pub(super) async fn principal_by_username(store: &Backend, username: &str) -> StoreResult<Option<Principal>> {
-            let row: Option<PrincipalRow> = sqlx::query_as(concat!(principal_select!(), "WHERE p.username = $1"))
+            let mut conn = store.read_conn().await?;
+            let row: Result<Option<PrincipalRow>, _> = sqlx::query_as(concat!(principal_select!(), "WHERE p.username = $1"))
                 .bind(username)
-                .fetch_optional(store.reader())
-                .await?;
+                .fetch_optional(&mut *conn)
+                .await;
+            let row = conn.done(row)?;
             row.map(PrincipalRow::into_principal).transpose()
         }
 

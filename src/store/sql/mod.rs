@@ -18,11 +18,12 @@
 //! database's concrete connection type (`Conn`); spelling the equivalent sqlx
 //! trait bounds generically would bury the SQL. A backend only supplies its
 //! connection handling as inherent methods of its store type: `reader()` (pool
-//! for reads), `writer()` (pool for single-statement writes), `begin_write()`
+//! for reads), `read_conn()` (a connection for one hot read, see [`kept`]), `writer()` (pool for single-statement writes), `begin_write()`
 //! (a write transaction), `begin_guarded_write()` (a write transaction that
 //! checks a [`LockGuard`](super::LockGuard)), `begin_exclusive_write()` (a
 //! transaction excluding every guarded write: lock creation, subtree moves
-//! and deletes), `listing_cache()` (its [`listing::ListingCache`]) and
+//! and deletes), `listing_cache()` (its [`listing::ListingCache`]), `directory_counter()`
+//! (its [`DirectoryGeneration`]) and
 //! `run_migrations()`.
 //!
 //! # Layout
@@ -76,12 +77,32 @@ pub(crate) mod collections;
 pub(crate) mod directory;
 pub(crate) mod directory_index;
 pub(crate) mod import;
+pub(crate) mod kept;
 pub(crate) mod listing;
 pub(crate) mod locks;
 pub(crate) mod objects;
 pub(crate) mod properties;
 pub(crate) mod rows;
 pub(crate) mod transfer;
+
+/// A per-process counter of changes to the directory (principals,
+/// académies, emails) made through this store, bumped after each such write
+/// commits. Caches of principals (`auth`) compare it with the value they
+/// read before reading a principal, so a change made by this process is
+/// seen by its next request. Changes made by other processes are not
+/// counted: such caches bound their age instead (see `docs/decisions.md`).
+#[derive(Default)]
+pub struct DirectoryGeneration(std::sync::atomic::AtomicU64);
+
+impl DirectoryGeneration {
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn bump(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
 
 /// The [`Store`](super::Store) implementation for `$store`, whose sqlx
 /// database is `$db`. `$store` must provide `reader()`, `writer()`,
@@ -135,6 +156,10 @@ macro_rules! sql_store {
                     self.run_migrations().await
                 }
 
+                fn directory_generation(&self) -> u64 {
+                    self.directory_counter().get()
+                }
+
                 async fn ping(&self) -> StoreResult<()> {
                     sqlx::query("SELECT 1").execute(self.reader()).await?;
                     Ok(())
@@ -142,7 +167,9 @@ macro_rules! sql_store {
 
                 // -- académies and regions
                 async fn create_academie(&self, slug: &str, name: &str, region: Option<&str>) -> StoreResult<Academie> {
-                    directory::create_academie(self, slug, name, region).await
+                    let done = directory::create_academie(self, slug, name, region).await;
+                    self.directory_counter().bump();
+                    done
                 }
                 async fn academie(&self, slug: &str) -> StoreResult<Option<Academie>> {
                     directory::academie(self, slug).await
@@ -156,7 +183,9 @@ macro_rules! sql_store {
 
                 // -- principals
                 async fn create_principal(&self, new: NewPrincipal) -> StoreResult<Principal> {
-                    directory::create_principal(self, new).await
+                    let done = directory::create_principal(self, new).await;
+                    self.directory_counter().bump();
+                    done
                 }
                 async fn principal_by_username(&self, username: &str) -> StoreResult<Option<Principal>> {
                     directory::principal_by_username(self, username).await
@@ -174,19 +203,27 @@ macro_rules! sql_store {
                     directory::count_principals(self).await
                 }
                 async fn set_password_hash(&self, id: PrincipalId, hash: &str) -> StoreResult<()> {
-                    directory::set_password_hash(self, id, hash).await
+                    let done = directory::set_password_hash(self, id, hash).await;
+                    self.directory_counter().bump();
+                    done
                 }
                 async fn set_disabled(&self, id: PrincipalId, disabled: bool) -> StoreResult<()> {
-                    directory::set_disabled(self, id, disabled).await
+                    let done = directory::set_disabled(self, id, disabled).await;
+                    self.directory_counter().bump();
+                    done
                 }
                 async fn delete_principal(&self, id: PrincipalId) -> StoreResult<()> {
-                    directory::delete_principal(self, id).await
+                    let done = directory::delete_principal(self, id).await;
+                    self.directory_counter().bump();
+                    done
                 }
                 async fn principal_emails(&self, id: PrincipalId) -> StoreResult<Vec<PrincipalEmail>> {
                     directory::principal_emails(self, id).await
                 }
                 async fn add_principal_email(&self, id: PrincipalId, address: &str, primary: bool) -> StoreResult<()> {
-                    directory::add_principal_email(self, id, address, primary).await
+                    let done = directory::add_principal_email(self, id, address, primary).await;
+                    self.directory_counter().bump();
+                    done
                 }
 
                 // -- national directory
@@ -197,7 +234,9 @@ macro_rules! sql_store {
                     directory_index::directory_entry(self, username).await
                 }
                 async fn import_accounts(&self, batch: &[AccountRecord]) -> StoreResult<Vec<ImportOutcome>> {
-                    import::import_accounts(self, batch).await
+                    let done = import::import_accounts(self, batch).await;
+                    self.directory_counter().bump();
+                    done
                 }
 
                 // -- collections
@@ -245,10 +284,11 @@ macro_rules! sql_store {
                 async fn objects_by_name(
                     &self,
                     collection: CollectionId,
+                    revision: Option<i64>,
                     names: &[String],
                     with_content: bool,
                 ) -> StoreResult<Vec<(ObjectMeta, Option<bytes::Bytes>)>> {
-                    objects::objects_by_name(self, collection, names, with_content).await
+                    objects::objects_by_name(self, collection, revision, names, with_content).await
                 }
                 async fn object_with_content(&self, id: ObjectId) -> StoreResult<Option<(ObjectMeta, bytes::Bytes)>> {
                     objects::object_with_content(self, id).await

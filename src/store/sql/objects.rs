@@ -25,11 +25,13 @@ macro_rules! body {
         pub(super) async fn objects(store: &Backend, collection: CollectionId) -> StoreResult<Vec<ObjectMeta>> {
             // The revision first: a listing read after it is never older
             // than the revision it is cached under (see `listing`).
-            let mut conn = store.reader().acquire().await?;
-            let Some(revision) = current_revision(&mut conn, collection).await? else { return Ok(Vec::new()) };
+            let mut conn = store.read_conn().await?;
+            let revision = current_revision(&mut conn, collection).await;
+            let Some(revision) = conn.done(revision)? else { return Ok(Vec::new()) };
             if let Some(listing) = store.listing_cache().get(collection, revision) {
                 return Ok(listing.as_ref().clone());
             }
+            let mut conn = store.reader().acquire().await?;
             let rows: Vec<ObjectRow> = sqlx::query_as(concat!(
                 "SELECT ", object_cols!(), " FROM objects WHERE collection_id = $1 ORDER BY name"
             ))
@@ -63,8 +65,9 @@ macro_rules! body {
             let sql = format!(
                 "{COLUMNS}{content} FROM collections c JOIN objects o ON o.collection_id = c.id WHERE c.path = $1 AND o.name = $2"
             );
-            let row: Option<Row> =
-                sqlx::query_as(&sql).bind(parent_path).bind(name).fetch_optional(store.reader()).await?;
+            let mut conn = store.read_conn().await?;
+            let row: Result<Option<Row>, _> = sqlx::query_as(&sql).bind(parent_path).bind(name).fetch_optional(&mut *conn).await;
+            let row = conn.done(row)?;
             match row {
                 Some(r) => Ok(Some((r.collection.into_collection()?, r.object.into(), r.content.map(bytes::Bytes::from)))),
                 None => Ok(None),
@@ -125,6 +128,7 @@ macro_rules! body {
         pub(super) async fn objects_by_name(
             store: &Backend,
             collection: CollectionId,
+            known_revision: Option<i64>,
             names: &[String],
             with_content: bool,
         ) -> StoreResult<Vec<(ObjectMeta, Option<bytes::Bytes>)>> {
@@ -134,9 +138,19 @@ macro_rules! body {
             // Objects of a cached listing of the current revision whose bytes
             // are cached need no read; the others are read in one batch (and
             // their bytes cached). Without such a listing nothing is listed:
-            // the cost stays proportional to the names asked for.
-            let revision = current_revision(&mut *store.reader().acquire().await?, collection).await?;
-            let listing = revision.and_then(|r| store.listing_cache().get(collection, r)).unwrap_or_default();
+            // the cost stays proportional to the names asked for. The
+            // revision the caller just read serves as the current one (the
+            // answer is then that of the moment it was read).
+            let known = known_revision.and_then(|r| store.listing_cache().get(collection, r));
+            let listing = match known {
+                Some(listing) => listing,
+                None => {
+                    let mut conn = store.read_conn().await?;
+                    let revision = current_revision(&mut conn, collection).await;
+                    let revision = conn.done(revision)?;
+                    revision.and_then(|r| store.listing_cache().get(collection, r)).unwrap_or_default()
+                }
+            };
             let mut found = Vec::with_capacity(names.len());
             let mut missing = Vec::new();
             for name in names {
@@ -181,7 +195,9 @@ macro_rules! body {
                 for name in chunk {
                     query = query.bind(name);
                 }
-                let rows = query.fetch_all(store.reader()).await?;
+                let mut conn = store.read_conn().await?;
+                let rows = query.fetch_all(&mut *conn).await;
+                let rows = conn.done(rows)?;
                 found.extend(rows.into_iter().map(|r| (r.meta.into(), r.content.map(bytes::Bytes::from))));
             }
             Ok(found)
@@ -189,11 +205,13 @@ macro_rules! body {
 
         pub(super) async fn object_with_content(store: &Backend, id: ObjectId) -> StoreResult<Option<(ObjectMeta, bytes::Bytes)>> {
             // One statement: the metadata (ETag) describes exactly these bytes.
-            let row: Option<ObjectContentRow> =
+            let mut conn = store.read_conn().await?;
+            let row: Result<Option<ObjectContentRow>, _> =
                 sqlx::query_as(concat!("SELECT ", object_cols!(), ", content FROM objects WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(store.reader())
-                    .await?;
+                    .fetch_optional(&mut *conn)
+                    .await;
+            let row = conn.done(row)?;
             Ok(row.map(|r| (r.meta.into(), bytes::Bytes::from(r.content))))
         }
 

@@ -26,7 +26,9 @@ macro_rules! body {
                     id,
                 ),
             };
-            let rows: Vec<(String, String, String)> = sqlx::query_as(sql).bind(id).fetch_all(store.reader()).await?;
+            let mut conn = store.read_conn().await?;
+            let rows: Result<Vec<(String, String, String)>, _> = sqlx::query_as(sql).bind(id).fetch_all(&mut *conn).await;
+            let rows = conn.done(rows)?;
             Ok(rows.into_iter().map(|(namespace, name, value)| DeadProperty { namespace, name, value }).collect())
         }
 
