@@ -40,6 +40,7 @@ pub enum ImportError {
 }
 
 /// Where each known column is in the file.
+#[derive(Debug)]
 struct Layout {
     index: [Option<usize>; COLUMNS.len()],
     width: usize,

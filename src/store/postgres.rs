@@ -19,7 +19,9 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::StoreResult;
@@ -30,6 +32,9 @@ const LOCKS_ADVISORY_KEY: i64 = 0x414C_4D4C_4F43_4B53;
 
 pub struct PgStore {
     pool: PgPool,
+    /// Connections for the directory's trigram look-ups, planned with
+    /// bitmap scans only (see [`PgStore::trigram_reader`]).
+    trigram: PgPool,
     listings: super::sql::listing::ListingCache,
 }
 
@@ -44,11 +49,30 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
-        Ok(PgStore { pool, listings: Default::default() })
+        let bitmap_only = PgConnectOptions::from_str(url)?.options([
+            ("enable_seqscan", "off"),
+            ("enable_indexscan", "off"),
+            ("enable_indexonlyscan", "off"),
+        ]);
+        let trigram = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(bitmap_only);
+        Ok(PgStore { pool, trigram, listings: Default::default() })
     }
 
     fn reader(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// For the directory's contains and ends-with look-ups (pg_trgm): a
+    /// pool whose sessions refuse sequential and plain index scans, so that
+    /// `LIKE '%…%'` always runs as a bitmap scan of the trigram index. The
+    /// planner's estimates for such patterns are poor; left alone it picks
+    /// a sequential scan "until `limit` rows are found", which reads the
+    /// whole table when the needle is rare.
+    fn trigram_reader(&self) -> &PgPool {
+        &self.trigram
     }
 
     fn writer(&self) -> &PgPool {
