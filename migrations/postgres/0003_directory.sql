@@ -22,8 +22,8 @@ CREATE TABLE directory_terms (
     field         TEXT COLLATE "C" NOT NULL,
     term          TEXT COLLATE "C" NOT NULL
 );
--- equals and starts-with: a byte-wise range scan
-CREATE INDEX directory_terms_prefix_idx ON directory_terms(field, term);
+-- equals and starts-with: a byte-wise range scan (covering: no table read)
+CREATE INDEX directory_terms_prefix_idx ON directory_terms(field, term, principal_id);
 -- allof filters and rewrites by principal
 CREATE INDEX directory_terms_principal_idx ON directory_terms(principal_id, field, term);
 -- contains and ends-with (3 characters or more): trigrams

@@ -19,7 +19,9 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::StoreResult;
@@ -37,6 +39,9 @@ const READ_KEPT: usize = 12;
 
 pub struct PgStore {
     pool: PgPool,
+    /// Connections for the directory's trigram look-ups, planned with
+    /// bitmap scans only (see [`PgStore::trigram_reader`]).
+    trigram: PgPool,
     listings: super::sql::listing::ListingCache,
     directory: super::sql::DirectoryGeneration,
     kept: super::sql::kept::KeptConnections<Postgres>,
@@ -63,7 +68,22 @@ impl PgStore {
             .test_before_acquire(false)
             .connect(url)
             .await?;
-        Ok(PgStore { pool, listings: Default::default(), directory: Default::default(), kept: super::sql::kept::KeptConnections::new(READ_KEPT) })
+        let bitmap_only = PgConnectOptions::from_str(url)?.options([
+            ("enable_seqscan", "off"),
+            ("enable_indexscan", "off"),
+            ("enable_indexonlyscan", "off"),
+        ]);
+        let trigram = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(bitmap_only);
+        Ok(PgStore {
+            pool,
+            trigram,
+            listings: Default::default(),
+            directory: Default::default(),
+            kept: super::sql::kept::KeptConnections::new(READ_KEPT),
+        })
     }
 
     /// A connection for one hot read (see `sql::kept`).
@@ -73,6 +93,16 @@ impl PgStore {
 
     fn reader(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// For the directory's contains and ends-with look-ups (pg_trgm): a
+    /// pool whose sessions refuse sequential and plain index scans, so that
+    /// `LIKE '%…%'` always runs as a bitmap scan of the trigram index. The
+    /// planner's estimates for such patterns are poor; left alone it picks
+    /// a sequential scan "until `limit` rows are found", which reads the
+    /// whole table when the needle is rare.
+    fn trigram_reader(&self) -> &PgPool {
+        &self.trigram
     }
 
     fn writer(&self) -> &PgPool {

@@ -103,6 +103,12 @@ impl SqliteStore {
         &self.read
     }
 
+    /// For the directory's contains and ends-with look-ups (the FTS5
+    /// trigram table): the ordinary readers.
+    fn trigram_reader(&self) -> &SqlitePool {
+        &self.read
+    }
+
     /// Pool for single-statement writes (serialized with the transactions).
     fn writer(&self) -> &SqlitePool {
         &self.write

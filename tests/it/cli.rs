@@ -155,4 +155,70 @@ fn unsafe_kill(pid: u32, signal: &str) {
     assert!(status.success());
 }
 
-crate::each_store!(account_commands);
+/// `directory import`: columns in any order, bad rows reported with their
+/// line numbers while the good ones land, exit status 3, idempotent re-runs
+/// that never clear a password.
+async fn directory_import_command(backend: Backend) {
+    let db = fresh_db(backend).await;
+    let url = db.url.as_str();
+    assert!(almanach(url, &["academie", "add", "lyon", "--name", "Académie de Lyon"], None).status.success());
+    let o = almanach(url, &["user", "add", "jdupont", "--password-stdin", "--given-name", "Jean", "--family-name", "Dupont"], Some("pw\n"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("accounts.csv");
+    let csv = "academie,emails,username,family_name,given_name,title,phone\r\n\
+               lyon,elodie.martin@ac-lyon.fr;e.martin@ac-lyon.fr,emartin,Martin,Élodie,Professeure,+33 4 72 00 00 00\r\n\
+               lyon,bad-address,bad.email,X,Y,,\r\n\
+               lyon,jean.dupont@ac-lyon.fr,jdupont,Dupont,Jean,CPE,\r\n\
+               nowhere,,nobody,No,Body,,\r\n\
+               lyon,,Bad/Name,X,Y,,\r\n\
+               lyon,,emartin,Again,Twice,,\r\n\
+               lyon,e.martin@ac-lyon.fr,thief,T,T,,\r\n\
+               lyon,,\"too,many\",x,y,,,extra\r\n\
+               lyon,,\"lmoreau\",Moreau,Léa,,\r\n";
+    std::fs::write(&file, csv).unwrap();
+    let path = file.to_str().unwrap();
+    let o = almanach(url, &["directory", "import", path], None);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "imported: 2 created, 1 updated, 0 unchanged, 6 rejected");
+    let err = stderr(&o);
+    for expected in [
+        "line 3: invalid email address \"bad-address\"",
+        "line 5: unknown académie \"nowhere\"",
+        "line 6: invalid username \"Bad/Name\"",
+        "line 7: username \"emartin\" already appears earlier in the file",
+        "line 8: email address \"e.martin@ac-lyon.fr\" is already given to an earlier account of the batch",
+        "line 9: 8 fields, the header has 7",
+    ] {
+        assert!(err.contains(expected), "{expected:?} in {err}");
+    }
+    assert!(err.lines().last().unwrap().starts_with("almanach: error: 6 rows rejected"), "{err}");
+
+    let store = almanach::store::open(url).await.unwrap();
+    let e = store.directory_entry("emartin").await.unwrap().unwrap();
+    assert_eq!(e.emails, ["elodie.martin@ac-lyon.fr", "e.martin@ac-lyon.fr"]);
+    assert_eq!(e.display_name.as_deref(), Some("Élodie Martin"));
+    assert_eq!(e.phone.as_deref(), Some("+33 4 72 00 00 00"));
+    let j = store.principal_by_username("jdupont").await.unwrap().unwrap();
+    assert!(almanach::auth::password::verify_password("pw", j.password_hash.as_deref().unwrap()), "password kept");
+    assert_eq!(store.directory_entry("jdupont").await.unwrap().unwrap().title.as_deref(), Some("CPE"));
+    assert_eq!(store.principal_by_username("lmoreau").await.unwrap().unwrap().password_hash, None);
+
+    // Re-running updates nothing and duplicates nothing.
+    let o = almanach(url, &["directory", "import", path], None);
+    assert_eq!(stdout(&o).trim(), "imported: 0 created, 0 updated, 3 unchanged, 6 rejected");
+    assert_eq!(store.count_principals().await.unwrap(), 3);
+    // A clean file exits 0; without a terminal, progress goes to stderr as lines.
+    std::fs::write(&file, "username,given_name,family_name\nlmoreau,Léa,Moreau-Petit\n").unwrap();
+    let o = almanach(url, &["directory", "import", path], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "imported: 0 created, 1 updated, 0 unchanged, 0 rejected");
+    assert!(stderr(&o).starts_with("done: 1 rows"), "{}", stderr(&o));
+    // A header naming an unknown column refuses the file.
+    std::fs::write(&file, "username,nickname\nx,y\n").unwrap();
+    let o = almanach(url, &["directory", "import", path], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown column \"nickname\""), "{}", stderr(&o));
+}
+
+crate::each_store!(account_commands, directory_import_command);

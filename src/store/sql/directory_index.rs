@@ -23,6 +23,11 @@
 use crate::collation::{fold, Collation};
 use crate::store::{DirectoryField, DirectoryMatch, DirectoryTerm};
 
+/// How many values of a field a contains or ends-with search reads in
+/// index order before it turns to the trigram index (see
+/// `term_candidates`).
+pub const PROBE_ROWS: usize = 20_000;
+
 /// Shortest needle the trigram index answers (one trigram).
 pub const TRIGRAM_MIN_CHARS: usize = 3;
 
@@ -114,18 +119,17 @@ macro_rules! body {
                 return Ok(Vec::new());
             }
             let limit = search.limit as usize;
-            let mut conn = store.reader().acquire().await?;
             let ids = if search.terms.is_empty() {
-                all_active(&mut conn, search.limit).await?
+                all_active(&mut *store.reader().acquire().await?, search.limit).await?
             } else if search.match_all {
                 let driver = driving_term(&search.terms);
                 let others: Vec<&DirectoryTerm> =
                     search.terms.iter().enumerate().filter(|(i, _)| *i != driver).map(|(_, t)| t).collect();
-                term_candidates(&mut conn, &search.terms[driver], &others, limit).await?
+                term_candidates(store, &search.terms[driver], &others, limit).await?
             } else {
                 let mut ids: Vec<i64> = Vec::new();
                 for term in &search.terms {
-                    for id in term_candidates(&mut conn, term, &[], limit).await? {
+                    for id in term_candidates(store, term, &[], limit).await? {
                         if !ids.contains(&id) {
                             ids.push(id);
                         }
@@ -133,7 +137,7 @@ macro_rules! body {
                 }
                 ids
             };
-            let mut entries = fetch_entries(&mut conn, &ids).await?;
+            let mut entries = fetch_entries(&mut *store.reader().acquire().await?, &ids).await?;
             entries.truncate(limit);
             Ok(entries)
         }
@@ -169,15 +173,50 @@ macro_rules! body {
         /// and every term of `filters` (checked per principal). Reads a few
         /// times `limit` rows, more only while principals repeat.
         async fn term_candidates(
-            conn: &mut Conn,
+            store: &Backend,
             driver: &DirectoryTerm,
             filters: &[&DirectoryTerm],
             limit: usize,
         ) -> StoreResult<Vec<i64>> {
+            let (sql, binds) = candidates_sql(driver, filters, true);
+            match effective_kind(driver) {
+                // Walk the btree in order and stop at the limit.
+                DirectoryMatch::Equals | DirectoryMatch::Prefix => {
+                    let sql = format!("{sql} ORDER BY t.field, t.term");
+                    distinct_ids(&mut *store.reader().acquire().await?, &sql, &binds, limit, true).await
+                }
+                // A needle common enough is found among the first
+                // PROBE_ROWS values of the field (a bounded walk of the
+                // covering btree, far cheaper than the trigram index's long
+                // lists); otherwise the trigram index answers.
+                DirectoryMatch::Substring | DirectoryMatch::Suffix => {
+                    let (exact, _) = candidates_sql(driver, filters, false);
+                    let probe = exact.replacen(
+                        "FROM directory_terms t",
+                        &format!(
+                            "FROM (SELECT p.principal_id, p.field, p.term FROM directory_terms p \
+                             WHERE p.field = $1 ORDER BY p.field, p.term LIMIT {PROBE_ROWS}) t"
+                        ),
+                        1,
+                    );
+                    let ids = distinct_ids(&mut *store.reader().acquire().await?, &probe, &binds, limit, false).await?;
+                    if ids.len() == limit {
+                        return Ok(ids);
+                    }
+                    distinct_ids(&mut *store.trigram_reader().acquire().await?, &sql, &binds, limit, true).await
+                }
+            }
+        }
+
+        /// The statement selecting the principal ids of the rows `t` that
+        /// match `driver` (through an index when `indexed`) and whose
+        /// principal matches every filter, with its parameters; the
+        /// driver's field is `$1`.
+        fn candidates_sql(driver: &DirectoryTerm, filters: &[&DirectoryTerm], indexed: bool) -> (String, Vec<String>) {
             let mut binds: Vec<String> = Vec::new();
             let mut sql = format!(
                 "SELECT t.principal_id FROM directory_terms t WHERE {}",
-                term_condition("t", driver, true, &mut binds)
+                term_condition("t", driver, indexed, &mut binds)
             );
             for term in filters {
                 let condition = term_condition("f", term, false, &mut binds);
@@ -185,11 +224,24 @@ macro_rules! body {
                     " AND EXISTS (SELECT 1 FROM directory_terms f WHERE f.principal_id = t.principal_id AND {condition})"
                 ));
             }
-            let mut fetch = limit * 6 + 16;
+            (sql, binds)
+        }
+
+        /// Up to `limit` distinct principal ids from `sql` (which selects
+        /// principal ids): fetches a few more rows than `limit`, and with
+        /// `grow`, fetches again with a larger limit while principals repeat.
+        async fn distinct_ids(
+            conn: &mut Conn,
+            sql: &str,
+            binds: &[String],
+            limit: usize,
+            grow: bool,
+        ) -> StoreResult<Vec<i64>> {
+            let mut fetch = limit * 2 + 16;
             loop {
                 let statement = format!("{sql} LIMIT {fetch}");
                 let mut query = sqlx::query_as::<_, (i64,)>(&statement);
-                for b in &binds {
+                for b in binds {
                     query = query.bind(b);
                 }
                 let rows = query.fetch_all(&mut *conn).await?;
@@ -202,7 +254,7 @@ macro_rules! body {
                         ids.push(*id);
                     }
                 }
-                if ids.len() == limit || rows.len() < fetch {
+                if ids.len() == limit || rows.len() < fetch || !grow {
                     return Ok(ids);
                 }
                 fetch *= 4;

@@ -203,13 +203,13 @@ macro_rules! body {
                 if address.chars().any(char::is_whitespace) {
                     return Err(format!("invalid email address {address:?}"));
                 }
-                if claimed.contains(&lower) {
-                    return Err(format!("email address {address:?} is already given to an earlier account of the batch"));
-                }
                 if let Some(holder) = holders.get(&lower) {
                     if Some(*holder) != existing.map(|e| e.id) {
                         return Err(format!("email address {address:?} already belongs to another account"));
                     }
+                }
+                if claimed.contains(&lower) {
+                    return Err(format!("email address {address:?} is already given to an earlier account of the batch"));
                 }
             }
             let Some(e) = existing else {

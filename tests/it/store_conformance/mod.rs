@@ -12,6 +12,7 @@ use crate::db::{fresh_db, Backend};
 mod concurrency;
 mod directory;
 mod locks;
+mod national_directory;
 mod resources;
 mod transfer;
 
@@ -76,6 +77,8 @@ conformance!(
     directory::delete_principal_cascades,
     transfer::concurrent_transfers,
     transfer::collection_and_object_moves_race,
+    national_directory::directory_search,
+    national_directory::directory_import,
 );
 
 /// Two stores on one database, as two server processes would share it.

@@ -1,0 +1,265 @@
+//! The national directory: searches on the folded index (RFC 5051
+//! i;unicode-casemap, RFC 4790 §4.2 match types) and the bulk import.
+
+use almanach::collation::{fold, Collation};
+
+use super::*;
+
+fn term(field: DirectoryField, kind: DirectoryMatch, needle: &str) -> DirectoryTerm {
+    DirectoryTerm { field, kind, needle: fold(Collation::UnicodeCasemap, needle).into_owned() }
+}
+
+fn name(kind: DirectoryMatch, needle: &str) -> DirectoryTerm {
+    term(DirectoryField::Name, kind, needle)
+}
+
+fn email(kind: DirectoryMatch, needle: &str) -> DirectoryTerm {
+    term(DirectoryField::Email, kind, needle)
+}
+
+/// Usernames found by `terms` (allof), limit 100.
+async fn find(store: &SharedStore, terms: Vec<DirectoryTerm>) -> Vec<String> {
+    search(store, terms, true, 100).await
+}
+
+async fn search(store: &SharedStore, terms: Vec<DirectoryTerm>, match_all: bool, limit: i64) -> Vec<String> {
+    let found = store.directory_search(&DirectorySearch { terms, match_all, limit }).await.unwrap();
+    found.into_iter().map(|e| e.username).collect()
+}
+
+async fn person(store: &SharedStore, username: &str, given: &str, family: &str, display: Option<&str>, emails: &[&str]) -> Principal {
+    store
+        .create_principal(NewPrincipal {
+            username: username.into(),
+            display_name: display.map(Into::into),
+            given_name: Some(given.into()),
+            family_name: Some(family.into()),
+            emails: emails.iter().map(|e| e.to_string()).collect(),
+            academie: Some("lyon".into()),
+            title: Some("Professeure des écoles".into()),
+            phone: Some("+33 4 00 00 00 00".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
+pub async fn directory_search(store: SharedStore) {
+    use DirectoryMatch::*;
+    store.create_academie("lyon", "Académie de Lyon", None).await.unwrap();
+    person(&store, "emartin", "Élodie", "Martin", Some("Élodie Martin"), &["Elodie.Martin@ac-lyon.fr"]).await;
+    person(&store, "edupont", "Emile", "Dupont", None, &["emile.dupont@ac-lyon.fr", "e.dupont@education.gouv.fr"]).await;
+    let martine = person(&store, "mleroy", "Martine", "Leroy", None, &[]).await;
+    person(&store, "jstrauss", "Johann", "Strauß", None, &[]).await;
+    let marc = person(&store, "mmartin", "Marc", "Martin", None, &["marc@ac-lyon.fr"]).await;
+    store.set_disabled(marc.id, true).await.unwrap();
+    store
+        .create_principal(NewPrincipal {
+            username: "salle-martin".into(),
+            kind: Some(PrincipalKind::Room),
+            display_name: Some("Salle Martin".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // Case-insensitive, accents per i;unicode-casemap: É and é are equal,
+    // é and e are not (RFC 5051 decomposes é into e + U+0301).
+    assert_eq!(find(&store, vec![name(Equals, "ÉLODIE")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![name(Equals, "elodie")]).await, Vec::<String>::new());
+    assert_eq!(find(&store, vec![name(Equals, "élodie martin")]).await, ["emartin"]);
+    // ...but e is a prefix of the decomposed é.
+    assert_eq!(find(&store, vec![name(Prefix, "E")]).await, ["edupont", "emartin"]);
+    assert_eq!(find(&store, vec![name(Equals, "STRAUSS")]).await, ["jstrauss"]);
+    // "given family" is a name of its own; so is the username.
+    assert_eq!(find(&store, vec![name(Equals, "emile dupont")]).await, ["edupont"]);
+    assert_eq!(find(&store, vec![name(Equals, "MLEROY")]).await, ["mleroy"]);
+
+    // Match types; disabled accounts and non-user principals never appear.
+    assert_eq!(find(&store, vec![name(Substring, "MART")]).await, ["emartin", "mleroy"]);
+    assert_eq!(find(&store, vec![name(Prefix, "mart")]).await, ["emartin", "mleroy"]);
+    assert_eq!(find(&store, vec![name(Equals, "martin")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![name(Substring, "lodie")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![name(Prefix, "lodie")]).await, Vec::<String>::new());
+    assert_eq!(find(&store, vec![name(Suffix, "TINE")]).await, ["mleroy"]);
+    assert_eq!(find(&store, vec![name(Suffix, "mart")]).await, Vec::<String>::new());
+    // The needle is folded before its length counts: ß is "ss", a prefix.
+    assert_eq!(find(&store, vec![name(Substring, "ß")]).await, Vec::<String>::new());
+    assert_eq!(find(&store, vec![name(Substring, "uß")]).await, ["jstrauss"]);
+    assert_eq!(find(&store, vec![name(Substring, "auss")]).await, ["jstrauss"]);
+    // Shorter than 3 characters: answered as a prefix of a name.
+    assert_eq!(find(&store, vec![name(Substring, "ma")]).await, ["emartin", "mleroy"]);
+    assert_eq!(find(&store, vec![name(Substring, "ar")]).await, Vec::<String>::new());
+    assert_eq!(find(&store, vec![name(Suffix, "rc")]).await, Vec::<String>::new());
+    // Wildcard characters of LIKE and GLOB are plain characters.
+    assert_eq!(find(&store, vec![name(Substring, "m%n")]).await, Vec::<String>::new());
+    assert_eq!(find(&store, vec![name(Substring, "m*n")]).await, Vec::<String>::new());
+    assert_eq!(find(&store, vec![name(Substring, "_ar")]).await, Vec::<String>::new());
+
+    // Email addresses.
+    assert_eq!(find(&store, vec![email(Equals, "ELODIE.MARTIN@AC-LYON.FR")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![email(Prefix, "e.dup")]).await, ["edupont"]);
+    assert_eq!(find(&store, vec![email(Substring, "@AC-LYON")]).await, ["edupont", "emartin"]);
+    assert_eq!(find(&store, vec![email(Suffix, "gouv.fr")]).await, ["edupont"]);
+    assert_eq!(find(&store, vec![email(Substring, "martin")]).await, ["emartin"]);
+
+    // allof and anyof.
+    assert_eq!(find(&store, vec![name(Prefix, "mar"), email(Substring, "lyon")]).await, ["emartin"]);
+    assert_eq!(
+        search(&store, vec![name(Equals, "martine"), email(Prefix, "emile")], false, 100).await,
+        ["edupont", "mleroy"]
+    );
+    assert!(find(&store, vec![name(Equals, "martine"), email(Prefix, "emile")]).await.is_empty());
+
+    // Writes keep the index up to date.
+    store.add_principal_email(martine.id, "Martine.Leroy@ac-lyon.fr", false).await.unwrap();
+    assert_eq!(find(&store, vec![email(Prefix, "martine.")]).await, ["mleroy"]);
+    store.set_disabled(marc.id, false).await.unwrap();
+    assert_eq!(find(&store, vec![name(Equals, "martin")]).await, ["emartin", "mmartin"]);
+    assert_eq!(find(&store, vec![email(Equals, "marc@ac-lyon.fr")]).await, ["mmartin"]);
+    store.set_disabled(marc.id, true).await.unwrap();
+    assert_eq!(find(&store, vec![name(Equals, "martin")]).await, ["emartin"]);
+
+    // The entry.
+    let e = store.directory_entry("edupont").await.unwrap().unwrap();
+    assert_eq!(e.display_name, None);
+    assert_eq!((e.given_name.as_deref(), e.family_name.as_deref()), (Some("Emile"), Some("Dupont")));
+    assert_eq!(e.emails, ["emile.dupont@ac-lyon.fr", "e.dupont@education.gouv.fr"]);
+    assert_eq!(e.academie, Some(("lyon".to_string(), "Académie de Lyon".to_string())));
+    assert_eq!(e.title.as_deref(), Some("Professeure des écoles"));
+    assert_eq!(e.phone.as_deref(), Some("+33 4 00 00 00 00"));
+    assert!(e.modified_at > 0);
+    assert_eq!(store.directory_entry("mmartin").await.unwrap(), None, "disabled");
+    assert_eq!(store.directory_entry("salle-martin").await.unwrap(), None, "not a user");
+    assert_eq!(store.directory_entry("nobody").await.unwrap(), None);
+    // A new primary address comes first.
+    store.add_principal_email(e.principal, "emile@ac-lyon.fr", true).await.unwrap();
+    let e2 = store.directory_entry("edupont").await.unwrap().unwrap();
+    assert_eq!(e2.emails[0], "emile@ac-lyon.fr");
+    assert!(e2.modified_at >= e.modified_at);
+
+    // Limits: at most `limit`, ordered by username, every one a match.
+    for i in 0..30 {
+        person(&store, &format!("durand{i:02}"), "Jean", "Durand", None, &[]).await;
+    }
+    let some = search(&store, vec![name(Prefix, "durand")], true, 10).await;
+    assert_eq!(some.len(), 10);
+    assert!(some.windows(2).all(|w| w[0] < w[1]), "{some:?}");
+    assert!(some.iter().all(|u| u.starts_with("durand")));
+    assert_eq!(search(&store, vec![name(Substring, "URAN")], true, 100).await.len(), 30);
+    assert_eq!(search(&store, vec![name(Substring, "URAN")], true, 7).await.len(), 7);
+    assert_eq!(search(&store, vec![name(Equals, "jean durand"), name(Prefix, "dur")], true, 5).await.len(), 5);
+    assert_eq!(search(&store, vec![], true, 3).await, ["durand00", "durand01", "durand02"]);
+    assert!(search(&store, vec![name(Prefix, "durand")], true, 0).await.is_empty());
+}
+
+fn account(username: &str, family: &str, emails: &[&str], academie: &str) -> AccountRecord {
+    AccountRecord {
+        username: username.into(),
+        given_name: Some("Anne".into()),
+        family_name: Some(family.into()),
+        display_name: Some(format!("Anne {family}")),
+        emails: emails.iter().map(|e| e.to_string()).collect(),
+        academie: Some(academie.into()),
+        title: None,
+        phone: None,
+    }
+}
+
+pub async fn directory_import(store: SharedStore) {
+    use DirectoryMatch::*;
+    store.create_academie("lyon", "Académie de Lyon", None).await.unwrap();
+    store.create_academie("creteil", "Académie de Créteil", None).await.unwrap();
+    let existing = store
+        .create_principal(NewPrincipal {
+            username: "abernard".into(),
+            password_hash: Some("$argon2id$keep".into()),
+            emails: vec!["a.bernard@ac-lyon.fr".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store
+        .create_principal(NewPrincipal { username: "salle-1".into(), kind: Some(PrincipalKind::Room), ..Default::default() })
+        .await
+        .unwrap();
+
+    let batch = vec![
+        account("amartin", "Martin", &["anne.martin@ac-lyon.fr", "am@ac-lyon.fr"], "lyon"),
+        account("abernard", "Bernard", &["a.bernard@ac-lyon.fr"], "creteil"),
+        account("anowhere", "Nulle", &[], "atlantide"),
+        account("athief", "Voleuse", &["A.Bernard@ac-lyon.fr"], "lyon"),
+        account("amartin", "Martin", &["other@ac-lyon.fr"], "lyon"),
+        account("alate", "Tard", &["AM@ac-lyon.fr"], "lyon"),
+        account("salle-1", "Salle", &[], "lyon"),
+        account("aok", "Bien", &[], "lyon"),
+    ];
+    let outcomes = store.import_accounts(&batch).await.unwrap();
+    let verdicts: Vec<&str> = outcomes
+        .iter()
+        .map(|o| match o {
+            ImportOutcome::Created => "created",
+            ImportOutcome::Updated => "updated",
+            ImportOutcome::Unchanged => "unchanged",
+            ImportOutcome::Rejected(_) => "rejected",
+        })
+        .collect();
+    assert_eq!(verdicts, ["created", "updated", "rejected", "rejected", "rejected", "rejected", "rejected", "created"]);
+    let reason = |i: usize| match &outcomes[i] {
+        ImportOutcome::Rejected(r) => r.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(reason(2).contains("atlantide"), "{}", reason(2));
+    assert!(reason(3).contains("another account"), "{}", reason(3));
+    assert!(reason(4).contains("earlier in the batch"), "{}", reason(4));
+    assert!(reason(5).contains("earlier account of the batch"), "{}", reason(5));
+    assert!(reason(6).contains("not a user"), "{}", reason(6));
+    let mut counts = ImportCounts::default();
+    outcomes.iter().for_each(|o| counts.add(o));
+    assert_eq!(counts, ImportCounts { created: 2, updated: 1, unchanged: 0, rejected: 5 });
+
+    // New accounts have no password; an existing one keeps its own.
+    let amartin = store.principal_by_username("amartin").await.unwrap().unwrap();
+    assert_eq!((amartin.password_hash, amartin.kind, amartin.disabled), (None, PrincipalKind::User, false));
+    let again = store.principal(existing.id).await.unwrap().unwrap();
+    assert_eq!(again.password_hash.as_deref(), Some("$argon2id$keep"));
+    assert_eq!(again.academie.as_deref(), Some("creteil"));
+    assert!(store.principal_by_username("athief").await.unwrap().is_none());
+    assert_eq!(store.count_principals().await.unwrap(), 4);
+    let e = store.directory_entry("amartin").await.unwrap().unwrap();
+    assert_eq!(e.emails, ["anne.martin@ac-lyon.fr", "am@ac-lyon.fr"]);
+    assert_eq!(e.display_name.as_deref(), Some("Anne Martin"));
+    assert_eq!(find(&store, vec![name(Equals, "ANNE BERNARD")]).await, ["abernard"]);
+    assert_eq!(find(&store, vec![email(Prefix, "am@")]).await, ["amartin"]);
+
+    // Idempotent: the same batch again changes nothing and creates nothing.
+    let modified = e.modified_at;
+    let outcomes = store.import_accounts(&batch).await.unwrap();
+    assert_eq!(outcomes[0], ImportOutcome::Unchanged);
+    assert_eq!(outcomes[1], ImportOutcome::Unchanged);
+    assert_eq!(outcomes[7], ImportOutcome::Unchanged);
+    assert_eq!(store.count_principals().await.unwrap(), 4);
+    assert_eq!(store.directory_entry("amartin").await.unwrap().unwrap().modified_at, modified);
+
+    // Updates apply: names, addresses (the old ones leave the index).
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let mut changed = account("amartin", "Martin-Durand", &["anne.md@ac-lyon.fr"], "lyon");
+    changed.title = Some("Proviseure".into());
+    assert_eq!(store.import_accounts(&[changed]).await.unwrap(), [ImportOutcome::Updated]);
+    let e = store.directory_entry("amartin").await.unwrap().unwrap();
+    assert_eq!((e.emails.as_slice(), e.title.as_deref()), (&["anne.md@ac-lyon.fr".to_string()][..], Some("Proviseure")));
+    assert!(e.modified_at > modified);
+    assert!(find(&store, vec![email(Prefix, "am@")]).await.is_empty());
+    assert_eq!(find(&store, vec![name(Substring, "tin-dur")]).await, ["amartin"]);
+    // The freed address can now be imported for someone else.
+    let late = account("alate", "Tard", &["AM@ac-lyon.fr"], "lyon");
+    assert_eq!(store.import_accounts(&[late]).await.unwrap(), [ImportOutcome::Created]);
+
+    // A disabled account is updated but stays out of the directory.
+    let aok = store.principal_by_username("aok").await.unwrap().unwrap();
+    store.set_disabled(aok.id, true).await.unwrap();
+    let renamed = account("aok", "Renommée", &[], "lyon");
+    assert_eq!(store.import_accounts(&[renamed]).await.unwrap(), [ImportOutcome::Updated]);
+    assert!(find(&store, vec![name(Equals, "renommée")]).await.is_empty());
+    assert!(store.principal(aok.id).await.unwrap().unwrap().disabled);
+}
