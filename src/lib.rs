@@ -38,6 +38,7 @@ pub mod dav;
 pub mod directory;
 pub mod http;
 pub mod ical;
+pub mod logwriter;
 pub mod store;
 pub mod vcard_filter;
 pub mod xml;
