@@ -224,14 +224,18 @@ fn read_password() -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
-fn init_tracing(format: LogFormat) {
+/// Logs go to standard error through [`crate::logwriter`]; keep the guard
+/// until the server stops, so that the last lines are written.
+fn init_tracing(format: LogFormat) -> crate::logwriter::LogGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ALMANACH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let (writer, guard) = crate::logwriter::batched_stderr();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
         LogFormat::Text => builder.init(),
     }
+    guard
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -263,7 +267,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
     let config = resolve_config(cli, Some(args))?;
-    init_tracing(config.log_format);
+    let _log = init_tracing(config.log_format);
     let store = open_store(&config.database).await?;
     if let Some((user, password)) = directory::bootstrap_admin(&store).await? {
         println!("Created the administrator account {user:?} with password: {password}");

@@ -42,6 +42,7 @@ pub mod dav;
 pub mod directory;
 pub mod http;
 pub mod ical;
+pub mod logwriter;
 pub mod store;
 pub mod vcard;
 pub mod xml;

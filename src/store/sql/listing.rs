@@ -10,6 +10,11 @@
 //! calendar of 5,000 events then costs one single-row query instead of
 //! 5,000 rows.
 //!
+//! A write that changes one member and bumps the revision by one derives
+//! the listing of its revision from the cached one of the revision before
+//! (`advance`), so a PUT does not cost the next listing or multiget a read
+//! of every row.
+//!
 //! The same cache keeps object bytes by object id and ETag (a digest of
 //! the bytes, and ids are never reused), so a multiget of objects listed at
 //! the current revision reads no rows at all.
@@ -68,6 +73,31 @@ impl ListingCache {
         }
     }
 
+    /// A write that made exactly one change to the members of `collection`
+    /// and bumped its revision from `revision - 1` to `revision` files the
+    /// listing of `revision - 1`, if cached, under `revision` with that
+    /// change applied: `Some(meta)` replaced or inserted (by name), `None`
+    /// for `name` removed. Called after the write committed. Applying a
+    /// change the cached listing already shows (read after the commit) is a
+    /// no-op, so the listing is never older than its revision.
+    pub fn advance(&self, collection: CollectionId, revision: i64, name: &str, meta: Option<&ObjectMeta>) {
+        let Some(previous) = self.get(collection, revision - 1) else { return };
+        let mut listing = previous.as_ref().clone();
+        match (listing.binary_search_by(|m| m.name.as_str().cmp(name)), meta) {
+            (Ok(i), Some(meta)) => listing[i] = meta.clone(),
+            (Err(i), Some(meta)) => listing.insert(i, meta.clone()),
+            (Ok(i), None) => {
+                listing.remove(i);
+            }
+            (Err(_), None) => {}
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // Only over the listing it was derived from (not over a newer one).
+        if entries.get(&collection).is_some_and(|(r, _)| *r == revision - 1) {
+            entries.insert(collection, (revision, Arc::new(listing)));
+        }
+    }
+
     /// Remember the listing read at `revision` (read after the revision, so
     /// it is never older than the revision it is filed under).
     pub fn put(&self, collection: CollectionId, revision: i64, listing: Arc<Vec<ObjectMeta>>) {
@@ -80,5 +110,45 @@ impl ListingCache {
         if listing.len() <= MAX_CACHED_OBJECTS {
             entries.insert(collection, (revision, listing));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: i64, name: &str, etag: &str) -> ObjectMeta {
+        ObjectMeta {
+            id,
+            collection: 1,
+            name: name.into(),
+            content_type: "text/calendar".into(),
+            etag: etag.into(),
+            size: 1,
+            created_at: 0,
+            modified_at: 0,
+        }
+    }
+
+    fn names(cache: &ListingCache, revision: i64) -> Option<Vec<(String, String)>> {
+        cache.get(1, revision).map(|l| l.iter().map(|m| (m.name.clone(), m.etag.clone())).collect())
+    }
+
+    #[test]
+    fn a_single_change_advances_a_cached_listing() {
+        let cache = ListingCache::default();
+        cache.advance(1, 5, "x", Some(&meta(9, "x", "e"))); // nothing cached: nothing derived
+        assert!(cache.get(1, 5).is_none());
+        cache.put(1, 5, Arc::new(vec![meta(1, "a", "e1"), meta(3, "c", "e3")]));
+        cache.advance(1, 6, "b", Some(&meta(2, "b", "e2")));
+        assert_eq!(names(&cache, 6).unwrap(), [("a", "e1"), ("b", "e2"), ("c", "e3")].map(|(n, e)| (n.into(), e.into())));
+        cache.advance(1, 7, "a", Some(&meta(1, "a", "e1b")));
+        cache.advance(1, 8, "c", None);
+        assert_eq!(names(&cache, 8).unwrap(), [("a", "e1b"), ("b", "e2")].map(|(n, e)| (n.into(), e.into())));
+        assert!(cache.get(1, 7).is_none(), "one listing per collection");
+        // Not from the revision just before: nothing derived.
+        cache.advance(1, 10, "z", Some(&meta(4, "z", "e4")));
+        assert!(cache.get(1, 10).is_none());
+        assert!(cache.get(1, 8).is_some());
     }
 }

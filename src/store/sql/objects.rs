@@ -272,6 +272,10 @@ macro_rules! body {
             };
             log_change(&mut tx, put.collection, &put.name, rev, false).await?;
             tx.commit().await?;
+            // One change, one bump: a cached listing follows, and the bytes
+            // just written are those of this ETag.
+            store.listing_cache().advance(put.collection, rev, &put.name, Some(&meta));
+            store.listing_cache().put_content(meta.id, &meta.etag, put.content.clone());
             Ok(PutOutcome { created: existing.is_none(), meta })
         }
 
@@ -295,6 +299,7 @@ macro_rules! body {
             delete_object_row(&mut tx, object.id, &object_path(&coll_path, name)).await?;
             log_change(&mut tx, collection, name, rev, true).await?;
             tx.commit().await?;
+            store.listing_cache().advance(collection, rev, name, None);
             Ok(())
         }
 
