@@ -23,8 +23,8 @@
 use crate::collation::{fold, Collation};
 use crate::store::{DirectoryField, DirectoryMatch, DirectoryTerm};
 
-/// How many values of a field a contains or ends-with search reads in
-/// index order before it turns to the trigram index (see
+/// How many index entries a contains or ends-with search reads (values of
+/// the first principals) before it turns to the trigram index (see
 /// `term_candidates`).
 pub const PROBE_ROWS: usize = 20_000;
 
@@ -185,21 +185,24 @@ macro_rules! body {
                     let sql = format!("{sql} ORDER BY t.field, t.term");
                     distinct_ids(&mut *store.reader().acquire().await?, &sql, &binds, limit, true).await
                 }
-                // A needle common enough is found among the first
-                // PROBE_ROWS values of the field (a bounded walk of the
-                // covering btree, far cheaper than the trigram index's long
-                // lists); otherwise the trigram index answers.
+                // A needle common enough is found among the values of the
+                // first principals (a bounded walk of PROBE_ROWS entries of
+                // the covering (principal_id, field, term) btree: principals
+                // in creation order, a sample unbiased by alphabet), far
+                // cheaper than the trigram index's long posting lists for
+                // common trigrams; otherwise the trigram index answers.
                 DirectoryMatch::Substring | DirectoryMatch::Suffix => {
                     let (exact, _) = candidates_sql(driver, filters, false);
                     let probe = exact.replacen(
                         "FROM directory_terms t",
                         &format!(
                             "FROM (SELECT p.principal_id, p.field, p.term FROM directory_terms p \
-                             WHERE p.field = $1 ORDER BY p.field, p.term LIMIT {PROBE_ROWS}) t"
+                             ORDER BY p.principal_id, p.field, p.term LIMIT {PROBE_ROWS}) t"
                         ),
                         1,
                     );
-                    let ids = distinct_ids(&mut *store.reader().acquire().await?, &probe, &binds, limit, false).await?;
+                    let ids = distinct_ids(&mut *store.reader().acquire().await?, &probe, &binds, limit * 2, false).await?;
+                    let ids: Vec<i64> = ids.into_iter().take(limit).collect();
                     if ids.len() == limit {
                         return Ok(ids);
                     }
