@@ -108,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
         for t in 0..tasks {
             let (store, rows) = (store.clone(), rows.clone());
             handles.push(tokio::spawn(async move {
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1) * 7919);
+                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((t as u64 + 1) * 7919));
                 let mut times = Vec::new();
                 let mut results = 0usize;
                 while Instant::now() < deadline {

@@ -270,8 +270,15 @@ macro_rules! body {
         /// it filters rows already narrowed to one principal.
         fn term_condition(alias: &str, term: &DirectoryTerm, indexed: bool, binds: &mut Vec<String>) -> String {
             binds.push(field_code(term.field).to_string());
-            let field = format!("{alias}.field = ${}", binds.len());
             let kind = effective_kind(term);
+            let field = if indexed && matches!(kind, DirectoryMatch::Substring | DirectoryMatch::Suffix) {
+                // Not indexable on purpose: SQLite would otherwise walk every
+                // value of the field and test each against the trigram
+                // index's row list, instead of fetching those rows by id.
+                format!("({alias}.field || '') = ${}", binds.len())
+            } else {
+                format!("{alias}.field = ${}", binds.len())
+            };
             let condition = match kind {
                 DirectoryMatch::Equals => {
                     binds.push(term.needle.clone());
