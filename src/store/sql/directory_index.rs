@@ -349,6 +349,29 @@ macro_rules! body {
 
         // ------------------------------------------------------------ writes
 
+        /// Index the principals that existed before the directory migration
+        /// (it leaves a row in `directory_backfill` when there were any).
+        /// Once: the first process to delete the row does it, in the same
+        /// transaction; later calls read one empty table.
+        pub(super) async fn backfill(store: &Backend) -> StoreResult<()> {
+            let pending: Option<(bool,)> =
+                sqlx::query_as("SELECT pending FROM directory_backfill LIMIT 1").fetch_optional(store.reader()).await?;
+            if pending.is_none() {
+                return Ok(());
+            }
+            let mut tx = store.begin_write().await?;
+            if sqlx::query("DELETE FROM directory_backfill").execute(&mut *tx).await?.rows_affected() == 0 {
+                return Ok(());
+            }
+            let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM principals WHERE kind = 'user' AND NOT disabled ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await?;
+            let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
+            refresh_terms(&mut tx, &ids).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
         /// Rewrite the index rows of `ids` from what the principals now hold
         /// (in the caller's transaction).
         pub(super) async fn refresh_terms(conn: &mut Conn, ids: &[i64]) -> StoreResult<()> {
