@@ -97,6 +97,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let store = almanach::store::open(&args[1]).await?;
     let rows = std::sync::Arc::new(rows);
+    // DIRECTORY_LOAD_SLOW_MS=N prints the needles of searches slower than N ms.
+    let slow: Option<u64> = std::env::var("DIRECTORY_LOAD_SLOW_MS").ok().and_then(|v| v.parse().ok());
 
     println!("{tasks} tasks, {seconds} s per kind, limit {limit}, needles from {} rows", rows.len());
     println!("kind\tsearches\tsearch/s\tp50 ms\tp99 ms\tmax ms\tmean results");
@@ -106,14 +108,18 @@ async fn main() -> anyhow::Result<()> {
         for t in 0..tasks {
             let (store, rows) = (store.clone(), rows.clone());
             handles.push(tokio::spawn(async move {
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1) * 7919);
+                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((t as u64 + 1) * 7919));
                 let mut times = Vec::new();
                 let mut results = 0usize;
                 while Instant::now() < deadline {
                     let s = search(kind, &rows[rng.below(rows.len())], &mut rng, limit);
                     let start = Instant::now();
                     results += store.directory_search(&s).await.expect("search").len();
-                    times.push(start.elapsed());
+                    let took = start.elapsed();
+                    if slow.is_some_and(|ms| took > Duration::from_millis(ms)) {
+                        eprintln!("slow {kind:?} {:?}: {took:?}", s.terms[0].needle);
+                    }
+                    times.push(took);
                 }
                 (times, results)
             }));

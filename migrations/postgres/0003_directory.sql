@@ -30,8 +30,8 @@ CREATE INDEX directory_terms_principal_idx ON directory_terms(principal_id, fiel
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX directory_terms_trgm_idx ON directory_terms USING gin (term gin_trgm_ops);
 
--- Existing principals enter the index on their usernames and display names
--- as stored (ASCII folding in SQL; the next write of each principal
--- rewrites its rows with the full i;unicode-casemap folding).
-INSERT INTO directory_terms (principal_id, field, term)
-SELECT id, 'n', LOWER(username) FROM principals WHERE kind = 'user' AND NOT disabled;
+-- Principals that existed before this migration are indexed once, by the
+-- store right after migrating (the folding is Rust's collation::fold, which
+-- SQL cannot reproduce): see directory_index::backfill.
+CREATE TABLE directory_backfill (pending BOOLEAN NOT NULL);
+INSERT INTO directory_backfill (pending) SELECT TRUE WHERE EXISTS (SELECT 1 FROM principals);

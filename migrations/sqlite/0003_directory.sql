@@ -38,8 +38,8 @@ CREATE TRIGGER directory_terms_fts_delete AFTER DELETE ON directory_terms BEGIN
     INSERT INTO directory_terms_fts (directory_terms_fts, rowid, term) VALUES ('delete', old.id, old.term);
 END;
 
--- Existing principals enter the index on their usernames and display names
--- as stored (ASCII folding in SQL; the next write of each principal
--- rewrites its rows with the full i;unicode-casemap folding).
-INSERT INTO directory_terms (principal_id, field, term)
-SELECT id, 'n', LOWER(username) FROM principals WHERE kind = 'user' AND NOT disabled;
+-- Principals that existed before this migration are indexed once, by the
+-- store right after migrating (the folding is Rust's collation::fold, which
+-- SQL cannot reproduce): see directory_index::backfill.
+CREATE TABLE directory_backfill (pending BOOLEAN NOT NULL);
+INSERT INTO directory_backfill (pending) SELECT TRUE WHERE EXISTS (SELECT 1 FROM principals);

@@ -23,8 +23,8 @@
 use crate::collation::{fold, Collation};
 use crate::store::{DirectoryField, DirectoryMatch, DirectoryTerm};
 
-/// How many values of a field a contains or ends-with search reads in
-/// index order before it turns to the trigram index (see
+/// How many index entries a contains or ends-with search reads (values of
+/// the first principals) before it turns to the trigram index (see
 /// `term_candidates`).
 pub const PROBE_ROWS: usize = 20_000;
 
@@ -185,21 +185,24 @@ macro_rules! body {
                     let sql = format!("{sql} ORDER BY t.field, t.term");
                     distinct_ids(&mut *store.reader().acquire().await?, &sql, &binds, limit, true).await
                 }
-                // A needle common enough is found among the first
-                // PROBE_ROWS values of the field (a bounded walk of the
-                // covering btree, far cheaper than the trigram index's long
-                // lists); otherwise the trigram index answers.
+                // A needle common enough is found among the values of the
+                // first principals (a bounded walk of PROBE_ROWS entries of
+                // the covering (principal_id, field, term) btree: principals
+                // in creation order, a sample unbiased by alphabet), far
+                // cheaper than the trigram index's long posting lists for
+                // common trigrams; otherwise the trigram index answers.
                 DirectoryMatch::Substring | DirectoryMatch::Suffix => {
                     let (exact, _) = candidates_sql(driver, filters, false);
                     let probe = exact.replacen(
                         "FROM directory_terms t",
                         &format!(
                             "FROM (SELECT p.principal_id, p.field, p.term FROM directory_terms p \
-                             WHERE p.field = $1 ORDER BY p.field, p.term LIMIT {PROBE_ROWS}) t"
+                             ORDER BY p.principal_id, p.field, p.term LIMIT {PROBE_ROWS}) t"
                         ),
                         1,
                     );
-                    let ids = distinct_ids(&mut *store.reader().acquire().await?, &probe, &binds, limit, false).await?;
+                    let ids = distinct_ids(&mut *store.reader().acquire().await?, &probe, &binds, limit * 2, false).await?;
+                    let ids: Vec<i64> = ids.into_iter().take(limit).collect();
                     if ids.len() == limit {
                         return Ok(ids);
                     }
@@ -267,8 +270,15 @@ macro_rules! body {
         /// it filters rows already narrowed to one principal.
         fn term_condition(alias: &str, term: &DirectoryTerm, indexed: bool, binds: &mut Vec<String>) -> String {
             binds.push(field_code(term.field).to_string());
-            let field = format!("{alias}.field = ${}", binds.len());
             let kind = effective_kind(term);
+            let field = if indexed && matches!(kind, DirectoryMatch::Substring | DirectoryMatch::Suffix) {
+                // Not indexable on purpose: SQLite would otherwise walk every
+                // value of the field and test each against the trigram
+                // index's row list, instead of fetching those rows by id.
+                format!("({alias}.field || '') = ${}", binds.len())
+            } else {
+                format!("{alias}.field = ${}", binds.len())
+            };
             let condition = match kind {
                 DirectoryMatch::Equals => {
                     binds.push(term.needle.clone());
@@ -338,6 +348,29 @@ macro_rules! body {
         }
 
         // ------------------------------------------------------------ writes
+
+        /// Index the principals that existed before the directory migration
+        /// (it leaves a row in `directory_backfill` when there were any).
+        /// Once: the first process to delete the row does it, in the same
+        /// transaction; later calls read one empty table.
+        pub(super) async fn backfill(store: &Backend) -> StoreResult<()> {
+            let pending: Option<(bool,)> =
+                sqlx::query_as("SELECT pending FROM directory_backfill LIMIT 1").fetch_optional(store.reader()).await?;
+            if pending.is_none() {
+                return Ok(());
+            }
+            let mut tx = store.begin_write().await?;
+            if sqlx::query("DELETE FROM directory_backfill").execute(&mut *tx).await?.rows_affected() == 0 {
+                return Ok(());
+            }
+            let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM principals WHERE kind = 'user' AND NOT disabled ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await?;
+            let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
+            refresh_terms(&mut tx, &ids).await?;
+            tx.commit().await?;
+            Ok(())
+        }
 
         /// Rewrite the index rows of `ids` from what the principals now hold
         /// (in the caller's transaction).

@@ -153,7 +153,8 @@ macro_rules! sql_store {
             #[async_trait::async_trait]
             impl Store for $store {
                 async fn migrate(&self) -> StoreResult<()> {
-                    self.run_migrations().await
+                    self.run_migrations().await?;
+                    directory_index::backfill(self).await
                 }
 
                 fn directory_generation(&self) -> u64 {

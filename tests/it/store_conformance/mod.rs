@@ -81,6 +81,18 @@ conformance!(
     national_directory::directory_import,
 );
 
+/// Principals created before the directory migration are indexed.
+mod directory_upgrade {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::national_directory::upgrade_indexes_existing_principals(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::national_directory::upgrade_indexes_existing_principals(crate::db::Backend::Postgres).await;
+    }
+}
+
 /// Two stores on one database, as two server processes would share it.
 mod shared_database {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -263,3 +263,50 @@ pub async fn directory_import(store: SharedStore) {
     assert!(find(&store, vec![name(Equals, "renommée")]).await.is_empty());
     assert!(store.principal(aok.id).await.unwrap().unwrap().disabled);
 }
+
+/// Upgrading a database that has principals (schema 0002) indexes them
+/// once, with the Rust folding, when the store migrates.
+pub async fn upgrade_indexes_existing_principals(backend: crate::db::Backend) {
+    use crate::db::Backend;
+    let db = crate::db::fresh_db(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let flavour = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    for file in ["0001_init.sql", "0002_calendar_index.sql"] {
+        let from = format!("{}/migrations/{flavour}/{file}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(from, dir.path().join(file)).unwrap();
+    }
+    let old_schema = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
+    let rows = [
+        "INSERT INTO principals (username, kind, display_name, created_at) VALUES ('emartin', 'user', 'Élodie Martin', 7)",
+        "INSERT INTO principal_emails (principal_id, address, address_lower, is_primary, position) \
+         SELECT id, 'Elodie@ac-lyon.fr', 'elodie@ac-lyon.fr', TRUE, 0 FROM principals",
+        "INSERT INTO principals (username, kind, display_name, created_at, disabled) VALUES ('gone', 'user', 'Gone', 7, TRUE)",
+    ];
+    match backend {
+        Backend::Sqlite => {
+            use std::str::FromStr;
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).unwrap().create_if_missing(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            old_schema.run(&pool).await.unwrap();
+            for sql in rows {
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            old_schema.run(&pool).await.unwrap();
+            for sql in rows {
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+    }
+    let store = almanach::store::open(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(find(&store, vec![name(DirectoryMatch::Equals, "ÉLODIE MARTIN")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![email(DirectoryMatch::Prefix, "elodie@")]).await, ["emartin"]);
+    assert!(find(&store, vec![name(DirectoryMatch::Equals, "gone")]).await.is_empty());
+    assert_eq!(store.directory_entry("emartin").await.unwrap().unwrap().modified_at, 7);
+}
