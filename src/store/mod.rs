@@ -424,7 +424,7 @@ pub struct ObjectIndex {
     /// instance (ms), so that a time range is decided without parsing.
     pub instances: Option<Vec<(Millis, Millis)>>,
     /// For vCards: the folded text of their properties (see
-    /// `vcard::object::search_text`), which [`ObjectQuery::text`] searches.
+    /// `vcard::object::search_text`), read back by [`Store::search_texts`].
     pub search_text: Option<String>,
 }
 
@@ -461,20 +461,8 @@ pub struct ObjectQuery {
     /// Only objects whose index bounds meet `[start, end]` (ms, inclusive:
     /// a superset of the objects overlapping `[start, end)`).
     pub time_range: Option<(Millis, Millis)>,
-    /// Only objects whose `search_text` contains these needles (all of
-    /// them, or any, see [`TextCondition`]).
-    pub text: Option<TextCondition>,
     /// Read the objects' bytes too.
     pub with_content: bool,
-}
-
-/// Substrings an object's `search_text` must contain: all of `needles`
-/// when `all`, otherwise at least one. Needles are folded like the search
-/// text; the store matches them literally.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TextCondition {
-    pub needles: Vec<String>,
-    pub all: bool,
 }
 
 /// An object with its index entry and, when asked for, its bytes.
@@ -743,6 +731,11 @@ pub trait Store: Send + Sync + 'static {
     /// Objects of a collection chosen on their index (see [`ObjectQuery`]),
     /// ordered by name.
     async fn query_objects(&self, collection: CollectionId, query: &ObjectQuery) -> StoreResult<Vec<IndexedObject>>;
+    /// `(name, search_text)` of every object of a collection, ordered by
+    /// name (an empty text for objects without one), as of `revision` when
+    /// the caller just read it. Cached per revision, so an unchanged address
+    /// book's texts are read once (CardDAV queries filter them in memory).
+    async fn search_texts(&self, collection: CollectionId, revision: Option<i64>) -> StoreResult<Arc<Vec<(String, String)>>>;
     /// The named objects of a collection, with their bytes when
     /// `with_content`, in one read; missing names are absent from the result.
     /// `revision`: the collection's revision as the caller just read it, if

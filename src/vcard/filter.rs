@@ -185,6 +185,53 @@ fn prop_filter_needles(pf: &CardPropFilter) -> Option<Vec<String>> {
     }
 }
 
+/// `filter` decided on a vCard's search text alone (see
+/// [`crate::vcard::object::search_text`]), when that is exact; None when
+/// the vCard must be parsed. The search text holds each property's value
+/// folded with `i;unicode-casemap`, so a prop-filter is decided when it
+/// names an ungrouped, single-valued property and has only non-negated,
+/// non-empty `i;unicode-casemap` text-matches: a property with no line is
+/// absent, empty or binary, which none of those text-matches can match.
+pub fn decide_on_search_text(filter: &CardFilter, text: &str) -> Option<bool> {
+    let mut results = Vec::with_capacity(filter.prop_filters.len());
+    for pf in &filter.prop_filters {
+        results.push(decide_prop_filter(pf, text)?);
+    }
+    Some(filter.prop_filters.is_empty() || filter.test.combine(results.into_iter()))
+}
+
+fn decide_prop_filter(pf: &CardPropFilter, text: &str) -> Option<bool> {
+    let list_valued = ["NICKNAME", "CATEGORIES"].iter().any(|n| pf.name.eq_ignore_ascii_case(n));
+    let decidable = !pf.is_not_defined
+        && pf.param_filters.is_empty()
+        && !pf.text_matches.is_empty()
+        && !pf.name.contains('.')
+        && !list_valued
+        && pf.text_matches.iter().all(|tm| {
+            !tm.negate && tm.collation == Collation::UnicodeCasemap && !tm.value.is_empty() && !tm.value.chars().any(char::is_control)
+        });
+    if !decidable {
+        return None;
+    }
+    let needles: Vec<crate::collation::PreparedNeedle> = pf.text_matches.iter().map(TextMatch::prepare).collect();
+    let mut found = false;
+    for line in text.lines() {
+        let (marked, line) = match line.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, line),
+        };
+        let Some((name, value)) = line.split_once(':') else { continue };
+        if !name.eq_ignore_ascii_case(&pf.name) {
+            continue;
+        }
+        if marked {
+            return None;
+        }
+        found |= pf.test.combine(needles.iter().map(|n| n.matches_folded(value)));
+    }
+    Some(found)
+}
+
 /// Does `card` match `filter` (RFC 6352 §10.5)?
 pub fn card_matches(card: &VCard, filter: &CardFilter) -> bool {
     filter.prop_filters.is_empty()
@@ -822,5 +869,50 @@ END:VCARD
         let all = CardFilter { test: FilterTest::AllOf, prop_filters: vec![fn_filter, negated] };
         assert_eq!(index_needles(&all), Some((vec!["dubois".into()], true)));
         assert_eq!(index_needles(&CardFilter { test: FilterTest::AnyOf, prop_filters: vec![] }), None);
+    }
+
+    #[test]
+    fn decides_on_the_search_text_exactly() {
+        use crate::vcard::object::{parse_address_object, search_text};
+        let card = |extra: &str| {
+            let text = format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u\r\n{extra}END:VCARD\r\n");
+            parse_address_object(text.as_bytes()).unwrap().card
+        };
+        let cards = [
+            card("FN:Jean Dubois\r\nEMAIL:jean@ac-lyon.fr\r\nEMAIL:jd@example.org\r\nN:Dubois;Jean;;;\r\n"),
+            card("FN:HÉLÈNE DUBOIS-LEGRAND\r\nNOTE:ligne 1\\nligne 2\r\n"),
+            card("FN:\r\nORG:Rectorat\r\n"),
+            card("NICKNAME:JD,Jeannot\r\nCATEGORIES:Amis,Travail\r\n"),
+        ];
+        let tm = |v: &str, m: MatchType| TextMatch { value: v.into(), collation: UnicodeCasemap, match_type: m, negate: false };
+        let pf = |name: &str, tms: Vec<TextMatch>| {
+            let mut pf = CardPropFilter::new(name);
+            pf.text_matches = tms;
+            pf
+        };
+        let filters = [
+            CardFilter { test: FilterTest::AnyOf, prop_filters: vec![pf("FN", vec![tm("dubois", MatchType::Contains)])] },
+            CardFilter { test: FilterTest::AnyOf, prop_filters: vec![pf("fn", vec![tm("jean dubois", MatchType::Equals)])] },
+            CardFilter { test: FilterTest::AllOf, prop_filters: vec![pf("EMAIL", vec![tm("@example.org", MatchType::EndsWith)]), pf("N", vec![tm("dubois;", MatchType::StartsWith)])] },
+            CardFilter { test: FilterTest::AnyOf, prop_filters: vec![pf("ORG", vec![tm("RECTORAT", MatchType::Equals)]), pf("FN", vec![tm("hélène", MatchType::StartsWith)])] },
+            CardFilter { test: FilterTest::AnyOf, prop_filters: vec![pf("NOTE", vec![tm("ligne", MatchType::Contains)])] },
+            CardFilter { test: FilterTest::AnyOf, prop_filters: vec![pf("NICKNAME", vec![tm("jeannot", MatchType::Equals)])] },
+            CardFilter { test: FilterTest::AnyOf, prop_filters: vec![pf("FN", vec![tm("x", MatchType::Contains).negated()])] },
+            CardFilter { test: FilterTest::AnyOf, prop_filters: vec![] },
+        ];
+        for f in &filters {
+            for c in &cards {
+                if let Some(decided) = decide_on_search_text(f, &search_text(c)) {
+                    assert_eq!(decided, card_matches(c, f), "{f:?} on {}", search_text(c));
+                }
+            }
+        }
+        // What can be decided is.
+        assert_eq!(decide_on_search_text(&filters[0], &search_text(&cards[0])), Some(true));
+        assert_eq!(decide_on_search_text(&filters[0], &search_text(&cards[2])), Some(false));
+        assert_eq!(decide_on_search_text(&filters[2], &search_text(&cards[0])), Some(true));
+        // List-valued properties, negations and multi-line values are parsed.
+        assert_eq!(decide_on_search_text(&filters[5], &search_text(&cards[3])), None);
+        assert_eq!(decide_on_search_text(&filters[6], &search_text(&cards[0])), None);
     }
 }

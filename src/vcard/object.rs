@@ -202,9 +202,12 @@ fn single_uid(card: &VCard) -> Result<String, CardError> {
 /// What the store keeps to pre-select `addressbook-query` candidates: each
 /// textual property as `NAME:value` on its own line, folded with
 /// `i;unicode-casemap`. A text-match can only succeed on an object whose
-/// search text contains its folded needle, so the store narrows a query
-/// with a substring test and the exact filter runs on the few candidates.
-/// Binary values (PHOTO, LOGO, SOUND, KEY data) are left out.
+/// search text contains its folded needle, so a query is narrowed with a
+/// substring test, and most filters are decided on these lines alone
+/// ([`crate::vcard::filter::decide_on_search_text`]). Binary values (PHOTO,
+/// LOGO, SOUND, KEY data) and empty values are left out; a value holding
+/// control characters (a NOTE with line breaks) has them replaced by spaces
+/// and its line marked with a leading `!`, so it is never decided on.
 pub fn search_text(card: &VCard) -> String {
     use crate::collation::{fold, Collation};
     let mut out = String::new();
@@ -218,6 +221,9 @@ pub fn search_text(card: &VCard) -> String {
         let Some(joined) = texts.iter().max_by_key(|t| t.len()) else { continue };
         if joined.is_empty() {
             continue;
+        }
+        if joined.chars().any(char::is_control) {
+            out.push('!');
         }
         out.push_str(entry.name.as_str());
         out.push(':');

@@ -32,7 +32,6 @@ pub async fn free_busy_query(req: &DavRequest<'_>, resource: &Resource, root: &E
             component: Some("VEVENT".into()),
             time_range: Some(range.millis()),
             with_content: true,
-            text: None,
         };
         for candidate in req.state.store.query_objects(calendar.id, &query).await? {
             let Some(content) = candidate.content else { continue };

@@ -69,7 +69,6 @@ impl Query<'_, '_> {
             component: shape.component.clone(),
             time_range: shape.time_range.map(|r| r.millis()),
             with_content: self.props.needs_content(),
-            text: None,
         };
         let store = &self.req.state.store;
         let mut candidates = store.query_objects(calendar.id, &index_query).await?;

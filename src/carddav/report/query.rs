@@ -1,8 +1,9 @@
-//! `addressbook-query` (RFC 6352 §8.6): the store narrows candidates with
-//! the folded search text of each vCard (see
-//! [`crate::vcard::filter::index_needles`]); only candidates are parsed and
-//! run through the full filter (§10.5). A limit cuts the answer with a 507
-//! for the request URI (§8.6.2).
+//! `addressbook-query` (RFC 6352 §8.6): the folded search text of each
+//! vCard (cached per address book revision) narrows the candidates
+//! ([`crate::vcard::filter::index_needles`]) and decides most of them
+//! ([`crate::vcard::filter::decide_on_search_text`]); only the rest are
+//! parsed and run through the full filter (§10.5). A limit cuts the answer
+//! with a 507 for the request URI (§8.6.2).
 
 use http::StatusCode;
 
@@ -13,8 +14,12 @@ use crate::dav::multistatus::MultiStatus;
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
 use crate::dav::{DavRequest, Depth};
-use crate::store::{Collection, ObjectQuery, TextCondition};
-use crate::vcard::filter::{card_matches, index_needles, CardFilter};
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use crate::store::{Collection, ObjectMeta};
+use crate::vcard::filter::{card_matches, decide_on_search_text, index_needles, CardFilter};
 use crate::vcard::object::parse_stored;
 use crate::xml::{Element, NS_CARDDAV, NS_DAV};
 
@@ -59,23 +64,41 @@ struct Query<'r, 'a> {
 }
 
 impl Query<'_, '_> {
-    /// Evaluate the query on one address book (or only on its member `only`).
+    /// Evaluate the query on one address book (or only on its member
+    /// `only`): the search texts (cached per revision) are narrowed with the
+    /// filter's needles and decide most vCards; only the undecided ones are
+    /// read and parsed.
     async fn run_on(&mut self, book: &Collection, only: Option<String>) -> DavResult<()> {
         if self.truncated {
             return Ok(());
         }
-        let text = index_needles(self.filter).map(|(needles, all)| TextCondition { needles, all });
-        let query = ObjectQuery { text, with_content: true, ..Default::default() };
-        let mut candidates = self.req.state.store.query_objects(book.id, &query).await?;
-        if let Some(name) = &only {
-            candidates.retain(|c| &c.meta.name == name);
+        let store = &self.req.state.store;
+        let texts = store.search_texts(book.id, Some(book.sync_revision)).await?;
+        let needles = index_needles(self.filter);
+        let mut candidates: Vec<(String, Option<bool>)> = Vec::new();
+        for (name, text) in texts.iter() {
+            if only.as_ref().is_some_and(|o| o != name) || !contains_needles(text, needles.as_ref()) {
+                continue;
+            }
+            match decide_on_search_text(self.filter, text) {
+                Some(false) => {}
+                decided => candidates.push((name.clone(), decided)),
+            }
         }
-        for candidate in candidates {
-            let matched = candidate
-                .content
-                .as_ref()
-                .and_then(|c| parse_stored(c))
-                .is_some_and(|card| card_matches(&card, self.filter));
+        // One batch read (usually from the cache) of what is left.
+        let needs_bytes = self.props.needs_content() || candidates.iter().any(|(_, d)| d.is_none());
+        let names: Vec<String> = candidates.iter().map(|(n, _)| n.clone()).collect();
+        let mut read: HashMap<String, (ObjectMeta, Option<Bytes>)> = store
+            .objects_by_name(book.id, Some(book.sync_revision), &names, needs_bytes)
+            .await?
+            .into_iter()
+            .map(|(m, c)| (m.name.clone(), (m, c)))
+            .collect();
+        for (name, decided) in candidates {
+            let Some((meta, content)) = read.remove(&name) else { continue };
+            let matched = decided.unwrap_or_else(|| {
+                content.as_ref().and_then(|c| parse_stored(c)).is_some_and(|card| card_matches(&card, self.filter))
+            });
             if !matched {
                 continue;
             }
@@ -84,7 +107,7 @@ impl Query<'_, '_> {
                 return Ok(());
             }
             self.count += 1;
-            object_response(self.req, &mut self.ms, book, candidate.meta, candidate.content.as_ref(), self.props).await?;
+            object_response(self.req, &mut self.ms, book, meta, content.as_ref(), self.props).await?;
         }
         Ok(())
     }
@@ -98,5 +121,14 @@ impl Query<'_, '_> {
             self.ms.status_error_response(&href, StatusCode::INSUFFICIENT_STORAGE, error);
         }
         multistatus(self.ms.finish())
+    }
+}
+
+/// Whether a search text holds the needles a match requires.
+fn contains_needles(text: &str, needles: Option<&(Vec<String>, bool)>) -> bool {
+    match needles {
+        None => true,
+        Some((needles, true)) => needles.iter().all(|n| text.contains(n.as_str())),
+        Some((needles, false)) => needles.iter().any(|n| text.contains(n.as_str())),
     }
 }

@@ -33,9 +33,13 @@ const MAX_CACHED_BYTES: usize = 64 * 1024 * 1024;
 /// A listing and the revision it was read at.
 type Listing = (i64, Arc<Vec<ObjectMeta>>);
 
+/// The `(name, search_text)` of every object of a collection, by name.
+pub type SearchTexts = Arc<Vec<(String, String)>>;
+
 #[derive(Default)]
 pub struct ListingCache {
     entries: Mutex<HashMap<CollectionId, Listing>>,
+    search: Mutex<HashMap<CollectionId, (i64, SearchTexts)>>,
     contents: Mutex<Contents>,
 }
 
@@ -95,6 +99,25 @@ impl ListingCache {
         // Only over the listing it was derived from (not over a newer one).
         if entries.get(&collection).is_some_and(|(r, _)| *r == revision - 1) {
             entries.insert(collection, (revision, Arc::new(listing)));
+        }
+    }
+
+    /// The search texts of `collection` at `revision`, if cached.
+    pub fn search_texts(&self, collection: CollectionId, revision: i64) -> Option<SearchTexts> {
+        let search = self.search.lock().unwrap_or_else(|e| e.into_inner());
+        search.get(&collection).filter(|(r, _)| *r == revision).map(|(_, t)| t.clone())
+    }
+
+    /// Remember the search texts read at (or after) `revision`; bounded like
+    /// the listings.
+    pub fn put_search_texts(&self, collection: CollectionId, revision: i64, texts: SearchTexts) {
+        let mut search = self.search.lock().unwrap_or_else(|e| e.into_inner());
+        let cached: usize = search.values().map(|(_, t)| t.len()).sum();
+        if cached + texts.len() > MAX_CACHED_OBJECTS {
+            search.clear();
+        }
+        if texts.len() <= MAX_CACHED_OBJECTS {
+            search.insert(collection, (revision, texts));
         }
     }
 

@@ -282,6 +282,9 @@ macro_rules! sql_store {
                 async fn query_objects(&self, collection: CollectionId, query: &ObjectQuery) -> StoreResult<Vec<IndexedObject>> {
                     objects::query_objects(self, collection, query).await
                 }
+                async fn search_texts(&self, collection: CollectionId, revision: Option<i64>) -> StoreResult<std::sync::Arc<Vec<(String, String)>>> {
+                    objects::search_texts(self, collection, revision).await
+                }
                 async fn objects_by_name(
                     &self,
                     collection: CollectionId,

@@ -85,44 +85,55 @@ macro_rules! body {
             } else {
                 concat!("SELECT ", object_cols!(), ", ", index_cols!(), ", NULL AS content FROM objects ")
             };
-            let text = q.text.as_ref().filter(|t| !t.needles.is_empty());
-            let text_sql = text.map(text_condition_sql).unwrap_or_default();
             let sql = format!(
                 "{sql} WHERE collection_id = $1 AND ($2 IS NULL OR component = $2) \
-                 AND (time_start IS NULL OR time_start <= $3) AND (time_end IS NULL OR time_end >= $4){text_sql} ORDER BY name"
+                 AND (time_start IS NULL OR time_start <= $3) AND (time_end IS NULL OR time_end >= $4) ORDER BY name"
             );
-            let mut query = sqlx::query_as::<_, IndexedRow>(&sql).bind(collection).bind(&q.component).bind(end).bind(start);
-            for needle in text.map(|t| t.needles.as_slice()).unwrap_or_default() {
-                query = query.bind(like_pattern(needle));
-            }
-            let rows: Vec<IndexedRow> = query.fetch_all(store.reader()).await?;
+            let rows: Vec<IndexedRow> = sqlx::query_as(&sql)
+                .bind(collection)
+                .bind(&q.component)
+                .bind(end)
+                .bind(start)
+                .fetch_all(store.reader())
+                .await?;
             Ok(rows
                 .into_iter()
                 .map(|r| IndexedObject { meta: r.meta.into(), index: r.index.into(), content: r.content.map(bytes::Bytes::from) })
                 .collect())
         }
 
-        /// ` AND (search_text LIKE $5 ESCAPE '\' AND|OR …)` for the needles
-        /// of `text`, bound from `$5` on.
-        fn text_condition_sql(text: &crate::store::TextCondition) -> String {
-            let join = if text.all { " AND " } else { " OR " };
-            let terms: Vec<String> =
-                (0..text.needles.len()).map(|i| format!("search_text LIKE ${} ESCAPE '\\'", i + 5)).collect();
-            format!(" AND ({})", terms.join(join))
-        }
-
-        /// `%needle%` with LIKE's wildcards escaped.
-        fn like_pattern(needle: &str) -> String {
-            let mut p = String::with_capacity(needle.len() + 2);
-            p.push('%');
-            for c in needle.chars() {
-                if matches!(c, '%' | '_' | '\\') {
-                    p.push('\\');
+        /// The search text of every object of `collection`, by name, as of
+        /// `revision` (read here when the caller has not), from the cache
+        /// when it holds that revision.
+        pub(super) async fn search_texts(
+            store: &Backend,
+            collection: CollectionId,
+            revision: Option<i64>,
+        ) -> StoreResult<std::sync::Arc<Vec<(String, String)>>> {
+            let revision = match revision {
+                Some(r) => r,
+                None => {
+                    let mut conn = store.read_conn().await?;
+                    let revision = current_revision(&mut conn, collection).await;
+                    match conn.done(revision)? {
+                        Some(r) => r,
+                        None => return Ok(Default::default()),
+                    }
                 }
-                p.push(c);
+            };
+            if let Some(texts) = store.listing_cache().search_texts(collection, revision) {
+                return Ok(texts);
             }
-            p.push('%');
-            p
+            // Read after the revision: never older than what it is filed under.
+            let rows: Vec<(String, Option<String>)> =
+                sqlx::query_as("SELECT name, search_text FROM objects WHERE collection_id = $1 ORDER BY name")
+                    .bind(collection)
+                    .fetch_all(store.reader())
+                    .await?;
+            let texts: std::sync::Arc<Vec<(String, String)>> =
+                std::sync::Arc::new(rows.into_iter().map(|(n, t)| (n, t.unwrap_or_default())).collect());
+            store.listing_cache().put_search_texts(collection, revision, texts.clone());
+            Ok(texts)
         }
 
         pub(super) async fn objects_by_name(
