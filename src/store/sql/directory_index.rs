@@ -25,7 +25,7 @@ use crate::store::{DirectoryField, DirectoryMatch, DirectoryTerm};
 
 /// Shortest needle the suffix index answers as a contains or ends-with
 /// (shorter ones are answered as starts-with: see docs/decisions.md).
-pub const TRIGRAM_MIN_CHARS: usize = 3;
+pub const SUFFIX_MIN_CHARS: usize = 3;
 
 /// Suffixes in `directory_suffixes` are cut to this many characters; a
 /// longer needle piece is looked up by its first `SUFFIX_CHARS` characters
@@ -47,10 +47,11 @@ pub fn field_bit(field: &str) -> i64 {
 }
 
 /// The `directory_suffixes` rows of one principal from its `(field, folded
-/// value)` rows: every suffix of every word (cut to [`SUFFIX_CHARS`]), with
-/// the bits of the fields it occurs in, leaving out a suffix that is a
-/// prefix of another one with at least its fields (a range scan on the
-/// longer one finds the principal already). Sorted by suffix.
+/// value)` rows: every suffix of every word (cut to [`SUFFIX_CHARS`]) that
+/// is a whole word or has at least [`SUFFIX_MIN_CHARS`] characters, with the
+/// bits of the fields it occurs in, leaving out a suffix that is a prefix
+/// of another one with at least its fields (a range scan on the longer one
+/// finds the principal already). Sorted by suffix.
 pub fn suffixes_of<'a>(terms: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String, i64)> {
     let mut all: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
     for (field, value) in terms {
@@ -58,7 +59,11 @@ pub fn suffixes_of<'a>(terms: impl IntoIterator<Item = (&'a str, &'a str)>) -> V
         for word in value.split(is_word_separator) {
             for (start, _) in word.char_indices() {
                 let rest = &word[start..];
-                let cut = rest.char_indices().nth(SUFFIX_CHARS).map_or(rest.len(), |(i, _)| i);
+                let mut ends = rest.char_indices().map(|(i, _)| i).chain([rest.len()]);
+                if start > 0 && ends.clone().nth(SUFFIX_MIN_CHARS).is_none() {
+                    continue;
+                }
+                let cut = ends.nth(SUFFIX_CHARS).unwrap_or(rest.len());
                 *all.entry(rest[..cut].to_string()).or_insert(0) |= bit;
             }
         }
@@ -78,15 +83,23 @@ pub fn suffixes_of<'a>(terms: impl IntoIterator<Item = (&'a str, &'a str)>) -> V
     out
 }
 
-/// The piece of a contains or ends-with needle that drives the suffix index:
-/// its longest run without a word separator, cut to [`SUFFIX_CHARS`]
-/// characters (every run is inside one word of a matching value, so it
-/// starts some suffix of that word), and whether a match on it is a match
-/// of the needle (no separator, not cut: no check on the values needed).
-pub fn suffix_probe(needle: &str) -> (String, bool) {
-    let piece = needle.split(is_word_separator).max_by_key(|p| p.chars().count()).unwrap_or("");
+/// The piece of a contains or ends-with needle that drives the suffix
+/// index, cut to [`SUFFIX_CHARS`] characters, and whether a match on it is
+/// a match of the needle (no separator, not cut: no check on the values).
+/// The pieces between separators lie inside one word of a matching value:
+/// the first one ends a word (its suffix row exists if it has at least
+/// [`SUFFIX_MIN_CHARS`] characters), the others start a word (whole words
+/// always have a row). The longest usable piece is taken; `None` when
+/// there is none (a needle like "ie." or "-"; see `term_candidates`).
+pub fn suffix_probe(needle: &str) -> Option<(String, bool)> {
+    let piece = needle
+        .split(is_word_separator)
+        .enumerate()
+        .filter(|(i, p)| if *i == 0 { p.chars().count() >= SUFFIX_MIN_CHARS } else { !p.is_empty() })
+        .map(|(_, p)| p)
+        .max_by_key(|p| p.chars().count())?;
     let cut = piece.char_indices().nth(SUFFIX_CHARS).map_or(piece.len(), |(i, _)| i);
-    (piece[..cut].to_string(), cut == needle.len())
+    Some((piece[..cut].to_string(), cut == needle.len()))
 }
 
 /// Rows per multi-row statement (well under SQLite's 32,766 and
@@ -138,7 +151,7 @@ pub fn terms_of(src: &TermSource<'_>) -> Vec<(&'static str, String)> {
 /// How the store answers a term: the kind actually used on the index.
 pub fn effective_kind(term: &DirectoryTerm) -> DirectoryMatch {
     match term.kind {
-        DirectoryMatch::Substring | DirectoryMatch::Suffix if term.needle.chars().count() < TRIGRAM_MIN_CHARS => {
+        DirectoryMatch::Substring | DirectoryMatch::Suffix if term.needle.chars().count() < SUFFIX_MIN_CHARS => {
             DirectoryMatch::Prefix
         }
         kind => kind,
@@ -258,7 +271,23 @@ macro_rules! body {
         /// or ends-with `driver` through `directory_suffixes`, and every
         /// term of `filters`, with its parameters, ordered by the index.
         fn suffix_candidates_sql(driver: &DirectoryTerm, filters: &[&DirectoryTerm]) -> (String, Vec<String>) {
-            let (piece, whole) = suffix_probe(&driver.needle);
+            let Some((piece, whole)) = suffix_probe(&driver.needle) else {
+                // No piece the suffix index can answer: the field's values
+                // in index order, each checked (stops at the limit).
+                let mut binds = Vec::new();
+                let mut sql = format!(
+                    "SELECT t.principal_id FROM directory_terms t WHERE {}",
+                    term_condition("t", driver, &mut binds)
+                );
+                for term in filters {
+                    let condition = term_condition("f", term, &mut binds);
+                    sql.push_str(&format!(
+                        " AND EXISTS (SELECT 1 FROM directory_terms f WHERE f.principal_id = t.principal_id AND {condition})"
+                    ));
+                }
+                sql.push_str(" ORDER BY t.field, t.term");
+                return (sql, binds);
+            };
             let mut binds: Vec<String> = vec![piece.clone(), prefix_upper(&piece)];
             let mut sql = format!(
                 "SELECT t.principal_id FROM directory_suffixes t WHERE t.suffix >= $1 AND t.suffix < $2 \
@@ -500,6 +529,8 @@ macro_rules! body {
                 suffixes.extend(of_one.into_iter().map(|(suffix, bits)| (id, suffix, bits)));
                 start = end;
             }
+            // In index order: consecutive inserts land on neighbouring pages.
+            suffixes.sort_unstable_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
             for chunk in suffixes.chunks(ROWS_PER_STATEMENT) {
                 let values: Vec<String> =
                     (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
@@ -567,12 +598,18 @@ mod tests {
         assert_eq!(get("arc"), Some(1));
         assert_eq!(get("lyon"), Some(2));
         assert_eq!(get("jm"), Some(2));
-        // Every word piece of every value starts some row with its field.
+        assert_eq!(get("ac"), Some(2));
+        assert_eq!(get("on"), None);
+        // Every piece of a word that starts it or has 3 characters starts
+        // some row with its field.
         for (field, value) in [("n", "jean-marc martin"), ("e", "jm.martin@ac-lyon.fr")] {
             for word in value.split(is_word_separator) {
                 for (i, _) in word.char_indices() {
                     for (j, _) in word[i..].char_indices().skip(1).chain([(word.len() - i, ' ')]) {
                         let piece = &word[i..i + j];
+                        if i > 0 && piece.chars().count() < SUFFIX_MIN_CHARS {
+                            continue;
+                        }
                         assert!(
                             rows.iter().any(|(s, b)| s.starts_with(piece) && b & field_bit(field) != 0),
                             "{piece} in {value}"
@@ -583,9 +620,14 @@ mod tests {
         }
         let long = suffixes_of([("n", "abcdefghijklmnopq")]);
         assert_eq!(long[0].0, "abcdefghijkl");
-        assert_eq!(suffix_probe("ie mar"), ("mar".to_string(), false));
-        assert_eq!(suffix_probe("artin"), ("artin".to_string(), true));
-        assert_eq!(suffix_probe("abcdefghijklm"), ("abcdefghijkl".to_string(), false));
+        let probe = suffix_probe;
+        assert_eq!(probe("ie mar"), Some(("mar".to_string(), false)));
+        assert_eq!(probe("die m"), Some(("die".to_string(), false)));
+        assert_eq!(probe("ie m"), Some(("m".to_string(), false)));
+        assert_eq!(probe("artin"), Some(("artin".to_string(), true)));
+        assert_eq!(probe("abcdefghijklm"), Some(("abcdefghijkl".to_string(), false)));
+        assert_eq!(probe("ie."), None);
+        assert_eq!(probe("..."), None);
     }
 
     #[test]
