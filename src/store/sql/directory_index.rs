@@ -32,9 +32,12 @@ pub const SUFFIX_MIN_CHARS: usize = 3;
 /// and checked on the values.
 pub const SUFFIX_CHARS: usize = 12;
 
-/// The characters that separate the words of a value for the suffix index.
+/// The characters that separate the words of a value for the suffix index:
+/// those of usernames and addresses. Spaces, hyphens and apostrophes are
+/// part of words, so a needle taken across the words of a name ("e la" in
+/// "Marie de la Fontaine", "n-pi") is a plain range too.
 pub fn is_word_separator(c: char) -> bool {
-    matches!(c, ' ' | '.' | '@' | '-' | '_' | '\'')
+    matches!(c, '.' | '@' | '_')
 }
 
 /// The bit of a field in `directory_suffixes.fields`.
@@ -587,7 +590,7 @@ mod tests {
 
     #[test]
     fn suffixes_cover_every_word_position() {
-        let rows = suffixes_of([("n", "jean-marc martin"), ("n", "martin"), ("e", "jm.martin@ac-lyon.fr")]);
+        let rows = suffixes_of([("n", "jean.marc.martin"), ("n", "martin"), ("e", "jm.martin@ac_lyon.fr")]);
         let get = |s: &str| rows.iter().find(|(x, _)| x == s).map(|(_, b)| *b);
         // "martin" is in both fields; its own suffixes are prefixes of
         // nothing longer except in one field, so they stay.
@@ -602,7 +605,7 @@ mod tests {
         assert_eq!(get("on"), None);
         // Every piece of a word that starts it or has 3 characters starts
         // some row with its field.
-        for (field, value) in [("n", "jean-marc martin"), ("e", "jm.martin@ac-lyon.fr")] {
+        for (field, value) in [("n", "jean.marc.martin"), ("e", "jm.martin@ac_lyon.fr")] {
             for word in value.split(is_word_separator) {
                 for (i, _) in word.char_indices() {
                     for (j, _) in word[i..].char_indices().skip(1).chain([(word.len() - i, ' ')]) {
@@ -621,9 +624,12 @@ mod tests {
         let long = suffixes_of([("n", "abcdefghijklmnopq")]);
         assert_eq!(long[0].0, "abcdefghijkl");
         let probe = suffix_probe;
-        assert_eq!(probe("ie mar"), Some(("mar".to_string(), false)));
-        assert_eq!(probe("die m"), Some(("die".to_string(), false)));
-        assert_eq!(probe("ie m"), Some(("m".to_string(), false)));
+        assert_eq!(probe("ie.mar"), Some(("mar".to_string(), false)));
+        assert_eq!(probe("die@m"), Some(("die".to_string(), false)));
+        assert_eq!(probe("ie_m"), Some(("m".to_string(), false)));
+        assert_eq!(probe("ie mar"), Some(("ie mar".to_string(), true)));
+        let rows = suffixes_of([("n", "marie de la fontaine")]);
+        assert!(rows.iter().any(|(s, _)| s.starts_with("e la")));
         assert_eq!(probe("artin"), Some(("artin".to_string(), true)));
         assert_eq!(probe("abcdefghijklm"), Some(("abcdefghijkl".to_string(), false)));
         assert_eq!(probe("ie."), None);

@@ -97,6 +97,9 @@ pub async fn directory_search(store: SharedStore) {
     assert_eq!(find(&store, vec![name(Substring, "   ")]).await, Vec::<String>::new());
     assert_eq!(find(&store, vec![email(Substring, "in@")]).await, ["emartin"]);
     assert_eq!(find(&store, vec![email(Substring, "n@a")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![email(Substring, "e.du")]).await, ["edupont"]);
+    assert_eq!(find(&store, vec![email(Substring, "on.f")]).await, ["edupont", "emartin"]);
+    assert_eq!(find(&store, vec![name(Substring, "ie.mar")]).await, Vec::<String>::new());
     assert_eq!(find(&store, vec![name(Suffix, "ine leroy")]).await, ["mleroy"]);
     // Longer than the indexed suffixes (12 characters): checked too.
     assert_eq!(find(&store, vec![email(Substring, "martin@ac-lyon.f")]).await, ["emartin"]);
