@@ -26,9 +26,19 @@ CREATE TABLE directory_terms (
 CREATE INDEX directory_terms_prefix_idx ON directory_terms(field, term, principal_id);
 -- allof filters and rewrites by principal
 CREATE INDEX directory_terms_principal_idx ON directory_terms(principal_id, field, term);
--- contains and ends-with (3 characters or more): trigrams
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX directory_terms_trgm_idx ON directory_terms USING gin (term gin_trgm_ops);
+-- contains and ends-with (3 characters or more): every suffix of every word
+-- of the values (words split at " .@-_'", suffixes cut to 12 characters),
+-- once per principal, with the fields it comes from (bit 1: 'n', bit 2: 'e');
+-- a suffix that is a prefix of another of the same principal with the same
+-- fields is left out (it finds nothing more). A needle is then a byte-wise
+-- range scan that stops at the limit (store/sql/directory_index.rs).
+CREATE TABLE directory_suffixes (
+    suffix        TEXT COLLATE "C" NOT NULL,
+    principal_id  BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+    fields        SMALLINT NOT NULL
+);
+CREATE INDEX directory_suffixes_suffix_idx ON directory_suffixes(suffix, principal_id, fields);
+CREATE INDEX directory_suffixes_principal_idx ON directory_suffixes(principal_id);
 
 -- Principals that existed before this migration are indexed once, by the
 -- store right after migrating (the folding is Rust's collation::fold, which

@@ -26,17 +26,19 @@ CREATE TABLE directory_terms (
 CREATE INDEX directory_terms_prefix_idx ON directory_terms(field, term, principal_id);
 -- allof filters and rewrites by principal
 CREATE INDEX directory_terms_principal_idx ON directory_terms(principal_id, field, term);
--- contains and ends-with (3 characters or more): an FTS5 trigram index over
--- the same rows (external content, kept in step by the triggers).
-CREATE VIRTUAL TABLE directory_terms_fts USING fts5(
-    term, content='directory_terms', content_rowid='id', tokenize='trigram case_sensitive 1', detail='none'
-);
-CREATE TRIGGER directory_terms_fts_insert AFTER INSERT ON directory_terms BEGIN
-    INSERT INTO directory_terms_fts (rowid, term) VALUES (new.id, new.term);
-END;
-CREATE TRIGGER directory_terms_fts_delete AFTER DELETE ON directory_terms BEGIN
-    INSERT INTO directory_terms_fts (directory_terms_fts, rowid, term) VALUES ('delete', old.id, old.term);
-END;
+-- contains and ends-with (3 characters or more): every suffix of every word
+-- of the values (words split at " .@-_'", suffixes cut to 12 characters),
+-- once per principal, with the fields it comes from (bit 1: 'n', bit 2: 'e');
+-- a suffix that is a prefix of another of the same principal with the same
+-- fields is left out (it finds nothing more). A needle is then a byte-wise
+-- range scan that stops at the limit (store/sql/directory_index.rs).
+CREATE TABLE directory_suffixes (
+    suffix        TEXT NOT NULL,
+    principal_id  BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+    fields        INTEGER NOT NULL,
+    PRIMARY KEY (suffix, principal_id)
+) WITHOUT ROWID;
+CREATE INDEX directory_suffixes_principal_idx ON directory_suffixes(principal_id);
 
 -- Principals that existed before this migration are indexed once, by the
 -- store right after migrating (the folding is Rust's collation::fold, which

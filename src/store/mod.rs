@@ -217,7 +217,7 @@ pub enum DirectoryField {
 pub enum DirectoryMatch {
     Equals,
     Prefix,
-    /// Needles of 3 characters or more are looked up in a trigram index;
+    /// Needles of 3 characters or more are looked up in the word-suffix index;
     /// shorter ones are answered as [`DirectoryMatch::Prefix`] (see
     /// docs/decisions.md, "The directory index").
     Substring,

@@ -19,9 +19,8 @@
 
 use std::time::Duration;
 
-use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::StoreResult;
@@ -47,9 +46,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct PgStore {
     pool: PgPool,
-    /// Connections for the directory's trigram look-ups, planned with
-    /// bitmap scans only (see [`PgStore::trigram_reader`]).
-    trigram: PgPool,
     listings: super::sql::listing::ListingCache,
     directory: super::sql::DirectoryGeneration,
     kept: super::sql::kept::KeptConnections<Postgres>,
@@ -76,18 +72,8 @@ impl PgStore {
             .test_before_acquire(false)
             .connect(url)
             .await?;
-        let bitmap_only = PgConnectOptions::from_str(url)?.options([
-            ("enable_seqscan", "off"),
-            ("enable_indexscan", "off"),
-            ("enable_indexonlyscan", "off"),
-        ]);
-        let trigram = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(bitmap_only);
         Ok(PgStore {
             pool,
-            trigram,
             listings: Default::default(),
             directory: Default::default(),
             kept: super::sql::kept::KeptConnections::new(READ_KEPT),
@@ -101,16 +87,6 @@ impl PgStore {
 
     fn reader(&self) -> &PgPool {
         &self.pool
-    }
-
-    /// For the directory's contains and ends-with look-ups (pg_trgm): a
-    /// pool whose sessions refuse sequential and plain index scans, so that
-    /// `LIKE '%…%'` always runs as a bitmap scan of the trigram index. The
-    /// planner's estimates for such patterns are poor; left alone it picks
-    /// a sequential scan "until `limit` rows are found", which reads the
-    /// whole table when the needle is rare.
-    fn trigram_reader(&self) -> &PgPool {
-        &self.trigram
     }
 
     fn writer(&self) -> &PgPool {
@@ -157,12 +133,7 @@ impl PgStore {
         p
     }
 
-    /// Rows of `alias` whose term matches the pattern `$n`, found through
-    /// the pg_trgm GIN index (`LIKE` is exact: the index only narrows).
-    fn term_pattern_indexed(alias: &str, n: usize) -> String {
-        Self::term_pattern_exact(alias, n)
-    }
-
+    /// Rows of `alias` whose term matches the pattern `$n` (exact).
     fn term_pattern_exact(alias: &str, n: usize) -> String {
         format!("{alias}.term LIKE ${n} ESCAPE '\\'")
     }

@@ -103,12 +103,6 @@ impl SqliteStore {
         &self.read
     }
 
-    /// For the directory's contains and ends-with look-ups (the FTS5
-    /// trigram table): the ordinary readers.
-    fn trigram_reader(&self) -> &SqlitePool {
-        &self.read
-    }
-
     /// Pool for single-statement writes (serialized with the transactions).
     fn writer(&self) -> &SqlitePool {
         &self.write
@@ -149,15 +143,7 @@ impl SqliteStore {
         p
     }
 
-    /// Rows of `alias` whose term matches the pattern `$n`, found through
-    /// the FTS5 trigram table, then checked exactly.
-    fn term_pattern_indexed(alias: &str, n: usize) -> String {
-        format!(
-            "{alias}.id IN (SELECT rowid FROM directory_terms_fts WHERE term GLOB ${n}) AND {}",
-            Self::term_pattern_exact(alias, n)
-        )
-    }
-
+    /// Rows of `alias` whose term matches the pattern `$n` (exact).
     fn term_pattern_exact(alias: &str, n: usize) -> String {
         format!("{alias}.term GLOB ${n}")
     }

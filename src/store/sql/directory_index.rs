@@ -10,12 +10,12 @@
 //!
 //! A term is answered from an index and matched exactly:
 //! - equals and starts-with: a byte-wise range on `(field, term)`;
-//! - contains and ends-with, 3 characters or more: the trigram index
-//!   (PostgreSQL: pg_trgm GIN with `LIKE`; SQLite: an FTS5 `trigram`
-//!   table with `GLOB`), spelled by the backend's `term_pattern*`
-//!   functions;
-//! - contains and ends-with shorter than 3 characters: as starts-with (a
-//!   trigram index cannot answer them; see docs/decisions.md).
+//! - contains and ends-with, 3 characters or more: a byte-wise range on
+//!   `directory_suffixes` (every suffix of every word of the values) on the
+//!   needle's longest word piece, checked on the values with the backend's
+//!   `term_pattern*` (`LIKE` / `GLOB`) when the piece is not the needle;
+//! - contains and ends-with shorter than 3 characters: as starts-with (see
+//!   docs/decisions.md).
 //!
 //! A search reads at most a few times `limit` index rows: it stops as soon
 //! as `limit` distinct principals are found, whatever the number of matches.
@@ -23,13 +23,87 @@
 use crate::collation::{fold, Collation};
 use crate::store::{DirectoryField, DirectoryMatch, DirectoryTerm};
 
-/// How many index entries a contains or ends-with search reads (values of
-/// the first principals) before it turns to the trigram index (see
-/// `term_candidates`).
-pub const PROBE_ROWS: usize = 20_000;
+/// Shortest needle the suffix index answers as a contains or ends-with
+/// (shorter ones are answered as starts-with: see docs/decisions.md).
+pub const SUFFIX_MIN_CHARS: usize = 3;
 
-/// Shortest needle the trigram index answers (one trigram).
-pub const TRIGRAM_MIN_CHARS: usize = 3;
+/// Suffixes in `directory_suffixes` are cut to this many characters; a
+/// longer needle piece is looked up by its first `SUFFIX_CHARS` characters
+/// and checked on the values.
+pub const SUFFIX_CHARS: usize = 12;
+
+/// The characters that separate the words of a value for the suffix index:
+/// those of usernames and addresses. Spaces, hyphens and apostrophes are
+/// part of words, so a needle taken across the words of a name ("e la" in
+/// "Marie de la Fontaine", "n-pi") is a plain range too.
+pub fn is_word_separator(c: char) -> bool {
+    matches!(c, '.' | '@' | '_')
+}
+
+/// The bit of a field in `directory_suffixes.fields`.
+pub fn field_bit(field: &str) -> i64 {
+    if field == "e" {
+        2
+    } else {
+        1
+    }
+}
+
+/// The `directory_suffixes` rows of one principal from its `(field, folded
+/// value)` rows: every suffix of every word (cut to [`SUFFIX_CHARS`]) that
+/// is a whole word or has at least [`SUFFIX_MIN_CHARS`] characters, with the
+/// bits of the fields it occurs in, leaving out a suffix that is a prefix
+/// of another one with at least its fields (a range scan on the longer one
+/// finds the principal already). Sorted by suffix.
+pub fn suffixes_of<'a>(terms: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String, i64)> {
+    let mut all: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for (field, value) in terms {
+        let bit = field_bit(field);
+        for word in value.split(is_word_separator) {
+            for (start, _) in word.char_indices() {
+                let rest = &word[start..];
+                let mut ends = rest.char_indices().map(|(i, _)| i).chain([rest.len()]);
+                if start > 0 && ends.clone().nth(SUFFIX_MIN_CHARS).is_none() {
+                    continue;
+                }
+                let cut = ends.nth(SUFFIX_CHARS).unwrap_or(rest.len());
+                *all.entry(rest[..cut].to_string()).or_insert(0) |= bit;
+            }
+        }
+    }
+    let all: Vec<(String, i64)> = all.into_iter().collect();
+    let mut out = Vec::with_capacity(all.len());
+    for (i, (suffix, bits)) in all.iter().enumerate() {
+        // The suffixes that start with this one follow it in sorted order.
+        let covered = all[i + 1..]
+            .iter()
+            .take_while(|(other, _)| other.starts_with(suffix.as_str()))
+            .any(|(_, other_bits)| other_bits & bits == *bits);
+        if !covered {
+            out.push((suffix.clone(), *bits));
+        }
+    }
+    out
+}
+
+/// The piece of a contains or ends-with needle that drives the suffix
+/// index, cut to [`SUFFIX_CHARS`] characters, and whether a match on it is
+/// a match of the needle (no separator, not cut: no check on the values).
+/// The pieces between separators lie inside one word of a matching value:
+/// the first one ends a word (its suffix row exists if it has at least
+/// [`SUFFIX_MIN_CHARS`] characters), the others start a word (whole words
+/// always have a row). The longest usable piece is taken; `None` when
+/// there is none (a needle like "ie." or "-"; see `term_candidates`).
+pub fn suffix_probe(needle: &str) -> Option<(String, bool)> {
+    let piece = needle
+        .split(is_word_separator)
+        .enumerate()
+        .filter(|(i, p)| if *i == 0 { p.chars().count() >= SUFFIX_MIN_CHARS } else { !p.is_empty() })
+        .map(|(_, p)| p)
+        .max_by_key(|p| p.chars().count())?;
+    let cut = piece.char_indices().nth(SUFFIX_CHARS).map_or(piece.len(), |(i, _)| i);
+    Some((piece[..cut].to_string(), cut == needle.len()))
+}
 
 /// Rows per multi-row statement (well under SQLite's 32,766 and
 /// PostgreSQL's 65,535 parameters for every statement here).
@@ -80,7 +154,7 @@ pub fn terms_of(src: &TermSource<'_>) -> Vec<(&'static str, String)> {
 /// How the store answers a term: the kind actually used on the index.
 pub fn effective_kind(term: &DirectoryTerm) -> DirectoryMatch {
     match term.kind {
-        DirectoryMatch::Substring | DirectoryMatch::Suffix if term.needle.chars().count() < TRIGRAM_MIN_CHARS => {
+        DirectoryMatch::Substring | DirectoryMatch::Suffix if term.needle.chars().count() < SUFFIX_MIN_CHARS => {
             DirectoryMatch::Prefix
         }
         kind => kind,
@@ -178,51 +252,79 @@ macro_rules! body {
             filters: &[&DirectoryTerm],
             limit: usize,
         ) -> StoreResult<Vec<i64>> {
-            let (sql, binds) = candidates_sql(driver, filters, true);
             match effective_kind(driver) {
                 // Walk the btree in order and stop at the limit.
                 DirectoryMatch::Equals | DirectoryMatch::Prefix => {
+                    let (sql, binds) = candidates_sql(driver, filters);
                     let sql = format!("{sql} ORDER BY t.field, t.term");
                     distinct_ids(&mut *store.reader().acquire().await?, &sql, &binds, limit, true).await
                 }
-                // A needle common enough is found among the values of the
-                // first principals (a bounded walk of PROBE_ROWS entries of
-                // the covering (principal_id, field, term) btree: principals
-                // in creation order, a sample unbiased by alphabet), far
-                // cheaper than the trigram index's long posting lists for
-                // common trigrams; otherwise the trigram index answers.
+                // A range scan of the suffix index on the needle's longest
+                // word piece, in order, stopping at the limit; checked on
+                // the values when the piece is not the whole needle (or for
+                // ends-with).
                 DirectoryMatch::Substring | DirectoryMatch::Suffix => {
-                    let (exact, _) = candidates_sql(driver, filters, false);
-                    let probe = exact.replacen(
-                        "FROM directory_terms t",
-                        &format!(
-                            "FROM (SELECT p.principal_id, p.field, p.term FROM directory_terms p \
-                             ORDER BY p.principal_id, p.field, p.term LIMIT {PROBE_ROWS}) t"
-                        ),
-                        1,
-                    );
-                    let ids = distinct_ids(&mut *store.reader().acquire().await?, &probe, &binds, limit * 2, false).await?;
-                    let ids: Vec<i64> = ids.into_iter().take(limit).collect();
-                    if ids.len() == limit {
-                        return Ok(ids);
-                    }
-                    distinct_ids(&mut *store.trigram_reader().acquire().await?, &sql, &binds, limit, true).await
+                    let sql = suffix_candidates_sql(driver, filters);
+                    distinct_ids(&mut *store.reader().acquire().await?, &sql.0, &sql.1, limit, true).await
                 }
             }
         }
 
+        /// The statement selecting the principal ids matching the contains
+        /// or ends-with `driver` through `directory_suffixes`, and every
+        /// term of `filters`, with its parameters, ordered by the index.
+        fn suffix_candidates_sql(driver: &DirectoryTerm, filters: &[&DirectoryTerm]) -> (String, Vec<String>) {
+            let Some((piece, whole)) = suffix_probe(&driver.needle) else {
+                // No piece the suffix index can answer: the field's values
+                // in index order, each checked (stops at the limit).
+                let mut binds = Vec::new();
+                let mut sql = format!(
+                    "SELECT t.principal_id FROM directory_terms t WHERE {}",
+                    term_condition("t", driver, &mut binds)
+                );
+                for term in filters {
+                    let condition = term_condition("f", term, &mut binds);
+                    sql.push_str(&format!(
+                        " AND EXISTS (SELECT 1 FROM directory_terms f WHERE f.principal_id = t.principal_id AND {condition})"
+                    ));
+                }
+                sql.push_str(" ORDER BY t.field, t.term");
+                return (sql, binds);
+            };
+            let mut binds: Vec<String> = vec![piece.clone(), prefix_upper(&piece)];
+            let mut sql = format!(
+                "SELECT t.principal_id FROM directory_suffixes t WHERE t.suffix >= $1 AND t.suffix < $2 \
+                 AND (t.fields & {}) <> 0",
+                field_bit(field_code(driver.field))
+            );
+            if !whole || driver.kind == DirectoryMatch::Suffix {
+                let condition = term_condition("v", driver, &mut binds);
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM directory_terms v WHERE v.principal_id = t.principal_id AND {condition})"
+                ));
+            }
+            for term in filters {
+                let condition = term_condition("f", term, &mut binds);
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM directory_terms f WHERE f.principal_id = t.principal_id AND {condition})"
+                ));
+            }
+            sql.push_str(" ORDER BY t.suffix, t.principal_id");
+            (sql, binds)
+        }
+
         /// The statement selecting the principal ids of the rows `t` that
-        /// match `driver` (through an index when `indexed`) and whose
-        /// principal matches every filter, with its parameters; the
-        /// driver's field is `$1`.
-        fn candidates_sql(driver: &DirectoryTerm, filters: &[&DirectoryTerm], indexed: bool) -> (String, Vec<String>) {
+        /// match the equals or starts-with `driver` (a range of the
+        /// `(field, term)` index) and whose principal matches every filter,
+        /// with its parameters.
+        fn candidates_sql(driver: &DirectoryTerm, filters: &[&DirectoryTerm]) -> (String, Vec<String>) {
             let mut binds: Vec<String> = Vec::new();
             let mut sql = format!(
                 "SELECT t.principal_id FROM directory_terms t WHERE {}",
-                term_condition("t", driver, indexed, &mut binds)
+                term_condition("t", driver, &mut binds)
             );
             for term in filters {
-                let condition = term_condition("f", term, false, &mut binds);
+                let condition = term_condition("f", term, &mut binds);
                 sql.push_str(&format!(
                     " AND EXISTS (SELECT 1 FROM directory_terms f WHERE f.principal_id = t.principal_id AND {condition})"
                 ));
@@ -265,20 +367,13 @@ macro_rules! body {
         }
 
         /// The SQL condition of one term on the rows aliased `alias`,
-        /// pushing its parameters onto `binds`. `indexed`: the condition
-        /// must select rows through an index (the driving term); otherwise
-        /// it filters rows already narrowed to one principal.
-        fn term_condition(alias: &str, term: &DirectoryTerm, indexed: bool, binds: &mut Vec<String>) -> String {
+        /// pushing its parameters onto `binds`: a range for equals and
+        /// starts-with (indexable), the exact pattern for contains and
+        /// ends-with (on rows already narrowed to one principal).
+        fn term_condition(alias: &str, term: &DirectoryTerm, binds: &mut Vec<String>) -> String {
             binds.push(field_code(term.field).to_string());
             let kind = effective_kind(term);
-            let field = if indexed && matches!(kind, DirectoryMatch::Substring | DirectoryMatch::Suffix) {
-                // Not indexable on purpose: SQLite would otherwise walk every
-                // value of the field and test each against the trigram
-                // index's row list, instead of fetching those rows by id.
-                format!("({alias}.field || '') = ${}", binds.len())
-            } else {
-                format!("{alias}.field = ${}", binds.len())
-            };
+            let field = format!("{alias}.field = ${}", binds.len());
             let condition = match kind {
                 DirectoryMatch::Equals => {
                     binds.push(term.needle.clone());
@@ -299,11 +394,7 @@ macro_rules! body {
                 }
                 DirectoryMatch::Substring | DirectoryMatch::Suffix => {
                     binds.push(Backend::term_pattern(kind == DirectoryMatch::Suffix, &term.needle));
-                    if indexed {
-                        Backend::term_pattern_indexed(alias, binds.len())
-                    } else {
-                        Backend::term_pattern_exact(alias, binds.len())
-                    }
+                    Backend::term_pattern_exact(alias, binds.len())
                 }
             };
             format!("{field} AND {condition}")
@@ -417,18 +508,43 @@ macro_rules! body {
 
         pub(super) async fn delete_terms(conn: &mut Conn, ids: &[i64]) -> StoreResult<()> {
             for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-                let sql = format!("DELETE FROM directory_terms WHERE principal_id IN ({})", placeholders(1, chunk.len()));
-                let mut query = sqlx::query(&sql);
-                for id in chunk {
-                    query = query.bind(id);
+                for table in ["directory_terms", "directory_suffixes"] {
+                    let sql = format!("DELETE FROM {table} WHERE principal_id IN ({})", placeholders(1, chunk.len()));
+                    let mut query = sqlx::query(&sql);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    query.execute(&mut *conn).await?;
                 }
-                query.execute(&mut *conn).await?;
             }
             Ok(())
         }
 
-        /// Insert `(principal, field, folded value)` rows.
+        /// Insert `(principal, field, folded value)` rows (all the rows of
+        /// each principal, in one call), and their suffix rows.
         pub(super) async fn insert_terms(conn: &mut Conn, rows: &[(i64, &'static str, String)]) -> StoreResult<()> {
+            let mut suffixes: Vec<(i64, String, i64)> = Vec::new();
+            let mut start = 0;
+            while start < rows.len() {
+                let id = rows[start].0;
+                let end = start + rows[start..].iter().take_while(|r| r.0 == id).count();
+                let of_one = suffixes_of(rows[start..end].iter().map(|(_, field, term)| (*field, term.as_str())));
+                suffixes.extend(of_one.into_iter().map(|(suffix, bits)| (id, suffix, bits)));
+                start = end;
+            }
+            // In index order: consecutive inserts land on neighbouring pages.
+            suffixes.sort_unstable_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
+            for chunk in suffixes.chunks(ROWS_PER_STATEMENT) {
+                let values: Vec<String> =
+                    (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+                let sql =
+                    format!("INSERT INTO directory_suffixes (principal_id, suffix, fields) VALUES {}", values.join(", "));
+                let mut query = sqlx::query(&sql);
+                for (id, suffix, bits) in chunk {
+                    query = query.bind(id).bind(suffix).bind(*bits as i16);
+                }
+                query.execute(&mut *conn).await?;
+            }
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 let values: Vec<String> =
                     (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
@@ -470,6 +586,54 @@ mod tests {
                 ("e", "elodie.martin@ac-lyon.fr".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn suffixes_cover_every_word_position() {
+        let rows = suffixes_of([("n", "jean.marc.martin"), ("n", "martin"), ("e", "jm.martin@ac_lyon.fr")]);
+        let get = |s: &str| rows.iter().find(|(x, _)| x == s).map(|(_, b)| *b);
+        // "martin" is in both fields; its own suffixes are prefixes of
+        // nothing longer except in one field, so they stay.
+        assert_eq!(get("martin"), Some(3));
+        assert_eq!(get("artin"), Some(3));
+        // "ar" of "marc" is a prefix of "arc" (name): left out.
+        assert_eq!(get("ar"), None);
+        assert_eq!(get("arc"), Some(1));
+        assert_eq!(get("lyon"), Some(2));
+        assert_eq!(get("jm"), Some(2));
+        assert_eq!(get("ac"), Some(2));
+        assert_eq!(get("on"), None);
+        // Every piece of a word that starts it or has 3 characters starts
+        // some row with its field.
+        for (field, value) in [("n", "jean.marc.martin"), ("e", "jm.martin@ac_lyon.fr")] {
+            for word in value.split(is_word_separator) {
+                for (i, _) in word.char_indices() {
+                    for (j, _) in word[i..].char_indices().skip(1).chain([(word.len() - i, ' ')]) {
+                        let piece = &word[i..i + j];
+                        if i > 0 && piece.chars().count() < SUFFIX_MIN_CHARS {
+                            continue;
+                        }
+                        assert!(
+                            rows.iter().any(|(s, b)| s.starts_with(piece) && b & field_bit(field) != 0),
+                            "{piece} in {value}"
+                        );
+                    }
+                }
+            }
+        }
+        let long = suffixes_of([("n", "abcdefghijklmnopq")]);
+        assert_eq!(long[0].0, "abcdefghijkl");
+        let probe = suffix_probe;
+        assert_eq!(probe("ie.mar"), Some(("mar".to_string(), false)));
+        assert_eq!(probe("die@m"), Some(("die".to_string(), false)));
+        assert_eq!(probe("ie_m"), Some(("m".to_string(), false)));
+        assert_eq!(probe("ie mar"), Some(("ie mar".to_string(), true)));
+        let rows = suffixes_of([("n", "marie de la fontaine")]);
+        assert!(rows.iter().any(|(s, _)| s.starts_with("e la")));
+        assert_eq!(probe("artin"), Some(("artin".to_string(), true)));
+        assert_eq!(probe("abcdefghijklm"), Some(("abcdefghijkl".to_string(), false)));
+        assert_eq!(probe("ie."), None);
+        assert_eq!(probe("..."), None);
     }
 
     #[test]

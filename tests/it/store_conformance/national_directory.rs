@@ -87,6 +87,27 @@ pub async fn directory_search(store: SharedStore) {
     assert_eq!(find(&store, vec![name(Substring, "ß")]).await, Vec::<String>::new());
     assert_eq!(find(&store, vec![name(Substring, "uß")]).await, ["jstrauss"]);
     assert_eq!(find(&store, vec![name(Substring, "auss")]).await, ["jstrauss"]);
+    // Across words: looked up by a piece, checked on the values.
+    assert_eq!(find(&store, vec![name(Substring, "DIE MAR")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![name(Substring, "ie m")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![name(Substring, "e l")]).await, ["mleroy"]);
+    assert_eq!(find(&store, vec![name(Substring, "ne ")]).await, ["mleroy"]);
+    assert_eq!(find(&store, vec![name(Substring, " le")]).await, ["mleroy"]);
+    assert_eq!(find(&store, vec![name(Substring, "ie ")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![name(Substring, "   ")]).await, Vec::<String>::new());
+    assert_eq!(find(&store, vec![email(Substring, "in@")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![email(Substring, "n@a")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![email(Substring, "e.du")]).await, ["edupont"]);
+    assert_eq!(find(&store, vec![email(Substring, "on.f")]).await, ["edupont", "emartin"]);
+    assert_eq!(find(&store, vec![name(Substring, "ie.mar")]).await, Vec::<String>::new());
+    assert_eq!(find(&store, vec![name(Suffix, "ine leroy")]).await, ["mleroy"]);
+    // Longer than the indexed suffixes (12 characters): checked too.
+    assert_eq!(find(&store, vec![email(Substring, "martin@ac-lyon.f")]).await, ["emartin"]);
+    assert_eq!(find(&store, vec![email(Substring, "dupont@education.gouv")]).await, ["edupont"]);
+    assert_eq!(find(&store, vec![email(Substring, "dupont@education.gouw")]).await, Vec::<String>::new());
+    assert_eq!(find(&store, vec![name(Suffix, "ine")]).await, ["mleroy"]);
+    assert_eq!(find(&store, vec![name(Substring, "ine")]).await, ["mleroy"]);
+    assert_eq!(find(&store, vec![name(Substring, "roy")]).await, ["mleroy"]);
     // Shorter than 3 characters: answered as a prefix of a name.
     assert_eq!(find(&store, vec![name(Substring, "ma")]).await, ["emartin", "mleroy"]);
     assert_eq!(find(&store, vec![name(Substring, "ar")]).await, Vec::<String>::new());
