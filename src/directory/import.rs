@@ -14,12 +14,12 @@
 //! the others are imported. Re-running a file updates what changed and
 //! creates nothing twice.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::store::{AccountRecord, ImportCounts, ImportOutcome, SharedStore, StoreError};
+use crate::store::{AccountRecord, ImportCounts, ImportOutcome, SharedStore, StoreError, StoreResult};
 
 use super::{valid_email, valid_username};
 
@@ -129,6 +129,7 @@ pub async fn import_file(store: &SharedStore, path: &Path, batch: usize) -> Resu
     let mut counts = ImportCounts::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut pending: Vec<(u64, AccountRecord)> = Vec::with_capacity(batch);
+    let mut in_flight: InFlight = VecDeque::new();
     let mut row = csv::StringRecord::new();
     loop {
         let line = reader.position().line() + 1 + crlf_shift;
@@ -161,13 +162,38 @@ pub async fn import_file(store: &SharedStore, path: &Path, batch: usize) -> Resu
             }
         }
         if pending.len() >= batch {
-            flush(store, &mut pending, &mut counts, &mut progress).await?;
+            send(store, std::mem::take(&mut pending), &mut in_flight);
+            if in_flight.len() >= BATCHES_IN_FLIGHT {
+                settle_oldest(store, &mut in_flight, &mut counts, &mut progress).await?;
+            }
             progress.update(reader.position().byte(), counts.total());
         }
     }
-    flush(store, &mut pending, &mut counts, &mut progress).await?;
+    send(store, pending, &mut in_flight);
+    while !in_flight.is_empty() {
+        settle_oldest(store, &mut in_flight, &mut counts, &mut progress).await?;
+    }
     progress.finish(counts.total());
     Ok(counts)
+}
+
+/// Batches written at once: the database's work on a batch (index inserts)
+/// runs on one core, so two batches in flight use both cores of a small
+/// server while the file is read.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// Batches sent to the store, oldest first, with their CSV line numbers.
+type InFlight = VecDeque<(Vec<(u64, AccountRecord)>, tokio::task::JoinHandle<StoreResult<Vec<ImportOutcome>>>)>;
+
+/// Start writing one batch.
+fn send(store: &SharedStore, batch: Vec<(u64, AccountRecord)>, in_flight: &mut InFlight) {
+    if batch.is_empty() {
+        return;
+    }
+    let records: Vec<AccountRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
+    let store = store.clone();
+    let task = tokio::spawn(async move { store.import_accounts(&records).await });
+    in_flight.push_back((batch, task));
 }
 
 /// The csv crate positions a record that follows a CRLF terminator on the
@@ -180,26 +206,45 @@ fn crlf_line_shift(path: &Path) -> std::io::Result<u64> {
     Ok(u64::from(first.ends_with(b"\r\n")))
 }
 
-/// Import the pending records in one store batch.
-async fn flush(
+/// Wait for the oldest batch and account for its rows. A batch that failed
+/// while others were being written (two rows of different batches claiming
+/// one address: the database refuses the later transaction) is written
+/// again once the batches in flight have settled, alone, where the store
+/// rejects the row instead; a second failure stops the import.
+async fn settle_oldest(
     store: &SharedStore,
-    pending: &mut Vec<(u64, AccountRecord)>,
+    in_flight: &mut InFlight,
     counts: &mut ImportCounts,
     progress: &mut Progress,
 ) -> Result<(), ImportError> {
-    if pending.is_empty() {
+    let Some((batch, task)) = in_flight.pop_front() else { return Ok(()) };
+    if let Ok(Ok(outcomes)) = task.await {
+        account(&batch, &outcomes, counts, progress);
         return Ok(());
     }
-    let records: Vec<AccountRecord> = pending.iter().map(|(_, r)| r.clone()).collect();
-    let outcomes = store.import_accounts(&records).await?;
-    for ((line, _), outcome) in pending.iter().zip(&outcomes) {
+    let mut failed = vec![batch];
+    while let Some((other, task)) = in_flight.pop_front() {
+        match task.await {
+            Ok(Ok(outcomes)) => account(&other, &outcomes, counts, progress),
+            _ => failed.push(other),
+        }
+    }
+    for batch in failed {
+        let records: Vec<AccountRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
+        let outcomes = store.import_accounts(&records).await?;
+        account(&batch, &outcomes, counts, progress);
+    }
+    Ok(())
+}
+
+/// Count a written batch and report its rejected rows with their lines.
+fn account(batch: &[(u64, AccountRecord)], outcomes: &[ImportOutcome], counts: &mut ImportCounts, progress: &mut Progress) {
+    for ((line, _), outcome) in batch.iter().zip(outcomes) {
         if let ImportOutcome::Rejected(reason) = outcome {
             progress.reject(*line, reason);
         }
         counts.add(outcome);
     }
-    pending.clear();
-    Ok(())
 }
 
 fn csv_reason(e: &csv::Error) -> String {

@@ -214,6 +214,15 @@ async fn directory_import_command(backend: Backend) {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "imported: 0 created, 1 updated, 0 unchanged, 0 rejected");
     assert!(stderr(&o).starts_with("done: 1 rows"), "{}", stderr(&o));
+    // Batches are written two at a time: rows of two batches in flight
+    // claiming one new address. One row gets it, the other is reported.
+    std::fs::write(&file, "username,emails\nfirst,same@ac-lyon.fr\nsecond,same@ac-lyon.fr\nthird,third@ac-lyon.fr\n").unwrap();
+    let o = almanach(url, &["directory", "import", "--batch", "1", path], None);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "imported: 2 created, 0 updated, 0 unchanged, 1 rejected");
+    let err = stderr(&o);
+    assert!(err.contains("line 2: ") != err.contains("line 3: "), "exactly one of the two rows is rejected: {err}");
+    assert!(store.directory_entry("third").await.unwrap().is_some());
     // A header naming an unknown column refuses the file.
     std::fs::write(&file, "username,nickname\nx,y\n").unwrap();
     let o = almanach(url, &["directory", "import", path], None);
