@@ -15,8 +15,8 @@ pub mod props;
 pub mod put;
 pub mod report;
 
-use crate::store::{Collection, CollectionKind, DeadProperty, LockGuard, NewCollection, SharedStore, StoreError, StoreResult};
-use crate::xml::NS_DAV;
+use crate::dav::resource::create_default_collection;
+use crate::store::{Collection, CollectionKind, SharedStore, StoreResult};
 
 /// Component types a calendar may be restricted to (RFC 4791 §5.2.3).
 pub const KNOWN_COMPONENTS: [&str; 5] = ["VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY"];
@@ -35,24 +35,6 @@ pub fn is_calendar(c: &Collection) -> bool {
 /// A new calendar home gets one calendar for events and tasks, so that a
 /// client finds somewhere to write on first use.
 pub async fn create_default_calendar(store: &SharedStore, home: &Collection) -> StoreResult<()> {
-    let created = store
-        .create_collection(NewCollection {
-            owner: home.owner,
-            parent: Some(home.id),
-            path: format!("{}{DEFAULT_CALENDAR}/", home.path),
-            kind: CollectionKind::Calendar,
-            components: vec!["VEVENT".into(), "VTODO".into()],
-            properties: vec![DeadProperty {
-                namespace: NS_DAV.into(),
-                name: "displayname".into(),
-                value: "<D:displayname>Agenda</D:displayname>".into(),
-            }],
-            guard: LockGuard::none(),
-            quota_limit: None,
-        })
-        .await;
-    match created {
-        Ok(_) | Err(StoreError::AlreadyExists) => Ok(()),
-        Err(e) => Err(e),
-    }
+    let components = vec!["VEVENT".into(), "VTODO".into()];
+    create_default_collection(store, home, DEFAULT_CALENDAR, CollectionKind::Calendar, components, "Agenda").await
 }

@@ -17,9 +17,8 @@ pub mod report;
 use http::StatusCode;
 
 use crate::dav::error::{Condition, DavError, DavResult};
-use crate::dav::resource::{HomeSpace, Resource};
-use crate::store::{Collection, CollectionKind, DeadProperty, LockGuard, NewCollection, SharedStore, StoreError, StoreResult};
-use crate::xml::NS_DAV;
+use crate::dav::resource::{create_default_collection, HomeSpace, Resource};
+use crate::store::{Collection, CollectionKind, SharedStore, StoreResult};
 
 /// Name of the address book every user gets on first use.
 pub const DEFAULT_ADDRESSBOOK: &str = "contacts";
@@ -31,26 +30,7 @@ pub fn is_addressbook(c: &Collection) -> bool {
 /// A new address book home gets one address book, so that a client finds
 /// somewhere to write on first use.
 pub async fn create_default_addressbook(store: &SharedStore, home: &Collection) -> StoreResult<()> {
-    let created = store
-        .create_collection(NewCollection {
-            owner: home.owner,
-            parent: Some(home.id),
-            path: format!("{}{DEFAULT_ADDRESSBOOK}/", home.path),
-            kind: CollectionKind::AddressBook,
-            components: vec![],
-            properties: vec![DeadProperty {
-                namespace: NS_DAV.into(),
-                name: "displayname".into(),
-                value: "<D:displayname>Contacts</D:displayname>".into(),
-            }],
-            guard: LockGuard::none(),
-            quota_limit: None,
-        })
-        .await;
-    match created {
-        Ok(_) | Err(StoreError::AlreadyExists) => Ok(()),
-        Err(e) => Err(e),
-    }
+    create_default_collection(store, home, DEFAULT_ADDRESSBOOK, CollectionKind::AddressBook, vec![], "Contacts").await
 }
 
 /// Address books are created directly in their owner's address book home

@@ -16,7 +16,11 @@
 //! 404, so existence is not revealed across owners or académies.
 
 use crate::auth::acl::{self, Privileges, Target};
-use crate::store::{Collection, CollectionKind, DirectoryEntry, NewCollection, ObjectMeta, Principal, SharedStore, StoreError};
+use crate::store::{
+    Collection, CollectionKind, DeadProperty, DirectoryEntry, LockGuard, NewCollection, ObjectMeta, Principal, SharedStore,
+    StoreError, StoreResult,
+};
+use crate::xml::{escape_text, NS_DAV};
 
 use super::error::{DavError, DavResult};
 use super::path::DavPath;
@@ -132,6 +136,39 @@ impl Resource {
     }
 }
 
+/// Create the collection `name` of `kind` in a new `home`, with a display
+/// name, unless it exists (the default calendar and address book, so that a
+/// client finds somewhere to write on first use).
+pub async fn create_default_collection(
+    store: &SharedStore,
+    home: &Collection,
+    name: &str,
+    kind: CollectionKind,
+    components: Vec<String>,
+    display_name: &str,
+) -> StoreResult<()> {
+    let created = store
+        .create_collection(NewCollection {
+            owner: home.owner,
+            parent: Some(home.id),
+            path: format!("{}{name}/", home.path),
+            kind,
+            components,
+            properties: vec![DeadProperty {
+                namespace: NS_DAV.into(),
+                name: "displayname".into(),
+                value: format!("<D:displayname>{}</D:displayname>", escape_text(display_name)),
+            }],
+            guard: LockGuard::none(),
+            quota_limit: None,
+        })
+        .await;
+    match created {
+        Ok(_) | Err(StoreError::AlreadyExists) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Create `user`'s home in `space` if it does not exist yet.
 pub async fn ensure_home(store: &SharedStore, user: &Principal, space: HomeSpace) -> DavResult<Collection> {
     Ok(home_created(store, user, space).await?.0)
@@ -152,7 +189,7 @@ async fn home_created(store: &SharedStore, user: &Principal, space: HomeSpace) -
             kind: CollectionKind::Plain,
             components: vec![],
             properties: vec![],
-            guard: crate::store::LockGuard::none(),
+            guard: LockGuard::none(),
             quota_limit: None,
         })
         .await;

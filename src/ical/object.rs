@@ -211,8 +211,10 @@ pub fn parse_stored(text: String) -> Result<CalendarObject, ObjectError> {
     build(text)
 }
 
-/// The bytes with line folds (CRLF or LF followed by a space or tab) removed.
-fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
+/// The bytes with line folds (CRLF or LF followed by a space or tab)
+/// removed: RFC 5545 §3.1 and RFC 6350 §3.2 fold lines the same way, so
+/// vCard validation uses it too.
+pub(crate) fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {

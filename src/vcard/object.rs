@@ -16,6 +16,8 @@ use std::borrow::Cow;
 use calcard::vcard::{VCard, VCardProperty, VCardVersion};
 use calcard::{Entry, Parser};
 
+use crate::ical::object::unfold_bytes;
+
 /// Why a body is not an acceptable address object resource.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CardError {
@@ -86,23 +88,6 @@ fn parse_one(text: &str) -> Result<VCard, CardError> {
         Entry::Eof => Ok(card),
         _ => Err(invalid("more than one vCard in one resource (RFC 6352 §5.1)")),
     }
-}
-
-/// The bytes with line folds (CRLF or LF followed by a space or tab) removed.
-fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i..] {
-            [b'\r', b'\n', b' ' | b'\t', ..] => i += 3,
-            [b'\n', b' ' | b'\t', ..] => i += 2,
-            _ => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 /// The logical (unfolded) lines of `text`, without their line breaks.
