@@ -2,7 +2,7 @@
 //! PostgreSQL server named by `ALMANACH_TEST_POSTGRES_URL` (scripts/test.sh
 //! starts a private one). PostgreSQL tests fail, never skip, without it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use sqlx::Connection;
 
@@ -19,6 +19,30 @@ pub struct FreshDb {
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+static SWEPT: AtomicBool = AtomicBool::new(false);
+
+/// Drops the databases left by earlier test processes that are gone (a test
+/// database is named after the process that made it and is not dropped by
+/// it: tests end at unknown times). Once per process.
+async fn sweep_stale_databases(conn: &mut sqlx::PgConnection) {
+    if SWEPT.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'almanach\\_t%'")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("list test databases");
+    for (name,) in names {
+        let pid = name.strip_prefix("almanach_t").and_then(|rest| rest.split('_').next());
+        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        // Another sweeping process may drop it first: errors are ignored.
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut *conn).await;
+    }
+}
 
 pub async fn fresh_db(backend: Backend) -> FreshDb {
     match backend {
@@ -41,6 +65,7 @@ pub async fn fresh_db(backend: Backend) -> FreshDb {
             let mut conn = sqlx::PgConnection::connect(&admin)
                 .await
                 .expect("connect to ALMANACH_TEST_POSTGRES_URL");
+            sweep_stale_databases(&mut conn).await;
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .await

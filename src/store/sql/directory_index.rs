@@ -401,41 +401,34 @@ macro_rules! body {
         }
 
         /// The directory entries of `ids` that are active user principals,
-        /// ordered by username.
+        /// ordered by username: one statement, a row per address (the
+        /// primary first, then in the principal's order).
         pub(super) async fn fetch_entries(conn: &mut Conn, ids: &[i64]) -> StoreResult<Vec<DirectoryEntry>> {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            let list = placeholders(1, ids.len());
             let sql = format!(
                 "SELECT p.id, p.username, p.display_name, p.given_name, p.family_name, p.title, p.phone, \
-                 a.slug, a.name, p.modified_at FROM principals p LEFT JOIN academies a ON a.id = p.academie_id \
-                 WHERE p.id IN ({list}) AND p.kind = 'user' AND NOT p.disabled ORDER BY p.username"
+                 a.slug, a.name, p.modified_at, e.address FROM principals p \
+                 LEFT JOIN academies a ON a.id = p.academie_id \
+                 LEFT JOIN principal_emails e ON e.principal_id = p.id \
+                 WHERE p.id IN ({}) AND p.kind = 'user' AND NOT p.disabled \
+                 ORDER BY p.username, e.is_primary DESC, e.position, e.id",
+                placeholders(1, ids.len())
             );
             let mut query = sqlx::query_as::<_, DirectoryEntryRow>(&sql);
             for id in ids {
                 query = query.bind(id);
             }
-            let rows = query.fetch_all(&mut *conn).await?;
-            let sql = format!(
-                "SELECT principal_id, address FROM principal_emails WHERE principal_id IN ({list}) \
-                 ORDER BY principal_id, is_primary DESC, position, id"
-            );
-            let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
-            for id in ids {
-                query = query.bind(id);
+            let mut entries: Vec<DirectoryEntry> = Vec::with_capacity(ids.len());
+            for mut row in query.fetch_all(&mut *conn).await? {
+                let address = row.address.take();
+                match entries.last_mut() {
+                    Some(entry) if entry.principal == row.id => entry.emails.extend(address),
+                    _ => entries.push(row.into_entry(address.into_iter().collect())),
+                }
             }
-            let mut emails: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
-            for (id, address) in query.fetch_all(&mut *conn).await? {
-                emails.entry(id).or_default().push(address);
-            }
-            Ok(rows
-                .into_iter()
-                .map(|r| {
-                    let addresses = emails.remove(&r.id).unwrap_or_default();
-                    r.into_entry(addresses)
-                })
-                .collect())
+            Ok(entries)
         }
 
         // ------------------------------------------------------------ writes

@@ -346,7 +346,7 @@ impl PrincipalRow {
     }
 }
 
-/// A [`DirectoryEntry`] without its email addresses.
+/// A [`DirectoryEntry`] row with one of its email addresses.
 #[derive(sqlx::FromRow)]
 pub struct DirectoryEntryRow {
     pub id: i64,
@@ -359,6 +359,8 @@ pub struct DirectoryEntryRow {
     pub slug: Option<String>,
     pub name: Option<String>,
     pub modified_at: i64,
+    /// One of its addresses (a row per address; `None` when it has none).
+    pub address: Option<String>,
 }
 
 impl DirectoryEntryRow {
