@@ -2,7 +2,8 @@
 # Runs Almanach's whole test suite against both stores.
 #
 # SQLite needs nothing. PostgreSQL: if ALMANACH_TEST_POSTGRES_URL is set, that
-# server is used (each test creates and drops its own database there).
+# server is used (each test creates its own database there; those of earlier
+# runs, whose processes are gone, are dropped by the next run).
 # Otherwise this script installs Debian's `postgresql` package when it is
 # missing, starts a private throwaway cluster on a free port under a temporary
 # directory, runs the tests against it and stops it afterwards. The PostgreSQL

@@ -17,13 +17,16 @@
 //! waits for the grant to commit, then sees the new lock when it checks its
 //! guard (READ COMMITTED: each statement sees what committed before it).
 
+use std::sync::Arc;
 use std::time::Duration;
-
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::StoreResult;
+use super::sql::coalesce::Coalescer;
+use super::sql::kept::KeptConnections;
+use super::sql::rows::{CollectionRow, PrefixedObjectRow, COLLECTION_AND_OBJECT_COLUMNS};
+use super::{Collection, ObjectMeta, StoreResult};
 
 /// Key of the advisory lock serialising lock creation against guarded writes
 /// (any constant unique to this use; "ALMLOCKS" in ASCII).
@@ -44,11 +47,31 @@ const READ_KEPT: usize = 8;
 /// timeout.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Keys per batch of the coalesced hot reads (see `sql::coalesce`).
+const COALESCE_BATCH: usize = 64;
+
+/// Batches of a coalesced read running at once: half the host's cores (at
+/// least one), the other half serving HTTP and PostgreSQL. On the 2-core
+/// benchmark machine one lane more than doubled GET and polling at 32
+/// connections (14,100 -> 30,800 and 31,800 req/s) where four lanes left
+/// batches too small to gain anything (docs/performance.md, run 10). Each
+/// lane holds one kept connection while it runs.
+fn coalesce_lanes() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
+/// A GET's read: the object `name` of the collection at `path`, with its
+/// bytes when `with_content`.
+type ObjectKey = (String, String, bool);
+type ObjectAt = Option<(Collection, ObjectMeta, Option<bytes::Bytes>)>;
+
 pub struct PgStore {
     pool: PgPool,
     listings: super::sql::listing::ListingCache,
     directory: super::sql::DirectoryGeneration,
-    kept: super::sql::kept::KeptConnections<Postgres>,
+    kept: Arc<KeptConnections<Postgres>>,
+    objects_at: Arc<Coalescer<ObjectKey, ObjectAt>>,
+    collections_at: Arc<Coalescer<String, Option<Collection>>>,
 }
 
 impl PgStore {
@@ -76,8 +99,98 @@ impl PgStore {
             pool,
             listings: Default::default(),
             directory: Default::default(),
-            kept: super::sql::kept::KeptConnections::new(READ_KEPT),
+            kept: Arc::new(KeptConnections::new(READ_KEPT)),
+            objects_at: Arc::new(Coalescer::new(coalesce_lanes(), COALESCE_BATCH)),
+            collections_at: Arc::new(Coalescer::new(coalesce_lanes(), COALESCE_BATCH)),
         })
+    }
+
+    /// [`Store::object_at`](super::Store::object_at) and its GET variant,
+    /// batched with the concurrent ones: one statement answers every key
+    /// of a batch, each key looked up on the indexes by its own lateral
+    /// subquery (`LIMIT 1` keeps the planner from flattening it into a join
+    /// over the whole batch).
+    async fn coalesced_object_at(&self, parent_path: &str, name: &str, with_content: bool) -> Option<StoreResult<ObjectAt>> {
+        let (pool, kept) = (self.pool.clone(), self.kept.clone());
+        let key = (parent_path.to_string(), name.to_string(), with_content);
+        let read = self.objects_at.read(key, move |keys: Vec<ObjectKey>| {
+            let (pool, kept) = (pool.clone(), kept.clone());
+            async move {
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    i: i64,
+                    #[sqlx(flatten)]
+                    collection: CollectionRow,
+                    #[sqlx(flatten)]
+                    object: PrefixedObjectRow,
+                    content: Option<Vec<u8>>,
+                }
+                let sql = format!(
+                    "SELECT k.i, x.* FROM unnest($1::text[], $2::text[], $3::bool[]) WITH ORDINALITY AS k(path, name, wc, i) \
+                     CROSS JOIN LATERAL (SELECT {COLLECTION_AND_OBJECT_COLUMNS}, \
+                     CASE WHEN k.wc THEN o.content END AS content \
+                     FROM collections c JOIN objects o ON o.collection_id = c.id \
+                     WHERE c.path = k.path AND o.name = k.name LIMIT 1) x"
+                );
+                let mut paths = Vec::with_capacity(keys.len());
+                let mut names = Vec::with_capacity(keys.len());
+                let mut contents = Vec::with_capacity(keys.len());
+                for (path, name, with_content) in keys {
+                    paths.push(path);
+                    names.push(name);
+                    contents.push(with_content);
+                }
+                let mut conn = kept.get(&pool).await?;
+                let rows: Result<Vec<Row>, _> =
+                    sqlx::query_as(&sql).bind(&paths).bind(&names).bind(&contents).fetch_all(&mut *conn).await;
+                let rows = conn.done(rows)?;
+                let mut found: Vec<ObjectAt> = (0..paths.len()).map(|_| None).collect();
+                for r in rows {
+                    let slot = usize::try_from(r.i - 1).ok().and_then(|i| found.get_mut(i));
+                    if let Some(slot) = slot {
+                        *slot = Some((r.collection.into_collection()?, r.object.into(), r.content.map(bytes::Bytes::from)));
+                    }
+                }
+                Ok(found)
+            }
+        });
+        Some(read.await)
+    }
+
+    /// [`Store::collection_by_path`](super::Store::collection_by_path)
+    /// (every request on a collection: a poll), batched like
+    /// [`Self::coalesced_object_at`].
+    async fn coalesced_collection_by_path(&self, path: &str) -> Option<StoreResult<Option<Collection>>> {
+        let (pool, kept) = (self.pool.clone(), self.kept.clone());
+        let read = self.collections_at.read(path.to_string(), move |paths: Vec<String>| {
+            let (pool, kept) = (pool.clone(), kept.clone());
+            async move {
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    i: i64,
+                    #[sqlx(flatten)]
+                    collection: CollectionRow,
+                }
+                let sql = concat!(
+                    "SELECT k.i, x.* FROM unnest($1::text[]) WITH ORDINALITY AS k(path, i) ",
+                    "CROSS JOIN LATERAL (SELECT ",
+                    super::sql::rows::collection_cols!(),
+                    " FROM collections WHERE path = k.path LIMIT 1) x"
+                );
+                let mut conn = kept.get(&pool).await?;
+                let rows: Result<Vec<Row>, _> = sqlx::query_as(sql).bind(&paths).fetch_all(&mut *conn).await;
+                let rows = conn.done(rows)?;
+                let mut found: Vec<Option<Collection>> = (0..paths.len()).map(|_| None).collect();
+                for r in rows {
+                    let slot = usize::try_from(r.i - 1).ok().and_then(|i| found.get_mut(i));
+                    if let Some(slot) = slot {
+                        *slot = Some(r.collection.into_collection()?);
+                    }
+                }
+                Ok(found)
+            }
+        });
+        Some(read.await)
     }
 
     /// A connection for one hot read (see `sql::kept`).

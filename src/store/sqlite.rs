@@ -94,6 +94,21 @@ impl SqliteStore {
         &self.listings
     }
 
+    /// SQLite runs in this process: a statement costs no round trip, so the
+    /// hot reads are not batched (see `sql::coalesce`).
+    async fn coalesced_object_at(
+        &self,
+        _parent_path: &str,
+        _name: &str,
+        _with_content: bool,
+    ) -> Option<StoreResult<Option<(crate::store::Collection, crate::store::ObjectMeta, Option<bytes::Bytes>)>>> {
+        None
+    }
+
+    async fn coalesced_collection_by_path(&self, _path: &str) -> Option<StoreResult<Option<crate::store::Collection>>> {
+        None
+    }
+
     /// A connection for one hot read (see `sql::kept`).
     async fn read_conn(&self) -> StoreResult<super::sql::kept::Kept<'_, Sqlite>> {
         Ok(self.kept.get(&self.read).await?)

@@ -242,7 +242,85 @@ async fn principal_property_search(srv: TestServer) {
     assert!(r.text().contains("<D:displayname/>"));
 }
 
+/// Many requests at once on different objects and calendars (PostgreSQL
+/// answers concurrent lookups by path in shared statements): each gets its
+/// own object, its own 404 or its own calendar, and a write is seen by the
+/// requests made after it.
+async fn concurrent_requests_each_get_their_own_answer(srv: TestServer) {
+    let calendars = ["/calendars/alice/un/", "/calendars/alice/deux%20%C3%A9t%C3%A9/"];
+    let mut etags = std::collections::HashMap::new();
+    for (k, cal) in calendars.iter().enumerate() {
+        mkcalendar(&srv, cal).await;
+        for i in 0..12 {
+            let path = format!("{cal}e{i}.ics");
+            let r = put_ics(&srv, &path, &event(&format!("c{k}-{i}"), &format!("DTSTART:20250101T100000Z\r\nSUMMARY:n{i}\r\n"))).await;
+            assert_eq!(r.status, 201, "{path}: {}", r.text());
+            etags.insert(path, r.header("etag").expect("etag"));
+        }
+    }
+    let poll = r#"<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><CS:getctag/><D:sync-token/></D:prop></D:propfind>"#;
+    let mut ctags = std::collections::HashMap::new();
+    for cal in calendars {
+        let r = srv.as_user("PROPFIND", cal, "alice").header("depth", "0").body(poll).send().await;
+        ctags.insert(cal, between(&r.text(), "<CS:getctag>", "</CS:getctag>"));
+    }
+    assert_ne!(ctags[calendars[0]], ctags[calendars[1]]);
+    let srv = &srv;
+    for round in 0..2 {
+        let mut requests = Vec::new();
+        for (k, cal) in calendars.iter().enumerate() {
+            for i in 0..12 {
+                requests.push(format!("{cal}e{i}.ics"));
+                requests.push(format!("{cal}missing{i}-{k}.ics"));
+            }
+        }
+        let gets = futures::future::join_all(requests.into_iter().map(|path| async move {
+            let r = srv.as_user("GET", &path, "alice").send().await;
+            (path, r)
+        }))
+        .await;
+        for (path, r) in gets {
+            if path.contains("missing") {
+                assert_eq!(r.status, 404, "{path}");
+                continue;
+            }
+            assert_eq!(r.status, 200, "{path}");
+            assert_eq!(r.header("etag"), Some(etags[&path].clone()), "{path}");
+            let (cal, name) = path.rsplit_once('/').unwrap();
+            let k = calendars.iter().position(|c| c.trim_end_matches('/') == cal).unwrap();
+            let i = name.trim_start_matches('e').trim_end_matches(".ics");
+            assert!(r.text().contains(&format!("UID:c{k}-{i}\r\n")), "{path}: {}", r.text());
+        }
+        let polls = futures::future::join_all(calendars.iter().cycle().take(40).map(|cal| async move {
+            let r = srv.as_user("PROPFIND", cal, "alice").header("depth", "0").body(poll).send().await;
+            (*cal, r)
+        }))
+        .await;
+        for (cal, r) in polls {
+            assert_eq!(r.status, 207);
+            assert_eq!(between(&r.text(), "<CS:getctag>", "</CS:getctag>"), ctags[cal], "{cal}");
+        }
+        if round == 0 {
+            // A write, then every read after it sees it.
+            let path = format!("{}e3.ics", calendars[1]);
+            let r = put_ics(srv, &path, &event("c1-3", "DTSTART:20250101T100000Z\r\nSUMMARY:changed\r\n")).await;
+            assert_eq!(r.status, 204);
+            etags.insert(path.clone(), r.header("etag").expect("etag"));
+            let r = srv.as_user("PROPFIND", calendars[1], "alice").header("depth", "0").body(poll).send().await;
+            let ctag = between(&r.text(), "<CS:getctag>", "</CS:getctag>");
+            assert_ne!(ctag, ctags[calendars[1]]);
+            ctags.insert(calendars[1], ctag);
+        }
+    }
+}
+
+fn between(text: &str, start: &str, end: &str) -> String {
+    let from = text.find(start).map(|i| i + start.len()).expect(start);
+    text[from..from + text[from..].find(end).expect(end)].to_string()
+}
+
 both_stores!(
+    concurrent_requests_each_get_their_own_answer,
     principal_property_search,
     discovery_and_default_calendar,
     mkcalendar_with_properties_and_any_name,

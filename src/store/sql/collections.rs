@@ -21,6 +21,9 @@ macro_rules! body {
         // ------------------------------------------------------ Store methods
 
         pub(super) async fn collection_by_path(store: &Backend, path: &str) -> StoreResult<Option<Collection>> {
+            if let Some(found) = store.coalesced_collection_by_path(path).await {
+                return found;
+            }
             let mut conn = store.read_conn().await?;
             let found = fetch_collection_by_path(&mut conn, path).await;
             conn.done(found)

@@ -23,8 +23,10 @@
 //! checks a [`LockGuard`](super::LockGuard)), `begin_exclusive_write()` (a
 //! transaction excluding every guarded write: lock creation, subtree moves
 //! and deletes), `listing_cache()` (its [`listing::ListingCache`]), `directory_counter()`
-//! (its [`DirectoryGeneration`]) and
-//! `run_migrations()`.
+//! (its [`DirectoryGeneration`]), `coalesced_object_at()` and
+//! `coalesced_collection_by_path()` (`Some` answer when the backend batches
+//! these hot reads, see [`coalesce`]; `None` to run the portable statement)
+//! and `run_migrations()`.
 //!
 //! # Layout
 //!
@@ -73,6 +75,7 @@
 //! other.
 
 pub(crate) mod changes;
+pub(crate) mod coalesce;
 pub(crate) mod collections;
 pub(crate) mod directory;
 pub(crate) mod directory_index;

@@ -49,6 +49,9 @@ macro_rules! body {
             name: &str,
             with_content: bool,
         ) -> StoreResult<Option<(Collection, ObjectMeta, Option<bytes::Bytes>)>> {
+            if let Some(found) = store.coalesced_object_at(parent_path, name, with_content).await {
+                return found;
+            }
             #[derive(sqlx::FromRow)]
             struct Row {
                 #[sqlx(flatten)]
@@ -57,13 +60,10 @@ macro_rules! body {
                 object: PrefixedObjectRow,
                 content: Option<Vec<u8>>,
             }
-            const COLUMNS: &str = "SELECT c.id, c.owner_id, c.parent_id, c.path, c.kind, c.sync_revision, c.components, \
-                 c.created_at, c.modified_at, o.id AS o_id, o.collection_id AS o_collection_id, o.name AS o_name, \
-                 o.content_type AS o_content_type, o.etag AS o_etag, o.size AS o_size, o.created_at AS o_created_at, \
-                 o.modified_at AS o_modified_at";
             let content = if with_content { ", o.content" } else { ", NULL AS content" };
             let sql = format!(
-                "{COLUMNS}{content} FROM collections c JOIN objects o ON o.collection_id = c.id WHERE c.path = $1 AND o.name = $2"
+                "SELECT {COLLECTION_AND_OBJECT_COLUMNS}{content} FROM collections c JOIN objects o ON o.collection_id = c.id \
+                 WHERE c.path = $1 AND o.name = $2"
             );
             let mut conn = store.read_conn().await?;
             let row: Result<Option<Row>, _> = sqlx::query_as(&sql).bind(parent_path).bind(name).fetch_optional(&mut *conn).await;

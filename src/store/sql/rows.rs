@@ -240,6 +240,13 @@ impl From<IndexRow> for ObjectIndex {
     }
 }
 
+/// The columns of a collection `c` joined with one of its objects `o`, read
+/// as a [`CollectionRow`] and a [`PrefixedObjectRow`].
+pub const COLLECTION_AND_OBJECT_COLUMNS: &str = "c.id, c.owner_id, c.parent_id, c.path, c.kind, c.sync_revision, \
+     c.components, c.created_at, c.modified_at, o.id AS o_id, o.collection_id AS o_collection_id, o.name AS o_name, \
+     o.content_type AS o_content_type, o.etag AS o_etag, o.size AS o_size, o.created_at AS o_created_at, \
+     o.modified_at AS o_modified_at";
+
 /// An object's metadata under `o_`-prefixed column names (for joins with
 /// a collection row).
 #[derive(sqlx::FromRow)]
