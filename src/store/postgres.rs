@@ -53,8 +53,8 @@ const COALESCE_BATCH: usize = 64;
 /// Batches of a coalesced read running at once: half the host's cores (at
 /// least one), the other half serving HTTP and PostgreSQL. On the 2-core
 /// benchmark machine one lane more than doubled GET and polling at 32
-/// connections (14,100 -> 30,800 and 31,800 req/s) where four lanes left
-/// batches too small to gain anything (docs/performance.md, run 10). Each
+/// connections (14,100 -> 30,500 and 14,300 -> 31,100 req/s) where four
+/// lanes left batches too small to gain anything (docs/decisions.md). Each
 /// lane holds one kept connection while it runs.
 fn coalesce_lanes() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
@@ -125,26 +125,31 @@ impl PgStore {
                     object: PrefixedObjectRow,
                     content: Option<Vec<u8>>,
                 }
-                let sql = format!(
-                    "SELECT k.i, x.* FROM unnest($1::text[], $2::text[], $3::bool[]) WITH ORDINALITY AS k(path, name, wc, i) \
-                     CROSS JOIN LATERAL (SELECT {COLLECTION_AND_OBJECT_COLUMNS}, \
-                     CASE WHEN k.wc THEN o.content END AS content \
-                     FROM collections c JOIN objects o ON o.collection_id = c.id \
-                     WHERE c.path = k.path AND o.name = k.name LIMIT 1) x"
-                );
-                let mut paths = Vec::with_capacity(keys.len());
-                let mut names = Vec::with_capacity(keys.len());
-                let mut contents = Vec::with_capacity(keys.len());
-                for (path, name, with_content) in keys {
-                    paths.push(path);
-                    names.push(name);
-                    contents.push(with_content);
-                }
                 let mut conn = kept.get(&pool).await?;
-                let rows: Result<Vec<Row>, _> =
-                    sqlx::query_as(&sql).bind(&paths).bind(&names).bind(&contents).fetch_all(&mut *conn).await;
+                let rows: Result<Vec<Row>, _> = if let [(path, name, with_content)] = keys.as_slice() {
+                    // One key: the plain statement (PostgreSQL plans it once;
+                    // the batch statement is planned at each execution).
+                    let content = if *with_content { "o.content" } else { "NULL" };
+                    let sql = format!(
+                        "SELECT 1::int8 AS i, {COLLECTION_AND_OBJECT_COLUMNS}, {content} AS content \
+                         FROM collections c JOIN objects o ON o.collection_id = c.id WHERE c.path = $1 AND o.name = $2"
+                    );
+                    sqlx::query_as(&sql).bind(path).bind(name).fetch_all(&mut *conn).await
+                } else {
+                    let sql = format!(
+                        "SELECT k.i, x.* FROM unnest($1::text[], $2::text[], $3::bool[]) WITH ORDINALITY AS k(path, name, wc, i) \
+                         CROSS JOIN LATERAL (SELECT {COLLECTION_AND_OBJECT_COLUMNS}, \
+                         CASE WHEN k.wc THEN o.content END AS content \
+                         FROM collections c JOIN objects o ON o.collection_id = c.id \
+                         WHERE c.path = k.path AND o.name = k.name LIMIT 1) x"
+                    );
+                    let paths: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+                    let names: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+                    let contents: Vec<bool> = keys.iter().map(|k| k.2).collect();
+                    sqlx::query_as(&sql).bind(&paths).bind(&names).bind(&contents).fetch_all(&mut *conn).await
+                };
                 let rows = conn.done(rows)?;
-                let mut found: Vec<ObjectAt> = (0..paths.len()).map(|_| None).collect();
+                let mut found: Vec<ObjectAt> = (0..keys.len()).map(|_| None).collect();
                 for r in rows {
                     let slot = usize::try_from(r.i - 1).ok().and_then(|i| found.get_mut(i));
                     if let Some(slot) = slot {
@@ -171,14 +176,20 @@ impl PgStore {
                     #[sqlx(flatten)]
                     collection: CollectionRow,
                 }
-                let sql = concat!(
-                    "SELECT k.i, x.* FROM unnest($1::text[]) WITH ORDINALITY AS k(path, i) ",
-                    "CROSS JOIN LATERAL (SELECT ",
-                    super::sql::rows::collection_cols!(),
-                    " FROM collections WHERE path = k.path LIMIT 1) x"
-                );
                 let mut conn = kept.get(&pool).await?;
-                let rows: Result<Vec<Row>, _> = sqlx::query_as(sql).bind(&paths).fetch_all(&mut *conn).await;
+                let rows: Result<Vec<Row>, _> = if let [path] = paths.as_slice() {
+                    // One key: the plain statement (see above).
+                    let sql = concat!("SELECT 1::int8 AS i, ", super::sql::rows::collection_cols!(), " FROM collections WHERE path = $1");
+                    sqlx::query_as(sql).bind(path).fetch_all(&mut *conn).await
+                } else {
+                    let sql = concat!(
+                        "SELECT k.i, x.* FROM unnest($1::text[]) WITH ORDINALITY AS k(path, i) ",
+                        "CROSS JOIN LATERAL (SELECT ",
+                        super::sql::rows::collection_cols!(),
+                        " FROM collections WHERE path = k.path LIMIT 1) x"
+                    );
+                    sqlx::query_as(sql).bind(&paths).fetch_all(&mut *conn).await
+                };
                 let rows = conn.done(rows)?;
                 let mut found: Vec<Option<Collection>> = (0..paths.len()).map(|_| None).collect();
                 for r in rows {
