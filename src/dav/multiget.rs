@@ -46,6 +46,16 @@ impl Requested {
     }
 }
 
+/// About how many bytes the multistatus of `requested` takes: the objects'
+/// bytes (a sixteenth more for escaping) and the XML around each, so that
+/// the body is allocated once.
+pub fn expected_body_size(requested: &[Requested]) -> usize {
+    requested
+        .iter()
+        .map(|r| 400 + r.found.as_ref().and_then(|f| f.content.as_ref()).map_or(0, |c| c.len() + c.len() / 16))
+        .sum()
+}
+
 /// The `DAV:href` children of a multiget body.
 pub fn requested_hrefs(root: &Element) -> Vec<String> {
     root.elements().filter(|e| e.is(NS_DAV, "href")).map(|e| e.text().trim().to_string()).collect()

@@ -34,7 +34,13 @@ pub fn status_line(status: StatusCode) -> std::borrow::Cow<'static, str> {
 
 impl MultiStatus {
     pub fn new() -> Self {
-        let mut w = XmlWriter::new();
+        Self::with_capacity(0)
+    }
+
+    /// A multistatus whose body is expected to take about `bytes` (a
+    /// multiget: the objects' sizes), allocated once.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut w = XmlWriter::with_capacity(bytes);
         w.root(NS_DAV, "multistatus");
         MultiStatus { w }
     }

@@ -230,6 +230,10 @@ pub struct ActiveLock {
 pub enum PropValue {
     Empty,
     Text(String),
+    /// An object's stored bytes as text (calendar-data, address-data),
+    /// shared with the store's cache rather than copied; valid UTF-8 (the
+    /// constructor, [`PropValue::stored`], checks it).
+    Stored(bytes::Bytes),
     Href(String),
     Hrefs(Vec<String>),
     /// Empty elements (namespace, name), e.g. the children of `resourcetype`.
@@ -245,6 +249,13 @@ pub enum PropValue {
     /// Content the server generated as XML, using only the fixed prefixes
     /// declared on the response root (e.g. `<C:comp name="VEVENT"/>`).
     Xml(String),
+}
+
+impl PropValue {
+    /// [`PropValue::Stored`] of `content`, `None` when it is not UTF-8.
+    pub fn stored(content: &bytes::Bytes) -> Option<PropValue> {
+        std::str::from_utf8(content).is_ok().then(|| PropValue::Stored(content.clone()))
+    }
 }
 
 /// Write `<name>value</name>` (or the stored element for dead properties).
@@ -267,6 +278,7 @@ fn write_value(w: &mut XmlWriter, value: &PropValue) {
         PropValue::Empty | PropValue::Dead(_) => {}
         PropValue::Xml(x) => w.raw(x),
         PropValue::Text(t) => w.text(t),
+        PropValue::Stored(b) => w.text(std::str::from_utf8(b).unwrap_or_default()),
         PropValue::Href(h) => w.text_element(NS_DAV, "href", h),
         PropValue::Hrefs(hs) => {
             for h in hs {

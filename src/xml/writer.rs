@@ -88,7 +88,13 @@ impl Default for XmlWriter {
 
 impl XmlWriter {
     pub fn new() -> Self {
-        let mut out = String::with_capacity(4096);
+        Self::with_capacity(0)
+    }
+
+    /// A writer whose output is expected to take about `bytes` (at least
+    /// 4 KiB are reserved).
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut out = String::with_capacity(bytes.max(4096));
         out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
         XmlWriter { out, stack: Vec::new() }
     }

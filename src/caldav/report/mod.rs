@@ -119,8 +119,13 @@ pub async fn object_response(
     let mut groups = properties_of(req, &path, &resource, &props.propfind).await?;
     if let Some(request) = &props.calendar_data {
         let name = PropName::new(NS_CALDAV, "calendar-data");
-        match content.and_then(|c| render_calendar_data(request, c, zone)) {
-            Some(data) => groups[0].props.push((name, PropValue::Text(data))),
+        let rendered = match content {
+            Some(c) if request.is_whole() => PropValue::stored(c),
+            Some(c) => render_calendar_data(request, c, zone).map(PropValue::Text),
+            None => None,
+        };
+        match rendered {
+            Some(data) => groups[0].props.push((name, data)),
             None => groups[1].props.push((name, PropValue::Empty)),
         }
     }

@@ -97,7 +97,10 @@ pub async fn object_response(
     let store_path = format!("{}{}", book.path, meta.name);
     let path = DavPath::from_store_path(&store_path);
     let rendered = match (&props.address_data, content) {
-        (Some(request), Some(c)) => Some(render_address_data(request, &meta.content_type, c)),
+        (Some(request), Some(c)) if request.is_whole(crate::carddav::get::stored_version(&meta.content_type)) => {
+            Some(PropValue::stored(c))
+        }
+        (Some(request), Some(c)) => Some(render_address_data(request, &meta.content_type, c).map(PropValue::Text)),
         (Some(_), None) => Some(None),
         (None, _) => None,
     };
@@ -106,7 +109,7 @@ pub async fn object_response(
     if let Some(rendered) = rendered {
         let name = PropName::new(NS_CARDDAV, "address-data");
         match rendered {
-            Some(data) => groups[0].props.push((name, PropValue::Text(data))),
+            Some(data) => groups[0].props.push((name, data)),
             None => groups[1].props.push((name, PropValue::Empty)),
         }
     }

@@ -7,7 +7,7 @@ use http::StatusCode;
 
 use super::{object_response, ReportProps};
 use crate::dav::error::DavResult;
-use crate::dav::multiget::{fetch, requested_hrefs};
+use crate::dav::multiget::{expected_body_size, fetch, requested_hrefs};
 use crate::dav::multistatus::MultiStatus;
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
@@ -18,14 +18,13 @@ pub async fn addressbook_multiget(req: &DavRequest<'_>, resource: &Resource, roo
     let props = ReportProps::parse(root)?;
     let requested =
         fetch(req, resource, requested_hrefs(root), props.needs_content(), crate::carddav::is_addressbook).await?;
-    let mut ms = MultiStatus::new();
+    let mut ms = MultiStatus::with_capacity(expected_body_size(&requested));
     for r in requested {
-        let answer = r.answer_href(req);
         match r.found {
             Some(found) => {
                 object_response(req, &mut ms, &found.collection, found.meta, found.content.as_ref(), &props).await?
             }
-            None => ms.status_response(&answer, StatusCode::NOT_FOUND),
+            None => ms.status_response(&r.answer_href(req), StatusCode::NOT_FOUND),
         }
     }
     Ok(multistatus(ms.finish()))
