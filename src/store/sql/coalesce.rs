@@ -49,7 +49,9 @@ impl<K: Send + 'static, V: Send + 'static> Coalescer<K, V> {
 
     /// The answer for `key`. `run` answers a batch of keys with one value
     /// per key, in the keys' order; it runs on a lane, for this key and the
-    /// others queued with it.
+    /// others queued with it (a lane keeps the `run` of the read that
+    /// started it for every later batch: all the reads of one coalescer
+    /// must pass equivalent ones).
     pub async fn read<R, Fut>(self: &Arc<Self>, key: K, run: R) -> StoreResult<V>
     where
         R: Fn(Vec<K>) -> Fut + Clone + Send + 'static,
@@ -86,14 +88,14 @@ impl<K: Send + 'static, V: Send + 'static> Coalescer<K, V> {
                 let mut values = run(vec![key]).await?;
                 match values.pop() {
                     Some(value) if values.is_empty() => Ok(value),
-                    _ => Err(StoreError::Invalid("a batched read answered a wrong number of keys".into())),
+                    _ => Err(internal("a batched read answered a wrong number of keys".into())),
                 }
             }
             (start, _) => {
                 if matches!(start, Start::Lane) {
                     tokio::spawn(self.clone().lane(run));
                 }
-                answer.await.unwrap_or_else(|_| Err(StoreError::Invalid("a batched read was abandoned".into())))
+                answer.await.unwrap_or_else(|_| Err(internal("a batched read was abandoned".into())))
             }
         }
     }
@@ -127,7 +129,7 @@ impl<K: Send + 'static, V: Send + 'static> Coalescer<K, V> {
                 Ok(values) => {
                     let e = format!("a batched read answered {} of {expected} keys", values.len());
                     for reply in replies {
-                        let _ = reply.send(Err(StoreError::Invalid(e.clone())));
+                        let _ = reply.send(Err(internal(e.clone())));
                     }
                 }
                 Err(e) => {
@@ -194,15 +196,19 @@ impl<K, V> Drop for LaneGuard<'_, K, V> {
     }
 }
 
-/// The error of a batch, for each of its reads: a pool timeout stays one
-/// (503), anything else becomes a database error with the same message.
+/// The error of a batch, for each of its reads: a pool timeout stays one,
+/// anything else becomes a database error with the same message (the
+/// server's failure, never the client's: 503, not 400).
 fn shared(e: &StoreError) -> StoreError {
     match e {
         StoreError::Database(sqlx::Error::PoolTimedOut) => StoreError::Database(sqlx::Error::PoolTimedOut),
-        StoreError::Database(other) => StoreError::Database(sqlx::Error::Protocol(other.to_string())),
-        StoreError::Invalid(message) => StoreError::Invalid(message.clone()),
-        other => StoreError::Invalid(other.to_string()),
+        other => internal(other.to_string()),
     }
+}
+
+/// A failure of the batching itself (a lane gone, a wrong answer count).
+fn internal(message: String) -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(message))
 }
 
 #[cfg(test)]
@@ -271,7 +277,7 @@ mod tests {
             .await;
         assert!(matches!(failed, Err(StoreError::Database(sqlx::Error::PoolTimedOut))));
         let short = coalescer.read(2, |_keys: Vec<u32>| async { Ok(Vec::new()) }).await;
-        assert!(matches!(short, Err(StoreError::Invalid(_))));
+        assert!(matches!(short, Err(StoreError::Database(_))));
         let ok = coalescer.read(3, |keys: Vec<u32>| async move { Ok(keys) }).await;
         assert_eq!(ok.unwrap(), 3);
     }
