@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
+use crate::compute::Compute;
 use crate::config::Config;
 use crate::store::SharedStore;
 
@@ -10,11 +11,17 @@ pub struct AppState {
     pub config: Config,
     pub store: SharedStore,
     pub auth: Authenticator,
+    /// CPU-heavy work, off the async workers (see `compute`).
+    pub compute: Compute,
+    /// Request body bytes held at once (`max_inflight_body_bytes`).
+    pub bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: SharedStore) -> Arc<AppState> {
         let auth = Authenticator::new(store.clone(), &config);
-        Arc::new(AppState { config, store, auth })
+        let compute = Compute::new(config.compute_threads, config.compute_per_user, config.max_instances_per_request);
+        let bodies = Arc::new(tokio::sync::Semaphore::new(config.max_inflight_body_bytes.max(config.max_body_bytes)));
+        Arc::new(AppState { config, store, auth, compute, bodies })
     }
 }

@@ -26,6 +26,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Request bodies above this size are answered 413.
     pub max_body_bytes: usize,
+    /// Bytes of request bodies held in memory at once by all requests;
+    /// a request whose body does not fit waits (503 after
+    /// `header_timeout`).
+    pub max_inflight_body_bytes: usize,
     /// Time allowed to receive a request's headers.
     pub header_timeout: Duration,
     /// Time allowed for a whole request, body included.
@@ -50,6 +54,25 @@ pub struct Config {
     /// Most cards one search of the national directory returns (507
     /// beyond, RFC 6352 §8.6.2).
     pub directory_max_results: usize,
+    /// CPU-heavy jobs (parsing, filters, expansion, free-busy) running at
+    /// once in the whole server (see `compute`).
+    pub compute_threads: usize,
+    /// ... and for one user.
+    pub compute_per_user: usize,
+    /// Work units (recurrence instances generated, objects evaluated) one
+    /// job may spend; beyond, a report answers 507 with what it computed.
+    pub max_instances_per_request: u64,
+    /// Largest multistatus or export body a report or a calendar GET
+    /// builds; beyond, the report stops with a 507 for the request URI.
+    pub max_report_bytes: usize,
+    /// Most content lines in one calendar object or vCard (each costs a
+    /// few hundred bytes once parsed): beyond, PUT is refused with
+    /// `max-resource-size`.
+    pub max_resource_lines: usize,
+    /// Longest text (in characters) a principal or directory search may
+    /// look for; longer ones are refused (400, or 403
+    /// `CARDDAV:supported-filter` for the directory).
+    pub max_search_length: usize,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8008";
@@ -64,6 +87,7 @@ impl Default for Config {
             base_url: format!("http://{listen}"),
             log_format: LogFormat::Text,
             max_body_bytes: 20 * 1024 * 1024,
+            max_inflight_body_bytes: 256 * 1024 * 1024,
             header_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(120),
             trust_forwarded_for: false,
@@ -75,6 +99,12 @@ impl Default for Config {
             max_failed_logins: 10,
             failed_login_window: Duration::from_secs(300),
             max_lock_timeout: Duration::from_secs(3600),
+            compute_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2),
+            compute_per_user: 2,
+            max_instances_per_request: 2_000_000,
+            max_report_bytes: 64 * 1024 * 1024,
+            max_resource_lines: 100_000,
+            max_search_length: 256,
         }
     }
 }
@@ -99,6 +129,7 @@ pub struct FileConfig {
     pub base_url: Option<String>,
     pub log_format: Option<LogFormat>,
     pub max_body_bytes: Option<usize>,
+    pub max_inflight_body_bytes: Option<usize>,
     pub header_timeout_secs: Option<u64>,
     pub request_timeout_secs: Option<u64>,
     pub trust_forwarded_for: Option<bool>,
@@ -110,6 +141,12 @@ pub struct FileConfig {
     pub failed_login_window_secs: Option<u64>,
     pub max_lock_timeout_secs: Option<u64>,
     pub directory_max_results: Option<usize>,
+    pub compute_threads: Option<usize>,
+    pub compute_per_user: Option<usize>,
+    pub max_instances_per_request: Option<u64>,
+    pub max_report_bytes: Option<usize>,
+    pub max_resource_lines: Option<usize>,
+    pub max_search_length: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +173,7 @@ impl FileConfig {
         if let Some(v) = self.base_url { c.base_url = v }
         if let Some(v) = self.log_format { c.log_format = v }
         if let Some(v) = self.max_body_bytes { c.max_body_bytes = v }
+        if let Some(v) = self.max_inflight_body_bytes { c.max_inflight_body_bytes = v }
         if let Some(v) = self.header_timeout_secs { c.header_timeout = secs(v) }
         if let Some(v) = self.request_timeout_secs { c.request_timeout = secs(v) }
         if let Some(v) = self.trust_forwarded_for { c.trust_forwarded_for = v }
@@ -147,6 +185,12 @@ impl FileConfig {
         if let Some(v) = self.max_failed_logins { c.max_failed_logins = v }
         if let Some(v) = self.failed_login_window_secs { c.failed_login_window = secs(v) }
         if let Some(v) = self.max_lock_timeout_secs { c.max_lock_timeout = secs(v) }
+        if let Some(v) = self.compute_threads { c.compute_threads = v.max(1) }
+        if let Some(v) = self.compute_per_user { c.compute_per_user = v.max(1) }
+        if let Some(v) = self.max_instances_per_request { c.max_instances_per_request = v }
+        if let Some(v) = self.max_report_bytes { c.max_report_bytes = v }
+        if let Some(v) = self.max_resource_lines { c.max_resource_lines = v }
+        if let Some(v) = self.max_search_length { c.max_search_length = v }
     }
 }
 

@@ -29,6 +29,9 @@
 //!   (RFC 4790, RFC 5051).
 //! - [`vcard`] — vCard semantics (validation, 3.0 ↔ 4.0 conversion, partial
 //!   retrieval, the RFC 6352 §10.5 filter), with no HTTP, XML or SQL.
+//! - [`compute`] — CPU-heavy work (parsing, filters, expansion) on a
+//!   bounded pool off the async workers, cancelled with its request and
+//!   held to a work budget.
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
@@ -37,6 +40,7 @@ pub mod caldav;
 pub mod carddav;
 pub mod cli;
 pub mod collation;
+pub mod compute;
 pub mod config;
 pub mod dav;
 pub mod directory;

@@ -98,6 +98,9 @@ pub fn privileges(user: &Principal, target: Target<'_>) -> Privileges {
     match target {
         Target::ServerNode | Target::NationalDirectory => read,
         Target::PrincipalRecord(p) if p.id == user.id => read.union(Privileges::READ_ACL),
+        // A disabled account is gone for everyone else, as from the
+        // directory and from searches.
+        Target::PrincipalRecord(p) if p.disabled => Privileges::NONE,
         Target::PrincipalRecord(p) if same_academie(p, user) => read,
         Target::PrincipalRecord(_) => Privileges::NONE,
         Target::OwnedBy(owner) if owner == user.id => Privileges::ALL,
@@ -136,6 +139,8 @@ mod tests {
         assert!(privileges(&b, Target::OwnedBy(1)).is_empty());
         assert!(privileges(&b, Target::PrincipalRecord(&a)).contains(Privileges::READ));
         assert!(privileges(&c, Target::PrincipalRecord(&a)).is_empty());
+        let gone = Principal { disabled: true, ..a.clone() };
+        assert!(privileges(&b, Target::PrincipalRecord(&gone)).is_empty());
         assert_eq!(Privileges::ALL.names(), vec!["all"]);
         assert_eq!(Privileges::READ.names(), vec!["read"]);
     }

@@ -6,9 +6,8 @@ use http::StatusCode;
 
 use super::limits;
 use crate::dav::error::{Condition, DavError, DavResult};
-use crate::dav::DavRequest;
-use crate::ical::object::{parse_calendar_object, CalendarObject, ObjectError};
-use crate::store::{Collection, ObjectIndex};
+use crate::ical::object::{count_content_lines, parse_calendar_object, CalendarObject, ObjectError};
+use crate::store::ObjectIndex;
 
 /// What the store needs besides the bytes.
 pub struct Prepared {
@@ -20,13 +19,34 @@ fn refuse(condition: &'static str) -> DavError {
     DavError::condition(StatusCode::FORBIDDEN, Condition::Caldav(condition))
 }
 
-/// Check a body PUT into `calendar` against RFC 4791 §5.3.2.1 and extract
-/// its index. Nothing is stored when this fails.
-pub fn prepare(req: &DavRequest<'_>, calendar: &Collection, body: &[u8]) -> DavResult<Prepared> {
-    if body.len() > req.state.config.max_resource_bytes {
+/// How big a resource may be: in bytes (RFC 4791 §5.2.5, RFC 6352 §6.2.3
+/// `max-resource-size`) and in content lines (what parsing costs).
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceLimits {
+    pub max_bytes: usize,
+    pub max_lines: usize,
+}
+
+impl ResourceLimits {
+    pub fn of(config: &crate::config::Config) -> ResourceLimits {
+        ResourceLimits { max_bytes: config.max_resource_bytes, max_lines: config.max_resource_lines }
+    }
+
+    /// Whether `body` fits; checked before any parsing.
+    pub fn admit(&self, body: &[u8]) -> bool {
+        body.len() <= self.max_bytes && count_content_lines(body) <= self.max_lines
+    }
+}
+
+/// Check a body PUT (or copied) into a calendar accepting `components`
+/// (RFC 4791 §5.2.3) against the preconditions of §5.3.2.1 and extract its
+/// index. `content_type` is the request's, if any. Nothing is stored when
+/// this fails. This parses the body: compute work for large ones.
+pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, components: &[String], body: &[u8]) -> DavResult<Prepared> {
+    if !limits.admit(body) {
         return Err(refuse("max-resource-size"));
     }
-    if let Some(ct) = req.header("content-type") {
+    if let Some(ct) = content_type {
         if !is_calendar_media_type(ct) {
             return Err(refuse("supported-calendar-data"));
         }
@@ -42,7 +62,7 @@ pub fn prepare(req: &DavRequest<'_>, calendar: &Collection, body: &[u8]) -> DavR
         }
     })?;
     let component = object.component_type().as_str().to_string();
-    if !calendar.components.iter().any(|c| c.eq_ignore_ascii_case(&component)) {
+    if !components.iter().any(|c| c.eq_ignore_ascii_case(&component)) {
         return Err(refuse("supported-calendar-component"));
     }
     check_attendees(&object)?;

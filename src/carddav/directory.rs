@@ -166,7 +166,7 @@ pub fn card(entry: &DirectoryEntry) -> Card {
 /// answer: a property other than FN, N, NICKNAME or EMAIL, `is-not-defined`,
 /// a negated or empty text-match, a param-filter, or a combination that is
 /// not one flat `anyof` or `allof`; an empty filter would list everything.
-pub fn directory_search(filter: &CardFilter, limit: i64) -> Result<DirectorySearch, Option<CardPropFilter>> {
+pub fn directory_search(filter: &CardFilter, limit: i64, max_chars: usize) -> Result<DirectorySearch, Option<CardPropFilter>> {
     if filter.prop_filters.is_empty() {
         return Err(None);
     }
@@ -183,7 +183,8 @@ pub fn directory_search(filter: &CardFilter, limit: i64) -> Result<DirectorySear
         }
         for tm in &pf.text_matches {
             let needle = structured_needle(&fold(Collation::UnicodeCasemap, &tm.value));
-            if tm.negate || needle.trim().is_empty() {
+            // A needle longer than `max_chars` is refused, not searched.
+            if tm.negate || needle.trim().is_empty() || tm.value.chars().count() > max_chars {
                 return Err(Some(pf.clone()));
             }
             let kind = match (tm.match_type, needle.len() < tm.value.len()) {
@@ -223,7 +224,8 @@ pub async fn query(req: &DavRequest<'_>, root: &Element) -> DavResult<Response> 
     };
     let cap = req.state.config.directory_max_results.max(1);
     let limit = parse_limit(root)?.map_or(cap, |n| n.min(cap));
-    let search = directory_search(&filter, limit as i64 + 1).map_err(unsupported_filter)?;
+    let search =
+        directory_search(&filter, limit as i64 + 1, req.state.config.max_search_length).map_err(unsupported_filter)?;
     let mut found = req.state.store.directory_search(&search).await?;
     let truncated = found.len() > limit;
     found.truncate(limit);
@@ -269,6 +271,7 @@ async fn card_response(req: &DavRequest<'_>, ms: &mut MultiStatus, entry: Direct
     let resource = Resource::DirectoryCard(Box::new(entry));
     let mut groups = properties_of(req, &path, &resource, &props.propfind).await?;
     if let Some(request) = &props.address_data {
+        // A generated card is small (a few hundred bytes): rendered inline.
         let name = PropName::new(NS_CARDDAV, "address-data");
         match render_address_data(request, generated.content_type, &generated.bytes) {
             Some(data) => groups[0].props.push((name, PropValue::Text(data))),
@@ -329,18 +332,18 @@ mod tests {
     #[test]
     fn filters_become_index_searches() {
         let f = filter(FilterTest::AnyOf, vec![("FN", MatchType::StartsWith, "Dub"), ("EMAIL", MatchType::Contains, "DUBOIS@")]);
-        let s = directory_search(&f, 51).unwrap();
+        let s = directory_search(&f, 51, 256).unwrap();
         assert!(!s.match_all);
         assert_eq!(s.terms[0], DirectoryTerm { field: DirectoryField::Name, kind: DirectoryMatch::Prefix, needle: "dub".into() });
         assert_eq!(s.terms[1], DirectoryTerm { field: DirectoryField::Email, kind: DirectoryMatch::Substring, needle: "dubois@".into() });
         let n = filter(FilterTest::AllOf, vec![("N", MatchType::Equals, "Dubois;Jean;;;")]);
-        assert_eq!(directory_search(&n, 5).unwrap().terms[0].kind, DirectoryMatch::Substring);
+        assert_eq!(directory_search(&n, 5, 256).unwrap().terms[0].kind, DirectoryMatch::Substring);
         // What the index cannot answer.
-        assert!(directory_search(&filter(FilterTest::AnyOf, vec![("TEL", MatchType::Contains, "04")]), 5).is_err());
-        assert!(directory_search(&filter(FilterTest::AnyOf, vec![("FN", MatchType::Contains, "")]), 5).is_err());
-        assert!(directory_search(&CardFilter { test: FilterTest::AnyOf, prop_filters: vec![] }, 5).is_err());
+        assert!(directory_search(&filter(FilterTest::AnyOf, vec![("TEL", MatchType::Contains, "04")]), 5, 256).is_err());
+        assert!(directory_search(&filter(FilterTest::AnyOf, vec![("FN", MatchType::Contains, "")]), 5, 256).is_err());
+        assert!(directory_search(&CardFilter { test: FilterTest::AnyOf, prop_filters: vec![] }, 5, 256).is_err());
         let mut negated = filter(FilterTest::AnyOf, vec![("FN", MatchType::Contains, "x")]);
         negated.prop_filters[0].text_matches[0].negate = true;
-        assert!(directory_search(&negated, 5).is_err());
+        assert!(directory_search(&negated, 5, 256).is_err());
     }
 }

@@ -4,8 +4,8 @@
 
 use http::StatusCode;
 
+use crate::caldav::put::ResourceLimits;
 use crate::dav::error::{Condition, DavError, DavResult};
-use crate::dav::DavRequest;
 use crate::store::ObjectIndex;
 use crate::vcard::object::{parse_address_object, search_text, CardError};
 
@@ -20,12 +20,14 @@ fn refuse(condition: &'static str) -> DavError {
 }
 
 /// Check a body PUT into an address book against RFC 6352 §6.3.2.1 and
-/// extract its index. Nothing is stored when this fails.
-pub fn prepare(req: &DavRequest<'_>, body: &[u8]) -> DavResult<Prepared> {
-    if body.len() > req.state.config.max_resource_bytes {
+/// extract its index. `content_type` is the request's, if any. Nothing is
+/// stored when this fails. This parses the body: compute work for large
+/// ones.
+pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, body: &[u8]) -> DavResult<Prepared> {
+    if !limits.admit(body) {
         return Err(refuse("max-resource-size"));
     }
-    if let Some(ct) = req.header("content-type") {
+    if let Some(ct) = content_type {
         if !crate::vcard::is_vcard_media_type(ct) {
             return Err(refuse("supported-address-data"));
         }

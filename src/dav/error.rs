@@ -138,6 +138,8 @@ pub enum DavError {
     Xml(#[from] XmlError),
     #[error(transparent)]
     Path(#[from] PathError),
+    #[error(transparent)]
+    Compute(#[from] crate::compute::ComputeError),
 }
 
 pub type DavResult<T> = Result<T, DavError>;
@@ -179,6 +181,8 @@ impl DavError {
             DavError::Status(s) | DavError::StatusWithMessage(s, _) | DavError::Condition(s, _) => *s,
             DavError::Store(e) | DavError::Locked { error: e, .. } => store_status(e),
             DavError::Xml(_) | DavError::Path(_) => StatusCode::BAD_REQUEST,
+            DavError::Compute(crate::compute::ComputeError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
+            DavError::Compute(crate::compute::ComputeError::Failed) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

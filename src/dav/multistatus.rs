@@ -3,6 +3,7 @@
 use http::StatusCode;
 
 use super::property::{write_property, PropName, PropValue};
+use super::DavRequest;
 use crate::xml::{XmlWriter, NS_DAV};
 
 pub struct MultiStatus {
@@ -82,6 +83,30 @@ impl MultiStatus {
         self.w.end();
     }
 
+    /// A 507 `response` for `href` saying that the result was cut at a
+    /// server limit (RFC 4791 §7.8, RFC 6352 §8.6.2 postcondition
+    /// `DAV:number-of-matches-within-limits`), with why in
+    /// `responsedescription` (RFC 4918 §14.25).
+    pub fn cut_response(&mut self, href: &str, why: &str) {
+        self.w.start(NS_DAV, "response");
+        self.w.text_element(NS_DAV, "href", href);
+        self.w.text_element(NS_DAV, "status", &status_line(StatusCode::INSUFFICIENT_STORAGE));
+        self.w.start(NS_DAV, "error");
+        self.w.empty(NS_DAV, "number-of-matches-within-limits");
+        self.w.end();
+        self.w.text_element(NS_DAV, "responsedescription", why);
+        self.w.end();
+    }
+
+    /// Bytes of the body so far.
+    pub fn len(&self) -> usize {
+        self.w.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.w.is_empty()
+    }
+
     /// An element after the responses, e.g. RFC 6578's `sync-token`.
     pub fn text_element(&mut self, ns: &str, name: &str, text: &str) {
         self.w.text_element(ns, name, text);
@@ -116,6 +141,69 @@ fn write_propstats(w: &mut XmlWriter, groups: &[PropStat]) {
         w.end();
     }
 }
+
+/// Why a report's answer stops short: a 507 for the request URI says so
+/// (RFC 4791 §7.8, §7.9 and RFC 6352 §8.6.2 postcondition
+/// `DAV:number-of-matches-within-limits`; RFC 5323 §5.17 for `DAV:limit`),
+/// never a silently shorter answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The client's `DAV:limit` was reached.
+    Limit,
+    /// An object's expansion has more instances in the range than the
+    /// calendar's `max-instances` (RFC 4791 §5.2.8).
+    Instances,
+    /// The answer would grow beyond the server's `max_report_bytes`.
+    Bytes,
+    /// The request's work budget (`max_instances_per_request`) is spent.
+    Budget,
+}
+
+impl Cut {
+    fn describe(self) -> &'static str {
+        match self {
+            Cut::Limit => "the result was cut at the requested limit",
+            Cut::Instances => "an expansion exceeds the max-instances of the calendar",
+            Cut::Bytes => "the result exceeds the largest answer this server builds",
+            Cut::Budget => "the result needs more recurrence instances than this server computes for one request",
+        }
+    }
+}
+
+/// Close a cut answer with the 507 response for the request URI.
+pub fn write_cut(req: &DavRequest<'_>, ms: &mut MultiStatus, cut: Cut) {
+    let href = req.href(&req.path.collection_path());
+    match cut {
+        // RFC 6352 §8.6.2 names the postcondition for a limit too.
+        Cut::Limit => ms.status_error_response(&href, StatusCode::INSUFFICIENT_STORAGE, (NS_DAV, "number-of-matches-within-limits")),
+        other => ms.cut_response(&href, other.describe()),
+    }
+}
+
+/// The generated property of one object in a report (`calendar-data`,
+/// `address-data`).
+pub enum ObjectData {
+    NotAsked,
+    /// Asked for, but the stored bytes no longer parse (they did when
+    /// stored): a 404 propstat.
+    Missing,
+    Value(PropValue),
+}
+
+impl ObjectData {
+    /// About the bytes it adds to the answer (text is escaped).
+    pub fn size(&self) -> usize {
+        match self {
+            ObjectData::Value(PropValue::Stored(b)) => b.len() + b.len() / 16,
+            ObjectData::Value(PropValue::Text(t)) => t.len() + t.len() / 16,
+            _ => 0,
+        }
+    }
+}
+
+/// Bytes a report `response` takes besides its generated data (href,
+/// status, the usual properties), for the size budget.
+pub const RESPONSE_OVERHEAD: usize = 512;
 
 /// The body of a failed extended MKCOL (RFC 5689 §5.2): the propstats.
 pub fn mkcol_response(groups: &[PropStat]) -> String {

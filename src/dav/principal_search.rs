@@ -30,6 +30,10 @@ pub async fn principal_property_search(req: &DavRequest<'_>, root: &Element) -> 
     };
     for ps in root.elements().filter(|e| e.is(NS_DAV, "property-search")) {
         let term = ps.child(NS_DAV, "match").map(|m| m.text()).unwrap_or_default();
+        let most = req.state.config.max_search_length;
+        if term.chars().count() > most {
+            return Err(DavError::bad_request(format!("a search match may not be longer than {most} characters")));
+        }
         let props = ps.child(NS_DAV, "prop").map(|p| p.elements().collect::<Vec<_>>()).unwrap_or_default();
         for prop in props {
             if prop.is(NS_DAV, "displayname") {

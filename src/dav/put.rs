@@ -16,6 +16,10 @@ use crate::store::{PutObject, StoreError};
 use crate::store::Collection;
 use crate::xml::{NS_CALDAV, NS_CARDDAV};
 
+/// Bodies up to this size are parsed on the request's own task; larger
+/// ones in a compute job ([`crate::compute`]).
+const INLINE_PARSE_BYTES: usize = 64 * 1024;
+
 pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     // RFC 7231 §4.3.4: a PUT with Content-Range must be refused.
     if req.headers.contains_key(header::CONTENT_RANGE) {
@@ -55,12 +59,26 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
         lock_guard(req, &submitted, &[&target, &parent.path], &[])
     };
 
-    let (content_type, index) = if calendar {
-        let prepared = crate::caldav::put::prepare(req, &parent, &req.body)?;
-        (prepared.content_type, prepared.index)
-    } else if addressbook {
-        let prepared = crate::carddav::put::prepare(req, &req.body)?;
-        (prepared.content_type, prepared.index)
+    let (content_type, index) = if calendar || addressbook {
+        let limits = crate::caldav::put::ResourceLimits::of(&req.state.config);
+        let content_type = req.header("content-type").map(str::to_string);
+        let components = parent.components.clone();
+        let body = req.body.clone();
+        let prepare = move || {
+            let prepared = if calendar {
+                crate::caldav::put::prepare(limits, content_type.as_deref(), &components, &body)
+                    .map(|p| (p.content_type, p.index))
+            } else {
+                crate::carddav::put::prepare(limits, content_type.as_deref(), &body).map(|p| (p.content_type, p.index))
+            };
+            prepared
+        };
+        // Small bodies parse in well under a millisecond: no hop to the pool.
+        if req.body.len() <= INLINE_PARSE_BYTES {
+            prepare()?
+        } else {
+            req.state.compute.run(req.user.id, prepare).await??
+        }
     } else {
         let ct = req.header("content-type").filter(|v| !v.trim().is_empty()).unwrap_or("application/octet-stream");
         (ct.to_string(), Default::default())

@@ -14,7 +14,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 use super::{
     object::CalendarObject,
-    recur::{period_secs, Instance, Kind, Timing},
+    recur::{instances, period_secs, Instance, Kind, Timing},
+    select::{CompSelection, Selector},
     timerange::TimeContext,
     tz::{offset_of, TzResolver},
     TimeRange,
@@ -28,6 +29,26 @@ pub fn write_ical(ical: &ICalendar) -> String {
     out
 }
 
+/// Why an expansion stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpandLimit {
+    /// More instances overlap the range than [`ExpandLimits::max_instances`]
+    /// (RFC 4791 §5.2.8 `max-instances`).
+    Instances,
+    /// The text would grow beyond [`ExpandLimits::max_bytes`].
+    Bytes,
+    /// The compute job's budget is spent or its request is gone
+    /// ([`crate::compute`]).
+    Interrupted,
+}
+
+/// What one expansion may produce.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpandLimits {
+    pub max_instances: usize,
+    pub max_bytes: usize,
+}
+
 /// RFC 4791 §9.6.5: every instance of the object that overlaps `range`
 /// (by the §9.9 rules) as its own component, in document order of start:
 /// instances of a recurring set carry a RECURRENCE-ID (its original start)
@@ -35,31 +56,64 @@ pub fn write_ical(ical: &ICalendar) -> String {
 /// instance's; every DATE-TIME with a TZID or floating is converted to UTC
 /// (floating ones with the calendar's zone, the resolver's default); DATE
 /// values stay DATEs. No VTIMEZONE is included. The VCALENDAR keeps its
-/// own properties.
-pub fn expand(obj: &CalendarObject, resolver: &TzResolver, range: &TimeRange) -> ICalendar {
-    let ctx = TimeContext::with_resolver(obj, resolver.clone());
-    let instances = ctx.instances(range);
-    let mut out = ICalendar {
-        components: vec![ICalendarComponent {
-            component_type: ICalendarComponentType::VCalendar,
-            entries: obj.root().entries.clone(),
-            component_ids: Vec::new(),
-        }],
+/// own properties. `selection` (§9.6.1) applies to the expanded result.
+///
+/// The text is written to `out` one instance at a time, so the work and
+/// the memory are those of the text produced: an instance never copies
+/// the recurrence lists of its master. It stops with an [`ExpandLimit`]
+/// (what was written is then incomplete) when more than
+/// `limits.max_instances` instances overlap the range or the text would
+/// pass `limits.max_bytes`.
+pub fn expand_into(
+    obj: &CalendarObject,
+    resolver: &TzResolver,
+    range: &TimeRange,
+    selection: Option<&CompSelection>,
+    limits: ExpandLimits,
+    out: &mut String,
+) -> Result<(), ExpandLimit> {
+    let Some(selector) = Selector::new(selection, obj.root().component_type.as_str()) else {
+        return Ok(());
     };
+    let ctx = TimeContext::with_resolver(obj, resolver.clone());
+    let found = instances(obj, resolver, range, limits.max_instances.saturating_add(1));
+    if crate::compute::interrupted() {
+        return Err(ExpandLimit::Interrupted);
+    }
+    if found.truncated || found.items.len() > limits.max_instances {
+        return Err(ExpandLimit::Instances);
+    }
+    let start_len = out.len();
+    selector.begin_root(obj.root(), out);
     let recurring = obj.is_recurring();
-    for inst in instances.iter().filter(|i| ctx.instance_overlaps(i, range)) {
-        let idx = copy_tree(&obj.ical, inst.comp, &mut out, Some(resolver));
-        out.components[0].component_ids.push(idx);
+    for inst in found.iter().filter(|i| ctx.instance_overlaps(i, range)) {
+        let mut one = ICalendar { components: Vec::new() };
+        copy_tree(&obj.ical, inst.comp, &mut one, Some(resolver), recurring);
         if recurring {
-            set_instance_times(&mut out.components[idx as usize], inst, resolver);
+            set_instance_times(&mut one.components[0], inst, resolver);
+        }
+        selector.write_child(&one, 0, out);
+        if out.len() - start_len > limits.max_bytes {
+            return Err(ExpandLimit::Bytes);
+        }
+        if !crate::compute::charge(1) {
+            return Err(ExpandLimit::Interrupted);
         }
     }
-    out
+    selector.end_root(obj.root(), out);
+    if out.len() - start_len > limits.max_bytes {
+        return Err(ExpandLimit::Bytes);
+    }
+    Ok(())
 }
 
-/// [`expand`], serialized.
+/// [`expand_into`] without limits, as text.
+#[cfg(test)]
 pub fn expand_text(obj: &CalendarObject, resolver: &TzResolver, range: &TimeRange) -> String {
-    write_ical(&expand(obj, resolver, range))
+    let mut out = String::new();
+    let unlimited = ExpandLimits { max_instances: usize::MAX - 1, max_bytes: usize::MAX };
+    expand_into(obj, resolver, range, None, unlimited, &mut out).expect("no limit");
+    out
 }
 
 /// RFC 4791 §9.6.6: the object with, besides its master (and any
@@ -175,18 +229,21 @@ pub fn limit_freebusy_set_text(obj: &CalendarObject, range: &TimeRange) -> Strin
 
 /// Copies component `root` of `src` and its sub-components into `out`
 /// (iteratively), converting local DATE-TIMEs to UTC when a resolver is
-/// given. Returns the copy's index.
+/// given, and leaving out the root's recurrence properties (RRULE, RDATE,
+/// EXDATE, EXRULE) with `without_recurrence`. Returns the copy's index.
 fn copy_tree(
     src: &ICalendar,
     root: u32,
     out: &mut ICalendar,
     resolver: Option<&TzResolver>,
+    without_recurrence: bool,
 ) -> u32 {
-    let copy = |comp: &ICalendarComponent| ICalendarComponent {
+    let copy = |comp: &ICalendarComponent, skip_recurrence: bool| ICalendarComponent {
         component_type: comp.component_type.clone(),
         entries: comp
             .entries
             .iter()
+            .filter(|e| !(skip_recurrence && is_recurrence_property(&e.name)))
             .map(|e| match resolver {
                 Some(r) => utc_entry(e, r),
                 None => e.clone(),
@@ -195,7 +252,7 @@ fn copy_tree(
         component_ids: Vec::new(),
     };
     let new_root = out.components.len() as u32;
-    out.components.push(copy(&src.components[root as usize]));
+    out.components.push(copy(&src.components[root as usize], without_recurrence));
     let mut stack = vec![(root, new_root)];
     while let Some((from, to)) = stack.pop() {
         for &child in &src.components[from as usize].component_ids {
@@ -203,7 +260,7 @@ fn copy_tree(
                 continue;
             };
             let idx = out.components.len() as u32;
-            out.components.push(copy(comp));
+            out.components.push(copy(comp, false));
             out.components[to as usize].component_ids.push(idx);
             stack.push((child, idx));
         }
@@ -296,18 +353,18 @@ fn time_entry(
     entry
 }
 
+/// RRULE, RDATE, EXDATE, EXRULE: what an expanded instance does not carry.
+fn is_recurrence_property(name: &ICalendarProperty) -> bool {
+    matches!(
+        name,
+        ICalendarProperty::Rrule | ICalendarProperty::Rdate | ICalendarProperty::Exdate | ICalendarProperty::Exrule
+    )
+}
+
 /// Gives a copied component the times of one instance: DTSTART, DTEND /
 /// DUE (when present), RECURRENCE-ID; drops the recurrence properties.
 fn set_instance_times(comp: &mut ICalendarComponent, inst: &Instance, resolver: &TzResolver) {
-    comp.entries.retain(|e| {
-        !matches!(
-            e.name,
-            ICalendarProperty::Rrule
-                | ICalendarProperty::Rdate
-                | ICalendarProperty::Exdate
-                | ICalendarProperty::Exrule
-        )
-    });
+    comp.entries.retain(|e| !is_recurrence_property(&e.name));
     let is_todo = comp.component_type == ICalendarComponentType::VTodo;
     let mut rid_at = None;
     for (i, entry) in comp.entries.iter_mut().enumerate() {

@@ -14,8 +14,16 @@ use super::{
     TimeRange,
 };
 
-/// Instances of one object considered at most for free-busy.
-pub const MAX_FREEBUSY_INSTANCES: usize = 10_000;
+/// Instances of one object considered at most for free-busy: a day of a
+/// SECONDLY rule fits; beyond, the answer would be incomplete and
+/// [`busy_periods`] says so.
+pub const MAX_FREEBUSY_INSTANCES: usize = 100_000;
+
+/// The busy time of an object could not be computed completely: more
+/// instances than [`MAX_FREEBUSY_INSTANCES`] fall in the range, or the
+/// compute job's budget ran out ([`crate::compute`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Incomplete;
 
 /// The FBTYPE of a busy period (RFC 5545 §3.2.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,19 +57,25 @@ pub struct BusyPeriod {
 /// x-name BUSY. Recurrences are expanded, each instance taking the status
 /// and transparency of the component it comes from (so an override can
 /// cancel one occurrence). Periods are clipped to the range; instances of
-/// zero length (a DATE-TIME DTSTART without end) block no time.
+/// zero length (a DATE-TIME DTSTART without end) block no time. The
+/// periods come back merged ([`merge`]). [`Incomplete`] rather than a
+/// silently shorter answer when not every instance could be considered.
 pub fn busy_periods(
     obj: &CalendarObject,
     resolver: &TzResolver,
     range: &TimeRange,
-) -> Vec<BusyPeriod> {
+) -> Result<Vec<BusyPeriod>, Incomplete> {
     if obj.component_type() != ComponentType::VEvent {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let (s, e) = range.millis();
     let mut out = Vec::new();
     let mut memo: Vec<(u32, Option<FbType>)> = Vec::new();
-    for inst in instances(obj, resolver, range, MAX_FREEBUSY_INSTANCES).iter() {
+    let found = instances(obj, resolver, range, MAX_FREEBUSY_INSTANCES);
+    if found.truncated {
+        return Err(Incomplete);
+    }
+    for inst in found.iter() {
         let (start, end) = (inst.start.timestamp_millis(), inst.end.timestamp_millis());
         if end <= start || !(s < end && e > start) {
             continue;
@@ -90,7 +104,7 @@ pub fn busy_periods(
             fbtype,
         });
     }
-    out
+    Ok(merge(out))
 }
 
 /// The busy periods stored in a VFREEBUSY object's FREEBUSY properties
@@ -242,7 +256,7 @@ END:STANDARD\r\nEND:VTIMEZONE\r\n";
     }
 
     fn busy(o: &CalendarObject, range: &TimeRange) -> Vec<BusyPeriod> {
-        busy_periods(o, &o.resolver(None), range)
+        busy_periods(o, &o.resolver(None), range).unwrap()
     }
 
     #[test]

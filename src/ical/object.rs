@@ -198,7 +198,13 @@ pub fn parse_calendar_object(bytes: &[u8]) -> Result<CalendarObject, ObjectError
         }
         Err(e) => return Err(data(format!("not UTF-8 (byte {})", e.valid_up_to()))),
     };
+    // RFC 5545 §3.1: control characters are not part of any value; NUL
+    // would also end the text early for many consumers.
+    if text.contains('\0') {
+        return Err(data("NUL character"));
+    }
     scan(text)?;
+    check_rule_parts(text)?;
     let obj = build(text.to_string())?;
     validate(&obj)?;
     Ok(obj)
@@ -209,6 +215,19 @@ pub fn parse_calendar_object(bytes: &[u8]) -> Result<CalendarObject, ObjectError
 /// checks. For the query path.
 pub fn parse_stored(text: String) -> Result<CalendarObject, ObjectError> {
     build(text)
+}
+
+/// The number of content lines (RFC 5545 §3.1, RFC 6350 §3.2: a line
+/// and its folded continuations count once): what parsing costs, since
+/// each becomes a property with its own allocations.
+pub fn count_content_lines(bytes: &[u8]) -> usize {
+    let mut lines = usize::from(!bytes.is_empty());
+    for (i, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+        if bytes.get(i + 1).is_some_and(|b| !matches!(b, b' ' | b'\t')) {
+            lines += 1;
+        }
+    }
+    lines
 }
 
 /// The bytes with line folds (CRLF or LF followed by a space or tab)
@@ -535,6 +554,14 @@ fn validate(obj: &CalendarObject) -> Result<(), ObjectError> {
         } else if !t.rrules.is_empty() {
             return Err(data(format!("{name}: RRULE without DTSTART")));
         }
+        // §3.8.2.5, §3.3.9: DURATION and the duration of a PERIOD are
+        // positive.
+        if t.duration.as_ref().is_some_and(|d| d.neg) {
+            return Err(data(format!("{name}: negative DURATION")));
+        }
+        if t.rdates.iter().flat_map(|e| &e.values).any(is_negative_period) {
+            return Err(data(format!("{name}: RDATE period with a negative duration")));
+        }
         timings.push(t);
     }
     // RFC 4791 §4.1 / RFC 5545 §3.8.4.4: one component per RECURRENCE-ID.
@@ -562,6 +589,52 @@ fn validate(obj: &CalendarObject) -> Result<(), ObjectError> {
         rids.push(rid);
     }
     Ok(())
+}
+
+/// RFC 5545 §3.3.10 on the text of every RRULE and EXRULE: INTERVAL is a
+/// positive integer, and COUNT too (DTSTART is the first occurrence, so a
+/// COUNT of 0 contradicts it). Checked on the text because the parser
+/// reads `INTERVAL=0` as no INTERVAL, which would silently mean 1.
+fn check_rule_parts(text: &str) -> Result<(), ObjectError> {
+    let rule_line = |l: &&[u8]| starts_with_ci(l, b"RRULE") || starts_with_ci(l, b"EXRULE");
+    if !text.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"RRULE") || w.eq_ignore_ascii_case(b"XRULE")) {
+        return Ok(());
+    }
+    let unfolded = unfold_bytes(text.as_bytes());
+    for line in unfolded.split(|b| *b == b'\n').filter(rule_line) {
+        let Some(colon) = line.iter().position(|b| *b == b':') else { continue };
+        for part in line[colon + 1..].trim_ascii().split(|b| *b == b';') {
+            let Some(eq) = part.iter().position(|b| *b == b'=') else { continue };
+            let (key, value) = (&part[..eq], part[eq + 1..].trim_ascii());
+            if key.eq_ignore_ascii_case(b"INTERVAL") || key.eq_ignore_ascii_case(b"COUNT") {
+                let positive = !value.is_empty() && value.iter().all(u8::is_ascii_digit) && value.iter().any(|b| *b != b'0');
+                if !positive {
+                    return Err(data(format!(
+                        "{} must be a positive integer (RFC 5545 §3.3.10)",
+                        String::from_utf8_lossy(key).to_ascii_uppercase()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A PERIOD value given as start and negative duration.
+fn is_negative_period(value: &calcard::icalendar::ICalendarValue) -> bool {
+    use calcard::common::IanaParse;
+    use calcard::icalendar::{ICalendarPeriod, ICalendarValue};
+    let parsed;
+    let period = match value {
+        ICalendarValue::Period(p) => Some(p),
+        // A PERIOD without VALUE=PERIOD is left as text by calcard.
+        ICalendarValue::Text(text) => {
+            parsed = ICalendarPeriod::parse(text.as_bytes());
+            parsed.as_ref()
+        }
+        _ => None,
+    };
+    matches!(period, Some(ICalendarPeriod::Duration { duration, .. }) if duration.neg)
 }
 
 #[cfg(test)]

@@ -159,7 +159,7 @@ pub fn expand_set(
     let has_overrides = !exact.is_empty();
 
     for t in &timings {
-        if out.items.len() >= limit {
+        if out.items.len() >= limit || crate::compute::interrupted() {
             out.truncated = true;
             break;
         }
@@ -191,10 +191,12 @@ struct Future {
     floating: bool,
 }
 
+/// Keep `inst` when it may overlap the window; each instance kept is one
+/// unit of the compute job's budget ([`crate::compute::charge`]).
 fn push(out: &mut Instances, inst: Instance, ws: i64, we: i64, limit: usize) {
     let (a, b) = (inst.start.timestamp(), inst.end.timestamp());
     if a.min(b) <= we && a.max(b) >= ws {
-        if out.items.len() >= limit {
+        if out.items.len() >= limit || !crate::compute::charge(1) {
             out.truncated = true;
         } else {
             out.items.push(inst);
@@ -208,10 +210,6 @@ fn utc_secs(secs: i64) -> DateTime<Utc> {
     } else {
         DateTime::<Utc>::MAX_UTC
     })
-}
-
-fn naive_secs(secs: i64) -> NaiveDateTime {
-    utc_secs(secs).naive_utc()
 }
 
 /// A recurrence set's candidate instance: its RECURRENCE-ID, its local
@@ -270,16 +268,11 @@ fn expand_master(
             }
         }
     }
-    const MARGIN: i64 = 2 * 86_400;
-    let from_local = (ws != i64::MIN).then(|| {
-        naive_secs(
-            ws.saturating_sub(reach)
-                .saturating_sub(shift_pos)
-                .saturating_sub(MARGIN),
-        )
-    });
-    let to_local =
-        (we != i64::MAX).then(|| naive_secs(we.saturating_add(shift_neg).saturating_add(MARGIN)));
+    // The window in UTC, widened by how far before it an instance may start
+    // and still reach it, and by the THISANDFUTURE shifts; each rule then
+    // iterates only over its local-time image (see `local_window`).
+    let from_utc = (ws != i64::MIN).then(|| ws.saturating_sub(reach).saturating_sub(shift_pos));
+    let to_utc = (we != i64::MAX).then(|| we.saturating_add(shift_neg));
 
     // DTSTART is the first instance (§3.8.5.3), then the RRULEs' and RDATEs'.
     let mut cands = vec![Candidate {
@@ -289,6 +282,7 @@ fn expand_master(
     }];
     let mut locals = Vec::new();
     for rule in &t.rrules {
+        let (from_local, to_local) = local_window(rule, zone, from_utc, to_utc);
         let until = rule_until_local(rule, start, zone);
         let bound = match (until, to_local) {
             (Some(u), Some(w)) => Some(u.min(w)),
@@ -305,6 +299,10 @@ fn expand_master(
         ) {
             Ok(capped) => out.truncated |= capped,
             Err(_) => continue,
+        }
+        if !crate::compute::charge(locals.len() as u64) {
+            out.truncated = true;
+            return;
         }
         cands.extend(locals.iter().map(|&local| Candidate {
             rid: zone.local_to_utc(local).timestamp(),
@@ -353,6 +351,11 @@ fn expand_master(
             });
         }
     }
+    // Every candidate is examined below: the whole list is the work.
+    if !crate::compute::charge(cands.len() as u64) {
+        out.truncated = true;
+        return;
+    }
     // Duplicates count once (§3.8.5.2); a PERIOD wins over a plain date.
     cands.sort_unstable_by_key(|c| (c.rid, c.period_end.is_none()));
     cands.dedup_by_key(|c| c.rid);
@@ -381,10 +384,11 @@ fn expand_master(
         }
     }
     ex_instants.sort_unstable();
+    ex_dates.sort_unstable();
 
     for c in &cands {
         if ex_instants.binary_search(&c.rid).is_ok()
-            || (!ex_dates.is_empty() && ex_dates.contains(&c.local.date()))
+            || (!ex_dates.is_empty() && ex_dates.binary_search(&c.local.date()).is_ok())
         {
             continue;
         }
@@ -420,10 +424,31 @@ fn expand_master(
             }
         };
         push(out, inst, ws, we, limit);
-        if out.truncated && out.items.len() >= limit {
+        if out.truncated && (out.items.len() >= limit || crate::compute::interrupted()) {
             return;
         }
     }
+}
+
+/// The local times (in the DTSTART zone) between which a rule's
+/// occurrences may fall in the UTC window `[from, to]`: the window's local
+/// image, widened by a margin for offset changes between the window's ends
+/// and the occurrences. Rules of a day or longer take two days (any offset
+/// change, even a zone skipping a day); sub-daily rules three hours (a DST
+/// change), so that a secondly rule does not iterate over days before the
+/// window.
+fn local_window(
+    rule: &ICalendarRecurrenceRule,
+    zone: &Zone,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
+    let margin = match rule.freq {
+        ICalendarFrequency::Secondly | ICalendarFrequency::Minutely | ICalendarFrequency::Hourly => 3 * 3600,
+        _ => 2 * 86_400,
+    };
+    let local = |secs: i64, delta: i64| add_secs(zone.utc_to_local(utc_secs(secs)), delta);
+    (from.map(|f| local(f, -margin)), to.map(|t| local(t, margin)))
 }
 
 /// The local time (in the DTSTART zone) up to which a rule's UNTIL lets
@@ -1460,7 +1485,12 @@ RRULE:FREQ=WEEKLY;COUNT=3\r\nEND:VEVENT\r\n");
 
     #[test]
     fn extreme_values_do_not_panic() {
-        let o = obj("BEGIN:VEVENT\r\nUID:a\r\nDTSTART:99991231T230000Z\r\nDURATION:P4294967295W4294967295DT4294967295H\r\n\
+        // Stored before PUT refused negative durations: parsed as stored.
+        let stored = |body: &str| {
+            let text = format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n{body}END:VCALENDAR\r\n");
+            crate::ical::object::parse_stored(text).unwrap()
+        };
+        let o = stored("BEGIN:VEVENT\r\nUID:a\r\nDTSTART:99991231T230000Z\r\nDURATION:P4294967295W4294967295DT4294967295H\r\n\
 RRULE:FREQ=SECONDLY;INTERVAL=65535\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID;RANGE=THISANDFUTURE:99991231T230000Z\r\n\
 DTSTART:00010101T000000Z\r\nDURATION:-P4294967295W\r\nEND:VEVENT\r\n");
         let r = TzResolver::new(&o.ical, None);

@@ -92,6 +92,45 @@ pub fn select(cal: &ICalendar, sel: &CompSelection) -> String {
     out
 }
 
+/// A selection written piece by piece, for output that is generated one
+/// component at a time (an expansion, RFC 4791 §9.6.5): the root's
+/// beginning and properties, then each child, then the root's end.
+#[derive(Clone, Copy)]
+pub struct Selector<'s> {
+    root: Scope<'s>,
+}
+
+impl<'s> Selector<'s> {
+    /// The selector of `sel` (None: everything) for a root of `root_name`;
+    /// None when `sel` names another root (nothing is selected).
+    pub fn new(sel: Option<&'s CompSelection>, root_name: &str) -> Option<Selector<'s>> {
+        match sel {
+            None => Some(Selector { root: Scope::Whole }),
+            Some(sel) if sel.name.eq_ignore_ascii_case(root_name) => Some(Selector { root: Scope::of(sel) }),
+            Some(_) => None,
+        }
+    }
+
+    /// `BEGIN:` and the selected properties of the root.
+    pub fn begin_root(&self, root: &ICalendarComponent, out: &mut String) {
+        push_folded(out, &format!("BEGIN:{}", root.component_type.as_str()));
+        write_properties(root, self.root, out);
+    }
+
+    /// Component `idx` of `cal` as a child of the root, if selected.
+    pub fn write_child(&self, cal: &ICalendar, idx: usize, out: &mut String) {
+        if let Some(comp) = cal.components.get(idx) {
+            if let Some(scope) = self.root.child(comp) {
+                write_component(cal, comp, scope, out, 1);
+            }
+        }
+    }
+
+    pub fn end_root(&self, root: &ICalendarComponent, out: &mut String) {
+        push_folded(out, &format!("END:{}", root.component_type.as_str()));
+    }
+}
+
 /// What to write of one component.
 #[derive(Clone, Copy)]
 enum Scope<'a> {
@@ -150,13 +189,7 @@ fn write_component(
 ) {
     let name = comp.component_type.as_str();
     push_folded(out, &format!("BEGIN:{name}"));
-    for entry in &comp.entries {
-        match scope.property(entry) {
-            PropChoice::Skip => {}
-            PropChoice::Full => write_entry(entry, out),
-            PropChoice::NoValue => write_entry(&without_value(entry), out),
-        }
-    }
+    write_properties(comp, scope, out);
     if depth < MAX_SELECT_DEPTH {
         for &id in &comp.component_ids {
             let child = usize::try_from(id).ok().and_then(|i| cal.components.get(i));
@@ -166,6 +199,17 @@ fn write_component(
         }
     }
     push_folded(out, &format!("END:{name}"));
+}
+
+/// The properties of `comp` that `scope` selects.
+fn write_properties(comp: &ICalendarComponent, scope: Scope<'_>, out: &mut String) {
+    for entry in &comp.entries {
+        match scope.property(entry) {
+            PropChoice::Skip => {}
+            PropChoice::Full => write_entry(entry, out),
+            PropChoice::NoValue => write_entry(&without_value(entry), out),
+        }
+    }
 }
 
 /// One property line (folded, CRLF) by calcard's writer.

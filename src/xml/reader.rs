@@ -104,6 +104,9 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                     let key = attr.key;
                     let value = attr.unescape_value().map_err(malformed)?.into_owned();
                     check_chars(&value)?;
+                    if let Some(binding) = key.as_namespace_binding() {
+                        check_binding(&binding, &value)?;
+                    }
                     if key.as_ref() == b"xmlns" {
                         continue;
                     }
@@ -186,9 +189,41 @@ fn push_text(stack: &mut [Element], root: &Option<Element>, text: &str) -> Resul
     }
 }
 
+/// Namespaces in XML 1.0 §3: the `xml` prefix is bound to [`NS_XML`] and to
+/// nothing else, no other prefix (nor the default namespace) may be bound
+/// to it, and neither the `xmlns` prefix nor its namespace may be declared.
+/// A document breaking this could not be written back well-formed.
+fn check_binding(binding: &quick_xml::name::PrefixDeclaration<'_>, value: &str) -> Result<(), XmlError> {
+    use quick_xml::name::PrefixDeclaration;
+    let prefix: &[u8] = match binding {
+        PrefixDeclaration::Default => b"",
+        PrefixDeclaration::Named(p) => p,
+    };
+    let ok = match prefix {
+        b"xml" => value == NS_XML,
+        b"xmlns" => false,
+        _ => value != NS_XML && value != NS_XMLNS,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(malformed(format!("the reserved namespace binding {:?} = {value:?}", String::from_utf8_lossy(prefix))))
+    }
+}
+
+/// The `xmlns` prefix's namespace (Namespaces in XML 1.0 §3).
+const NS_XMLNS: &str = "http://www.w3.org/2000/xmlns/";
+
 fn namespace_of(resolved: ResolveResult<'_>, prefix: Option<Vec<u8>>) -> Result<String, XmlError> {
     match resolved {
-        ResolveResult::Bound(ns) => utf8(ns.as_ref()),
+        // The raw attribute value: references (`&amp;`) are replaced here,
+        // so that the name compares and is written back as declared.
+        ResolveResult::Bound(ns) => {
+            let raw = utf8(ns.as_ref())?;
+            let ns = quick_xml::escape::unescape(&raw).map_err(malformed)?.into_owned();
+            check_chars(&ns)?;
+            Ok(ns)
+        }
         ResolveResult::Unbound => Ok(String::new()),
         ResolveResult::Unknown(p) => {
             let p = prefix.unwrap_or(p);

@@ -106,6 +106,10 @@ impl XmlWriter {
         let at = self.out.len();
         let decl = if ns.is_empty() {
             None
+        } else if ns == super::NS_XML {
+            // Bound by definition, never declared (Namespaces in XML §3).
+            self.out.push_str("xml:");
+            None
         } else {
             match FIXED_PREFIXES.iter().find(|(n, _)| *n == ns) {
                 Some((_, p)) => {
@@ -181,6 +185,15 @@ impl XmlWriter {
     /// Insert an already serialized, self-contained fragment (a dead property).
     pub fn raw(&mut self, fragment: &str) {
         self.out.push_str(fragment);
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
     }
 
     pub fn finish(mut self) -> String {

@@ -9,6 +9,7 @@ mod db;
 mod directory;
 mod harness;
 mod hostile;
+mod limits;
 mod locks;
 mod properties;
 mod rfc4918_examples;

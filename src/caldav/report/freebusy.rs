@@ -1,6 +1,9 @@
 //! `free-busy-query` (RFC 4791 §7.10): the busy time of a calendar in a
 //! range, as one VFREEBUSY. Candidates come from the index; recurrences are
-//! expanded; periods of the same type are merged.
+//! expanded and periods of the same type merged in a compute job
+//! ([`crate::compute`]). When not every instance can be considered, the
+//! answer is the §7.10 postcondition `DAV:number-of-matches-within-limits`
+//! (507), never busy time that silently stops early.
 
 use chrono::Utc;
 use http::{header, StatusCode};
@@ -11,7 +14,7 @@ use crate::dav::error::{Condition, DavError, DavResult};
 use crate::dav::resource::Resource;
 use crate::dav::response::{set_header, with_body, Response};
 use crate::dav::DavRequest;
-use crate::ical::freebusy::{busy_periods, merge, vfreebusy_text};
+use crate::ical::freebusy::{busy_periods, merge, vfreebusy_text, Incomplete};
 use crate::ical::object::parse_stored;
 use crate::store::ObjectQuery;
 use crate::xml::{Element, NS_CALDAV};
@@ -25,7 +28,7 @@ pub async fn free_busy_query(req: &DavRequest<'_>, resource: &Resource, root: &E
         Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => vec![collection.clone()],
         _ => return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport)),
     };
-    let mut periods = Vec::new();
+    let mut work = Vec::new();
     for calendar in &calendars {
         let zone = default_zone(req, calendar, root).await?;
         let query = ObjectQuery {
@@ -34,14 +37,28 @@ pub async fn free_busy_query(req: &DavRequest<'_>, resource: &Resource, root: &E
             with_content: true,
         };
         for candidate in req.state.store.query_objects(calendar.id, &query).await? {
-            let Some(content) = candidate.content else { continue };
-            let Ok(text) = String::from_utf8(content.to_vec()) else { continue };
-            if let Ok(object) = parse_stored(text) {
-                periods.extend(busy_periods(&object, &object.resolver(Some(zone.clone())), &range));
+            if let Some(content) = candidate.content {
+                work.push((content, zone.clone()));
             }
         }
     }
-    let body = vfreebusy_text(&range, &merge(periods), Utc::now());
+    let job = move || -> Result<_, Incomplete> {
+        let mut periods = Vec::new();
+        for (content, zone) in work {
+            let Ok(text) = String::from_utf8(content.to_vec()) else { continue };
+            if let Ok(object) = parse_stored(text) {
+                periods.extend(busy_periods(&object, &object.resolver(Some(zone)), &range)?);
+            }
+            if !crate::compute::charge(1) {
+                return Err(Incomplete);
+            }
+        }
+        Ok(merge(periods))
+    };
+    let periods = req.state.compute.run(req.user.id, job).await?.map_err(|Incomplete| {
+        DavError::condition(StatusCode::INSUFFICIENT_STORAGE, Condition::NumberOfMatchesWithinLimits)
+    })?;
+    let body = vfreebusy_text(&range, &periods, Utc::now());
     let mut resp = with_body(StatusCode::OK, "text/calendar; charset=utf-8", body);
     set_header(&mut resp, header::CACHE_CONTROL, "no-cache");
     Ok(resp)

@@ -15,13 +15,15 @@ pub use query::calendar_query;
 use bytes::Bytes;
 use http::StatusCode;
 
+use crate::caldav::limits;
 use crate::dav::error::{DavError, DavResult};
-use crate::dav::multistatus::MultiStatus;
+use crate::dav::multistatus::{Cut, MultiStatus, ObjectData};
 use crate::dav::path::DavPath;
 use crate::dav::propfind::{properties_of, PropfindRequest};
 use crate::dav::property::{PropName, PropValue};
 use crate::dav::resource::{HomeSpace, Resource};
 use crate::dav::DavRequest;
+use crate::ical::expand::{ExpandLimit, ExpandLimits};
 use crate::ical::object::parse_stored;
 use crate::ical::tz::{zone_from_calendar_timezone, Zone};
 use crate::dav::live_props::dead_property_text;
@@ -78,29 +80,74 @@ pub async fn default_zone(req: &DavRequest<'_>, calendar: &Collection, root: &El
     Ok(text.and_then(|t| zone_from_calendar_timezone(&t)).unwrap_or(Zone::Utc))
 }
 
-/// The `calendar-data` of an object: its exact bytes, or the part or
-/// expansion asked for (§9.6). None when the stored bytes no longer parse
-/// (they did when stored).
-pub fn render_calendar_data(request: &CalendarDataRequest, content: &Bytes, zone: &Zone) -> Option<String> {
-    if request.is_whole() {
-        return String::from_utf8(content.to_vec()).ok();
-    }
-    use crate::ical::expand;
-    let object = parse_stored(String::from_utf8(content.to_vec()).ok()?).ok()?;
-    let resolver = object.resolver(Some(zone.clone()));
-    let ical = if let Some(range) = &request.expand {
-        expand::expand(&object, &resolver, range)
-    } else if let Some(range) = &request.limit_recurrence_set {
-        expand::limit_recurrence_set(&object, &resolver, range)
-    } else if let Some(range) = &request.limit_freebusy_set {
-        expand::limit_freebusy_set(&object, range)
-    } else {
-        object.ical.clone()
+pub use crate::dav::multistatus::RESPONSE_OVERHEAD;
+
+/// The calendar-data of `content` as `request` asks (§9.6), at most
+/// `max_bytes` of generated text. Whole objects are their stored bytes,
+/// shared, not copied; anything else is parsed and generated, which is
+/// compute work (call it inside [`crate::compute`]).
+pub fn calendar_data(
+    request: Option<&CalendarDataRequest>,
+    content: Option<&Bytes>,
+    zone: &Zone,
+    max_bytes: usize,
+) -> Result<ObjectData, Cut> {
+    let (Some(request), Some(content)) = (request, content) else {
+        return Ok(if request.is_some() { ObjectData::Missing } else { ObjectData::NotAsked });
     };
-    Some(match &request.selection {
-        Some(sel) => crate::ical::select::select(&ical, sel),
-        None => expand::write_ical(&ical),
-    })
+    let value = if request.is_whole() {
+        PropValue::stored(content)
+    } else {
+        render_calendar_data(request, content, zone, max_bytes)?.map(PropValue::Text)
+    };
+    Ok(value.map_or(ObjectData::Missing, ObjectData::Value))
+}
+
+/// The part or expansion of an object asked for (§9.6), at most
+/// `max_bytes`. None when the stored bytes no longer parse.
+pub fn render_calendar_data(
+    request: &CalendarDataRequest,
+    content: &Bytes,
+    zone: &Zone,
+    max_bytes: usize,
+) -> Result<Option<String>, Cut> {
+    use crate::ical::expand;
+    let Some(object) = std::str::from_utf8(content).ok().and_then(|t| parse_stored(t.to_string()).ok()) else {
+        return Ok(None);
+    };
+    let resolver = object.resolver(Some(zone.clone()));
+    let text = if let Some(range) = &request.expand {
+        let limits = ExpandLimits { max_instances: limits::MAX_INSTANCES as usize, max_bytes };
+        let mut out = String::new();
+        expand::expand_into(&object, &resolver, range, request.selection.as_ref(), limits, &mut out)
+            .map_err(cut_of_expansion)?;
+        out
+    } else {
+        let ical = if let Some(range) = &request.limit_recurrence_set {
+            expand::limit_recurrence_set(&object, &resolver, range)
+        } else if let Some(range) = &request.limit_freebusy_set {
+            expand::limit_freebusy_set(&object, range)
+        } else {
+            object.ical.clone()
+        };
+        match &request.selection {
+            Some(sel) => crate::ical::select::select(&ical, sel),
+            None => expand::write_ical(&ical),
+        }
+    };
+    if text.len() > max_bytes {
+        return Err(Cut::Bytes);
+    }
+    Ok(Some(text))
+}
+
+/// The cut an expansion that stopped early makes.
+fn cut_of_expansion(limit: ExpandLimit) -> Cut {
+    match limit {
+        ExpandLimit::Instances => Cut::Instances,
+        ExpandLimit::Bytes => Cut::Bytes,
+        ExpandLimit::Interrupted => Cut::Budget,
+    }
 }
 
 /// Append the `response` of one calendar object to a report's multistatus.
@@ -109,25 +156,18 @@ pub async fn object_response(
     ms: &mut MultiStatus,
     calendar: &Collection,
     meta: ObjectMeta,
-    content: Option<&Bytes>,
-    props: &ReportProps,
-    zone: &Zone,
+    data: ObjectData,
+    propfind: &PropfindRequest,
 ) -> DavResult<()> {
     let store_path = format!("{}{}", calendar.path, meta.name);
     let path = DavPath::from_store_path(&store_path);
     let resource = Resource::Object { space: HomeSpace::Calendars, parent: calendar.clone(), meta };
-    let mut groups = properties_of(req, &path, &resource, &props.propfind).await?;
-    if let Some(request) = &props.calendar_data {
-        let name = PropName::new(NS_CALDAV, "calendar-data");
-        let rendered = match content {
-            Some(c) if request.is_whole() => PropValue::stored(c),
-            Some(c) => render_calendar_data(request, c, zone).map(PropValue::Text),
-            None => None,
-        };
-        match rendered {
-            Some(data) => groups[0].props.push((name, data)),
-            None => groups[1].props.push((name, PropValue::Empty)),
-        }
+    let mut groups = properties_of(req, &path, &resource, propfind).await?;
+    let name = PropName::new(NS_CALDAV, "calendar-data");
+    match data {
+        ObjectData::NotAsked => {}
+        ObjectData::Missing => groups[1].props.push((name, PropValue::Empty)),
+        ObjectData::Value(v) => groups[0].props.push((name, v)),
     }
     ms.propstat_response(&req.href(&store_path), &groups);
     Ok(())

@@ -1,12 +1,17 @@
 //! `calendar-multiget` (RFC 4791 §7.9): the objects named by `DAV:href`, in
 //! the order asked, each missing or unreadable one answered 404 (the href
-//! handling is shared with CardDAV in [`crate::dav::multiget`]).
+//! handling is shared with CardDAV in [`crate::dav::multiget`]). Whole
+//! objects are their stored bytes; parts and expansions are rendered in a
+//! compute job ([`crate::compute`]).
 
 use std::collections::HashMap;
 
+use bytes::Bytes;
 use http::StatusCode;
 
-use super::{default_zone, object_response, ReportProps};
+use super::request::CalendarDataRequest;
+use super::{calendar_data, default_zone, object_response, ReportProps};
+use crate::dav::multistatus::{write_cut, Cut, ObjectData, RESPONSE_OVERHEAD};
 use crate::dav::error::DavResult;
 use crate::dav::multiget::{expected_body_size, fetch, requested_hrefs};
 use crate::dav::multistatus::MultiStatus;
@@ -19,20 +24,72 @@ use crate::xml::Element;
 pub async fn calendar_multiget(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
     let props = ReportProps::parse(root)?;
     let requested = fetch(req, resource, requested_hrefs(root), props.needs_content(), crate::caldav::is_calendar).await?;
-    let mut ms = MultiStatus::with_capacity(expected_body_size(&requested));
-    let mut zones = HashMap::new();
-    // The calendar's zone matters only to expansion and limits.
-    let needs_zone = props.calendar_data.as_ref().is_some_and(|d| !d.is_whole());
+    let max_bytes = req.state.config.max_report_bytes;
+    let mut ms = MultiStatus::with_capacity(expected_body_size(&requested).min(max_bytes));
+    let rendered = match props.calendar_data.as_ref().filter(|d| !d.is_whole()) {
+        Some(request) => render(req, request, &requested, root).await?,
+        None => Vec::new(),
+    };
+    let mut rendered = rendered.into_iter();
     for r in requested {
         let Some(found) = r.found else {
             ms.status_response(&r.answer_href(req), StatusCode::NOT_FOUND);
             continue;
         };
-        if let (true, std::collections::hash_map::Entry::Vacant(slot)) = (needs_zone, zones.entry(found.collection.id)) {
-            slot.insert(default_zone(req, &found.collection, root).await?);
-        }
-        let zone = zones.get(&found.collection.id).unwrap_or(&Zone::Utc);
-        object_response(req, &mut ms, &found.collection, found.meta, found.content.as_ref(), &props, zone).await?;
+        let data = match rendered.next() {
+            Some(result) => result,
+            None => calendar_data(props.calendar_data.as_ref(), found.content.as_ref(), &Zone::Utc, max_bytes),
+        };
+        let data = match data {
+            Ok(data) if ms.len() + RESPONSE_OVERHEAD + data.size() <= max_bytes => data,
+            Ok(_) => {
+                write_cut(req, &mut ms, Cut::Bytes);
+                break;
+            }
+            Err(cut) => {
+                write_cut(req, &mut ms, cut);
+                break;
+            }
+        };
+        object_response(req, &mut ms, &found.collection, found.meta, data, &props.propfind).await?;
     }
     Ok(multistatus(ms.finish()))
+}
+
+/// The calendar-data of every found object, in order, rendered in one
+/// compute job with each calendar's zone (§5.2.2, §9.8); it stops at the
+/// first object that cannot be rendered within the limits.
+async fn render(
+    req: &DavRequest<'_>,
+    request: &CalendarDataRequest,
+    requested: &[crate::dav::multiget::Requested],
+    root: &Element,
+) -> DavResult<Vec<Result<ObjectData, Cut>>> {
+    let mut zones: HashMap<i64, Zone> = HashMap::new();
+    let mut work: Vec<(Option<Bytes>, Zone)> = Vec::new();
+    for found in requested.iter().filter_map(|r| r.found.as_ref()) {
+        if !zones.contains_key(&found.collection.id) {
+            zones.insert(found.collection.id, default_zone(req, &found.collection, root).await?);
+        }
+        work.push((found.content.clone(), zones[&found.collection.id].clone()));
+    }
+    let request = request.clone();
+    let max_bytes = req.state.config.max_report_bytes;
+    let job = move || {
+        let mut left = max_bytes;
+        let mut out = Vec::with_capacity(work.len());
+        for (content, zone) in work {
+            let result = calendar_data(Some(&request), content.as_ref(), &zone, left);
+            let stop = result.is_err();
+            if let Ok(data) = &result {
+                left = left.saturating_sub(data.size());
+            }
+            out.push(result);
+            if stop {
+                break;
+            }
+        }
+        out
+    };
+    Ok(req.state.compute.run(req.user.id, job).await?)
 }

@@ -1,24 +1,28 @@
 //! `calendar-query` (RFC 4791 §7.8): candidates come from the store's index
 //! (component type and time bounds); only candidates the index cannot
-//! decide are parsed and run through the full filter (§9.7).
+//! decide are parsed and run through the full filter (§9.7), in a compute
+//! job ([`crate::compute`]) with the rendering of their calendar-data.
+
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use http::StatusCode;
 
-use super::request::parse_filter;
-use super::{default_zone, object_response, ReportProps};
+use super::request::{parse_filter, CalendarDataRequest};
+use super::{calendar_data, default_zone, object_response, ReportProps};
+use crate::dav::multistatus::{write_cut, Cut, ObjectData, RESPONSE_OVERHEAD};
 use crate::dav::error::{Condition, DavError, DavResult};
 use crate::dav::multistatus::MultiStatus;
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
 use crate::dav::sync::parse_limit;
 use crate::dav::{DavRequest, Depth};
-use crate::ical::filter::{matches, CompFilter};
+use crate::ical::filter::CompFilter;
 use crate::ical::object::parse_stored;
 use crate::ical::timerange::TimeContext;
 use crate::ical::tz::Zone;
 use crate::ical::TimeRange;
-use crate::store::{Collection, IndexedObject, ObjectIndex, ObjectQuery};
+use crate::store::{Collection, IndexedObject, ObjectIndex, ObjectMeta, ObjectQuery};
 use crate::xml::{Element, NS_CALDAV};
 
 pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
@@ -31,7 +35,7 @@ pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &El
     // RFC 3253 makes Depth 0 the default of REPORT; clients that omit it on
     // a calendar mean its members.
     let depth = req.depth(Depth::One)?;
-    let mut query = Query { req, props: &props, filter: &filter, limit, ms: MultiStatus::new(), count: 0, truncated: false };
+    let mut query = Query { req, props: &props, filter: &filter, limit, ms: MultiStatus::new(), count: 0, cut: None };
     match resource {
         Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) && depth != Depth::Zero => {
             query.run_on_calendar(collection, root, None).await?;
@@ -57,14 +61,44 @@ struct Query<'r, 'a> {
     limit: Option<usize>,
     ms: MultiStatus,
     count: usize,
-    truncated: bool,
+    cut: Option<Cut>,
 }
 
 impl Query<'_, '_> {
-    /// Evaluate the query on one calendar (or only on its member `only`).
+    /// Evaluate the query on one calendar (or only on its member `only`):
+    /// candidates from the index (async), then the filter and the
+    /// calendar-data in a compute job, then the responses.
     async fn run_on_calendar(&mut self, calendar: &Collection, root: &Element, only: Option<String>) -> DavResult<()> {
+        if self.cut.is_some() {
+            return Ok(());
+        }
         let zone = default_zone(self.req, calendar, root).await?;
         let shape = IndexShape::of(self.filter);
+        let mut candidates = self.candidates(calendar, &shape).await?;
+        if let Some(name) = &only {
+            candidates.retain(|c| &c.meta.name == name);
+        }
+        let job = Evaluation {
+            filter: self.filter.clone(),
+            shape,
+            zone,
+            calendar_data: self.props.calendar_data.clone(),
+            most_matches: self.limit.map(|l| l.saturating_sub(self.count)),
+            most_bytes: self.req.state.config.max_report_bytes.saturating_sub(self.ms.len()),
+            candidates,
+        };
+        let outcome = self.req.state.compute.run(self.req.user.id, move || job.run()).await?;
+        for (meta, data) in outcome.matched {
+            self.count += 1;
+            object_response(self.req, &mut self.ms, calendar, meta, data, &self.props.propfind).await?;
+        }
+        self.cut = outcome.cut;
+        Ok(())
+    }
+
+    /// The index's candidates, with the bytes of those it cannot decide
+    /// (read in one batch when the listing did not bring them).
+    async fn candidates(&self, calendar: &Collection, shape: &IndexShape) -> DavResult<Vec<IndexedObject>> {
         let index_query = ObjectQuery {
             component: shape.component.clone(),
             time_range: shape.time_range.map(|r| r.millis()),
@@ -72,65 +106,103 @@ impl Query<'_, '_> {
         };
         let store = &self.req.state.store;
         let mut candidates = store.query_objects(calendar.id, &index_query).await?;
-        if let Some(name) = &only {
-            candidates.retain(|c| &c.meta.name == name);
-        }
-        // Objects the index decides alone need no parsing; the others are
-        // read in one batch when their bytes were not fetched yet.
         let undecided: Vec<String> = candidates
             .iter()
             .filter(|c| c.content.is_none() && shape.decide(&c.index).is_none())
             .map(|c| c.meta.name.clone())
             .collect();
-        let mut fetched: std::collections::HashMap<String, Bytes> = if undecided.is_empty() {
-            Default::default()
-        } else {
-            store
+        if !undecided.is_empty() {
+            let mut fetched: HashMap<String, Bytes> = store
                 .objects_by_name(calendar.id, None, &undecided, true)
                 .await?
                 .into_iter()
                 .filter_map(|(m, c)| Some((m.name, c?)))
-                .collect()
-        };
-        for candidate in candidates {
-            let IndexedObject { meta, index, content } = candidate;
-            let content = content.or_else(|| fetched.remove(&meta.name));
-            let matched = match shape.decide(&index) {
-                Some(decided) => decided,
-                None => content.as_ref().is_some_and(|c| self.matches(c, &zone)),
-            };
-            if !matched {
-                continue;
+                .collect();
+            for c in candidates.iter_mut().filter(|c| c.content.is_none()) {
+                c.content = fetched.remove(&c.meta.name);
             }
-            if self.limit.is_some_and(|l| self.count >= l) {
-                self.truncated = true;
-                return Ok(());
-            }
-            self.count += 1;
-            object_response(self.req, &mut self.ms, calendar, meta, content.as_ref(), self.props, &zone).await?;
         }
-        Ok(())
-    }
-
-    fn matches(&self, content: &Bytes, zone: &Zone) -> bool {
-        let Ok(text) = std::str::from_utf8(content) else { return false };
-        match parse_stored(text.to_string()) {
-            Ok(object) => {
-                let time = TimeContext::new(&object, Some(zone.clone()));
-                matches(&object.ical, self.filter, &time)
-            }
-            Err(_) => false,
-        }
+        Ok(candidates)
     }
 
     fn finish(mut self) -> Response {
-        if self.truncated {
-            // RFC 5323 §5.17, as RFC 6578 §3.6 uses it: 507 for the
-            // request URI says that the result was cut at the limit.
-            let href = self.req.href(&self.req.path.collection_path());
-            self.ms.status_response(&href, StatusCode::INSUFFICIENT_STORAGE);
+        if let Some(cut) = self.cut {
+            write_cut(self.req, &mut self.ms, cut);
         }
         multistatus(self.ms.finish())
+    }
+}
+
+/// The CPU part of a calendar-query on one calendar, run as a compute job:
+/// the filter on every candidate the index does not decide, and the
+/// calendar-data of the matches.
+struct Evaluation {
+    filter: CompFilter,
+    shape: IndexShape,
+    zone: Zone,
+    calendar_data: Option<CalendarDataRequest>,
+    /// What is left of the client's `DAV:limit`.
+    most_matches: Option<usize>,
+    /// What is left of the answer's size budget.
+    most_bytes: usize,
+    candidates: Vec<IndexedObject>,
+}
+
+#[derive(Default)]
+struct Evaluated {
+    matched: Vec<(ObjectMeta, ObjectData)>,
+    cut: Option<Cut>,
+}
+
+impl Evaluation {
+    fn run(self) -> Evaluated {
+        let mut out = Evaluated::default();
+        let mut bytes_left = self.most_bytes;
+        for IndexedObject { meta, index, content } in self.candidates {
+            let matched = match self.shape.decide(&index) {
+                Some(decided) => decided,
+                None => content.as_ref().is_some_and(|c| matches(&self.filter, c, &self.zone)),
+            };
+            // An evaluation interrupted midway may be wrong: stop before it.
+            if !crate::compute::charge(1) {
+                out.cut = Some(Cut::Budget);
+                break;
+            }
+            if !matched {
+                continue;
+            }
+            if self.most_matches.is_some_and(|m| out.matched.len() >= m) {
+                out.cut = Some(Cut::Limit);
+                break;
+            }
+            let room = bytes_left.saturating_sub(RESPONSE_OVERHEAD + meta.name.len());
+            let data = match calendar_data(self.calendar_data.as_ref(), content.as_ref(), &self.zone, room) {
+                Ok(data) if data.size() <= room => data,
+                Ok(_) => {
+                    out.cut = Some(Cut::Bytes);
+                    break;
+                }
+                Err(cut) => {
+                    out.cut = Some(cut);
+                    break;
+                }
+            };
+            bytes_left = room - data.size();
+            out.matched.push((meta, data));
+        }
+        out
+    }
+}
+
+/// The full filter (§9.7) on one object's stored bytes.
+fn matches(filter: &CompFilter, content: &Bytes, zone: &Zone) -> bool {
+    let Ok(text) = std::str::from_utf8(content) else { return false };
+    match parse_stored(text.to_string()) {
+        Ok(object) => {
+            let time = TimeContext::new(&object, Some(zone.clone()));
+            crate::ical::filter::matches(&object.ical, filter, &time)
+        }
+        Err(_) => false,
     }
 }
 

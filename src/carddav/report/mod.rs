@@ -12,7 +12,7 @@ pub use query::addressbook_query;
 use bytes::Bytes;
 
 use crate::dav::error::DavResult;
-use crate::dav::multistatus::MultiStatus;
+use crate::dav::multistatus::{Cut, MultiStatus, ObjectData};
 use crate::dav::path::DavPath;
 use crate::dav::propfind::{properties_of, PropfindRequest};
 use crate::dav::property::{PropName, PropValue};
@@ -62,9 +62,32 @@ impl ReportProps {
     }
 }
 
-/// The `address-data` of an object: its exact bytes, or the version or
-/// part asked for. None when the stored bytes no longer parse (they did
-/// when stored).
+/// The `address-data` of an object: its exact bytes (shared, not copied),
+/// or the version or part asked for, at most `max_bytes`. Conversion and
+/// selection are compute work (call them inside [`crate::compute`]).
+pub fn address_data(
+    request: Option<&AddressDataRequest>,
+    content_type: &str,
+    content: Option<&Bytes>,
+    max_bytes: usize,
+) -> Result<ObjectData, Cut> {
+    let (Some(request), Some(content)) = (request, content) else {
+        return Ok(if request.is_some() { ObjectData::Missing } else { ObjectData::NotAsked });
+    };
+    let value = if request.is_whole(crate::carddav::get::stored_version(content_type)) {
+        PropValue::stored(content)
+    } else {
+        render_address_data(request, content_type, content).map(PropValue::Text)
+    };
+    let data = value.map_or(ObjectData::Missing, ObjectData::Value);
+    if data.size() > max_bytes {
+        return Err(Cut::Bytes);
+    }
+    Ok(data)
+}
+
+/// The version or part of an object asked for. None when the stored bytes
+/// no longer parse (they did when stored).
 pub fn render_address_data(request: &AddressDataRequest, content_type: &str, content: &Bytes) -> Option<String> {
     let declared = crate::carddav::get::stored_version(content_type);
     if request.is_whole(declared) {
@@ -91,27 +114,18 @@ pub async fn object_response(
     ms: &mut MultiStatus,
     book: &Collection,
     meta: ObjectMeta,
-    content: Option<&Bytes>,
-    props: &ReportProps,
+    data: ObjectData,
+    propfind: &PropfindRequest,
 ) -> DavResult<()> {
     let store_path = format!("{}{}", book.path, meta.name);
     let path = DavPath::from_store_path(&store_path);
-    let rendered = match (&props.address_data, content) {
-        (Some(request), Some(c)) if request.is_whole(crate::carddav::get::stored_version(&meta.content_type)) => {
-            Some(PropValue::stored(c))
-        }
-        (Some(request), Some(c)) => Some(render_address_data(request, &meta.content_type, c).map(PropValue::Text)),
-        (Some(_), None) => Some(None),
-        (None, _) => None,
-    };
     let resource = Resource::Object { space: HomeSpace::AddressBooks, parent: book.clone(), meta };
-    let mut groups = properties_of(req, &path, &resource, &props.propfind).await?;
-    if let Some(rendered) = rendered {
-        let name = PropName::new(NS_CARDDAV, "address-data");
-        match rendered {
-            Some(data) => groups[0].props.push((name, data)),
-            None => groups[1].props.push((name, PropValue::Empty)),
-        }
+    let mut groups = properties_of(req, &path, &resource, propfind).await?;
+    let name = PropName::new(NS_CARDDAV, "address-data");
+    match data {
+        ObjectData::NotAsked => {}
+        ObjectData::Missing => groups[1].props.push((name, PropValue::Empty)),
+        ObjectData::Value(v) => groups[0].props.push((name, v)),
     }
     ms.propstat_response(&req.href(&store_path), &groups);
     Ok(())

@@ -5,12 +5,10 @@
 //! parsed and run through the full filter (§10.5). A limit cuts the answer
 //! with a 507 for the request URI (§8.6.2).
 
-use http::StatusCode;
-
-use super::request::{parse_filter, parse_limit};
-use super::{object_response, ReportProps};
+use super::request::{parse_filter, parse_limit, AddressDataRequest};
+use super::{address_data, object_response, ReportProps};
 use crate::dav::error::{DavError, DavResult};
-use crate::dav::multistatus::MultiStatus;
+use crate::dav::multistatus::{write_cut, Cut, MultiStatus, ObjectData, RESPONSE_OVERHEAD};
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
 use crate::dav::{DavRequest, Depth};
@@ -21,7 +19,7 @@ use bytes::Bytes;
 use crate::store::{Collection, ObjectMeta};
 use crate::vcard::filter::{card_matches, decide_on_search_text, index_needles, CardFilter};
 use crate::vcard::object::parse_stored;
-use crate::xml::{Element, NS_CARDDAV, NS_DAV};
+use crate::xml::{Element, NS_CARDDAV};
 
 pub async fn addressbook_query(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
     let props = ReportProps::parse(root)?;
@@ -34,7 +32,7 @@ pub async fn addressbook_query(req: &DavRequest<'_>, resource: &Resource, root: 
     // RFC 3253 makes Depth 0 the default of REPORT; clients that omit it on
     // an address book mean its members.
     let depth = req.depth(Depth::One)?;
-    let mut query = Query { req, props: &props, filter: &filter, limit, ms: MultiStatus::new(), count: 0, truncated: false };
+    let mut query = Query { req, props: &props, filter: &filter, limit, ms: MultiStatus::new(), count: 0, cut: None };
     match resource {
         Resource::Collection { collection, .. } if crate::carddav::is_addressbook(collection) && depth != Depth::Zero => {
             query.run_on(collection, None).await?;
@@ -60,16 +58,17 @@ struct Query<'r, 'a> {
     limit: Option<usize>,
     ms: MultiStatus,
     count: usize,
-    truncated: bool,
+    cut: Option<Cut>,
 }
 
 impl Query<'_, '_> {
     /// Evaluate the query on one address book (or only on its member
     /// `only`): the search texts (cached per revision) are narrowed with the
     /// filter's needles and decide most vCards; only the undecided ones are
-    /// read and parsed.
+    /// read, then parsed and matched with the rendering of the matches in a
+    /// compute job.
     async fn run_on(&mut self, book: &Collection, only: Option<String>) -> DavResult<()> {
-        if self.truncated {
+        if self.cut.is_some() {
             return Ok(());
         }
         let store = &self.req.state.store;
@@ -94,33 +93,99 @@ impl Query<'_, '_> {
             .into_iter()
             .map(|(m, c)| (m.name.clone(), (m, c)))
             .collect();
-        for (name, decided) in candidates {
-            let Some((meta, content)) = read.remove(&name) else { continue };
-            let matched = decided.unwrap_or_else(|| {
-                content.as_ref().and_then(|c| parse_stored(c)).is_some_and(|card| card_matches(&card, self.filter))
-            });
-            if !matched {
-                continue;
-            }
-            if self.limit.is_some_and(|l| self.count >= l) {
-                self.truncated = true;
-                return Ok(());
-            }
+        let work: Vec<Candidate> = candidates
+            .into_iter()
+            .filter_map(|(name, decided)| read.remove(&name).map(|(meta, content)| Candidate { meta, content, decided }))
+            .collect();
+        let job = Evaluation {
+            filter: self.filter.clone(),
+            address_data: self.props.address_data.clone(),
+            most_matches: self.limit.map(|l| l.saturating_sub(self.count)),
+            most_bytes: self.req.state.config.max_report_bytes.saturating_sub(self.ms.len()),
+            work,
+        };
+        // Without parsing or conversion to do, no hop to the pool.
+        let outcome = if job.is_light() { job.run() } else { self.req.state.compute.run(self.req.user.id, move || job.run()).await? };
+        for (meta, data) in outcome.matched {
             self.count += 1;
-            object_response(self.req, &mut self.ms, book, meta, content.as_ref(), self.props).await?;
+            object_response(self.req, &mut self.ms, book, meta, data, &self.props.propfind).await?;
         }
+        self.cut = outcome.cut;
         Ok(())
     }
 
     fn finish(mut self) -> Response {
-        if self.truncated {
+        if let Some(cut) = self.cut {
             // §8.6.2: 507 for the request URI, with the RFC 3744 §9.2
             // postcondition; it does not count towards the limit.
-            let href = self.req.href(&self.req.path.collection_path());
-            let error = (NS_DAV, "number-of-matches-within-limits");
-            self.ms.status_error_response(&href, StatusCode::INSUFFICIENT_STORAGE, error);
+            write_cut(self.req, &mut self.ms, cut);
         }
         multistatus(self.ms.finish())
+    }
+}
+
+/// A vCard left by the search text: decided already, or to be parsed.
+struct Candidate {
+    meta: ObjectMeta,
+    content: Option<Bytes>,
+    decided: Option<bool>,
+}
+
+/// The CPU part of an addressbook-query on one address book: the full
+/// filter on the undecided vCards and the address-data of the matches.
+struct Evaluation {
+    filter: CardFilter,
+    address_data: Option<AddressDataRequest>,
+    most_matches: Option<usize>,
+    most_bytes: usize,
+    work: Vec<Candidate>,
+}
+
+#[derive(Default)]
+struct Evaluated {
+    matched: Vec<(ObjectMeta, ObjectData)>,
+    cut: Option<Cut>,
+}
+
+impl Evaluation {
+    /// Nothing to parse, convert or select.
+    fn is_light(&self) -> bool {
+        self.work.iter().all(|c| {
+            c.decided.is_some()
+                && self.address_data.as_ref().is_none_or(|r| r.is_whole(crate::carddav::get::stored_version(&c.meta.content_type)))
+        })
+    }
+
+    fn run(self) -> Evaluated {
+        let mut out = Evaluated::default();
+        let mut bytes_left = self.most_bytes;
+        for Candidate { meta, content, decided } in self.work {
+            let matched = decided.unwrap_or_else(|| {
+                content.as_ref().and_then(|c| parse_stored(c)).is_some_and(|card| card_matches(&card, &self.filter))
+            });
+            if !crate::compute::charge(1) {
+                out.cut = Some(Cut::Budget);
+                break;
+            }
+            if !matched {
+                continue;
+            }
+            if self.most_matches.is_some_and(|m| out.matched.len() >= m) {
+                out.cut = Some(Cut::Limit);
+                break;
+            }
+            let room = bytes_left.saturating_sub(RESPONSE_OVERHEAD + meta.name.len());
+            let data = match address_data(self.address_data.as_ref(), &meta.content_type, content.as_ref(), room) {
+                Ok(data) => data,
+                Err(cut) => {
+                    out.cut = Some(cut);
+                    break;
+                }
+            };
+            bytes_left = room - data.size();
+            out.matched.push((meta, data));
+        }
+        out
     }
 }
 
