@@ -22,6 +22,9 @@ fn limits(c: &mut Config) {
     c.trust_forwarded_for = true;
     c.credential_cache_ttl = Duration::ZERO;
     c.max_failed_logins = 3;
+    c.max_failed_logins_per_address = 12;
+    // Delays are exercised, kept short.
+    c.max_login_delay = Duration::from_millis(100);
 }
 
 async fn login(srv: &TestServer, from: &str, user: &str, pw: &str) -> Resp {
