@@ -73,6 +73,19 @@ async fn spraying_is_throttled_per_address(backend: Backend) {
     assert_eq!(login(&srv, B, "ghost12", "Spring2025!").await.status, 401, "guesses from B are judged");
 }
 
+/// Guesses at one account from many addresses (each below its own limit)
+/// slow those addresses down but refuse nobody: bob's correct password gets
+/// in from a clean address, and from one of the guessing ones.
+async fn distributed_guessing_refuses_nobody(backend: Backend) {
+    let srv = spawn_with(backend, limits).await;
+    for i in 0..20 {
+        let from = format!("192.0.2.{i}");
+        assert_eq!(login(&srv, &from, "bob", &format!("guess-{i}")).await.status, 401, "from {from}");
+    }
+    assert_eq!(correct(&srv, B, "bob").await.status, 207, "from a clean address");
+    assert_eq!(correct(&srv, "192.0.2.3", "bob").await.status, 207, "from a guessing address, under its limit");
+}
+
 /// Failures recorded by one server process count in another on the same
 /// database.
 async fn failures_are_shared_between_processes(backend: Backend) {
@@ -114,6 +127,7 @@ async fn a_repeated_wrong_password_counts_once(backend: Backend) {
 crate::each_store!(
     guesses_do_not_lock_out_other_addresses,
     spraying_is_throttled_per_address,
+    distributed_guessing_refuses_nobody,
     failures_are_shared_between_processes,
     a_success_clears_the_address_failures,
     a_repeated_wrong_password_counts_once,
