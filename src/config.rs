@@ -34,7 +34,7 @@ pub struct Config {
     pub header_timeout: Duration,
     /// Time allowed for a whole request, body included.
     pub request_timeout: Duration,
-    /// Take the client address for login rate limits from the last
+    /// Take the client address for login throttling from the last
     /// `X-Forwarded-For` entry (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
     /// Largest calendar object or vCard accepted (RFC 4791 §5.2.5, RFC 6352
@@ -46,9 +46,19 @@ pub struct Config {
     pub realm: String,
     /// Lifetime of a verified credential in the in-memory cache.
     pub credential_cache_ttl: Duration,
-    /// Failed logins allowed per account (and 4× per client address) per window.
+    /// Login throttling (`auth::throttle`): failed logins of one account
+    /// from one client address (IPv6: its /64) within the window, from
+    /// which that account is refused from that address (429).
     pub max_failed_logins: u32,
+    /// Failed logins from one client address, whatever the accounts, within
+    /// the window, from which the address is refused — except for accounts
+    /// that logged in from it in the last 7 days.
+    pub max_failed_logins_per_address: u32,
+    /// How long a failed login counts.
     pub failed_login_window: Duration,
+    /// Longest wait imposed on a login attempt before its password is
+    /// verified (waits double from 0.2 s with the failures seen).
+    pub max_login_delay: Duration,
     /// Longest lock timeout granted (RFC 4918 §10.7 lets the server choose).
     pub max_lock_timeout: Duration,
     /// Most cards one search of the national directory returns (507
@@ -97,7 +107,9 @@ impl Default for Config {
             credential_cache_ttl: Duration::from_secs(300),
             directory_max_results: 50,
             max_failed_logins: 10,
-            failed_login_window: Duration::from_secs(300),
+            max_failed_logins_per_address: 50,
+            failed_login_window: Duration::from_secs(900),
+            max_login_delay: Duration::from_secs(15),
             max_lock_timeout: Duration::from_secs(3600),
             compute_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2),
             compute_per_user: 2,
@@ -138,7 +150,9 @@ pub struct FileConfig {
     pub realm: Option<String>,
     pub credential_cache_ttl_secs: Option<u64>,
     pub max_failed_logins: Option<u32>,
+    pub max_failed_logins_per_address: Option<u32>,
     pub failed_login_window_secs: Option<u64>,
+    pub max_login_delay_secs: Option<u64>,
     pub max_lock_timeout_secs: Option<u64>,
     pub directory_max_results: Option<usize>,
     pub compute_threads: Option<usize>,
@@ -183,7 +197,9 @@ impl FileConfig {
         if let Some(v) = self.credential_cache_ttl_secs { c.credential_cache_ttl = secs(v) }
         if let Some(v) = self.directory_max_results { c.directory_max_results = v }
         if let Some(v) = self.max_failed_logins { c.max_failed_logins = v }
+        if let Some(v) = self.max_failed_logins_per_address { c.max_failed_logins_per_address = v }
         if let Some(v) = self.failed_login_window_secs { c.failed_login_window = secs(v) }
+        if let Some(v) = self.max_login_delay_secs { c.max_login_delay = secs(v) }
         if let Some(v) = self.max_lock_timeout_secs { c.max_lock_timeout = secs(v) }
         if let Some(v) = self.compute_threads { c.compute_threads = v.max(1) }
         if let Some(v) = self.compute_per_user { c.compute_per_user = v.max(1) }
@@ -223,5 +239,8 @@ mod tests {
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.max_body_bytes, 5);
         assert!(toml::from_str::<FileConfig>("unknown = 1").is_err());
+        let f: FileConfig = toml::from_str("max_failed_logins_per_address = 80\nmax_login_delay_secs = 0\n").unwrap();
+        f.apply(&mut c);
+        assert_eq!((c.max_failed_logins_per_address, c.max_login_delay), (80, Duration::ZERO));
     }
 }

@@ -18,7 +18,7 @@
 //!   §9.9 time-range rules, filters, partial retrieval, free-busy), with no
 //!   HTTP, XML or SQL.
 //! - [`auth`] — HTTP Basic against argon2id hashes, the credential cache,
-//!   login rate limits, and [`auth::acl`], the one authorisation module.
+//!   login throttling (`auth::throttle`), and [`auth::acl`], the one authorisation module.
 //! - [`directory`] — principals and académies: validation and account
 //!   management used by the CLI and the first start.
 //! - [`store`] — the [`store::Store`] trait and its PostgreSQL and SQLite

@@ -6,9 +6,10 @@
 pub mod acl;
 mod cache;
 pub mod password;
-mod ratelimit;
+mod throttle;
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -16,7 +17,7 @@ use base64::Engine;
 use crate::config::Config;
 use crate::store::{Principal, SharedStore, StoreError};
 use cache::{CredentialCache, PrincipalCache, PRINCIPAL_MAX_AGE};
-use ratelimit::FailureLimiter;
+use throttle::{Limits, Throttle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -33,20 +34,22 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
-/// Verifies Basic credentials with a cache and failure rate limits.
+/// Verifies Basic credentials with a cache and login throttling.
 pub struct Authenticator {
     store: SharedStore,
     cache: CredentialCache,
     /// Principals of recent successful authentications (see `cache`).
     principals: PrincipalCache,
-    per_account: FailureLimiter,
-    per_address: FailureLimiter,
+    throttle: Throttle,
     /// A real argon2id hash verified when the account is unknown, so that
     /// response time does not reveal which usernames exist.
     decoy_hash: String,
     /// Bounds concurrent argon2 verifications (each takes 19 MiB and a core),
     /// so a flood of guesses cannot exhaust memory or CPU.
     hashing: std::sync::Arc<tokio::sync::Semaphore>,
+    /// How long the last verification took (µs): a repeated wrong password,
+    /// answered without one, is answered after as long.
+    last_verify_micros: AtomicU64,
 }
 
 /// How long a request waits for a free argon2 slot before 503.
@@ -54,31 +57,35 @@ const HASHING_WAIT: Duration = Duration::from_secs(5);
 
 impl Authenticator {
     pub fn new(store: SharedStore, config: &Config) -> Self {
+        let limits = Limits {
+            per_pair: config.max_failed_logins.max(1),
+            per_address: config.max_failed_logins_per_address.max(1),
+            window: config.failed_login_window,
+            max_delay: config.max_login_delay,
+        };
         Authenticator {
+            throttle: Throttle::new(store.clone(), limits),
             store,
             cache: CredentialCache::new(config.credential_cache_ttl, 100_000),
             principals: PrincipalCache::new(PRINCIPAL_MAX_AGE.min(config.credential_cache_ttl), 100_000),
-            per_account: FailureLimiter::new(config.max_failed_logins, config.failed_login_window),
-            per_address: FailureLimiter::new(config.max_failed_logins.saturating_mul(4), config.failed_login_window),
             decoy_hash: password::hash_password(&password::random_password()),
             hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2),
             )),
+            last_verify_micros: AtomicU64::new(0),
         }
     }
 
     /// Authenticate a request from its `Authorization` header value.
     ///
     /// Credentials verified recently against the stored hash pass without
-    /// argon2 and without the failure limits, so an attacker guessing a
+    /// argon2 and without the login throttle, so an attacker guessing a
     /// user's password cannot lock out that user's already-syncing devices.
     /// The principal itself is read again when the one last read is older
     /// than [`PRINCIPAL_MAX_AGE`] or the directory changed through this
     /// process since: a password change, disable or deletion takes effect at
     /// once in the process that made it and within that bound in the others.
-    /// Every other attempt is counted against the account and the client
-    /// address *before* it is verified (so concurrent guesses all count) and
-    /// given back when it succeeds.
+    /// Every other attempt goes through the login throttle ([`throttle`]).
     pub async fn authenticate(&self, authorization: Option<&str>, client: IpAddr) -> Result<Principal, AuthError> {
         let (username, password) = authorization.and_then(parse_basic).ok_or(AuthError::Missing)?;
         // A principal read less than `PRINCIPAL_MAX_AGE` ago, with no
@@ -100,36 +107,49 @@ impl Authenticator {
                 return Ok(p.clone());
             }
         }
-        let address_key = client.to_string();
-        let account_key = username.to_lowercase();
-        self.per_address.begin_attempt(&address_key).map_err(AuthError::RateLimited)?;
-        if let Err(wait) = self.per_account.begin_attempt(&account_key) {
-            self.per_address.refund(&address_key);
-            return Err(AuthError::RateLimited(wait));
+        if !self.verify_throttled(&username, &password, stored_hash.as_deref(), client).await? {
+            return Err(AuthError::Invalid);
         }
-        let verified = match &stored_hash {
-            Some(hash) => self.verify_slow(&password, hash).await,
-            None => self.verify_slow(&password, &self.decoy_hash).await.map(|_| false),
-        };
-        let verified = match verified {
-            Ok(v) => v,
-            Err(busy) => {
-                // Not an attempt that was judged: give it back.
-                self.per_address.refund(&address_key);
-                self.per_account.refund(&account_key);
-                return Err(busy);
-            }
-        };
-        match (verified, principal, stored_hash) {
-            (true, Some(p), Some(hash)) => {
-                self.per_address.refund(&address_key);
-                self.per_account.reset(&account_key);
+        match (principal, stored_hash) {
+            (Some(p), Some(hash)) => {
                 self.cache.remember(&username, &password, &hash);
                 self.principals.remember(&username, &p, generation, read_at);
                 Ok(p)
             }
             _ => Err(AuthError::Invalid),
         }
+    }
+
+    /// Whether `password` matches `stored_hash` (None: no such account, the
+    /// decoy is verified), under the login throttle: refused or delayed
+    /// first as it says, then recorded as a failure or a success. A wrong
+    /// password the account saw last is answered as wrong again without
+    /// verifying or counting it; an attempt that could not be verified
+    /// (`Busy`) is not counted.
+    async fn verify_throttled(
+        &self,
+        username: &str,
+        password: &str,
+        stored_hash: Option<&str>,
+        client: IpAddr,
+    ) -> Result<bool, AuthError> {
+        let attempt = self.throttle.admit(username, client).await?;
+        if self.throttle.is_repeat(&attempt, password, stored_hash) {
+            // As long as a verification, so that timing does not tell
+            // which wrong passwords were tried recently.
+            tokio::time::sleep(Duration::from_micros(self.last_verify_micros.load(Ordering::Relaxed))).await;
+            return Ok(false);
+        }
+        let verified = match stored_hash {
+            Some(hash) => self.verify_slow(password, hash).await?,
+            None => self.verify_slow(password, &self.decoy_hash).await.map(|_| false)?,
+        };
+        if verified {
+            self.throttle.succeeded(attempt).await;
+        } else {
+            self.throttle.failed(attempt, password, stored_hash).await;
+        }
+        Ok(verified)
     }
 
     /// argon2 is CPU-bound: run it off the async workers, a bounded number
@@ -141,6 +161,7 @@ impl Authenticator {
             .map_err(|_| AuthError::Busy)?
             .map_err(|_| AuthError::Busy)?;
         let (password, hash) = (password.to_string(), hash.to_string());
+        let started = std::time::Instant::now();
         let verified = tokio::task::spawn_blocking(move || {
             let verified = password::verify_password(&password, &hash);
             drop(permit);
@@ -148,6 +169,7 @@ impl Authenticator {
         })
         .await
         .unwrap_or(false);
+        self.last_verify_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         Ok(verified)
     }
 }

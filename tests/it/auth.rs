@@ -100,22 +100,26 @@ async fn owners_and_academies_are_isolated(srv: TestServer) {
 
 async fn rate_limit(backend: Backend) {
     let srv = spawn_with(backend, |c| c.max_failed_logins = 3).await;
-    for _ in 0..3 {
-        let r = srv.req("PROPFIND", "/", None).basic("alice", "wrong").header("depth", "0").send().await;
+    // Distinct guesses: a repeated wrong password is one guess, counted once
+    // (see throttle.rs).
+    for i in 0..3 {
+        let r = srv.req("PROPFIND", "/", None).basic("alice", &format!("wrong-{i}")).header("depth", "0").send().await;
         assert_eq!(r.status, 401);
     }
-    let r = srv.req("PROPFIND", "/", None).basic("alice", "wrong").header("depth", "0").send().await;
+    let r = srv.req("PROPFIND", "/", None).basic("alice", "wrong-3").header("depth", "0").send().await;
     assert_eq!(r.status, 429);
     assert!(r.header("retry-after").is_some());
-    // The account is blocked for this window, even with the right password.
+    // The account is refused from this address for the window, even with
+    // the right password (from other addresses it is not: see throttle.rs).
     assert_eq!(srv.as_user("PROPFIND", "/", "alice").header("depth", "0").send().await.status, 429);
-    // Another account from the same address is not yet blocked (limit is 4x per address).
+    // Another account from the same address is not refused (the address's
+    // own limit is max_failed_logins_per_address).
     assert_eq!(srv.as_user("PROPFIND", "/", "bob").header("depth", "0").send().await.status, 207);
     // Bob's device is logged in: guesses on his account do not lock it out.
-    for _ in 0..4 {
-        srv.req("PROPFIND", "/", None).basic("bob", "wrong").header("depth", "0").send().await;
+    for i in 0..4 {
+        srv.req("PROPFIND", "/", None).basic("bob", &format!("wrong-{i}")).header("depth", "0").send().await;
     }
-    assert_eq!(srv.req("PROPFIND", "/", None).basic("bob", "wrong").header("depth", "0").send().await.status, 429);
+    assert_eq!(srv.req("PROPFIND", "/", None).basic("bob", "wrong-4").header("depth", "0").send().await.status, 429);
     assert_eq!(srv.as_user("PROPFIND", "/", "bob").header("depth", "0").send().await.status, 207);
 }
 
@@ -123,9 +127,10 @@ async fn rate_limit(backend: Backend) {
 async fn concurrent_guesses_are_counted(backend: Backend) {
     let srv = std::sync::Arc::new(spawn_with(backend, |c| c.max_failed_logins = 3).await);
     let tasks: Vec<_> = (0..12)
-        .map(|_| {
+        .map(|i| {
             let srv = srv.clone();
-            tokio::spawn(async move { srv.req("PROPFIND", "/", None).basic("carol", "wrong").header("depth", "0").send().await.status })
+            let guess = format!("wrong-{i}");
+            tokio::spawn(async move { srv.req("PROPFIND", "/", None).basic("carol", &guess).header("depth", "0").send().await.status })
         })
         .collect();
     let mut statuses = Vec::new();

@@ -26,7 +26,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    _db: FreshDb,
+    /// The database, owned by the first server on it (None for a sibling).
+    _db: Option<FreshDb>,
 }
 
 pub async fn spawn(backend: Backend) -> TestServer {
@@ -58,9 +59,14 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
         .await
         .unwrap();
     }
+    serve(store, db.url.clone(), Some(db), configure).await
+}
+
+/// A server on `store`, as a separate process would run it.
+async fn serve(store: SharedStore, db_url: String, db: Option<FreshDb>, configure: impl FnOnce(&mut Config)) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut config = Config { database: db.url.clone(), listen: addr, base_url: format!("http://{addr}"), ..Config::default() };
+    let mut config = Config { database: db_url.clone(), listen: addr, base_url: format!("http://{addr}"), ..Config::default() };
     configure(&mut config);
     let state = AppState::new(config, store.clone());
     let (tx, rx) = oneshot::channel::<()>();
@@ -70,7 +76,7 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
     TestServer {
         base: format!("http://{addr}"),
         store,
-        db_url: db.url.clone(),
+        db_url,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         shutdown: Some(tx),
         task: Some(task),
@@ -116,6 +122,14 @@ impl TestServer {
         self.req(method, path, Some(user))
     }
 
+    /// Another server process on the same database: its own store, caches
+    /// and in-memory state. It must not outlive `self`, which owns the
+    /// database.
+    pub async fn sibling(&self, configure: impl FnOnce(&mut Config)) -> TestServer {
+        let store = almanach::store::open(&self.db_url).await.expect("open store");
+        serve(store, self.db_url.clone(), None, configure).await
+    }
+
     /// Stop accepting and let in-flight requests finish; the returned handle
     /// completes when the server has stopped.
     pub fn signal_shutdown(&mut self) -> tokio::task::JoinHandle<()> {
@@ -146,6 +160,11 @@ impl<'a> Req<'a> {
     pub fn body(mut self, body: impl Into<reqwest::Body>) -> Self {
         self.builder = self.builder.body(body);
         self
+    }
+    /// The client address a trusted proxy reports (`X-Forwarded-For`; the
+    /// server must run with `trust_forwarded_for`).
+    pub fn from_address(self, ip: &str) -> Self {
+        self.header("x-forwarded-for", ip)
     }
     pub fn basic(mut self, user: &str, password: &str) -> Self {
         self.builder = self.builder.basic_auth(user, Some(password));

@@ -15,4 +15,5 @@ mod properties;
 mod rfc4918_examples;
 mod server;
 mod store_conformance;
+mod throttle;
 mod webdav;

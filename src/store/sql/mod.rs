@@ -44,6 +44,7 @@
 //! - [`transfer`]: `COPY` and `MOVE`;
 //! - [`properties`]: dead properties;
 //! - [`changes`]: the per-collection revision and change log;
+//! - [`throttle`]: failed and successful logins, for login throttling;
 //! - [`locks`]: WebDAV locks, lock guards and lock conflicts.
 //!
 //! Inside a concern module, `Backend` is the store type, `Conn` its database
@@ -86,6 +87,7 @@ pub(crate) mod locks;
 pub(crate) mod objects;
 pub(crate) mod properties;
 pub(crate) mod rows;
+pub(crate) mod throttle;
 pub(crate) mod transfer;
 
 /// A per-process counter of changes to the directory (principals,
@@ -148,6 +150,9 @@ macro_rules! sql_store {
             }
             mod properties {
                 $crate::store::sql::properties::body!();
+            }
+            mod throttle {
+                $crate::store::sql::throttle::body!();
             }
             mod transfer {
                 $crate::store::sql::transfer::body!();
@@ -370,6 +375,20 @@ macro_rules! sql_store {
                 }
                 async fn remove_lock(&self, token: &str) -> StoreResult<()> {
                     locks::remove_lock(self, token).await
+                }
+
+                // -- login throttling
+                async fn login_history(&self, account: &str, address: &str, since: Millis, limit: u32) -> StoreResult<LoginHistory> {
+                    throttle::login_history(self, account, address, since, limit).await
+                }
+                async fn record_login_failure(&self, account: &str, address: &str, at: Millis) -> StoreResult<()> {
+                    throttle::record_login_failure(self, account, address, at).await
+                }
+                async fn record_login_success(&self, account: &str, address: &str, at: Millis) -> StoreResult<()> {
+                    throttle::record_login_success(self, account, address, at).await
+                }
+                async fn forget_logins(&self, failures_before: Millis, successes_before: Millis) -> StoreResult<u64> {
+                    throttle::forget_logins(self, failures_before, successes_before).await
                 }
             }
         }

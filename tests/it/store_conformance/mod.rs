@@ -14,6 +14,7 @@ mod directory;
 mod locks;
 mod national_directory;
 mod resources;
+mod throttle;
 mod transfer;
 
 async fn run<F, Fut>(backend: Backend, scenario: F)
@@ -79,6 +80,7 @@ conformance!(
     transfer::collection_and_object_moves_race,
     national_directory::directory_search,
     national_directory::directory_import,
+    throttle::login_records,
 );
 
 /// Principals created before the directory migration are indexed.
@@ -102,6 +104,18 @@ mod shared_database {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         super::concurrency::two_stores_share_a_database(crate::db::Backend::Postgres).await;
+    }
+}
+
+/// Login records through two stores on one database.
+mod shared_login_records {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::throttle::two_stores_share_login_records(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::throttle::two_stores_share_login_records(crate::db::Backend::Postgres).await;
     }
 }
 
