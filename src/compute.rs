@@ -8,9 +8,11 @@
 //! not stop them (a timeout only fires when the task yields). So that work
 //! goes through [`Compute::run`]:
 //!
-//! - it runs on tokio's blocking threads, at most `threads` jobs at once
-//!   for the whole server and `per_user` at once for one principal, so one
-//!   user's heavy requests wait for each other rather than take every slot;
+//! - it runs on the pool's own `threads` threads, which run at a lower
+//!   scheduling priority than the async workers (`nice` 10 on Linux), so
+//!   that a core busy with a heavy job still serves light requests at once;
+//!   at most `per_user` jobs run at once for one principal, so one user's
+//!   heavy requests wait for each other rather than take every thread;
 //! - it is **cancelled** when the request that asked for it goes away (the
 //!   request timeout fires, the client disconnects): the future returned by
 //!   `run` raises the job's flag when dropped, and the loops that can run
@@ -106,23 +108,43 @@ impl Drop for Current {
     }
 }
 
+/// A job as the pool's threads run it.
+type Task = Box<dyn FnOnce() + Send + 'static>;
+
 /// The pool of CPU work of one server.
 pub struct Compute {
     slots: Arc<Semaphore>,
     per_user: usize,
     users: Mutex<HashMap<i64, Arc<Semaphore>>>,
     budget: u64,
+    /// Jobs for the threads; at most `threads` are queued or running, as
+    /// a job is sent only with a slot.
+    tasks: Mutex<std::sync::mpsc::Sender<Task>>,
 }
+
+/// The scheduling priority of the pool's threads: below the async workers.
+const NICE: i32 = 10;
 
 impl Compute {
     /// `threads` jobs at once in all, `per_user` for one principal, each
     /// with `budget` work units.
     pub fn new(threads: usize, per_user: usize, budget: u64) -> Compute {
+        let threads = threads.max(1);
+        let (tx, rx) = std::sync::mpsc::channel::<Task>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("compute-{i}"))
+                .spawn(move || worker(rx))
+                .expect("start a compute thread");
+        }
         Compute {
-            slots: Arc::new(Semaphore::new(threads.max(1))),
+            slots: Arc::new(Semaphore::new(threads)),
             per_user: per_user.max(1),
             users: Mutex::new(HashMap::new()),
             budget,
+            tasks: Mutex::new(tx),
         }
     }
 
@@ -141,16 +163,23 @@ impl Compute {
             remaining: AtomicI64::new(i64::try_from(self.budget).unwrap_or(i64::MAX)),
         });
         let _cancel = CancelOnDrop(state.clone());
-        let handle = tokio::task::spawn_blocking(move || {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let task: Task = Box::new(move || {
             let _current = Current::enter(state);
-            let out = job();
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            // The slot is free once the work is, whether or not anyone waits.
             drop(permit);
-            out
+            let _ = done.send(out);
         });
-        handle.await.map_err(|e| {
-            tracing::error!(error = %e, "compute job failed");
-            ComputeError::Failed
-        })
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).send(task).map_err(|_| ComputeError::Closed)?;
+        match result.await {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(_panic)) => {
+                tracing::error!("compute job panicked");
+                Err(ComputeError::Failed)
+            }
+            Err(_) => Err(ComputeError::Closed),
+        }
     }
 
     fn user_slots(&self, user: i64) -> Arc<Semaphore> {
@@ -165,6 +194,30 @@ impl Compute {
             if Arc::strong_count(s) == 1 && s.available_permits() == self.per_user {
                 users.remove(&user);
             }
+        }
+    }
+}
+
+/// A pool thread: lower its priority, then run jobs until the pool is gone.
+fn worker(tasks: Arc<Mutex<std::sync::mpsc::Receiver<Task>>>) {
+    lower_priority();
+    loop {
+        let task = match tasks.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+            Ok(task) => task,
+            Err(_) => return,
+        };
+        task();
+    }
+}
+
+/// `nice` the calling thread (on Linux, the priority is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; `who` 0 is the
+    // calling thread.
+    unsafe {
+        if libc::setpriority(libc::PRIO_PROCESS, 0, NICE) != 0 {
+            tracing::debug!("could not lower the priority of a compute thread");
         }
     }
 }

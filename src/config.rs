@@ -111,7 +111,9 @@ impl Default for Config {
             failed_login_window: Duration::from_secs(900),
             max_login_delay: Duration::from_secs(15),
             max_lock_timeout: Duration::from_secs(3600),
-            compute_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2),
+            // One core is left to the async workers (accepting, routing,
+            // the light requests), so they never wait for heavy work.
+            compute_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).saturating_sub(1).max(1),
             compute_per_user: 2,
             max_instances_per_request: 2_000_000,
             max_report_bytes: 64 * 1024 * 1024,

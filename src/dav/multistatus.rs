@@ -201,6 +201,24 @@ impl ObjectData {
     }
 }
 
+/// Lets other tasks of the worker run while a large answer is written:
+/// after each megabyte, the writing task yields once.
+#[derive(Default)]
+pub struct Pace {
+    written: usize,
+}
+
+impl Pace {
+    const STEP: usize = 1024 * 1024;
+
+    pub async fn step(&mut self, ms: &MultiStatus) {
+        if ms.len() >= self.written + Self::STEP {
+            self.written = ms.len();
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
 /// Bytes a report `response` takes besides its generated data (href,
 /// status, the usual properties), for the size budget.
 pub const RESPONSE_OVERHEAD: usize = 512;

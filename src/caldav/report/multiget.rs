@@ -11,7 +11,7 @@ use http::StatusCode;
 
 use super::request::CalendarDataRequest;
 use super::{calendar_data, default_zone, object_response, ReportProps};
-use crate::dav::multistatus::{write_cut, Cut, ObjectData, RESPONSE_OVERHEAD};
+use crate::dav::multistatus::{write_cut, Cut, ObjectData, Pace, RESPONSE_OVERHEAD};
 use crate::dav::error::DavResult;
 use crate::dav::multiget::{expected_body_size, fetch, requested_hrefs};
 use crate::dav::multistatus::MultiStatus;
@@ -31,6 +31,7 @@ pub async fn calendar_multiget(req: &DavRequest<'_>, resource: &Resource, root: 
         None => Vec::new(),
     };
     let mut rendered = rendered.into_iter();
+    let mut pace = Pace::default();
     for r in requested {
         let Some(found) = r.found else {
             ms.status_response(&r.answer_href(req), StatusCode::NOT_FOUND);
@@ -52,6 +53,7 @@ pub async fn calendar_multiget(req: &DavRequest<'_>, resource: &Resource, root: 
             }
         };
         object_response(req, &mut ms, &found.collection, found.meta, data, &props.propfind).await?;
+        pace.step(&ms).await;
     }
     Ok(multistatus(ms.finish()))
 }
@@ -75,11 +77,13 @@ async fn render(
     }
     let request = request.clone();
     let max_bytes = req.state.config.max_report_bytes;
+    // The largest calendar-data generated for one object.
+    let most_object_bytes = req.state.config.max_resource_bytes;
     let job = move || {
         let mut left = max_bytes;
         let mut out = Vec::with_capacity(work.len());
         for (content, zone) in work {
-            let result = calendar_data(Some(&request), content.as_ref(), &zone, left);
+            let result = calendar_data(Some(&request), content.as_ref(), &zone, left.min(most_object_bytes));
             let stop = result.is_err();
             if let Ok(data) = &result {
                 left = left.saturating_sub(data.size());

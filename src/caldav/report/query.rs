@@ -10,7 +10,7 @@ use http::StatusCode;
 
 use super::request::{parse_filter, CalendarDataRequest};
 use super::{calendar_data, default_zone, object_response, ReportProps};
-use crate::dav::multistatus::{write_cut, Cut, ObjectData, RESPONSE_OVERHEAD};
+use crate::dav::multistatus::{write_cut, Cut, ObjectData, Pace, RESPONSE_OVERHEAD};
 use crate::dav::error::{Condition, DavError, DavResult};
 use crate::dav::multistatus::MultiStatus;
 use crate::dav::resource::Resource;
@@ -85,12 +85,15 @@ impl Query<'_, '_> {
             calendar_data: self.props.calendar_data.clone(),
             most_matches: self.limit.map(|l| l.saturating_sub(self.count)),
             most_bytes: self.req.state.config.max_report_bytes.saturating_sub(self.ms.len()),
+            most_object_bytes: self.req.state.config.max_resource_bytes,
             candidates,
         };
         let outcome = self.req.state.compute.run(self.req.user.id, move || job.run()).await?;
+        let mut pace = Pace::default();
         for (meta, data) in outcome.matched {
             self.count += 1;
             object_response(self.req, &mut self.ms, calendar, meta, data, &self.props.propfind).await?;
+            pace.step(&self.ms).await;
         }
         self.cut = outcome.cut;
         Ok(())
@@ -145,6 +148,9 @@ struct Evaluation {
     most_matches: Option<usize>,
     /// What is left of the answer's size budget.
     most_bytes: usize,
+    /// The largest calendar-data generated for one object (an expansion
+    /// is no larger than the largest object the server stores).
+    most_object_bytes: usize,
     candidates: Vec<IndexedObject>,
 }
 
@@ -176,7 +182,8 @@ impl Evaluation {
                 break;
             }
             let room = bytes_left.saturating_sub(RESPONSE_OVERHEAD + meta.name.len());
-            let data = match calendar_data(self.calendar_data.as_ref(), content.as_ref(), &self.zone, room) {
+            let most = room.min(self.most_object_bytes);
+            let data = match calendar_data(self.calendar_data.as_ref(), content.as_ref(), &self.zone, most) {
                 Ok(data) if data.size() <= room => data,
                 Ok(_) => {
                     out.cut = Some(Cut::Bytes);

@@ -10,7 +10,7 @@ use http::StatusCode;
 use super::{address_data, object_response, ReportProps};
 use crate::dav::error::DavResult;
 use crate::dav::multiget::{expected_body_size, fetch, requested_hrefs};
-use crate::dav::multistatus::{write_cut, Cut, MultiStatus, ObjectData, RESPONSE_OVERHEAD};
+use crate::dav::multistatus::{write_cut, Cut, MultiStatus, ObjectData, Pace, RESPONSE_OVERHEAD};
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
 use crate::dav::DavRequest;
@@ -53,6 +53,7 @@ pub async fn addressbook_multiget(req: &DavRequest<'_>, resource: &Resource, roo
     let rendered: Vec<Result<ObjectData, Cut>> =
         if generates { req.state.compute.run(req.user.id, render).await? } else { render() };
     let mut rendered = rendered.into_iter();
+    let mut pace = Pace::default();
     for r in requested {
         let Some(found) = r.found else {
             ms.status_response(&r.answer_href(req), StatusCode::NOT_FOUND);
@@ -70,6 +71,7 @@ pub async fn addressbook_multiget(req: &DavRequest<'_>, resource: &Resource, roo
             }
         };
         object_response(req, &mut ms, &found.collection, found.meta, data, &props.propfind).await?;
+        pace.step(&ms).await;
     }
     Ok(multistatus(ms.finish()))
 }

@@ -8,7 +8,7 @@
 use super::request::{parse_filter, parse_limit, AddressDataRequest};
 use super::{address_data, object_response, ReportProps};
 use crate::dav::error::{DavError, DavResult};
-use crate::dav::multistatus::{write_cut, Cut, MultiStatus, ObjectData, RESPONSE_OVERHEAD};
+use crate::dav::multistatus::{write_cut, Cut, MultiStatus, ObjectData, Pace, RESPONSE_OVERHEAD};
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
 use crate::dav::{DavRequest, Depth};
@@ -106,9 +106,11 @@ impl Query<'_, '_> {
         };
         // Without parsing or conversion to do, no hop to the pool.
         let outcome = if job.is_light() { job.run() } else { self.req.state.compute.run(self.req.user.id, move || job.run()).await? };
+        let mut pace = Pace::default();
         for (meta, data) in outcome.matched {
             self.count += 1;
             object_response(self.req, &mut self.ms, book, meta, data, &self.props.propfind).await?;
+            pace.step(&self.ms).await;
         }
         self.cut = outcome.cut;
         Ok(())

@@ -170,7 +170,11 @@ macro_rules! sql_store {
                 }
 
                 async fn ping(&self) -> StoreResult<()> {
-                    sqlx::query("SELECT 1").execute(self.reader()).await?;
+                    // On a kept read connection, as the hot reads: a health
+                    // probe does not queue behind the pool.
+                    let mut conn = self.read_conn().await?;
+                    let done = sqlx::query("SELECT 1").execute(&mut *conn).await;
+                    conn.done(done)?;
                     Ok(())
                 }
 
