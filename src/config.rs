@@ -47,6 +47,14 @@ pub struct Config {
     pub failed_login_window: Duration,
     /// Longest lock timeout granted (RFC 4918 §10.7 lets the server choose).
     pub max_lock_timeout: Duration,
+    /// Largest `DAV:owner` a LOCK may carry, serialized (400 beyond).
+    pub max_lock_owner_bytes: usize,
+    /// Most unexpired locks one user may hold, lock-null resources'
+    /// included (507 beyond).
+    pub max_locks_per_user: usize,
+    /// Most unexpired locks covering one resource, i.e. shared locks (507
+    /// beyond).
+    pub max_locks_per_resource: usize,
     /// Most cards one search of the national directory returns (507
     /// beyond, RFC 6352 §8.6.2).
     pub directory_max_results: usize,
@@ -75,6 +83,9 @@ impl Default for Config {
             max_failed_logins: 10,
             failed_login_window: Duration::from_secs(300),
             max_lock_timeout: Duration::from_secs(3600),
+            max_lock_owner_bytes: 4096,
+            max_locks_per_user: 100,
+            max_locks_per_resource: 32,
         }
     }
 }
@@ -109,6 +120,9 @@ pub struct FileConfig {
     pub max_failed_logins: Option<u32>,
     pub failed_login_window_secs: Option<u64>,
     pub max_lock_timeout_secs: Option<u64>,
+    pub max_lock_owner_bytes: Option<usize>,
+    pub max_locks_per_user: Option<usize>,
+    pub max_locks_per_resource: Option<usize>,
     pub directory_max_results: Option<usize>,
 }
 
@@ -147,6 +161,9 @@ impl FileConfig {
         if let Some(v) = self.max_failed_logins { c.max_failed_logins = v }
         if let Some(v) = self.failed_login_window_secs { c.failed_login_window = secs(v) }
         if let Some(v) = self.max_lock_timeout_secs { c.max_lock_timeout = secs(v) }
+        if let Some(v) = self.max_lock_owner_bytes { c.max_lock_owner_bytes = v }
+        if let Some(v) = self.max_locks_per_user { c.max_locks_per_user = v }
+        if let Some(v) = self.max_locks_per_resource { c.max_locks_per_resource = v }
     }
 }
 
@@ -179,5 +196,9 @@ mod tests {
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.max_body_bytes, 5);
         assert!(toml::from_str::<FileConfig>("unknown = 1").is_err());
+        let f: FileConfig =
+            toml::from_str("max_lock_owner_bytes = 100\nmax_locks_per_user = 7\nmax_locks_per_resource = 3\n").unwrap();
+        f.apply(&mut c);
+        assert_eq!((c.max_lock_owner_bytes, c.max_locks_per_user, c.max_locks_per_resource), (100, 7, 3));
     }
 }

@@ -11,6 +11,7 @@ mod harness;
 mod hostile;
 mod locks;
 mod properties;
+mod races;
 mod rfc4918_examples;
 mod server;
 mod store_conformance;
