@@ -125,11 +125,12 @@ macro_rules! body {
             let now = now_millis();
             let id = at.id;
             let mut tx = store.begin_guarded_write().await?;
-            // The destination parent's revision, and the source held still.
-            let (bumped, src_path) = bump_and_hold(&mut tx, to.parent, id, now).await?;
-            let (rev, dest_owner, dest_parent_path) = bumped.ok_or(StoreError::MissingParent)?;
-            check_named(&src_path.ok_or(StoreError::NotFound)?, at, &dest_parent_path, &to)?;
+            let (rev, dest_owner, dest_parent_path) =
+                bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
+            // Collections move and vanish only in exclusive writes, which
+            // this guarded one excludes: the source's path holds until commit.
             let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            check_named(&src.path, at, &dest_parent_path, &to)?;
             let dest = child_path(&dest_parent_path, &to.name);
             let dest_object = object_path(&dest_parent_path, &to.name);
             check_guard(&mut tx, &guard.with(&[&dest_parent_path, &dest, &dest_object], &[&dest]), now).await?;
