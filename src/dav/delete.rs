@@ -9,7 +9,7 @@ use super::response::{empty, Response};
 use super::conditional::write_condition;
 use super::{DavRequest, Depth};
 use crate::auth::acl::Privileges;
-use crate::store::{Resolved, StoreError, WriteCondition};
+use crate::store::{Resolved, WriteCondition};
 
 pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
@@ -25,17 +25,13 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
                 WriteCondition::MustNotExist => return Err(DavError::status(StatusCode::PRECONDITION_FAILED)),
                 WriteCondition::MustExist | WriteCondition::None => None,
             };
+            // An object gone by now (a concurrent DELETE or MOVE won) is 404,
+            // `If-Match` or not: RFC 7232 §5 ignores preconditions when the
+            // request without them would not succeed.
             store
                 .delete_object(&Resolved::collection(parent), &meta.name, if_match.as_deref(), &guard)
                 .await
-                .map_err(|e| match e {
-                    // RFC 7232 §3.1: with If-Match, a resource that is gone
-                    // (a concurrent DELETE or MOVE won) fails the condition.
-                    StoreError::NotFound if req.header("if-match").is_some() => {
-                        DavError::status(StatusCode::PRECONDITION_FAILED)
-                    }
-                    e => DavError::from_store(req, e),
-                })?;
+                .map_err(|e| DavError::from_store(req, e))?;
         }
         Resource::Collection { collection, .. } => {
             // RFC 4918 §9.6.1: a collection DELETE acts as Depth: infinity.
