@@ -61,6 +61,14 @@ pub struct Config {
     pub max_login_delay: Duration,
     /// Longest lock timeout granted (RFC 4918 §10.7 lets the server choose).
     pub max_lock_timeout: Duration,
+    /// Largest `DAV:owner` a LOCK may carry, serialized (400 beyond).
+    pub max_lock_owner_bytes: usize,
+    /// Most unexpired locks one user may hold, lock-null resources'
+    /// included (507 beyond).
+    pub max_locks_per_user: usize,
+    /// Most unexpired locks covering one resource, i.e. shared locks (507
+    /// beyond).
+    pub max_locks_per_resource: usize,
     /// Most cards one search of the national directory returns (507
     /// beyond, RFC 6352 §8.6.2).
     pub directory_max_results: usize,
@@ -119,6 +127,9 @@ impl Default for Config {
             max_report_bytes: 64 * 1024 * 1024,
             max_resource_lines: 100_000,
             max_search_length: 256,
+            max_lock_owner_bytes: 4096,
+            max_locks_per_user: 100,
+            max_locks_per_resource: 32,
         }
     }
 }
@@ -156,6 +167,9 @@ pub struct FileConfig {
     pub failed_login_window_secs: Option<u64>,
     pub max_login_delay_secs: Option<u64>,
     pub max_lock_timeout_secs: Option<u64>,
+    pub max_lock_owner_bytes: Option<usize>,
+    pub max_locks_per_user: Option<usize>,
+    pub max_locks_per_resource: Option<usize>,
     pub directory_max_results: Option<usize>,
     pub compute_threads: Option<usize>,
     pub compute_per_user: Option<usize>,
@@ -209,6 +223,9 @@ impl FileConfig {
         if let Some(v) = self.max_report_bytes { c.max_report_bytes = v }
         if let Some(v) = self.max_resource_lines { c.max_resource_lines = v }
         if let Some(v) = self.max_search_length { c.max_search_length = v }
+        if let Some(v) = self.max_lock_owner_bytes { c.max_lock_owner_bytes = v }
+        if let Some(v) = self.max_locks_per_user { c.max_locks_per_user = v }
+        if let Some(v) = self.max_locks_per_resource { c.max_locks_per_resource = v }
     }
 }
 
@@ -244,5 +261,9 @@ mod tests {
         let f: FileConfig = toml::from_str("max_failed_logins_per_address = 80\nmax_login_delay_secs = 0\n").unwrap();
         f.apply(&mut c);
         assert_eq!((c.max_failed_logins_per_address, c.max_login_delay), (80, Duration::ZERO));
+        let f: FileConfig =
+            toml::from_str("max_lock_owner_bytes = 100\nmax_locks_per_user = 7\nmax_locks_per_resource = 3\n").unwrap();
+        f.apply(&mut c);
+        assert_eq!((c.max_lock_owner_bytes, c.max_locks_per_user, c.max_locks_per_resource), (100, 7, 3));
     }
 }

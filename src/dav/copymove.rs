@@ -10,7 +10,7 @@ use super::resource::{resolve, Resource};
 use super::response::{empty, Response};
 use super::{DavRequest, Depth};
 use crate::auth::acl::Privileges;
-use crate::store::{Collection, CollectionKind, Destination, StoreError};
+use crate::store::{Collection, CollectionKind, Destination, Resolved, StoreError};
 
 pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     let is_move = req.method.as_str() == "MOVE";
@@ -88,6 +88,7 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
 
     let to = Destination {
         parent: dest_parent.id,
+        parent_path: dest_parent.path.clone(),
         name: dest_path.last().unwrap_or_default().to_string(),
         overwrite,
         // COPY adds bytes to the destination owner; the store checks a MOVE
@@ -96,12 +97,14 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     };
     let store = &req.state.store;
     let outcome = match (&source, is_move) {
-        (Resource::Object { meta, .. }, false) => store.copy_object(meta.id, to, &guard).await,
-        (Resource::Object { meta, .. }, true) => store.move_object(meta.id, to, &guard).await,
+        (Resource::Object { parent, meta, .. }, false) => store.copy_object(&Resolved::object(parent, meta), to, &guard).await,
+        (Resource::Object { parent, meta, .. }, true) => store.move_object(&Resolved::object(parent, meta), to, &guard).await,
         (Resource::Collection { collection, .. }, false) => {
-            store.copy_collection(collection.id, to, recursive, &guard).await
+            store.copy_collection(&Resolved::collection(collection), to, recursive, &guard).await
         }
-        (Resource::Collection { collection, .. }, true) => store.move_collection(collection.id, to, &guard).await,
+        (Resource::Collection { collection, .. }, true) => {
+            store.move_collection(&Resolved::collection(collection), to, &guard).await
+        }
         _ => unreachable!("source kinds were checked above"),
     }
     .map_err(|e| match e {

@@ -9,7 +9,7 @@ use super::response::{empty, Response};
 use super::conditional::write_condition;
 use super::{DavRequest, Depth};
 use crate::auth::acl::Privileges;
-use crate::store::WriteCondition;
+use crate::store::{Resolved, WriteCondition};
 
 pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
@@ -25,8 +25,11 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
                 WriteCondition::MustNotExist => return Err(DavError::status(StatusCode::PRECONDITION_FAILED)),
                 WriteCondition::MustExist | WriteCondition::None => None,
             };
+            // An object gone by now (a concurrent DELETE or MOVE won) is 404,
+            // `If-Match` or not: RFC 7232 §5 ignores preconditions when the
+            // request without them would not succeed.
             store
-                .delete_object(parent.id, &meta.name, if_match.as_deref(), &guard)
+                .delete_object(&Resolved::collection(parent), &meta.name, if_match.as_deref(), &guard)
                 .await
                 .map_err(|e| DavError::from_store(req, e))?;
         }
@@ -46,7 +49,10 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
             let submitted = check_if_header(req, &resource).await?;
             let parent_path = req.path.parent().map(|p| p.collection_path()).unwrap_or_default();
             let guard = lock_guard(req, &submitted, &[&collection.path, &parent_path], &[&collection.path]);
-            store.delete_collection(collection.id, &guard).await.map_err(|e| DavError::from_store(req, e))?;
+            store
+                .delete_collection(&Resolved::collection(collection), &guard)
+                .await
+                .map_err(|e| DavError::from_store(req, e))?;
         }
         Resource::Unmapped { .. } => return Err(DavError::not_found()),
         _ => return Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED)),

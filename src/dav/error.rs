@@ -193,6 +193,9 @@ impl DavError {
             DavError::Condition(_, c) => xml_response(status, c.to_xml()),
             DavError::Store(StoreError::QuotaExceeded) => xml_response(status, Condition::QuotaNotExceeded.to_xml()),
             DavError::Store(StoreError::InvalidSyncToken) => xml_response(status, Condition::ValidSyncToken.to_xml()),
+            DavError::Store(ref e @ StoreError::TooManyLocks { .. }) => {
+                super::response::text(status, &format!("{e}; remove some (UNLOCK) or let them expire\n"))
+            }
             DavError::Locked { error, href } => xml_response(status, lock_condition(&error, href).to_xml()),
             // Not converted with `from_store`: without the request's base
             // path, the root's encoded path stands for its href.
@@ -232,6 +235,10 @@ fn store_status(e: &StoreError) -> StatusCode {
         // Handlers name the conflicting href (`Condition::NoUidConflict`).
         StoreError::UidConflict { .. } => StatusCode::FORBIDDEN,
         StoreError::Locked { .. } | StoreError::LockConflict { .. } => StatusCode::LOCKED,
+        // RFC 4918 §11.5: the server cannot store what the request needs
+        // (here, one more lock) — a temporary condition, gone once locks are
+        // removed or expire, which 403 would not say.
+        StoreError::TooManyLocks { .. } => StatusCode::INSUFFICIENT_STORAGE,
         StoreError::Invalid(_) => StatusCode::BAD_REQUEST,
         StoreError::Database(_) | StoreError::Migration(_) => StatusCode::SERVICE_UNAVAILABLE,
     }

@@ -6,13 +6,14 @@
 use http::{header, StatusCode};
 
 use super::error::{Condition, DavError, DavResult};
+use super::live_props::quota_limit;
 use super::locks::{active_lock, check_if_header, lock_guard};
 use super::property::write_active_lock;
 use super::resource::{resolve, Resource};
 use super::response::{empty, set_header, xml_response, Response};
 use super::{DavRequest, Depth};
 use crate::auth::acl::Privileges;
-use crate::store::{now_millis, Lock, LockNull, LockScope};
+use crate::store::{now_millis, Lock, LockLimits, LockNull, LockScope};
 use crate::xml::{self, XmlWriter, NS_DAV};
 
 struct LockInfo {
@@ -63,6 +64,13 @@ pub async fn lock(req: &DavRequest<'_>) -> DavResult<Response> {
         return refresh(req, &resource).await;
     }
     let info = parse_lockinfo(&req.body)?;
+    // RFC 4918 §14.17 leaves the owner's content to the client; it is stored
+    // and shown in every lockdiscovery of the resource, so it is bounded (a
+    // larger one is a request this server does not accept: 400).
+    let max_owner = req.state.config.max_lock_owner_bytes;
+    if info.owner_xml.as_ref().is_some_and(|o| o.len() > max_owner) {
+        return Err(DavError::bad_request(format!("DAV:owner is larger than {max_owner} bytes")));
+    }
     let infinite = match req.depth(Depth::Infinity)? {
         Depth::Zero => false,
         Depth::Infinity => true,
@@ -82,6 +90,7 @@ pub async fn lock(req: &DavRequest<'_>) -> DavResult<Response> {
             resource.require_plain_files()?;
             Some(LockNull {
                 collection: parent.id,
+                collection_path: parent.path.clone(),
                 name: req.path.last().unwrap_or_default().to_string(),
                 content_type: "application/octet-stream".into(),
                 guard: lock_guard(req, &submitted, &[&parent.path], &[]),
@@ -102,7 +111,14 @@ pub async fn lock(req: &DavRequest<'_>) -> DavResult<Response> {
         timeout_secs: Some(timeout),
         expires_at: Some(now_millis() + timeout * 1000),
     };
-    req.state.store.create_lock(lock.clone(), lock_null).await.map_err(|e| DavError::from_store(req, e))?;
+    // The owner XML counts towards the quota of the user who locks
+    // (RFC 4331), and the user's and the resource's locks are capped.
+    let limits = LockLimits {
+        quota_limit: Some(quota_limit(req, req.user.id).await?),
+        per_principal: Some(req.state.config.max_locks_per_user),
+        per_resource: Some(req.state.config.max_locks_per_resource),
+    };
+    req.state.store.create_lock(lock.clone(), lock_null, &limits).await.map_err(|e| DavError::from_store(req, e))?;
     let token = lock.token.clone();
     let mut resp = lock_response(req, lock, if created { StatusCode::CREATED } else { StatusCode::OK });
     set_header(&mut resp, header::HeaderName::from_static("lock-token"), &format!("<{token}>"));

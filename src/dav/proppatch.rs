@@ -13,7 +13,7 @@ use super::resource::{resolve, Resource};
 use super::response::{multistatus, Response};
 use super::DavRequest;
 use crate::auth::acl::Privileges;
-use crate::store::{DeadProperty, PropertyTarget, PropertyUpdate, StoreError};
+use crate::store::{DeadProperty, PropertyTarget, PropertyUpdate, Resolved, StoreError};
 use crate::xml::{self, Element, NS_CALDAV, NS_DAV, NS_XML};
 
 pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
@@ -23,9 +23,11 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
     }
     req.require(&resource, Privileges::WRITE_PROPERTIES)?;
     let updates = parse_propertyupdate(&req.body)?;
+    // With the path it was found at: the store changes it only if it is
+    // still there (a concurrent MOVE may have won).
     let target = match &resource {
-        Resource::Collection { collection, .. } => Some(PropertyTarget::Collection(collection.id)),
-        Resource::Object { meta, .. } => Some(PropertyTarget::Object(meta.id)),
+        Resource::Collection { collection, .. } => Some((PropertyTarget::Collection(collection.id), collection.path.clone())),
+        Resource::Object { parent, meta, .. } => Some((PropertyTarget::Object(meta.id), Resolved::object(parent, meta).path)),
         _ => None,
     };
     let submitted = check_if_header(req, &resource).await?;
@@ -52,9 +54,9 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
         .collect();
     let groups = match (protected.is_empty(), target) {
         _ if !invalid.is_empty() => refused(&invalid, all_names(), (NS_CALDAV, "valid-calendar-data")),
-        (true, Some(target)) => {
+        (true, Some((target, found_at))) => {
             let quota = Some(quota_limit(req, resource.owner().unwrap_or(req.user.id)).await?);
-            match req.state.store.update_dead_properties(target, &updates, &guard, quota).await {
+            match req.state.store.update_dead_properties(target, &found_at, &updates, &guard, quota).await {
                 Ok(()) => vec![PropStat { status: StatusCode::OK, props: unique(all_names()), error: None }],
                 // RFC 4918 §9.2.1: no space to record the properties.
                 Err(StoreError::QuotaExceeded) => vec![PropStat {

@@ -89,6 +89,7 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
         .store
         .put_object(PutObject {
             collection: parent.id,
+            collection_path: parent.path.clone(),
             name: name.clone(),
             content_type,
             content: req.body.clone(),

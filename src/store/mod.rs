@@ -66,6 +66,10 @@ pub enum StoreError {
     /// `root` is the existing lock's root.
     #[error("conflicting lock: {root}")]
     LockConflict { root: String },
+    /// A new lock would pass a cap of [`LockLimits`]: `limit` active locks
+    /// per principal or per resource.
+    #[error("too many active locks {per}: at most {limit}")]
+    TooManyLocks { per: LockCap, limit: usize },
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("database error: {0}")]
@@ -367,6 +371,29 @@ pub struct ObjectMeta {
     pub modified_at: Millis,
 }
 
+/// A stored resource as a request found it before writing: its id and the
+/// store path it was at (collections end with `/`). A write acts on it only
+/// if, inside the write's transaction, it is still there — a method acts on
+/// the resource its Request-URI names (RFC 4918 §9.6, §9.8, §9.9), not on
+/// wherever a concurrent MOVE has since put it — and otherwise fails with
+/// [`StoreError::NotFound`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Resolved {
+    pub id: i64,
+    pub path: String,
+}
+
+impl Resolved {
+    pub fn collection(c: &Collection) -> Resolved {
+        Resolved { id: c.id, path: c.path.clone() }
+    }
+
+    /// The object `meta` of the collection `parent`.
+    pub fn object(parent: &Collection, meta: &ObjectMeta) -> Resolved {
+        Resolved { id: meta.id, path: format!("{}{}", parent.path, meta.name) }
+    }
+}
+
 /// The strong entity tag of a body: a digest of its exact bytes.
 pub fn etag_for(content: &[u8]) -> String {
     let digest = Sha256::digest(content);
@@ -390,6 +417,9 @@ pub enum WriteCondition {
 #[derive(Debug, Clone)]
 pub struct PutObject {
     pub collection: CollectionId,
+    /// The path the request found `collection` at: checked in the
+    /// transaction, [`StoreError::MissingParent`] when it has moved since.
+    pub collection_path: String,
     pub name: String,
     pub content_type: String,
     pub content: Bytes,
@@ -520,6 +550,9 @@ impl LockGuard {
 #[derive(Debug, Clone)]
 pub struct LockNull {
     pub collection: CollectionId,
+    /// The path the request found `collection` at (as for
+    /// [`PutObject::collection_path`]).
+    pub collection_path: String,
     pub name: String,
     pub content_type: String,
     /// Guards the binding into `collection` (its own locks).
@@ -585,6 +618,9 @@ pub struct Change {
 pub struct Destination {
     /// The collection that will contain the result.
     pub parent: CollectionId,
+    /// The path the request found `parent` at: checked in the transaction,
+    /// [`StoreError::MissingParent`] when it has moved since.
+    pub parent_path: String,
     /// Decoded member name.
     pub name: String,
     /// Replace whatever is at the destination (Overwrite: T). With false, an
@@ -643,6 +679,48 @@ pub struct LoginHistory {
     pub account_failures: u32,
     /// The last successful login of this account from this address.
     pub last_success: Option<Millis>,
+}
+
+/// Bounds on the locks a principal creates, checked by
+/// [`Store::create_lock`] in the lock's transaction. RFC 4918 §6 leaves lock
+/// resources to the server; without bounds a client could store unbounded
+/// `DAV:owner` values and make every `DAV:lockdiscovery` of a resource
+/// arbitrarily large.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LockLimits {
+    /// The principal's quota (RFC 4331): the lock's `owner_xml` bytes count
+    /// towards it ([`Store::quota_used`]); [`StoreError::QuotaExceeded`]
+    /// when they would pass it.
+    pub quota_limit: Option<i64>,
+    /// Most unexpired locks one principal may hold (lock-null resources
+    /// included, each being created with its lock).
+    pub per_principal: Option<usize>,
+    /// Most unexpired locks covering one resource (what its
+    /// `DAV:lockdiscovery` shows): shared locks beyond are refused.
+    pub per_resource: Option<usize>,
+}
+
+impl LockLimits {
+    /// No bound (locks not created on behalf of a request).
+    pub fn none() -> LockLimits {
+        LockLimits::default()
+    }
+}
+
+/// Which cap of [`LockLimits`] a lock would pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockCap {
+    Principal,
+    Resource,
+}
+
+impl std::fmt::Display for LockCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LockCap::Principal => "for this principal",
+            LockCap::Resource => "on this resource",
+        })
+    }
 }
 
 /// The store contract. Every multi-row change is one transaction.
@@ -706,16 +784,19 @@ pub trait Store: Send + Sync + 'static {
     async fn collection_by_path(&self, path: &str) -> StoreResult<Option<Collection>>;
     async fn collection(&self, id: CollectionId) -> StoreResult<Option<Collection>>;
     /// Create a collection. `AlreadyExists` if a collection or object already
-    /// occupies the path; `MissingParent` if `parent` is gone. Records the new
-    /// member in the parent's change log.
+    /// occupies the path; `MissingParent` if `parent` is gone or no longer the
+    /// parent of `path` (moved since). Records the new member in the parent's
+    /// change log.
     async fn create_collection(&self, new: NewCollection) -> StoreResult<Collection>;
     /// Child collections (ordered by path).
     async fn child_collections(&self, parent: CollectionId) -> StoreResult<Vec<Collection>>;
     /// Delete a collection and its whole subtree (objects, properties, change
     /// logs, locks below it). Records the deletion in the parent's change log.
-    async fn delete_collection(&self, id: CollectionId, guard: &LockGuard) -> StoreResult<()>;
-    /// Bytes used by `owner`: its objects' contents and the values of the
-    /// dead properties on its collections and objects (RFC 4331).
+    /// `NotFound` if it is no longer at `collection.path` (see [`Resolved`]).
+    async fn delete_collection(&self, collection: &Resolved, guard: &LockGuard) -> StoreResult<()>;
+    /// Bytes used by `owner`: its objects' contents, the values of the dead
+    /// properties on its collections and objects, and the `DAV:owner` XML of
+    /// its unexpired locks (RFC 4331).
     async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64>;
 
     // -- objects
@@ -736,13 +817,15 @@ pub trait Store: Send + Sync + 'static {
     async fn object_with_content(&self, id: ObjectId) -> StoreResult<Option<(ObjectMeta, Bytes)>>;
     /// Create or replace an object, checking `condition` and quota in the same
     /// transaction; bumps the collection's revision and logs the change.
-    /// `AlreadyExists` if a child collection has that name.
+    /// `AlreadyExists` if a child collection has that name; `MissingParent`
+    /// if the collection is gone or no longer at `put.collection_path`.
     async fn put_object(&self, put: PutObject) -> StoreResult<PutOutcome>;
-    /// Delete an object (optionally only if its ETag matches). `NotFound` if
-    /// absent, `PreconditionFailed` if the ETag differs.
+    /// Delete the object `name` of `collection` (optionally only if its ETag
+    /// matches). `NotFound` if absent or if the collection is no longer at
+    /// `collection.path`, `PreconditionFailed` if the ETag differs.
     async fn delete_object(
         &self,
-        collection: CollectionId,
+        collection: &Resolved,
         name: &str,
         if_match: Option<&str>,
         guard: &LockGuard,
@@ -770,34 +853,39 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<(ObjectMeta, Option<Bytes>)>>;
 
     // -- COPY / MOVE (RFC 4918 §9.8, §9.9), each one transaction; `guard`
-    // covers both the source (for MOVE) and the destination. An object keeps
-    // its index; into a calendar or an address book, a UID already used by
-    // another member is a [`StoreError::UidConflict`].
-    async fn copy_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
-    async fn move_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
+    // covers both the source (for MOVE) and the destination. The source must
+    // still be at the path it was resolved at (`NotFound` otherwise, see
+    // [`Resolved`]), the destination parent at `to.parent_path`
+    // (`MissingParent`). An object keeps its index; into a calendar or an
+    // address book, a UID already used by another member — for a COPY within
+    // one collection, by the source itself — is a [`StoreError::UidConflict`].
+    async fn copy_object(&self, object: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
+    async fn move_object(&self, object: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
     /// Copy a collection with its dead properties; with `recursive`, its whole
     /// subtree too (Depth: infinity), otherwise only the collection (Depth: 0).
     /// The copy belongs to the destination parent's owner.
     async fn copy_collection(
         &self,
-        id: CollectionId,
+        collection: &Resolved,
         to: Destination,
         recursive: bool,
         guard: &LockGuard,
     ) -> StoreResult<TransferOutcome>;
     /// Move a collection with its whole subtree; locks below the source are
     /// removed. The subtree then belongs to the destination parent's owner.
-    async fn move_collection(&self, id: CollectionId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
+    async fn move_collection(&self, collection: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome>;
 
     // -- dead properties
     async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>>;
     /// Apply all updates in one transaction (PROPPATCH is all-or-nothing).
     /// Property values count towards the owner's quota: with `quota_limit`,
     /// updates that set properties fail with [`StoreError::QuotaExceeded`]
-    /// when the owner's total would exceed it.
+    /// when the owner's total would exceed it. `path` is the store path the
+    /// request found the target at: `NotFound` if it is no longer there.
     async fn update_dead_properties(
         &self,
         target: PropertyTarget,
+        path: &str,
         updates: &[PropertyUpdate],
         guard: &LockGuard,
         quota_limit: Option<i64>,
@@ -814,9 +902,12 @@ pub trait Store: Send + Sync + 'static {
     /// conflicts with any lock covering its root (and, when infinite, any lock
     /// below it); a shared lock conflicts with exclusive ones. Conflicts are
     /// [`StoreError::LockConflict`]. With `lock_null`, the empty object is
-    /// created in the same transaction. Lock creation and guarded writes are
-    /// serialised, so a write never commits unchecked after a lock is granted.
-    async fn create_lock(&self, lock: Lock, lock_null: Option<LockNull>) -> StoreResult<()>;
+    /// created in the same transaction; without it, the root must still be an
+    /// existing resource (`NotFound` when a concurrent MOVE or DELETE took it
+    /// away). Then `limits` (caps first, [`StoreError::TooManyLocks`], then
+    /// the quota). Lock creation and guarded writes are serialised, so a
+    /// write never commits unchecked after a lock is granted.
+    async fn create_lock(&self, lock: Lock, lock_null: Option<LockNull>, limits: &LockLimits) -> StoreResult<()>;
     async fn lock(&self, token: &str) -> StoreResult<Option<Lock>>;
     /// Locks whose scope covers `path`: locks rooted at `path`, and
     /// Depth-infinity locks rooted at an ancestor collection of `path`.

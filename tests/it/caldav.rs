@@ -209,6 +209,60 @@ async fn put_stores_exact_bytes_and_validates(srv: TestServer) {
     assert!(t.contains("<C:no-uid-conflict><D:href>/calendars/alice/work/lf.ics</D:href></C:no-uid-conflict>"), "{t}");
 }
 
+/// RFC 4791 §5.3.2.1: a COPY must not leave two resources with one UID in a
+/// calendar, within one calendar too (the source holds the UID); a MOVE
+/// within the calendar renames it, and replacing the holder of the UID
+/// (Overwrite: T) is allowed.
+async fn copy_keeps_uids_unique_within_a_calendar(srv: TestServer) {
+    mkcalendar(&srv, CAL).await;
+    mkcalendar(&srv, "/calendars/alice/other/").await;
+    let b = srv.base.clone();
+    assert_eq!(put_ics(&srv, &format!("{CAL}ev1.ics"), &event("u1", "DTSTART:20250102T100000Z\r\n")).await.status, 201);
+    assert_eq!(put_ics(&srv, &format!("{CAL}ev2.ics"), &event("u2", "DTSTART:20250103T100000Z\r\n")).await.status, 201);
+    let holder = "<C:no-uid-conflict><D:href>/calendars/alice/work/ev1.ics</D:href></C:no-uid-conflict>";
+    let copy = |to: String, overwrite: &'static str| {
+        srv.as_user("COPY", &format!("{CAL}ev1.ics"), "alice").header("destination", &to).header("overwrite", overwrite)
+    };
+    let r = copy(format!("{b}{CAL}ev1copy.ics"), "T").send().await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains(holder), "{}", r.text());
+    assert_eq!(srv.as_user("GET", &format!("{CAL}ev1copy.ics"), "alice").send().await.status, 404, "nothing copied");
+    // Over another member: still the source's UID twice; that member stays.
+    let r = copy(format!("{b}{CAL}ev2.ics"), "T").send().await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains(holder), "{}", r.text());
+    assert!(srv.as_user("GET", &format!("{CAL}ev2.ics"), "alice").send().await.text().contains("UID:u2\r\n"));
+
+    // Into another calendar: once; again under another name names the copy;
+    // over the copy itself (the holder of the UID) with Overwrite: T is fine.
+    assert_eq!(copy(format!("{b}/calendars/alice/other/x.ics"), "T").send().await.status, 201);
+    let r = copy(format!("{b}/calendars/alice/other/y.ics"), "T").send().await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("<C:no-uid-conflict><D:href>/calendars/alice/other/x.ics</D:href>"), "{}", r.text());
+    assert_eq!(copy(format!("{b}/calendars/alice/other/x.ics"), "T").send().await.status, 204);
+    assert_eq!(srv.as_user("GET", "/calendars/alice/other/y.ics", "alice").send().await.status, 404);
+
+    // A MOVE within the calendar is a rename.
+    let r = srv.as_user("MOVE", &format!("{CAL}ev1.ics"), "alice").header("destination", &format!("{b}{CAL}ev1moved.ics")).send().await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // A whole calendar copied to a new place: each calendar keeps its UIDs
+    // unique, and the copy enforces it too.
+    let r = srv.as_user("COPY", CAL, "alice").header("destination", &format!("{b}/calendars/alice/work2/")).send().await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let g = srv.as_user("GET", "/calendars/alice/work2/ev1moved.ics", "alice").send().await;
+    assert!(g.status == 200 && g.text().contains("UID:u1\r\n"), "{}", g.text());
+    let r = put_ics(&srv, "/calendars/alice/work2/dup.ics", &event("u1", "DTSTART:20250102T100000Z\r\n")).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("<C:no-uid-conflict><D:href>/calendars/alice/work2/ev1moved.ics</D:href>"), "{}", r.text());
+    // Over an existing calendar (Overwrite: T): replaced as a whole.
+    let r = srv.as_user("COPY", CAL, "alice").header("destination", &format!("{b}/calendars/alice/other/")).send().await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(srv.as_user("GET", "/calendars/alice/other/x.ics", "alice").send().await.status, 404);
+    let g = srv.as_user("GET", "/calendars/alice/other/ev1moved.ics", "alice").send().await;
+    assert!(g.status == 200 && g.text().contains("UID:u1\r\n"), "{}", g.text());
+}
+
 async fn oversized_object_is_refused(srv: TestServer) {
     mkcalendar(&srv, CAL).await;
     let big = event("big", &format!("DTSTART:20250101T100000Z\r\nDESCRIPTION:{}\r\n", "x".repeat(11 * 1024 * 1024)));
@@ -326,5 +380,6 @@ both_stores!(
     mkcalendar_with_properties_and_any_name,
     extended_mkcol_creates_calendars,
     put_stores_exact_bytes_and_validates,
+    copy_keeps_uids_unique_within_a_calendar,
     oversized_object_is_refused,
 );

@@ -218,6 +218,22 @@ async fn copy_and_move_keep_uids_unique(srv: TestServer) {
     assert_eq!(srv.as_user("GET", "/addressbooks/alice/other/v104.vcf", "alice").send().await.body, fixture("v104.vcf"));
 }
 
+/// RFC 6352 §6.3.2.1: COPY within one address book would give the source's
+/// UID to a second vCard: refused, naming the source.
+async fn copy_within_an_address_book_keeps_uids_unique(srv: TestServer) {
+    load_rfc_examples(&srv).await;
+    let to = format!("{}{BOOK}v102copy.vcf", srv.base);
+    let r = srv.as_user("COPY", &format!("{BOOK}v102.vcf"), "alice").header("destination", &to).send().await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("<CR:no-uid-conflict><D:href>/addressbooks/alice/contacts/v102.vcf</D:href>"), "{}", r.text());
+    assert_eq!(srv.as_user("GET", &format!("{BOOK}v102copy.vcf"), "alice").send().await.status, 404);
+    // Overwriting another card with it: the same conflict, that card intact.
+    let onto = format!("{}{BOOK}v103.vcf", srv.base);
+    let r = srv.as_user("COPY", &format!("{BOOK}v102.vcf"), "alice").header("destination", &onto).send().await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(srv.as_user("GET", &format!("{BOOK}v103.vcf"), "alice").send().await.body, fixture("v103.vcf"));
+}
+
 // ------------------------------------------------------------ RFC 6352 §8 examples
 
 async fn rfc_query_examples(srv: TestServer) {
@@ -418,6 +434,7 @@ both_stores!(
     put_stores_bytes_and_checks_preconditions,
     hostile_vcards_are_refused_and_nothing_is_stored,
     copy_and_move_keep_uids_unique,
+    copy_within_an_address_book_keeps_uids_unique,
     rfc_query_examples,
     query_filter_grammar,
     version_conversion_and_groups,

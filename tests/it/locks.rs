@@ -2,7 +2,8 @@
 //! §10.4), on both stores.
 
 use crate::both_stores;
-use crate::harness::TestServer;
+use crate::db::Backend;
+use crate::harness::{spawn_with, TestServer};
 
 const EXCLUSIVE: &str = r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>http://example.org/~ejw/contact.html</D:href></D:owner></D:lockinfo>"#;
 const SHARED: &str = r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>"#;
@@ -151,6 +152,94 @@ async fn concurrent_exclusive_locks_one_wins(srv: TestServer) {
     assert!(r.text().contains("no-conflicting-lock") && r.text().contains("/files/alice/race.txt</D:href>"), "{}", r.text());
 }
 
+/// A shared LOCK whose `DAV:owner` holds `text`.
+fn shared_with_owner(text: &str) -> String {
+    format!(r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>{text}</D:owner></D:lockinfo>"#)
+}
+
+async fn quota_used(srv: &TestServer) -> i64 {
+    let body = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/></D:prop></D:propfind>"#;
+    let t = srv.as_user("PROPFIND", "/files/alice/", "alice").header("depth", "0").body(body).send().await.text();
+    let from = t.find("<D:quota-used-bytes>").expect("quota-used-bytes") + "<D:quota-used-bytes>".len();
+    t[from..from + t[from..].find('<').unwrap()].parse().unwrap()
+}
+
+async fn lockdiscovery_count(srv: &TestServer, path: &str) -> usize {
+    let body = r#"<D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>"#;
+    let pf = srv.as_user("PROPFIND", path, "alice").header("depth", "0").body(body).send().await;
+    crate::harness::count(&pf.text(), "<D:activelock>")
+}
+
+/// Locks are bounded (RFC 4918 §6 leaves lock resources to the server):
+/// a `DAV:owner` beyond `max_lock_owner_bytes` is 400; owner XML counts
+/// towards the locking user's quota (RFC 4331: 507 `quota-not-exceeded`,
+/// and `quota-used-bytes` shows it); beyond `max_locks_per_resource` locks
+/// on a resource or `max_locks_per_user` locks of a user (lock-null
+/// resources included), LOCK is 507 — nothing is stored in each case.
+async fn locks_are_bounded_and_count_towards_the_quota(backend: Backend) {
+    let srv = spawn_with(backend, |c| {
+        c.default_quota_bytes = 10_000;
+        c.max_lock_owner_bytes = 4096;
+        c.max_locks_per_resource = 3;
+        c.max_locks_per_user = 5;
+    })
+    .await;
+    for f in ["a.txt", "b.txt", "c.txt", "d.txt"] {
+        assert_eq!(srv.as_user("PUT", &format!("/files/alice/{f}"), "alice").body(vec![b'x'; 25]).send().await.status, 201);
+    }
+    assert_eq!(quota_used(&srv).await, 100);
+
+    // An owner too large to store: 400, no lock.
+    let r = lock(&srv, "/files/alice/a.txt", &shared_with_owner(&"o".repeat(5000)), "0").await;
+    assert_eq!(r.0, 400);
+    assert_eq!(lockdiscovery_count(&srv, "/files/alice/a.txt").await, 0);
+
+    // Three shared locks with 3000-byte owners: each counts for alice.
+    for i in 1..=3 {
+        let before = quota_used(&srv).await;
+        let r = srv.as_user("LOCK", "/files/alice/a.txt", "alice").header("timeout", "Second-600").body(shared_with_owner(&"o".repeat(3000))).send().await;
+        assert_eq!(r.status, 200, "lock {i}: {}", r.text());
+        let added = quota_used(&srv).await - before;
+        assert!((3000..3100).contains(&added), "lock {i} added {added} bytes");
+    }
+    // A fourth on the same resource passes the per-resource cap.
+    let r = srv.as_user("LOCK", "/files/alice/a.txt", "alice").header("timeout", "Second-600").body(SHARED).send().await;
+    assert_eq!(r.status, 507);
+    assert!(r.text().contains("too many active locks on this resource: at most 3"), "{}", r.text());
+    assert_eq!(lockdiscovery_count(&srv, "/files/alice/a.txt").await, 3);
+    // Another 3000-byte owner would pass the quota (about 9,200 used).
+    let used = quota_used(&srv).await;
+    let r = srv.as_user("LOCK", "/files/alice/b.txt", "alice").header("timeout", "Second-600").body(shared_with_owner(&"o".repeat(3000))).send().await;
+    assert_eq!(r.status, 507);
+    assert!(r.text().contains("quota-not-exceeded"), "{}", r.text());
+    assert_eq!(lockdiscovery_count(&srv, "/files/alice/b.txt").await, 0);
+    assert_eq!(quota_used(&srv).await, used);
+    // The locks' bytes leave no room for a PUT either.
+    assert_eq!(srv.as_user("PUT", "/files/alice/big.txt", "alice").body(vec![b'x'; 1000]).send().await.status, 507);
+
+    // Two more locks make five for alice: a sixth, here a lock-null
+    // resource, is refused and creates nothing; bob is not concerned.
+    assert_eq!(lock(&srv, "/files/alice/b.txt", SHARED, "0").await.0, 200);
+    let (status, token) = lock(&srv, "/files/alice/c.txt", EXCLUSIVE, "0").await;
+    assert_eq!(status, 200);
+    let r = srv.as_user("LOCK", "/files/alice/new.txt", "alice").header("timeout", "Second-600").body(EXCLUSIVE).send().await;
+    assert_eq!(r.status, 507);
+    assert!(r.text().contains("too many active locks for this principal: at most 5"), "{}", r.text());
+    assert_eq!(srv.as_user("GET", "/files/alice/new.txt", "alice").send().await.status, 404);
+    assert_eq!(lock(&srv, "/files/alice/d.txt", EXCLUSIVE, "0").await.0, 507);
+    assert_eq!(srv.as_user("PUT", "/files/bob/b.txt", "bob").body("b").send().await.status, 201);
+    let r = srv.as_user("LOCK", "/files/bob/b.txt", "bob").header("timeout", "Second-600").body(EXCLUSIVE).send().await;
+    assert_eq!(r.status, 200);
+    // Once one is removed, the lock-null resource is created (empty: it
+    // adds nothing to the quota but its lock's owner).
+    let token = format!("<{token}>");
+    assert_eq!(srv.as_user("UNLOCK", "/files/alice/c.txt", "alice").header("lock-token", &token).send().await.status, 204);
+    let before = quota_used(&srv).await;
+    assert_eq!(lock(&srv, "/files/alice/new.txt", SHARED, "0").await.0, 201);
+    assert_eq!(quota_used(&srv).await, before);
+    assert_eq!(srv.as_user("GET", "/files/alice/new.txt", "alice").send().await.status, 200);
+}
+
 both_stores!(
     exclusive_lock_blocks_writes_without_token,
     conditional_put_on_unlocked_resource,
@@ -160,3 +249,5 @@ both_stores!(
     expired_locks_vanish,
     concurrent_exclusive_locks_one_wins,
 );
+
+crate::each_store!(locks_are_bounded_and_count_towards_the_quota);

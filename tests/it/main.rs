@@ -12,6 +12,7 @@ mod hostile;
 mod limits;
 mod locks;
 mod properties;
+mod races;
 mod rfc4918_examples;
 mod server;
 mod store_conformance;

@@ -64,6 +64,42 @@ macro_rules! body {
             Ok(if a < b { (r1, r2) } else { (r2, r1) })
         }
 
+        /// Row-lock a collection without changing its revision (a no-op
+        /// `UPDATE`: PostgreSQL locks the row until commit, SQLite has one
+        /// writer), so that its membership holds still until commit; its
+        /// path, or None if it does not exist.
+        pub(super) async fn hold(conn: &mut Conn, id: i64) -> StoreResult<Option<String>> {
+            let row: Option<(String,)> =
+                sqlx::query_as("UPDATE collections SET sync_revision = sync_revision WHERE id = $1 RETURNING path")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            Ok(row.map(|(path,)| path))
+        }
+
+        /// Bump `bumped` (as [`bump`]) and hold `held` (as [`hold`]), in id
+        /// order (no lock-order deadlocks with [`bump_two`]); with one
+        /// collection for both, it is bumped.
+        pub(super) async fn bump_and_hold(
+            conn: &mut Conn,
+            bumped: i64,
+            held: i64,
+            now: i64,
+        ) -> StoreResult<(Option<(i64, i64, String)>, Option<String>)> {
+            if bumped == held {
+                let b = bump(conn, bumped, now).await?;
+                let path = b.as_ref().map(|b| b.2.clone());
+                return Ok((b, path));
+            }
+            if bumped < held {
+                let b = bump(conn, bumped, now).await?;
+                Ok((b, hold(conn, held).await?))
+            } else {
+                let h = hold(conn, held).await?;
+                Ok((bump(conn, bumped, now).await?, h))
+            }
+        }
+
         pub(super) async fn log_change(conn: &mut Conn, collection: i64, name: &str, revision: i64, deleted: bool) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO changes (collection_id, name, revision, deleted) VALUES ($1, $2, $3, $4) \

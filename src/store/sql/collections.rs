@@ -48,11 +48,13 @@ macro_rules! body {
             if let Some(parent) = new.parent {
                 let (rev, _, parent_path) = bump(&mut tx, parent, now).await?.ok_or(StoreError::MissingParent)?;
                 check_guard(&mut tx, &new.guard.with(&[&parent_path, &new.path], &[]), now).await?;
+                // A parent that no longer has this path was moved since the
+                // request found it (RFC 4918 §9.3.1: 409 without it).
                 let name = new
                     .path
                     .strip_prefix(parent_path.as_str())
                     .and_then(|rest| rest.strip_suffix('/'))
-                    .ok_or_else(|| StoreError::Invalid(format!("{} is not a child of {parent_path}", new.path)))?;
+                    .ok_or(StoreError::MissingParent)?;
                 validate_name(name)?;
                 if fetch_object_named(&mut tx, parent, name).await?.is_some() {
                     return Err(StoreError::AlreadyExists);
@@ -90,18 +92,20 @@ macro_rules! body {
             rows.into_iter().map(CollectionRow::into_collection).collect()
         }
 
-        pub(super) async fn delete_collection(store: &Backend, id: CollectionId, guard: &LockGuard) -> StoreResult<()> {
+        pub(super) async fn delete_collection(store: &Backend, at: &Resolved, guard: &LockGuard) -> StoreResult<()> {
             let now = now_millis();
+            let id = at.id;
             let mut tx = store.begin_exclusive_write().await?;
             let found = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let logged = match found.parent {
                 Some(p) => bump(&mut tx, p, now).await?.map(|r| (p, r.0)),
                 None => None,
             };
-            // Re-read under the parent's lock: a concurrent MOVE may have won.
+            // Re-read under the parent's lock: RFC 4918 §9.6, the collection
+            // the request named, not where a concurrent MOVE has put it.
             let coll = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-            if coll.parent != found.parent || coll.path != found.path {
-                return Err(StoreError::PreconditionFailed);
+            if coll.parent != found.parent || coll.path != at.path {
+                return Err(StoreError::NotFound);
             }
             let parent = parent_path(&coll.path);
             check_guard(&mut tx, &guard.with(&[&coll.path, &parent], &[&coll.path]), now).await?;
@@ -189,8 +193,9 @@ macro_rules! body {
             Ok(())
         }
 
-        /// Bytes an owner uses (RFC 4331): object contents plus the values of
-        /// the dead properties on its collections and objects.
+        /// Bytes an owner uses (RFC 4331): object contents, the values of the
+        /// dead properties on its collections and objects, and the owner XML
+        /// of the unexpired locks it created.
         pub(super) async fn quota_used_in(conn: &mut Conn, owner: i64) -> StoreResult<i64> {
             let (used,): (i64,) = sqlx::query_as(
                 "SELECT CAST( \
@@ -201,9 +206,12 @@ macro_rules! body {
                  + COALESCE((SELECT SUM(octet_length(p.value)) FROM dead_properties p \
                              JOIN objects o ON o.id = p.object_id \
                              JOIN collections c ON c.id = o.collection_id WHERE c.owner_id = $1), 0) \
+                 + COALESCE((SELECT SUM(octet_length(l.owner_xml)) FROM locks l \
+                             WHERE l.principal_id = $1 AND (l.expires_at IS NULL OR l.expires_at >= $2)), 0) \
                  AS BIGINT)",
             )
             .bind(owner)
+            .bind(now_millis())
             .fetch_one(&mut *conn)
             .await?;
             Ok(used)

@@ -19,7 +19,7 @@ macro_rules! body {
     () => {
         use super::*;
         use super::changes::{bump, log_change};
-        use super::collections::fetch_collection_by_path;
+        use super::collections::{check_quota, fetch_collection_by_path};
         use super::objects::{fetch_object_named, insert_object};
 
         /// Opens "not expired"; the caller appends the current time's parameter and `)`.
@@ -27,7 +27,7 @@ macro_rules! body {
 
         // ------------------------------------------------------ Store methods
 
-        pub(super) async fn create_lock(store: &Backend, lock: Lock, lock_null: Option<LockNull>) -> StoreResult<()> {
+        pub(super) async fn create_lock(store: &Backend, lock: Lock, lock_null: Option<LockNull>, limits: &LockLimits) -> StoreResult<()> {
             if !lock.root.starts_with('/') {
                 return Err(StoreError::Invalid(format!("invalid lock root {:?}", lock.root)));
             }
@@ -41,16 +41,26 @@ macro_rules! body {
             // RFC 4918 §6.1, §9.10.3: an exclusive lock conflicts with every
             // lock on the resources it covers, a shared one with exclusive ones.
             let mut existing = locks_covering_in(&mut tx, &lock.root, now).await?;
+            // What the root's `DAV:lockdiscovery` shows before this lock.
+            let covering = existing.len();
             if lock.infinite {
                 existing.extend(locks_below_in(&mut tx, &lock.root, now).await?);
             }
             if let Some(l) = existing.iter().find(|l| lock.scope == LockScope::Exclusive || l.scope == LockScope::Exclusive) {
                 return Err(StoreError::LockConflict { root: l.root.clone() });
             }
+            check_lock_limits(&mut tx, &lock, covering, limits).await?;
+            if lock_null.is_none() && !resource_exists(&mut tx, &lock.root).await? {
+                // The resource the request found was moved or deleted since.
+                return Err(StoreError::NotFound);
+            }
             if let Some(ln) = lock_null {
                 // RFC 4918 §9.10.4: the empty resource, bound like a PUT with
                 // `If-None-Match: *`.
                 let (rev, _, coll_path) = bump(&mut tx, ln.collection, now).await?.ok_or(StoreError::MissingParent)?;
+                if coll_path != ln.collection_path {
+                    return Err(StoreError::MissingParent);
+                }
                 check_guard(&mut tx, &ln.guard.with(&[&coll_path], &[]), now).await?;
                 if fetch_object_named(&mut tx, ln.collection, &ln.name).await?.is_some()
                     || fetch_collection_by_path(&mut tx, &child_path(&coll_path, &ln.name)).await?.is_some()
@@ -117,6 +127,46 @@ macro_rules! body {
         }
 
         // ------------------------------------------------------------ helpers
+
+        /// The caps and quota of `limits` for a new `lock` whose root is
+        /// already covered by `covering` locks.
+        async fn check_lock_limits(conn: &mut Conn, lock: &Lock, covering: usize, limits: &LockLimits) -> StoreResult<()> {
+            if let Some(limit) = limits.per_resource.filter(|l| covering >= *l) {
+                return Err(StoreError::TooManyLocks { per: LockCap::Resource, limit });
+            }
+            if let Some(limit) = limits.per_principal {
+                let (held,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM locks WHERE principal_id = $1")
+                    .bind(lock.principal)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if held >= limit as i64 {
+                    return Err(StoreError::TooManyLocks { per: LockCap::Principal, limit });
+                }
+            }
+            // RFC 4331: the owner XML is stored for the principal.
+            let bytes = lock.owner_xml.as_ref().map_or(0, |o| o.len() as i64);
+            match limits.quota_limit {
+                Some(limit) if bytes > 0 => check_quota(conn, lock.principal, limit, bytes).await,
+                _ => Ok(()),
+            }
+        }
+
+        /// Whether a resource exists at the store path `root` (a collection
+        /// when it ends with `/`, an object otherwise).
+        async fn resource_exists(conn: &mut Conn, root: &str) -> StoreResult<bool> {
+            if root.ends_with('/') {
+                return Ok(fetch_collection_by_path(conn, root).await?.is_some());
+            }
+            let Some((parent, name)) = root.rsplit_once('/') else { return Ok(false) };
+            let found: Option<(i64,)> = sqlx::query_as(
+                "SELECT o.id FROM objects o JOIN collections c ON c.id = o.collection_id WHERE c.path = $1 AND o.name = $2",
+            )
+            .bind(format!("{parent}/"))
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(found.is_some())
+        }
 
         /// Enforce `guard` (see [`LockGuard`]) at time `now`: every place in
         /// `guard.at` has no covering lock or a held one, every lock below a

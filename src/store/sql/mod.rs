@@ -265,8 +265,8 @@ macro_rules! sql_store {
                 async fn child_collections(&self, parent: CollectionId) -> StoreResult<Vec<Collection>> {
                     collections::child_collections(self, parent).await
                 }
-                async fn delete_collection(&self, id: CollectionId, guard: &LockGuard) -> StoreResult<()> {
-                    collections::delete_collection(self, id, guard).await
+                async fn delete_collection(&self, collection: &Resolved, guard: &LockGuard) -> StoreResult<()> {
+                    collections::delete_collection(self, collection, guard).await
                 }
                 async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64> {
                     collections::quota_used(self, owner).await
@@ -314,7 +314,7 @@ macro_rules! sql_store {
                 }
                 async fn delete_object(
                     &self,
-                    collection: CollectionId,
+                    collection: &Resolved,
                     name: &str,
                     if_match: Option<&str>,
                     guard: &LockGuard,
@@ -323,23 +323,23 @@ macro_rules! sql_store {
                 }
 
                 // -- COPY / MOVE
-                async fn copy_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
-                    transfer::copy_object(self, id, to, guard).await
+                async fn copy_object(&self, object: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+                    transfer::copy_object(self, object, to, guard).await
                 }
-                async fn move_object(&self, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
-                    transfer::move_object(self, id, to, guard).await
+                async fn move_object(&self, object: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+                    transfer::move_object(self, object, to, guard).await
                 }
                 async fn copy_collection(
                     &self,
-                    id: CollectionId,
+                    collection: &Resolved,
                     to: Destination,
                     recursive: bool,
                     guard: &LockGuard,
                 ) -> StoreResult<TransferOutcome> {
-                    transfer::copy_collection(self, id, to, recursive, guard).await
+                    transfer::copy_collection(self, collection, to, recursive, guard).await
                 }
-                async fn move_collection(&self, id: CollectionId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
-                    transfer::move_collection(self, id, to, guard).await
+                async fn move_collection(&self, collection: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+                    transfer::move_collection(self, collection, to, guard).await
                 }
 
                 // -- dead properties
@@ -349,11 +349,12 @@ macro_rules! sql_store {
                 async fn update_dead_properties(
                     &self,
                     target: PropertyTarget,
+                    path: &str,
                     updates: &[PropertyUpdate],
                     guard: &LockGuard,
                     quota_limit: Option<i64>,
                 ) -> StoreResult<()> {
-                    properties::update_dead_properties(self, target, updates, guard, quota_limit).await
+                    properties::update_dead_properties(self, target, path, updates, guard, quota_limit).await
                 }
 
                 // -- change log
@@ -362,8 +363,8 @@ macro_rules! sql_store {
                 }
 
                 // -- locks
-                async fn create_lock(&self, lock: Lock, lock_null: Option<LockNull>) -> StoreResult<()> {
-                    locks::create_lock(self, lock, lock_null).await
+                async fn create_lock(&self, lock: Lock, lock_null: Option<LockNull>, limits: &LockLimits) -> StoreResult<()> {
+                    locks::create_lock(self, lock, lock_null, limits).await
                 }
                 async fn lock(&self, token: &str) -> StoreResult<Option<Lock>> {
                     locks::lock(self, token).await

@@ -235,6 +235,11 @@ macro_rules! body {
             // Bump first: the collection row lock serializes writers.
             let (rev, owner, coll_path) =
                 bump(&mut tx, put.collection, now).await?.ok_or(StoreError::MissingParent)?;
+            // The collection the request named, not where a MOVE has since
+            // put it (RFC 4918 §9.7.1: 409 without the parent).
+            if coll_path != put.collection_path {
+                return Err(StoreError::MissingParent);
+            }
             let existing = fetch_object_named(&mut tx, put.collection, &put.name).await?;
             // The object itself and, when it is created, the collection's
             // membership (RFC 4918 §7.4).
@@ -292,14 +297,20 @@ macro_rules! body {
 
         pub(super) async fn delete_object(
             store: &Backend,
-            collection: CollectionId,
+            at: &Resolved,
             name: &str,
             if_match: Option<&str>,
             guard: &LockGuard,
         ) -> StoreResult<()> {
             let now = now_millis();
+            let collection = at.id;
             let mut tx = store.begin_guarded_write().await?;
             let (rev, _, coll_path) = bump(&mut tx, collection, now).await?.ok_or(StoreError::NotFound)?;
+            // RFC 4918 §9.6: the member the request named, not one a
+            // concurrent MOVE of its collection has taken elsewhere.
+            if coll_path != at.path {
+                return Err(StoreError::NotFound);
+            }
             check_guard(&mut tx, &guard.with(&[&format!("{coll_path}{name}"), &coll_path], &[]), now).await?;
             let object = fetch_object_named(&mut tx, collection, name).await?.ok_or(StoreError::NotFound)?;
             if let Some(want) = if_match {

@@ -35,6 +35,7 @@ macro_rules! body {
         pub(super) async fn update_dead_properties(
             store: &Backend,
             target: PropertyTarget,
+            at: &str,
             updates: &[PropertyUpdate],
             guard: &LockGuard,
             quota_limit: Option<i64>,
@@ -60,12 +61,17 @@ macro_rules! body {
                     // Re-read under the collection's lock: a concurrent MOVE may have won.
                     let obj = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
                     if obj.collection != seen.collection {
-                        return Err(StoreError::PreconditionFailed);
+                        return Err(StoreError::NotFound);
                     }
                     log_change(&mut tx, obj.collection, &obj.name, rev, false).await?;
                     (owner, object_path(&coll_path, &obj.name))
                 }
             };
+            // RFC 4918 §9.2: the resource the request named, not where a
+            // concurrent MOVE has since put it.
+            if path != at {
+                return Err(StoreError::NotFound);
+            }
             check_guard(&mut tx, &guard.with(&[&path], &[]), now).await?;
             let used_before = match quota_limit {
                 Some(_) => Some(quota_used_in(&mut tx, owner).await?),

@@ -14,7 +14,7 @@
 macro_rules! body {
     () => {
         use super::*;
-        use super::changes::{bump, bump_two, log_change};
+        use super::changes::{bump, bump_and_hold, bump_two, log_change};
         use super::collections::{check_quota, delete_subtree, fetch_collection, fetch_collection_by_path, insert_collection};
         use super::locks::{check_guard, remove_locks_under_in};
         use super::objects::{delete_object_row, fetch_object, fetch_object_named};
@@ -22,25 +22,31 @@ macro_rules! body {
 
         // ------------------------------------------------------ Store methods
 
-        pub(super) async fn copy_object(store: &Backend, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+        pub(super) async fn copy_object(store: &Backend, at: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
             validate_name(&to.name)?;
             let now = now_millis();
+            let id = at.id;
             let mut tx = store.begin_guarded_write().await?;
+            let seen = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            // The destination's revision, and the source's collection held
+            // still (no revision: nothing changes there) while it is copied.
+            let (bumped, src_coll_path) = bump_and_hold(&mut tx, to.parent, seen.collection, now).await?;
+            let (rev, dest_owner, dest_path) = bumped.ok_or(StoreError::MissingParent)?;
             let src = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            let src_coll_path = src_coll_path.filter(|_| src.collection == seen.collection).ok_or(StoreError::NotFound)?;
+            check_named(&object_path(&src_coll_path, &src.name), at, &dest_path, &to)?;
             if src.collection == to.parent && src.name == to.name {
                 return Err(StoreError::Invalid("source and destination are the same".into()));
             }
-            let (rev, dest_owner, dest_path) = bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
             let dest_object = object_path(&dest_path, &to.name);
             let dest_collection = child_path(&dest_path, &to.name);
             check_guard(&mut tx, &guard.with(&[&dest_object, &dest_path], &[&dest_collection]), now).await?;
-            let src_coll = fetch_collection(&mut tx, src.collection).await?.ok_or(StoreError::NotFound)?;
-            if src_coll.path.starts_with(&child_path(&dest_path, &to.name)) && to.overwrite {
+            if src_coll_path.starts_with(&child_path(&dest_path, &to.name)) && to.overwrite {
                 return Err(StoreError::Invalid("destination contains the source".into()));
             }
             let replaced = clear_destination(&mut tx, to.parent, &dest_path, &to.name, to.overwrite).await?;
             let dest_coll = fetch_collection(&mut tx, to.parent).await?.ok_or(StoreError::MissingParent)?;
-            check_uid_free(&mut tx, &dest_coll, id).await?;
+            check_uid_free(&mut tx, &dest_coll, id, Source::Stays).await?;
             let (new_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
                  uid, component, time_start, time_end, time_simple, instances, search_text) \
@@ -63,22 +69,25 @@ macro_rules! body {
             Ok(TransferOutcome { replaced })
         }
 
-        pub(super) async fn move_object(store: &Backend, id: ObjectId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+        pub(super) async fn move_object(store: &Backend, at: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
             validate_name(&to.name)?;
             let now = now_millis();
+            let id = at.id;
             let mut tx = store.begin_guarded_write().await?;
             let found = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-            if found.collection == to.parent && found.name == to.name {
-                return Err(StoreError::Invalid("source and destination are the same".into()));
-            }
             let (src_rev, dest_rev) = bump_two(&mut tx, found.collection, to.parent, now).await?;
             let dest_rev = dest_rev.ok_or(StoreError::MissingParent)?;
-            // Re-read under the collection locks.
+            // Re-read under the collection locks: a MOVE that waited behind
+            // another finds the object gone from the name it was asked for.
             let src = fetch_object(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let src_rev = src_rev.filter(|_| src.collection == found.collection).ok_or(StoreError::NotFound)?;
             let src_coll = fetch_collection(&mut tx, src.collection).await?.ok_or(StoreError::NotFound)?;
             let dest_coll = fetch_collection(&mut tx, to.parent).await?.ok_or(StoreError::MissingParent)?;
             let src_path = object_path(&src_coll.path, &src.name);
+            check_named(&src_path, at, &dest_coll.path, &to)?;
+            if src.collection == to.parent && src.name == to.name {
+                return Err(StoreError::Invalid("source and destination are the same".into()));
+            }
             let dest_object = object_path(&dest_coll.path, &to.name);
             let dest_collection = child_path(&dest_coll.path, &to.name);
             let places = [src_path.as_str(), &src_coll.path, &dest_object, &dest_coll.path];
@@ -87,7 +96,7 @@ macro_rules! body {
                 return Err(StoreError::Invalid("destination contains the source".into()));
             }
             let replaced = clear_destination(&mut tx, to.parent, &dest_coll.path, &to.name, to.overwrite).await?;
-            check_uid_free(&mut tx, &dest_coll, id).await?;
+            check_uid_free(&mut tx, &dest_coll, id, Source::Leaves).await?;
             sqlx::query("UPDATE objects SET collection_id = $2, name = $3 WHERE id = $1")
                 .bind(id)
                 .bind(to.parent)
@@ -107,17 +116,21 @@ macro_rules! body {
 
         pub(super) async fn copy_collection(
             store: &Backend,
-            id: CollectionId,
+            at: &Resolved,
             to: Destination,
             recursive: bool,
             guard: &LockGuard,
         ) -> StoreResult<TransferOutcome> {
             validate_name(&to.name)?;
             let now = now_millis();
+            let id = at.id;
             let mut tx = store.begin_guarded_write().await?;
-            let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let (rev, dest_owner, dest_parent_path) =
                 bump(&mut tx, to.parent, now).await?.ok_or(StoreError::MissingParent)?;
+            // Collections move and vanish only in exclusive writes, which
+            // this guarded one excludes: the source's path holds until commit.
+            let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            check_named(&src.path, at, &dest_parent_path, &to)?;
             let dest = child_path(&dest_parent_path, &to.name);
             let dest_object = object_path(&dest_parent_path, &to.name);
             check_guard(&mut tx, &guard.with(&[&dest_parent_path, &dest, &dest_object], &[&dest]), now).await?;
@@ -162,9 +175,10 @@ macro_rules! body {
             Ok(TransferOutcome { replaced })
         }
 
-        pub(super) async fn move_collection(store: &Backend, id: CollectionId, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+        pub(super) async fn move_collection(store: &Backend, at: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
             validate_name(&to.name)?;
             let now = now_millis();
+            let id = at.id;
             let mut tx = store.begin_exclusive_write().await?;
             let found = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
             let (src_rev, dest_rev) = match found.parent {
@@ -172,11 +186,14 @@ macro_rules! body {
                 None => (None, bump(&mut tx, to.parent, now).await?.map(|r| r.0)),
             };
             let dest_rev = dest_rev.ok_or(StoreError::MissingParent)?;
+            // Re-read under the parents' locks: a MOVE that waited behind
+            // another finds the collection gone from the path it was asked for.
             let src = fetch_collection(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-            if src.parent != found.parent || src.path != found.path {
-                return Err(StoreError::PreconditionFailed);
+            if src.parent != found.parent {
+                return Err(StoreError::NotFound);
             }
             let dest_parent = fetch_collection(&mut tx, to.parent).await?.ok_or(StoreError::MissingParent)?;
+            check_named(&src.path, at, &dest_parent.path, &to)?;
             let dest = child_path(&dest_parent.path, &to.name);
             let dest_object = object_path(&dest_parent.path, &to.name);
             let src_parent = parent_path(&src.path);
@@ -218,6 +235,23 @@ macro_rules! body {
 
         // ------------------------------------------------------------ helpers
 
+        /// RFC 4918 §9.8, §9.9: a COPY or MOVE acts on the resource its
+        /// Request-URI names and puts the result where its Destination
+        /// names. `src_path` and `dest_parent_path` are where the source and
+        /// the destination parent are now (read under their row locks):
+        /// `NotFound` when the source has moved since the request resolved
+        /// it (a concurrent MOVE won), `MissingParent` when the destination
+        /// parent has.
+        fn check_named(src_path: &str, at: &Resolved, dest_parent_path: &str, to: &Destination) -> StoreResult<()> {
+            if src_path != at.path {
+                return Err(StoreError::NotFound);
+            }
+            if dest_parent_path != to.parent_path {
+                return Err(StoreError::MissingParent);
+            }
+            Ok(())
+        }
+
         /// Make room at `parent.path + name`: `Ok(false)` if nothing is
         /// there, `AlreadyExists` without `overwrite`, otherwise delete it.
         async fn clear_destination(conn: &mut Conn, parent: i64, parent_path: &str, name: &str, overwrite: bool) -> StoreResult<bool> {
@@ -239,18 +273,33 @@ macro_rules! body {
             Ok(true)
         }
 
+        /// Whether the transferred object itself still counts as a member of
+        /// the destination once the transfer is done.
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Source {
+            /// COPY: the source stays where it is, holding its UID.
+            Stays,
+            /// MOVE: the source leaves its place (a rename within one
+            /// collection gives up the old name).
+            Leaves,
+        }
+
         /// RFC 4791 §5.3.2.1 / RFC 6352 §6.3.2.1: into a calendar or an address
-        /// book, the UID of object `id` must not be used by another member.
-        async fn check_uid_free(conn: &mut Conn, dest: &Collection, id: i64) -> StoreResult<()> {
+        /// book, the UID of object `id` must not be used by another member
+        /// (run once the destination is cleared, so that replacing the holder
+        /// of the UID is allowed). A COPY within one collection conflicts
+        /// with its own source.
+        async fn check_uid_free(conn: &mut Conn, dest: &Collection, id: i64, source: Source) -> StoreResult<()> {
             if !matches!(dest.kind, CollectionKind::Calendar | CollectionKind::AddressBook) {
                 return Ok(());
             }
             let taken: Option<(String,)> = sqlx::query_as(
                 "SELECT d.name FROM objects s JOIN objects d ON d.collection_id = $2 AND d.uid = s.uid \
-                 WHERE s.id = $1 AND d.id <> s.id LIMIT 1",
+                 WHERE s.id = $1 AND ($3 OR d.id <> s.id) ORDER BY d.name LIMIT 1",
             )
             .bind(id)
             .bind(dest.id)
+            .bind(source == Source::Stays)
             .fetch_optional(&mut *conn)
             .await?;
             match taken {

@@ -125,11 +125,12 @@ pub async fn concurrent_exclusive_locks(store: SharedStore) {
             let lock = test_lock(&format!("urn:uuid:n{i}"), "/files/alice/n.txt", false, alice.id, None);
             let null = LockNull {
                 collection: root.id,
+                collection_path: root.path.clone(),
                 name: "n.txt".into(),
                 content_type: "text/plain".into(),
                 guard: LockGuard::none(),
             };
-            tokio::spawn(async move { store.create_lock(lock, Some(null)).await })
+            tokio::spawn(async move { store.create_lock(lock, Some(null), &LockLimits::none()).await })
         })
         .collect();
     let mut ok = 0;
@@ -147,6 +148,9 @@ pub async fn concurrent_exclusive_locks(store: SharedStore) {
     // An infinite lock on a collection races locks on its members: never
     // both granted.
     let docs = mkcol(&store, &root, "docs").await;
+    for i in 0..8 {
+        put_ok(&store, &docs, &format!("m{i}"), b"m").await;
+    }
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
@@ -155,7 +159,7 @@ pub async fn concurrent_exclusive_locks(store: SharedStore) {
             } else {
                 test_lock(&format!("urn:uuid:m{i}"), &format!("/files/alice/docs/m{i}"), false, alice.id, None)
             };
-            tokio::spawn(async move { store.create_lock(lock, None).await })
+            tokio::spawn(async move { store.create_lock(lock, None, &LockLimits::none()).await })
         })
         .collect();
     for r in futures::future::join_all(tasks).await {
@@ -179,7 +183,7 @@ pub async fn race_exclusive_locks(stores: &[SharedStore], root: &str) -> usize {
         .map(|i| {
             let store = stores[i % stores.len()].clone();
             let lock = test_lock(&format!("urn:uuid:race-{i}"), root, false, principal, None);
-            tokio::spawn(async move { store.create_lock(lock, None).await })
+            tokio::spawn(async move { store.create_lock(lock, None, &LockLimits::none()).await })
         })
         .collect();
     let mut ok = 0;
@@ -215,7 +219,7 @@ pub async fn locks_and_guarded_writes_race(store: SharedStore) {
             let store = store.clone();
             let lock = test_lock(&format!("urn:uuid:r{round}"), &path, false, alice.id, None);
             tokio::spawn(async move {
-                store.create_lock(lock, None).await.unwrap();
+                store.create_lock(lock, None, &LockLimits::none()).await.unwrap();
                 // What the resource holds once the lock is granted.
                 store.object_with_content(meta.id).await.unwrap().unwrap().1
             })
@@ -229,4 +233,155 @@ pub async fn locks_and_guarded_writes_race(store: SharedStore) {
         }
         assert_eq!(content(&store, meta.id).await, at_grant, "a write committed after the lock was granted");
     }
+}
+
+/// Concurrent MOVEs of one object, and of one collection, from two stores
+/// on one database (two server processes): exactly one moves it, the
+/// others find it gone from where they named it (`NotFound`); a DELETE
+/// racing a MOVE of one collection likewise.
+pub async fn concurrent_moves_of_one_resource(backend: Backend) {
+    let db = fresh_db(backend).await;
+    let one = almanach::store::open(&db.url).await.expect("open first store");
+    one.migrate().await.unwrap();
+    let two = almanach::store::open(&db.url).await.expect("open second store");
+    let alice = user(&one, "alice").await;
+    let root = home(&one, &alice).await;
+    let cal = mkcol(&one, &root, "cal").await;
+    let stores = [one.clone(), two.clone()];
+    let outcomes = |results: Vec<Result<StoreResult<TransferOutcome>, tokio::task::JoinError>>| -> Vec<bool> {
+        results
+            .into_iter()
+            .map(|r| match r.unwrap() {
+                Ok(_) => true,
+                Err(StoreError::NotFound) => false,
+                Err(e) => panic!("unexpected error {e:?}"),
+            })
+            .collect()
+    };
+    for round in 0..3 {
+        // Each request found the object at its first name.
+        let obj = Resolved::object(&cal, &put_ok(&one, &cal, &format!("ev{round}"), b"event").await);
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let (store, to, obj) = (stores[i % 2].clone(), dest(&cal, &format!("m{round}-{i}"), false), obj.clone());
+                tokio::spawn(async move { store.move_object(&obj, to, &LockGuard::none()).await })
+            })
+            .collect();
+        let moved = outcomes(futures::future::join_all(tasks).await);
+        assert_eq!(moved.iter().filter(|m| **m).count(), 1, "round {round}: {moved:?}");
+        let winner = moved.iter().position(|m| *m).unwrap();
+        let names: Vec<String> = one.objects(cal.id).await.unwrap().into_iter().map(|o| o.name).collect();
+        assert!(names.contains(&format!("m{round}-{winner}")), "{names:?}");
+        assert!((0..8).filter(|i| *i != winner).all(|i| !names.contains(&format!("m{round}-{i}"))), "{names:?}");
+    }
+
+    let dir = mkcol(&one, &root, "dir").await;
+    put_ok(&one, &dir, "f", b"f").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, to, dir) = (stores[i % 2].clone(), dest(&root, &format!("d{i}"), false), Resolved::collection(&dir));
+            tokio::spawn(async move { store.move_collection(&dir, to, &LockGuard::none()).await })
+        })
+        .collect();
+    let moved = outcomes(futures::future::join_all(tasks).await);
+    assert_eq!(moved.iter().filter(|m| **m).count(), 1, "{moved:?}");
+    let winner = moved.iter().position(|m| *m).unwrap();
+    for i in 0..8 {
+        let found = one.collection_by_path(&format!("/files/alice/d{i}/")).await.unwrap();
+        assert_eq!(found.is_some(), i == winner, "d{i}");
+    }
+
+    for round in 0..3 {
+        let c = Resolved::collection(&mkcol(&one, &root, &format!("c{round}")).await);
+        let (s1, s2, c2) = (one.clone(), two.clone(), c.clone());
+        let to = dest(&root, &format!("c{round}-moved"), false);
+        let del = tokio::spawn(async move { s1.delete_collection(&c, &LockGuard::none()).await.map(|_| TransferOutcome { replaced: false }) });
+        let mv = tokio::spawn(async move { s2.move_collection(&c2, to, &LockGuard::none()).await });
+        let done = outcomes(vec![del.await, mv.await]);
+        assert_eq!(done.iter().filter(|d| **d).count(), 1, "round {round}: DELETE and MOVE {done:?}");
+        let moved = one.collection_by_path(&format!("/files/alice/c{round}-moved/")).await.unwrap();
+        assert_eq!(moved.is_some(), done[1]);
+    }
+    drop(db);
+}
+
+/// Every write given a resource as a request found it acts on it only if it
+/// is still there (RFC 4918: a method acts on what its Request-URI names):
+/// one store (process) moves things, the other then writes with what it
+/// had resolved before — `NotFound` for a source, `MissingParent` for the
+/// collection a new member would go into, and nothing changes.
+pub async fn writes_recheck_what_the_request_named(backend: Backend) {
+    let db = fresh_db(backend).await;
+    let one = almanach::store::open(&db.url).await.expect("open first store");
+    one.migrate().await.unwrap();
+    let two = almanach::store::open(&db.url).await.expect("open second store");
+    let alice = user(&one, "alice").await;
+    let root = home(&one, &alice).await;
+    let cal = mkcol(&one, &root, "cal").await;
+    let other = mkcol(&one, &root, "other").await;
+    let ev = put_ok(&one, &cal, "ev.ics", b"event").await;
+
+    // Resolved by `two`, then `one` renames the object and moves the
+    // calendar away.
+    let (ev_then, cal_then) = (Resolved::object(&cal, &ev), Resolved::collection(&cal));
+    let stale_cal = cal.clone();
+    one.move_object(&ev_then, dest(&cal, "renamed.ics", false), &LockGuard::none()).await.unwrap();
+    let ev_renamed = Resolved { id: ev.id, path: "/files/alice/cal/renamed.ics".into() };
+    let set = [PropertyUpdate::Set(prop("urn:x", "p", "v"))];
+    let not_found = |r: StoreResult<()>| assert!(matches!(r, Err(StoreError::NotFound)), "expected NotFound, got {r:?}");
+    let no_parent = |r: StoreResult<()>| assert!(matches!(r, Err(StoreError::MissingParent)), "expected MissingParent, got {r:?}");
+    let unit = |r: StoreResult<TransferOutcome>| r.map(|_| ());
+    not_found(unit(two.move_object(&ev_then, dest(&other, "x.ics", false), &LockGuard::none()).await));
+    not_found(unit(two.copy_object(&ev_then, dest(&other, "x.ics", false), &LockGuard::none()).await));
+    not_found(two.update_dead_properties(PropertyTarget::Object(ev.id), &ev_then.path, &set, &LockGuard::none(), None).await);
+    assert!(two.objects(other.id).await.unwrap().is_empty());
+    assert!(two.dead_properties(PropertyTarget::Object(ev.id)).await.unwrap().is_empty());
+
+    one.move_collection(&cal_then, dest(&root, "moved", false), &LockGuard::none()).await.unwrap();
+    let rev = reload(&one, &cal).await.sync_revision;
+    no_parent(two.put_object(put(&stale_cal, "new.ics", b"new", WriteCondition::None)).await.map(|_| ()));
+    not_found(two.delete_object(&cal_then, "renamed.ics", None, &LockGuard::none()).await);
+    not_found(unit(two.move_object(&ev_renamed, dest(&other, "x.ics", false), &LockGuard::none()).await));
+    not_found(unit(two.copy_object(&ev_renamed, dest(&other, "x.ics", false), &LockGuard::none()).await));
+    not_found(two.update_dead_properties(PropertyTarget::Collection(cal.id), &cal_then.path, &set, &LockGuard::none(), None).await);
+    not_found(unit(two.move_collection(&cal_then, dest(&root, "again", false), &LockGuard::none()).await));
+    not_found(unit(two.copy_collection(&cal_then, dest(&root, "again", false), true, &LockGuard::none()).await));
+    not_found(two.delete_collection(&cal_then, &LockGuard::none()).await);
+    // Into the moved calendar: a copy, a new collection, a lock-null resource.
+    let o = put_ok(&one, &other, "o.ics", b"o").await;
+    let into_stale = dest(&stale_cal, "o.ics", false);
+    no_parent(unit(two.copy_object(&Resolved::object(&other, &o), into_stale.clone(), &LockGuard::none()).await));
+    no_parent(unit(two.move_object(&Resolved::object(&other, &o), into_stale, &LockGuard::none()).await));
+    let sub = NewCollection {
+        owner: alice.id,
+        parent: Some(cal.id),
+        path: "/files/alice/cal/sub/".into(),
+        kind: CollectionKind::Plain,
+        components: vec![],
+        properties: vec![],
+        guard: LockGuard::none(),
+        quota_limit: None,
+    };
+    no_parent(two.create_collection(sub).await.map(|_| ()));
+    let null = LockNull {
+        collection: cal.id,
+        collection_path: cal_then.path.clone(),
+        name: "null.txt".into(),
+        content_type: "text/plain".into(),
+        guard: LockGuard::none(),
+    };
+    let lock = test_lock("urn:uuid:stale", "/files/alice/cal/null.txt", false, alice.id, None);
+    no_parent(two.create_lock(lock, Some(null), &LockLimits::none()).await);
+
+    // Nothing changed: the moved calendar holds the renamed event only, at
+    // the same revision, and `other` its own object.
+    let moved = reload(&one, &cal).await;
+    assert_eq!((moved.path.as_str(), moved.sync_revision), ("/files/alice/moved/", rev));
+    let names: Vec<String> = one.objects(cal.id).await.unwrap().into_iter().map(|o| o.name).collect();
+    assert_eq!(names, ["renamed.ics"]);
+    assert!(one.dead_properties(PropertyTarget::Collection(cal.id)).await.unwrap().is_empty());
+    assert_eq!(one.objects(other.id).await.unwrap().len(), 1);
+    assert!(one.child_collections(cal.id).await.unwrap().is_empty());
+    assert!(one.lock("urn:uuid:stale").await.unwrap().is_none());
+    drop(db);
 }

@@ -144,18 +144,18 @@ pub async fn delete_principal_cascades(store: SharedStore) {
     let cal = mkcol(&store, &root, "cal").await;
     let obj = put_ok(&store, &cal, "ev.ics", b"ev").await;
     store
-        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none(), None)
+        .update_dead_properties(PropertyTarget::Object(obj.id), &target_path(&store, PropertyTarget::Object(obj.id)).await, &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none(), None)
         .await
         .unwrap();
     store
-        .update_dead_properties(PropertyTarget::Collection(cal.id), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none(), None)
+        .update_dead_properties(PropertyTarget::Collection(cal.id), &target_path(&store, PropertyTarget::Collection(cal.id)).await, &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none(), None)
         .await
         .unwrap();
-    store.create_lock(shared(test_lock("urn:uuid:alice", "/files/alice/cal/", true, alice.id, None)), None).await.unwrap();
-    store.create_lock(shared(test_lock("urn:uuid:bob-in-alice", "/files/alice/cal/ev.ics", false, bob.id, None)), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:alice", "/files/alice/cal/", true, alice.id, None)), None, &LockLimits::none()).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:bob-in-alice", "/files/alice/cal/ev.ics", false, bob.id, None)), None, &LockLimits::none()).await.unwrap();
     let bob_home = home(&store, &bob).await;
     put_ok(&store, &bob_home, "keep.ics", b"keep").await;
-    store.create_lock(shared(test_lock("urn:uuid:bob", "/files/bob/", true, bob.id, None)), None).await.unwrap();
+    store.create_lock(shared(test_lock("urn:uuid:bob", "/files/bob/", true, bob.id, None)), None, &LockLimits::none()).await.unwrap();
 
     store.delete_principal(alice.id).await.unwrap();
     assert_eq!(store.principal(alice.id).await.unwrap(), None);

@@ -71,10 +71,12 @@ conformance!(
     locks::lock_guards,
     locks::lock_conflicts,
     locks::lock_null_resources,
+    locks::lock_limits,
     concurrency::concurrent_exclusive_locks,
     concurrency::locks_and_guarded_writes_race,
     transfer::copy_checks_the_quota,
     transfer::move_to_another_owner,
+    transfer::copy_keeps_uids_unique,
     directory::delete_principal_cascades,
     transfer::concurrent_transfers,
     transfer::collection_and_object_moves_race,
@@ -92,6 +94,30 @@ mod directory_upgrade {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         super::national_directory::upgrade_indexes_existing_principals(crate::db::Backend::Postgres).await;
+    }
+}
+
+/// Concurrent MOVEs (and DELETE) of one resource, from two stores.
+mod concurrent_moves_of_one_resource {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::concurrency::concurrent_moves_of_one_resource(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::concurrency::concurrent_moves_of_one_resource(crate::db::Backend::Postgres).await;
+    }
+}
+
+/// Writes with what a request resolved before another store moved it.
+mod writes_recheck_what_the_request_named {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::concurrency::writes_recheck_what_the_request_named(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::concurrency::writes_recheck_what_the_request_named(crate::db::Backend::Postgres).await;
     }
 }
 
@@ -163,6 +189,7 @@ pub async fn mkcol(store: &SharedStore, parent: &Collection, name: &str) -> Coll
 pub fn put(collection: &Collection, name: &str, body: &[u8], condition: WriteCondition) -> PutObject {
     PutObject {
         collection: collection.id,
+        collection_path: collection.path.clone(),
         name: name.into(),
         content_type: "text/calendar".into(),
         content: Bytes::copy_from_slice(body),
@@ -183,7 +210,33 @@ pub fn prop(ns: &str, name: &str, value: &str) -> DeadProperty {
 }
 
 pub fn dest(parent: &Collection, name: &str, overwrite: bool) -> Destination {
-    Destination { parent: parent.id, name: name.into(), overwrite, quota_limit: None }
+    Destination { parent: parent.id, parent_path: parent.path.clone(), name: name.into(), overwrite, quota_limit: None }
+}
+
+/// An object as a request would find it now: its id and path (for an
+/// unknown id, no path).
+pub async fn obj_at(store: &SharedStore, id: ObjectId) -> Resolved {
+    let Some((meta, _)) = store.object_with_content(id).await.unwrap() else {
+        return Resolved { id, path: String::new() };
+    };
+    let parent = store.collection(meta.collection).await.unwrap().expect("its collection");
+    Resolved::object(&parent, &meta)
+}
+
+/// A collection as a request would find it now (as [`obj_at`]).
+pub async fn coll_at(store: &SharedStore, id: CollectionId) -> Resolved {
+    match store.collection(id).await.unwrap() {
+        Some(c) => Resolved::collection(&c),
+        None => Resolved { id, path: String::new() },
+    }
+}
+
+/// The path a request would find a property target at now.
+pub async fn target_path(store: &SharedStore, target: PropertyTarget) -> String {
+    match target {
+        PropertyTarget::Collection(id) => coll_at(store, id).await.path,
+        PropertyTarget::Object(id) => obj_at(store, id).await.path,
+    }
 }
 
 /// An object's bytes, read with its metadata, which must describe them.

@@ -67,7 +67,7 @@ pub async fn collections_tree(store: SharedStore) {
     let orphan = NewCollection { parent: Some(987_654), path: "/files/alice/gone/x/".into(), ..dup.clone() };
     assert!(matches!(store.create_collection(orphan).await, Err(StoreError::MissingParent)));
 
-    store.delete_collection(cal.id, &LockGuard::none()).await.unwrap();
+    store.delete_collection(&coll_at(&store, cal.id).await, &LockGuard::none()).await.unwrap();
     for gone in [&cal, &inner, &deep] {
         assert_eq!(store.collection(gone.id).await.unwrap(), None);
     }
@@ -80,7 +80,7 @@ pub async fn collections_tree(store: SharedStore) {
     let changes = store.changes_since(root.id, 0).await.unwrap();
     let last = changes.last().unwrap();
     assert_eq!((last.name.as_str(), last.deleted), ("cal_1%", true));
-    assert!(matches!(store.delete_collection(cal.id, &LockGuard::none()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_collection(&coll_at(&store, cal.id).await, &LockGuard::none()).await, Err(StoreError::NotFound)));
     // The same path can be created again, empty.
     let again = mkcol(&store, &root, "cal_1%").await;
     assert_ne!(again.id, cal.id);
@@ -196,16 +196,16 @@ pub async fn dead_properties_count_towards_quota(store: SharedStore) {
     let obj = put_ok(&store, &root, "a", &[0u8; 50]).await;
     let target = PropertyTarget::Object(obj.id);
     let set = |v: &str| [PropertyUpdate::Set(prop("urn:x", "p", v))];
-    store.update_dead_properties(target, &set(&"x".repeat(30)), &LockGuard::none(), Some(100)).await.unwrap();
+    store.update_dead_properties(target, &target_path(&store, target).await, &set(&"x".repeat(30)), &LockGuard::none(), Some(100)).await.unwrap();
     assert_eq!(store.quota_used(alice.id).await.unwrap(), 80);
     let before = reload(&store, &root).await;
-    let r = store.update_dead_properties(target, &set(&"y".repeat(60)), &LockGuard::none(), Some(100)).await;
+    let r = store.update_dead_properties(target, &target_path(&store, target).await, &set(&"y".repeat(60)), &LockGuard::none(), Some(100)).await;
     assert!(matches!(r, Err(StoreError::QuotaExceeded)), "{r:?}");
     assert_eq!(store.dead_properties(target).await.unwrap()[0].value, "x".repeat(30), "nothing changed");
     assert_eq!(reload(&store, &root).await.sync_revision, before.sync_revision);
     // Over quota (the limit shrank): removing still works.
     let remove = [PropertyUpdate::Remove { namespace: "urn:x".into(), name: "p".into() }];
-    store.update_dead_properties(target, &remove, &LockGuard::none(), Some(10)).await.unwrap();
+    store.update_dead_properties(target, &target_path(&store, target).await, &remove, &LockGuard::none(), Some(10)).await.unwrap();
     assert_eq!(store.quota_used(alice.id).await.unwrap(), 50);
     // Collections' properties count too, including at creation.
     let big = NewCollection {
@@ -229,18 +229,18 @@ pub async fn delete_object_conditions(store: SharedStore) {
     let root = home(&store, &alice).await;
     let meta = put_ok(&store, &root, "ev.ics", b"v1").await;
     store
-        .update_dead_properties(PropertyTarget::Object(meta.id), &[PropertyUpdate::Set(prop("urn:x", "p", "v"))], &LockGuard::none(), None)
+        .update_dead_properties(PropertyTarget::Object(meta.id), &target_path(&store, PropertyTarget::Object(meta.id)).await, &[PropertyUpdate::Set(prop("urn:x", "p", "v"))], &LockGuard::none(), None)
         .await
         .unwrap();
-    assert!(matches!(store.delete_object(root.id, "none.ics", None, &LockGuard::none()).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete_object(root.id, "ev.ics", Some("nope"), &LockGuard::none()).await, Err(StoreError::PreconditionFailed)));
+    assert!(matches!(store.delete_object(&coll_at(&store, root.id).await, "none.ics", None, &LockGuard::none()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_object(&coll_at(&store, root.id).await, "ev.ics", Some("nope"), &LockGuard::none()).await, Err(StoreError::PreconditionFailed)));
     assert!(store.object(root.id, "ev.ics").await.unwrap().is_some());
-    store.delete_object(root.id, "ev.ics", Some(&meta.etag), &LockGuard::none()).await.unwrap();
+    store.delete_object(&coll_at(&store, root.id).await, "ev.ics", Some(&meta.etag), &LockGuard::none()).await.unwrap();
     assert_eq!(store.object(root.id, "ev.ics").await.unwrap(), None);
     assert!(store.dead_properties(PropertyTarget::Object(meta.id)).await.unwrap().is_empty());
-    assert!(matches!(store.delete_object(root.id, "ev.ics", None, &LockGuard::none()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_object(&coll_at(&store, root.id).await, "ev.ics", None, &LockGuard::none()).await, Err(StoreError::NotFound)));
     let meta = put_ok(&store, &root, "ev.ics", b"v2").await;
-    store.delete_object(root.id, "ev.ics", None, &LockGuard::none()).await.unwrap();
+    store.delete_object(&coll_at(&store, root.id).await, "ev.ics", None, &LockGuard::none()).await.unwrap();
     assert_eq!(store.object_with_content(meta.id).await.unwrap(), None);
     let last = store.changes_since(root.id, 0).await.unwrap();
     assert_eq!(last, vec![Change { name: "ev.ics".into(), revision: reload(&store, &root).await.sync_revision, deleted: true }]);
@@ -253,7 +253,8 @@ pub async fn dead_properties(store: SharedStore) {
     assert!(store.dead_properties(target).await.unwrap().is_empty());
     store
         .update_dead_properties(
-            target,
+            target, &target_path(&store, 
+            target).await,
             &[
                 PropertyUpdate::Set(prop("DAV:", "displayname", "Home")),
                 PropertyUpdate::Set(prop("urn:x", "color", "<x:c xmlns:x=\"urn:x\">#ff0000</x:c>")),
@@ -270,7 +271,8 @@ pub async fn dead_properties(store: SharedStore) {
     );
     store
         .update_dead_properties(
-            target,
+            target, &target_path(&store, 
+            target).await,
             &[
                 PropertyUpdate::Set(prop("DAV:", "displayname", "Maison")),
                 PropertyUpdate::Remove { namespace: "urn:x".into(), name: "color".into() },
@@ -285,7 +287,8 @@ pub async fn dead_properties(store: SharedStore) {
     // All or nothing: an invalid update leaves everything as it was.
     let r = store
         .update_dead_properties(
-            target,
+            target, &target_path(&store, 
+            target).await,
             &[
                 PropertyUpdate::Set(prop("urn:y", "new", "v")),
                 PropertyUpdate::Remove { namespace: "DAV:".into(), name: "displayname".into() },
@@ -301,14 +304,14 @@ pub async fn dead_properties(store: SharedStore) {
     // Object properties are separate from collection properties with the same id.
     let obj = put_ok(&store, &root, "o.ics", b"o").await;
     store
-        .update_dead_properties(PropertyTarget::Object(obj.id), &[PropertyUpdate::Set(prop("DAV:", "displayname", "obj"))], &LockGuard::none(), None)
+        .update_dead_properties(PropertyTarget::Object(obj.id), &target_path(&store, PropertyTarget::Object(obj.id)).await, &[PropertyUpdate::Set(prop("DAV:", "displayname", "obj"))], &LockGuard::none(), None)
         .await
         .unwrap();
     assert_eq!(store.dead_properties(PropertyTarget::Object(obj.id)).await.unwrap(), vec![prop("DAV:", "displayname", "obj")]);
     assert_eq!(store.dead_properties(target).await.unwrap(), vec![prop("DAV:", "displayname", "Maison")]);
     assert!(matches!(
         store
-            .update_dead_properties(PropertyTarget::Object(987_654), &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none(), None)
+            .update_dead_properties(PropertyTarget::Object(987_654), &target_path(&store, PropertyTarget::Object(987_654)).await, &[PropertyUpdate::Set(prop("a:", "b", "c"))], &LockGuard::none(), None)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -328,7 +331,7 @@ pub async fn change_log(store: SharedStore) {
     assert!(r2 > r1 && r1 > 0);
     put_ok(&store, &cal, "a.ics", b"a2").await;
     let r3 = reload(&store, &cal).await.sync_revision;
-    store.delete_object(cal.id, "b.ics", None, &LockGuard::none()).await.unwrap();
+    store.delete_object(&coll_at(&store, cal.id).await, "b.ics", None, &LockGuard::none()).await.unwrap();
     let r4 = reload(&store, &cal).await.sync_revision;
     assert!(r4 > r3 && r3 > r2);
     assert!(reload(&store, &cal).await.modified_at >= cal.modified_at);
