@@ -2,7 +2,6 @@
 //! by extended MKCOL: where calendars may be created, and the properties
 //! that are checked rather than stored blindly.
 
-use http::StatusCode;
 
 use crate::dav::error::{DavError, DavResult};
 use crate::dav::mkcol::{create, creation_target, parse_set, refusal_groups, CollectionSpec};
@@ -24,7 +23,7 @@ pub async fn mkcalendar(req: &DavRequest<'_>) -> DavResult<Response> {
     if spec.kind.is_some_and(|k| k != CollectionKind::Calendar) {
         // A resourcetype naming only DAV:collection cannot make a calendar.
         let name = crate::dav::property::LiveProperty::ResourceType.name();
-        spec.refused.push((name, crate::dav::mkcol::Refusal::Dav("valid-resourcetype")));
+        spec.refused.push((name, crate::dav::error::conditions::VALID_RESOURCETYPE));
     }
     if !spec.refused.is_empty() {
         // §5.3.1.1: 207, with the reasons in propstats of the request URI.
@@ -55,10 +54,7 @@ pub fn check_location(resource: &Resource, parent: &Collection) -> DavResult<()>
     if in_home {
         Ok(())
     } else {
-        Err(DavError::condition(
-            StatusCode::FORBIDDEN,
-            crate::dav::error::Condition::Caldav("calendar-collection-location-ok"),
-        ))
+        Err(DavError::forbidden_by(super::preconditions::CALENDAR_COLLECTION_LOCATION_OK))
     }
 }
 

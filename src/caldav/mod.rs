@@ -11,6 +11,7 @@
 pub mod export;
 pub mod limits;
 pub mod mkcalendar;
+pub mod preconditions;
 pub mod props;
 pub mod put;
 pub mod report;

@@ -11,7 +11,7 @@ use crate::dav::property::{LiveProperty, PropValue};
 use crate::dav::resource::{HomeSpace, Resource};
 use crate::dav::DavRequest;
 use crate::store::{Principal, PrincipalKind};
-use crate::xml::escape_text;
+use crate::xml::{OutElement, NS_CALDAV};
 
 /// The collations of `text-match` (RFC 4791 §7.5, RFC 4790).
 pub const COLLATIONS: [&str; 3] = ["i;ascii-casemap", "i;octet", "i;unicode-casemap"];
@@ -27,14 +27,16 @@ pub async fn live_value(req: &DavRequest<'_>, resource: &Resource, prop: LivePro
         (P::CalendarUserAddressSet, Resource::Principal(p)) => PropValue::Hrefs(user_addresses(req, p).await?),
         (P::CalendarUserType, Resource::Principal(p)) => PropValue::Text(calendar_user_type(p).into()),
         (prop, Resource::Collection { collection, .. }) if is_calendar(collection) => match prop {
-            P::SupportedCalendarComponentSet => PropValue::Xml(
-                collection.components.iter().map(|c| format!("<C:comp name=\"{}\"/>", escape_text(c))).collect(),
+            P::SupportedCalendarComponentSet => PropValue::Elements(
+                collection.components.iter().map(|c| OutElement::empty(NS_CALDAV, "comp").attr("name", c.as_str())).collect(),
             ),
             P::SupportedCalendarData => {
-                PropValue::Xml("<C:calendar-data content-type=\"text/calendar\" version=\"2.0\"/>".into())
+                PropValue::Elements(vec![OutElement::empty(NS_CALDAV, "calendar-data")
+                    .attr("content-type", "text/calendar")
+                    .attr("version", "2.0")])
             }
-            P::SupportedCollationSet => PropValue::Xml(
-                COLLATIONS.iter().map(|c| format!("<C:supported-collation>{c}</C:supported-collation>")).collect(),
+            P::SupportedCollationSet => PropValue::Elements(
+                COLLATIONS.iter().map(|c| OutElement::text(NS_CALDAV, "supported-collation", *c)).collect(),
             ),
             P::MaxResourceSize => PropValue::Text(req.state.config.max_resource_bytes.to_string()),
             P::MinDateTime => PropValue::Text(limits::MIN_DATE_TIME.into()),

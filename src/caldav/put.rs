@@ -2,10 +2,10 @@
 //! validated against the preconditions of §5.3.2.1 and indexed, then stored
 //! exactly as sent.
 
-use http::StatusCode;
 
 use super::limits;
-use crate::dav::error::{Condition, DavError, DavResult};
+use super::preconditions as pre;
+use crate::dav::error::{DavError, DavResult, Precondition};
 use crate::ical::object::{count_content_lines, parse_calendar_object, CalendarObject, ObjectError};
 use crate::store::ObjectIndex;
 
@@ -15,8 +15,8 @@ pub struct Prepared {
     pub index: ObjectIndex,
 }
 
-fn refuse(condition: &'static str) -> DavError {
-    DavError::condition(StatusCode::FORBIDDEN, Condition::Caldav(condition))
+fn refuse(condition: Precondition) -> DavError {
+    DavError::forbidden_by(condition)
 }
 
 /// How big a resource may be: in bytes (RFC 4791 §5.2.5, RFC 6352 §6.2.3
@@ -44,26 +44,26 @@ impl ResourceLimits {
 /// this fails. This parses the body: compute work for large ones.
 pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, components: &[String], body: &[u8]) -> DavResult<Prepared> {
     if !limits.admit(body) {
-        return Err(refuse("max-resource-size"));
+        return Err(refuse(pre::MAX_RESOURCE_SIZE));
     }
     if let Some(ct) = content_type {
         if !is_calendar_media_type(ct) {
-            return Err(refuse("supported-calendar-data"));
+            return Err(refuse(pre::SUPPORTED_CALENDAR_DATA));
         }
     }
     let object = parse_calendar_object(body).map_err(|e| match e {
         ObjectError::InvalidData(why) => {
             tracing::debug!(%why, "invalid calendar data");
-            refuse("valid-calendar-data")
+            refuse(pre::VALID_CALENDAR_DATA)
         }
         ObjectError::InvalidObject(why) => {
             tracing::debug!(%why, "invalid calendar object resource");
-            refuse("valid-calendar-object-resource")
+            refuse(pre::VALID_CALENDAR_OBJECT_RESOURCE)
         }
     })?;
     let component = object.component_type().as_str().to_string();
     if !components.iter().any(|c| c.eq_ignore_ascii_case(&component)) {
-        return Err(refuse("supported-calendar-component"));
+        return Err(refuse(pre::SUPPORTED_CALENDAR_COMPONENT));
     }
     check_attendees(&object)?;
     let index = object_index(&object)?;
@@ -88,7 +88,7 @@ fn check_attendees(object: &CalendarObject) -> DavResult<()> {
         .max()
         .unwrap_or(0);
     if most > limits::MAX_ATTENDEES_PER_INSTANCE {
-        return Err(refuse("max-attendees-per-instance"));
+        return Err(refuse(pre::MAX_ATTENDEES_PER_INSTANCE));
     }
     Ok(())
 }
@@ -98,10 +98,10 @@ fn check_attendees(object: &CalendarObject) -> DavResult<()> {
 fn object_index(object: &CalendarObject) -> DavResult<ObjectIndex> {
     let bounds = crate::ical::recur::index_bounds(object, &object.resolver(None));
     if bounds.first_start.is_some_and(|s| s < limits::min_millis()) {
-        return Err(refuse("min-date-time"));
+        return Err(refuse(pre::MIN_DATE_TIME));
     }
     if bounds.last_end.is_some_and(|e| e > limits::max_millis()) {
-        return Err(refuse("max-date-time"));
+        return Err(refuse(pre::MAX_DATE_TIME));
     }
     Ok(ObjectIndex {
         uid: Some(object.uid().to_string()),

@@ -25,7 +25,7 @@ use http::StatusCode;
 use super::report::request::{parse_filter, parse_limit};
 use super::report::{render_address_data, ReportProps};
 use crate::collation::{fold, Collation, MatchType};
-use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::error::{conditions, Condition, DavError, DavResult};
 use crate::dav::locks::path_of_uri;
 use crate::dav::multiget::requested_hrefs;
 use crate::dav::multistatus::MultiStatus;
@@ -37,7 +37,7 @@ use crate::dav::response::{multistatus, Response};
 use crate::dav::DavRequest;
 use crate::store::{etag_for, DirectoryEntry, DirectoryField, DirectoryMatch, DirectorySearch, DirectoryTerm};
 use crate::vcard::filter::{CardFilter, CardPropFilter, FilterTest};
-use crate::xml::{Element, NS_CARDDAV, NS_DAV};
+use crate::xml::{Element, OutElement, NS_CARDDAV};
 
 /// Where the directory gateway lives (one per server).
 pub const DIRECTORY_PATH: &str = "/directory/";
@@ -80,7 +80,7 @@ pub fn card_path(entry: &DirectoryEntry) -> String {
 
 /// Refusal of anything that would enumerate the directory.
 pub fn refuse_listing() -> DavError {
-    DavError::condition(StatusCode::FORBIDDEN, Condition::NumberOfMatchesWithinLimits)
+    DavError::condition(StatusCode::FORBIDDEN, conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS)
 }
 
 // ------------------------------------------------------------ cards
@@ -211,8 +211,10 @@ fn structured_needle(folded: &str) -> String {
 }
 
 fn unsupported_filter(pf: Option<CardPropFilter>) -> DavError {
+    // §8.6: the prop-filters the server cannot answer.
     let names = pf.map(|pf| vec![pf.name]).unwrap_or_default();
-    DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedFilter(names))
+    let elements = names.into_iter().map(|n| OutElement::empty(NS_CARDDAV, "prop-filter").attr("name", n)).collect();
+    DavError::condition(StatusCode::FORBIDDEN, Condition::with_elements(super::preconditions::SUPPORTED_FILTER, elements))
 }
 
 /// `addressbook-query` on the directory.
@@ -235,7 +237,7 @@ pub async fn query(req: &DavRequest<'_>, root: &Element) -> DavResult<Response> 
     }
     if truncated {
         // RFC 6352 §8.6.2.
-        let error = (NS_DAV, "number-of-matches-within-limits");
+        let error = conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS;
         ms.status_error_response(&req.href(DIRECTORY_PATH), StatusCode::INSUFFICIENT_STORAGE, error);
     }
     Ok(multistatus(ms.finish()))

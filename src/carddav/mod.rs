@@ -10,13 +10,12 @@
 
 pub mod directory;
 pub mod get;
+pub mod preconditions;
 pub mod props;
 pub mod put;
 pub mod report;
 
-use http::StatusCode;
-
-use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::error::{DavError, DavResult};
 use crate::dav::resource::{create_default_collection, HomeSpace, Resource};
 use crate::store::{Collection, CollectionKind, SharedStore, StoreResult};
 
@@ -41,6 +40,6 @@ pub fn check_location(resource: &Resource, parent: &Collection) -> DavResult<()>
     if in_home {
         Ok(())
     } else {
-        Err(DavError::condition(StatusCode::FORBIDDEN, Condition::Carddav("addressbook-collection-location-ok")))
+        Err(DavError::forbidden_by(preconditions::ADDRESSBOOK_COLLECTION_LOCATION_OK))
     }
 }

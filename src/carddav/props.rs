@@ -8,6 +8,7 @@ use crate::dav::error::DavResult;
 use crate::dav::property::{LiveProperty, PropValue};
 use crate::dav::resource::{HomeSpace, Resource};
 use crate::dav::DavRequest;
+use crate::xml::{OutElement, NS_CARDDAV};
 
 /// The collations of `text-match` (RFC 6352 §8.3, RFC 4790).
 pub const COLLATIONS: [&str; 3] = ["i;unicode-casemap", "i;ascii-casemap", "i;octet"];
@@ -36,13 +37,14 @@ fn address_book_value(req: &DavRequest<'_>, prop: LiveProperty) -> DavResult<Opt
     use LiveProperty as P;
     Ok(Some(match prop {
         // §6.2.2: both versions are accepted and served.
-        P::SupportedAddressData => PropValue::Xml(
-            "<CR:address-data-type content-type=\"text/vcard\" version=\"3.0\"/>\
-             <CR:address-data-type content-type=\"text/vcard\" version=\"4.0\"/>"
-                .into(),
+        P::SupportedAddressData => PropValue::Elements(
+            ["3.0", "4.0"]
+                .into_iter()
+                .map(|v| OutElement::empty(NS_CARDDAV, "address-data-type").attr("content-type", "text/vcard").attr("version", v))
+                .collect(),
         ),
-        P::AddressbookSupportedCollationSet => PropValue::Xml(
-            COLLATIONS.iter().map(|c| format!("<CR:supported-collation>{c}</CR:supported-collation>")).collect(),
+        P::AddressbookSupportedCollationSet => PropValue::Elements(
+            COLLATIONS.iter().map(|c| OutElement::text(NS_CARDDAV, "supported-collation", *c)).collect(),
         ),
         P::AddressbookMaxResourceSize => PropValue::Text(req.state.config.max_resource_bytes.to_string()),
         _ => return Ok(None),

@@ -2,10 +2,10 @@
 //! validated against the preconditions of §6.3.2.1 and indexed, then stored
 //! exactly as sent.
 
-use http::StatusCode;
 
 use crate::caldav::put::ResourceLimits;
-use crate::dav::error::{Condition, DavError, DavResult};
+use super::preconditions as pre;
+use crate::dav::error::{DavError, DavResult, Precondition};
 use crate::store::ObjectIndex;
 use crate::vcard::object::{parse_address_object, search_text, CardError};
 
@@ -15,8 +15,8 @@ pub struct Prepared {
     pub index: ObjectIndex,
 }
 
-fn refuse(condition: &'static str) -> DavError {
-    DavError::condition(StatusCode::FORBIDDEN, Condition::Carddav(condition))
+fn refuse(condition: Precondition) -> DavError {
+    DavError::forbidden_by(condition)
 }
 
 /// Check a body PUT into an address book against RFC 6352 §6.3.2.1 and
@@ -25,18 +25,18 @@ fn refuse(condition: &'static str) -> DavError {
 /// ones.
 pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, body: &[u8]) -> DavResult<Prepared> {
     if !limits.admit(body) {
-        return Err(refuse("max-resource-size"));
+        return Err(refuse(pre::MAX_RESOURCE_SIZE));
     }
     if let Some(ct) = content_type {
         if !crate::vcard::is_vcard_media_type(ct) {
-            return Err(refuse("supported-address-data"));
+            return Err(refuse(pre::SUPPORTED_ADDRESS_DATA));
         }
     }
     let object = parse_address_object(body).map_err(|e| {
         tracing::debug!(error = %e, "refused vCard");
         match e {
-            CardError::InvalidData(_) => refuse("valid-address-data"),
-            CardError::UnsupportedVersion(_) => refuse("supported-address-data"),
+            CardError::InvalidData(_) => refuse(pre::VALID_ADDRESS_DATA),
+            CardError::UnsupportedVersion(_) => refuse(pre::SUPPORTED_ADDRESS_DATA),
         }
     })?;
     Ok(Prepared {

@@ -17,106 +17,93 @@ use super::path::PathError;
 use super::response::{xml_response, Response};
 use super::DavRequest;
 use crate::store::StoreError;
-use crate::xml::{XmlError, XmlWriter, NS_CALDAV, NS_CARDDAV, NS_DAV};
+use crate::xml::{OutElement, XmlError, XmlWriter, NS_DAV};
 
-/// Preconditions and postconditions with a defined element (RFC 4918 §16,
-/// RFC 3253 §3.6, RFC 4331 §6).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Condition {
+/// A precondition or postcondition element (RFC 4918 §16, RFC 3253 §1.6):
+/// its namespace and local name. The WebDAV core declares its own in
+/// [`conditions`]; each protocol declares its own next to its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Precondition {
+    pub ns: &'static str,
+    pub name: &'static str,
+}
+
+impl Precondition {
+    pub const fn new(ns: &'static str, name: &'static str) -> Precondition {
+        Precondition { ns, name }
+    }
+}
+
+/// The preconditions and postconditions of the WebDAV core.
+pub mod conditions {
+    use super::Precondition;
+    use crate::xml::NS_DAV;
+
     /// RFC 4918 §9.1: Depth: infinity PROPFIND is refused.
-    PropfindFiniteDepth,
+    pub const PROPFIND_FINITE_DEPTH: Precondition = Precondition::new(NS_DAV, "propfind-finite-depth");
     /// RFC 4918 §9.2: a protected property cannot be changed.
-    CannotModifyProtectedProperty,
-    /// RFC 4918 §9.11: UNLOCK token does not cover the Request-URI.
-    LockTokenMatchesRequestUri,
-    /// RFC 4918 §9.10: a lock conflicts; the hrefs are lock roots when known.
-    NoConflictingLock(Vec<String>),
-    /// RFC 4918 §16: the request should have carried a lock token for these hrefs.
-    LockTokenSubmitted(Vec<String>),
+    pub const CANNOT_MODIFY_PROTECTED_PROPERTY: Precondition = Precondition::new(NS_DAV, "cannot-modify-protected-property");
+    /// RFC 4918 §9.11: the UNLOCK token does not cover the Request-URI.
+    pub const LOCK_TOKEN_MATCHES_REQUEST_URI: Precondition = Precondition::new(NS_DAV, "lock-token-matches-request-uri");
+    /// RFC 4918 §9.10: a lock conflicts (with the roots of the conflicting locks).
+    pub const NO_CONFLICTING_LOCK: Precondition = Precondition::new(NS_DAV, "no-conflicting-lock");
+    /// RFC 4918 §16: the request should have carried a lock token (for these hrefs).
+    pub const LOCK_TOKEN_SUBMITTED: Precondition = Precondition::new(NS_DAV, "lock-token-submitted");
     /// RFC 4331 §6: the write would exceed the quota.
-    QuotaNotExceeded,
+    pub const QUOTA_NOT_EXCEEDED: Precondition = Precondition::new(NS_DAV, "quota-not-exceeded");
     /// RFC 3253 §3.6: the REPORT is not supported on this resource.
-    SupportedReport,
+    pub const SUPPORTED_REPORT: Precondition = Precondition::new(NS_DAV, "supported-report");
     /// RFC 6578 §3.2: the sync token is not one this collection issued.
-    ValidSyncToken,
-    /// RFC 5323 §5.17 / RFC 6578 §3.6: more results than `DAV:limit` allows.
-    NumberOfMatchesWithinLimits,
-    /// A CalDAV precondition (RFC 4791 §5.3.2.1, §7.8, §9) without content,
-    /// e.g. `valid-calendar-data`.
-    Caldav(&'static str),
-    /// A CardDAV precondition (RFC 6352 §6.3.2.1, §8.6), e.g. `valid-address-data`.
-    Carddav(&'static str),
-    /// RFC 4791 §5.3.2.1 / RFC 6352 §6.3.2.1: `no-uid-conflict`, with the
-    /// href of the resource already holding the UID; `namespace` is the
-    /// CalDAV or CardDAV namespace.
-    NoUidConflict { namespace: &'static str, href: String },
-    /// RFC 6352 §8.6 `supported-filter`, naming the prop-filters the
-    /// server cannot answer.
-    SupportedFilter(Vec<String>),
+    pub const VALID_SYNC_TOKEN: Precondition = Precondition::new(NS_DAV, "valid-sync-token");
+    /// RFC 5323 §5.17, RFC 6578 §3.6, RFC 4791 §7.8: more results than the
+    /// server (or `DAV:limit`) allows.
+    pub const NUMBER_OF_MATCHES_WITHIN_LIMITS: Precondition = Precondition::new(NS_DAV, "number-of-matches-within-limits");
+    /// RFC 5689 §3: extended MKCOL with a resourcetype the server cannot create.
+    pub const VALID_RESOURCETYPE: Precondition = Precondition::new(NS_DAV, "valid-resourcetype");
+}
+
+/// A failed precondition as a `DAV:error` body says it: the element, with
+/// the hrefs or the elements it carries (RFC 4918 §16: `lock-token-submitted`
+/// names locked resources, CalDAV's `no-uid-conflict` the holder of a UID,
+/// CardDAV's `supported-filter` the unsupported prop-filters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub element: Precondition,
+    pub content: ConditionContent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConditionContent {
+    Empty,
+    Hrefs(Vec<String>),
+    Elements(Vec<OutElement>),
+}
+
+impl From<Precondition> for Condition {
+    fn from(element: Precondition) -> Condition {
+        Condition { element, content: ConditionContent::Empty }
+    }
 }
 
 impl Condition {
-    fn namespace(&self) -> &'static str {
-        match self {
-            Condition::Caldav(_) => NS_CALDAV,
-            Condition::Carddav(_) | Condition::SupportedFilter(_) => NS_CARDDAV,
-            Condition::NoUidConflict { namespace, .. } => namespace,
-            _ => NS_DAV,
-        }
+    pub fn with_hrefs(element: Precondition, hrefs: Vec<String>) -> Condition {
+        Condition { element, content: ConditionContent::Hrefs(hrefs) }
     }
 
-    fn name(&self) -> &'static str {
-        match self {
-            Condition::ValidSyncToken => "valid-sync-token",
-            Condition::NumberOfMatchesWithinLimits => "number-of-matches-within-limits",
-            Condition::Caldav(name) | Condition::Carddav(name) => name,
-            Condition::NoUidConflict { .. } => "no-uid-conflict",
-            Condition::PropfindFiniteDepth => "propfind-finite-depth",
-            Condition::CannotModifyProtectedProperty => "cannot-modify-protected-property",
-            Condition::LockTokenMatchesRequestUri => "lock-token-matches-request-uri",
-            Condition::NoConflictingLock(_) => "no-conflicting-lock",
-            Condition::LockTokenSubmitted(_) => "lock-token-submitted",
-            Condition::QuotaNotExceeded => "quota-not-exceeded",
-            Condition::SupportedReport => "supported-report",
-            Condition::SupportedFilter(_) => "supported-filter",
-        }
+    pub fn with_elements(element: Precondition, elements: Vec<OutElement>) -> Condition {
+        Condition { element, content: ConditionContent::Elements(elements) }
     }
 
-    fn hrefs(&self) -> &[String] {
-        match self {
-            Condition::NoConflictingLock(h) | Condition::LockTokenSubmitted(h) => h,
-            Condition::NoUidConflict { href, .. } => std::slice::from_ref(href),
-            _ => &[],
-        }
-    }
-
-    /// A `supported-filter` that names prop-filters (None otherwise).
-    fn as_nonempty_filter(&self) -> Option<&Vec<String>> {
-        match self {
-            Condition::SupportedFilter(names) if !names.is_empty() => Some(names),
-            _ => None,
-        }
-    }
-
-    /// `<D:error><D:name>…</D:name></D:error>`
+    /// `<D:error><element>…</element></D:error>`
     pub fn to_xml(&self) -> String {
         let mut w = XmlWriter::new();
         w.root(NS_DAV, "error");
-        if let Some(names) = self.as_nonempty_filter() {
-            w.start(self.namespace(), self.name());
-            for name in names {
-                w.raw(&format!("<CR:prop-filter name=\"{}\"/>", crate::xml::escape_text(name).replace('"', "&quot;")));
-            }
-            w.end();
-        } else if self.hrefs().is_empty() {
-            w.empty(self.namespace(), self.name());
-        } else {
-            w.start(self.namespace(), self.name());
-            for h in self.hrefs() {
-                w.text_element(NS_DAV, "href", h);
-            }
-            w.end();
-        }
+        let children = match &self.content {
+            ConditionContent::Empty => Vec::new(),
+            ConditionContent::Hrefs(hrefs) => hrefs.iter().map(|h| OutElement::text(NS_DAV, "href", h)).collect(),
+            ConditionContent::Elements(elements) => elements.clone(),
+        };
+        w.element(&OutElement::parent(self.element.ns, self.element.name, children));
         w.finish()
     }
 }
@@ -160,8 +147,13 @@ impl DavError {
     pub fn not_found() -> Self {
         DavError::Status(StatusCode::NOT_FOUND)
     }
-    pub fn condition(code: StatusCode, c: Condition) -> Self {
-        DavError::Condition(code, c)
+    pub fn condition(code: StatusCode, c: impl Into<Condition>) -> Self {
+        DavError::Condition(code, c.into())
+    }
+
+    /// 403 with a precondition element (RFC 4918 §16).
+    pub fn forbidden_by(p: Precondition) -> Self {
+        DavError::Condition(StatusCode::FORBIDDEN, p.into())
     }
 
     /// Convert a store error, naming a lock root (of `Locked` and
@@ -191,8 +183,12 @@ impl DavError {
         let status = self.status_code();
         match self {
             DavError::Condition(_, c) => xml_response(status, c.to_xml()),
-            DavError::Store(StoreError::QuotaExceeded) => xml_response(status, Condition::QuotaNotExceeded.to_xml()),
-            DavError::Store(StoreError::InvalidSyncToken) => xml_response(status, Condition::ValidSyncToken.to_xml()),
+            DavError::Store(StoreError::QuotaExceeded) => {
+                xml_response(status, Condition::from(conditions::QUOTA_NOT_EXCEEDED).to_xml())
+            }
+            DavError::Store(StoreError::InvalidSyncToken) => {
+                xml_response(status, Condition::from(conditions::VALID_SYNC_TOKEN).to_xml())
+            }
             DavError::Store(ref e @ StoreError::TooManyLocks { .. }) => {
                 super::response::text(status, &format!("{e}; remove some (UNLOCK) or let them expire\n"))
             }
@@ -219,8 +215,8 @@ impl DavError {
 /// existing one (`no-conflicting-lock`). `href` names the existing lock's root.
 fn lock_condition(e: &StoreError, href: String) -> Condition {
     match e {
-        StoreError::LockConflict { .. } => Condition::NoConflictingLock(vec![href]),
-        _ => Condition::LockTokenSubmitted(vec![href]),
+        StoreError::LockConflict { .. } => Condition::with_hrefs(conditions::NO_CONFLICTING_LOCK, vec![href]),
+        _ => Condition::with_hrefs(conditions::LOCK_TOKEN_SUBMITTED, vec![href]),
     }
 }
 

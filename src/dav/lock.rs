@@ -5,7 +5,7 @@
 
 use http::{header, StatusCode};
 
-use super::error::{Condition, DavError, DavResult};
+use super::error::{conditions, DavError, DavResult};
 use super::live_props::quota_limit;
 use super::locks::{active_lock, check_if_header, lock_guard};
 use super::property::write_active_lock;
@@ -173,7 +173,7 @@ pub async fn unlock(req: &DavRequest<'_>) -> DavResult<Response> {
     let path = resource.store_path(&req.path);
     let covering = req.state.store.locks_covering(&path).await?;
     let lock = covering.into_iter().find(|l| l.token == token).ok_or_else(|| {
-        DavError::condition(StatusCode::CONFLICT, Condition::LockTokenMatchesRequestUri)
+        DavError::condition(StatusCode::CONFLICT, conditions::LOCK_TOKEN_MATCHES_REQUEST_URI)
     })?;
     // RFC 4918 §9.11: the lock's creator, or a principal with DAV:unlock.
     if lock.principal != req.user.id {

@@ -5,7 +5,7 @@
 
 use http::StatusCode;
 
-use super::error::{DavError, DavResult};
+use super::error::{conditions, DavError, DavResult, Precondition};
 use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard};
 use super::multistatus::{mkcol_response, PropStat};
@@ -25,20 +25,12 @@ pub struct CollectionSpec {
     /// For calendars: `supported-calendar-component-set` (RFC 4791 §5.2.3).
     pub components: Vec<String>,
     pub properties: Vec<DeadProperty>,
-    /// Properties that cannot be set, with the precondition (or status) why.
-    pub refused: Vec<(PropName, Refusal)>,
+    /// Properties that cannot be set, with the precondition why (403).
+    pub refused: Vec<(PropName, Precondition)>,
     /// Every property named in the request, in order (for 424 groups).
     pub names: Vec<PropName>,
 }
 
-/// Why a property of a creation request cannot be set.
-#[derive(Debug, Clone, Copy)]
-pub enum Refusal {
-    /// 403 with this precondition element in the DAV: namespace.
-    Dav(&'static str),
-    /// 403 with this CalDAV precondition element.
-    Caldav(&'static str),
-}
 
 pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
     let (resource, parent) = creation_target(req).await?;
@@ -140,15 +132,15 @@ pub fn parse_set(root: &Element) -> CollectionSpec {
             match LiveProperty::from_name(&name) {
                 Some(LiveProperty::ResourceType) => match resource_kind(prop) {
                     Some(kind) => spec.kind = Some(kind),
-                    None => spec.refused.push((name, Refusal::Dav("valid-resourcetype"))),
+                    None => spec.refused.push((name, conditions::VALID_RESOURCETYPE)),
                 },
                 Some(LiveProperty::SupportedCalendarComponentSet) => match caldav::mkcalendar::parse_component_set(prop) {
                     Some(components) => spec.components = components,
-                    None => spec.refused.push((name, Refusal::Caldav("supported-calendar-component"))),
+                    None => spec.refused.push((name, caldav::preconditions::SUPPORTED_CALENDAR_COMPONENT)),
                 },
-                Some(p) if p.is_protected() => spec.refused.push((name, Refusal::Dav("cannot-modify-protected-property"))),
+                Some(p) if p.is_protected() => spec.refused.push((name, conditions::CANNOT_MODIFY_PROTECTED_PROPERTY)),
                 _ if prop.is(NS_CALDAV, "calendar-timezone") && !caldav::mkcalendar::valid_calendar_timezone(prop) => {
-                    spec.refused.push((name, Refusal::Caldav("valid-calendar-data")));
+                    spec.refused.push((name, caldav::preconditions::VALID_CALENDAR_DATA));
                 }
                 _ => spec.properties.push(DeadProperty {
                     namespace: prop.ns.clone(),
@@ -160,7 +152,7 @@ pub fn parse_set(root: &Element) -> CollectionSpec {
     }
     if !spec.components.is_empty() && spec.kind.is_some_and(|k| k != CollectionKind::Calendar) {
         let name = LiveProperty::SupportedCalendarComponentSet.name();
-        spec.refused.push((name, Refusal::Dav("cannot-modify-protected-property")));
+        spec.refused.push((name, conditions::CANNOT_MODIFY_PROTECTED_PROPERTY));
     }
     spec
 }
@@ -198,10 +190,7 @@ pub fn refusal_groups(spec: &CollectionSpec) -> Vec<PropStat> {
         .map(|(name, refusal)| PropStat {
             status: StatusCode::FORBIDDEN,
             props: vec![(name.clone(), PropValue::Empty)],
-            error: Some(match refusal {
-                Refusal::Dav(c) => (NS_DAV, *c),
-                Refusal::Caldav(c) => (NS_CALDAV, *c),
-            }),
+            error: Some(*refusal),
         })
         .collect();
     let dependent = spec

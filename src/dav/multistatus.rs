@@ -3,6 +3,7 @@
 use http::StatusCode;
 
 use super::property::{write_property, PropName, PropValue};
+use super::error::{conditions, Precondition};
 use super::DavRequest;
 use crate::xml::{XmlWriter, NS_DAV};
 
@@ -20,9 +21,9 @@ impl Default for MultiStatus {
 pub struct PropStat {
     pub status: StatusCode,
     pub props: Vec<(PropName, PropValue)>,
-    /// A precondition element (namespace, name) for `DAV:error` inside the
-    /// propstat (RFC 4918 §14.22).
-    pub error: Option<(&'static str, &'static str)>,
+    /// A precondition element for `DAV:error` inside the propstat (RFC
+    /// 4918 §14.22).
+    pub error: Option<Precondition>,
 }
 
 pub fn status_line(status: StatusCode) -> std::borrow::Cow<'static, str> {
@@ -73,12 +74,12 @@ impl MultiStatus {
 
     /// A `response` with a status and a `DAV:error` precondition element
     /// (RFC 4918 §14.5), e.g. 507 with `number-of-matches-within-limits`.
-    pub fn status_error_response(&mut self, href: &str, status: StatusCode, error: (&str, &str)) {
+    pub fn status_error_response(&mut self, href: &str, status: StatusCode, error: Precondition) {
         self.w.start(NS_DAV, "response");
         self.w.text_element(NS_DAV, "href", href);
         self.w.text_element(NS_DAV, "status", &status_line(status));
         self.w.start(NS_DAV, "error");
-        self.w.empty(error.0, error.1);
+        self.w.empty(error.ns, error.name);
         self.w.end();
         self.w.end();
     }
@@ -92,7 +93,7 @@ impl MultiStatus {
         self.w.text_element(NS_DAV, "href", href);
         self.w.text_element(NS_DAV, "status", &status_line(StatusCode::INSUFFICIENT_STORAGE));
         self.w.start(NS_DAV, "error");
-        self.w.empty(NS_DAV, "number-of-matches-within-limits");
+        self.w.empty(conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS.ns, conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS.name);
         self.w.end();
         self.w.text_element(NS_DAV, "responsedescription", why);
         self.w.end();
@@ -133,9 +134,9 @@ fn write_propstats(w: &mut XmlWriter, groups: &[PropStat]) {
         }
         w.end();
         w.text_element(NS_DAV, "status", &status_line(group.status));
-        if let Some((ns, condition)) = group.error {
+        if let Some(condition) = group.error {
             w.start(NS_DAV, "error");
-            w.empty(ns, condition);
+            w.empty(condition.ns, condition.name);
             w.end();
         }
         w.end();
@@ -175,7 +176,7 @@ pub fn write_cut(req: &DavRequest<'_>, ms: &mut MultiStatus, cut: Cut) {
     let href = req.href(&req.path.collection_path());
     match cut {
         // RFC 6352 §8.6.2 names the postcondition for a limit too.
-        Cut::Limit => ms.status_error_response(&href, StatusCode::INSUFFICIENT_STORAGE, (NS_DAV, "number-of-matches-within-limits")),
+        Cut::Limit => ms.status_error_response(&href, StatusCode::INSUFFICIENT_STORAGE, conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS),
         other => ms.cut_response(&href, other.describe()),
     }
 }

@@ -3,7 +3,7 @@
 //! everything else is a dead property stored as received.
 
 use crate::store::Lock;
-use crate::xml::{XmlWriter, NS_CALDAV, NS_CALENDARSERVER, NS_CARDDAV, NS_DAV};
+use crate::xml::{OutElement, XmlWriter, NS_CALDAV, NS_CALENDARSERVER, NS_CARDDAV, NS_DAV};
 
 /// A property name as it appears on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -246,9 +246,9 @@ pub enum PropValue {
     SupportedLock,
     /// A dead property: the whole element as stored (self-contained fragment).
     Dead(String),
-    /// Content the server generated as XML, using only the fixed prefixes
-    /// declared on the response root (e.g. `<C:comp name="VEVENT"/>`).
-    Xml(String),
+    /// Elements the server generates (e.g. the `C:comp` children of
+    /// `supported-calendar-component-set`).
+    Elements(Vec<OutElement>),
 }
 
 impl PropValue {
@@ -276,7 +276,11 @@ pub fn write_property(w: &mut XmlWriter, name: &PropName, value: &PropValue) {
 fn write_value(w: &mut XmlWriter, value: &PropValue) {
     match value {
         PropValue::Empty | PropValue::Dead(_) => {}
-        PropValue::Xml(x) => w.raw(x),
+        PropValue::Elements(elements) => {
+            for e in elements {
+                w.element(e);
+            }
+        }
         PropValue::Text(t) => w.text(t),
         PropValue::Stored(b) => w.text(std::str::from_utf8(b).unwrap_or_default()),
         PropValue::Href(h) => w.text_element(NS_DAV, "href", h),

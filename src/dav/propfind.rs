@@ -6,7 +6,7 @@
 
 use http::StatusCode;
 
-use super::error::{Condition, DavError, DavResult};
+use super::error::{conditions, DavError, DavResult};
 use super::live_props::live_value;
 use super::members::members;
 use super::multistatus::{MultiStatus, PropStat};
@@ -65,7 +65,7 @@ pub fn parse_propfind(body: &[u8]) -> DavResult<PropfindRequest> {
 pub async fn propfind(req: &DavRequest<'_>) -> DavResult<Response> {
     let depth = req.depth(Depth::Infinity)?;
     if depth == Depth::Infinity {
-        return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::PropfindFiniteDepth));
+        return Err(DavError::condition(StatusCode::FORBIDDEN, conditions::PROPFIND_FINITE_DEPTH));
     }
     let resource = resolve(&req.state.store, req.user, &req.path).await?;
     if !resource.exists() {

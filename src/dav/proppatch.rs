@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 
-use super::error::{DavError, DavResult};
+use super::error::{conditions, DavError, DavResult, Precondition};
 use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard};
 use super::multistatus::{MultiStatus, PropStat};
@@ -53,7 +53,7 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
         })
         .collect();
     let groups = match (protected.is_empty(), target) {
-        _ if !invalid.is_empty() => refused(&invalid, all_names(), (NS_CALDAV, "valid-calendar-data")),
+        _ if !invalid.is_empty() => refused(&invalid, all_names(), crate::caldav::preconditions::VALID_CALENDAR_DATA),
         (true, Some((target, found_at))) => {
             let quota = Some(quota_limit(req, resource.owner().unwrap_or(req.user.id)).await?);
             match req.state.store.update_dead_properties(target, &found_at, &updates, &guard, quota).await {
@@ -62,7 +62,7 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
                 Err(StoreError::QuotaExceeded) => vec![PropStat {
                     status: StatusCode::INSUFFICIENT_STORAGE,
                     props: unique(all_names()),
-                    error: Some((NS_DAV, "quota-not-exceeded")),
+                    error: Some(conditions::QUOTA_NOT_EXCEEDED),
                 }],
                 Err(e) => return Err(DavError::from_store(req, e)),
             }
@@ -70,7 +70,7 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
         // Resources without stored properties (principals, server nodes)
         // refuse every change.
         (true, None) => vec![PropStat { status: StatusCode::FORBIDDEN, props: unique(all_names()), error: None }],
-        (false, _) => refused(&protected, all_names(), (NS_DAV, "cannot-modify-protected-property")),
+        (false, _) => refused(&protected, all_names(), conditions::CANNOT_MODIFY_PROTECTED_PROPERTY),
     };
     let mut ms = MultiStatus::new();
     ms.propstat_response(&req.href(&store_path), &groups);
@@ -79,7 +79,7 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
 
 /// RFC 4918 §9.2: the whole PROPPATCH fails; `bad` are refused with 403
 /// and `condition`, the others of `all` with 424.
-fn refused(bad: &[PropName], all: impl Iterator<Item = PropName>, condition: (&'static str, &'static str)) -> Vec<PropStat> {
+fn refused(bad: &[PropName], all: impl Iterator<Item = PropName>, condition: Precondition) -> Vec<PropStat> {
     vec![
         PropStat { status: StatusCode::FORBIDDEN, props: unique(bad.iter().cloned()), error: Some(condition) },
         PropStat { status: StatusCode::FAILED_DEPENDENCY, props: unique(all.filter(|n| !bad.contains(n))), error: None },

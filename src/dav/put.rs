@@ -14,7 +14,6 @@ use super::DavRequest;
 use crate::auth::acl::Privileges;
 use crate::store::{PutObject, StoreError};
 use crate::store::Collection;
-use crate::xml::{NS_CALDAV, NS_CARDDAV};
 
 /// Bodies up to this size are parsed on the request's own task; larger
 /// ones in a compute job ([`crate::compute`]).
@@ -115,9 +114,11 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
 /// 403 `no-uid-conflict` naming `name`, the member of `collection` that
 /// already holds the UID, in the namespace of the collection's protocol.
 pub fn uid_conflict(req: &DavRequest<'_>, collection: &Collection, name: &str) -> DavError {
-    let namespace = if crate::carddav::is_addressbook(collection) { NS_CARDDAV } else { NS_CALDAV };
-    DavError::condition(
-        StatusCode::FORBIDDEN,
-        Condition::NoUidConflict { namespace, href: req.href(&format!("{}{name}", collection.path)) },
-    )
+    let element = if crate::carddav::is_addressbook(collection) {
+        crate::carddav::preconditions::NO_UID_CONFLICT
+    } else {
+        crate::caldav::preconditions::NO_UID_CONFLICT
+    };
+    let href = req.href(&format!("{}{name}", collection.path));
+    DavError::condition(StatusCode::FORBIDDEN, Condition::with_hrefs(element, vec![href]))
 }

@@ -7,7 +7,7 @@
 
 use http::StatusCode;
 
-use super::error::{Condition, DavError, DavResult};
+use super::error::{conditions, DavError, DavResult};
 use super::resource::{resolve, Resource};
 use super::response::Response;
 use super::{principal_search, sync, DavRequest};
@@ -25,7 +25,7 @@ pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
     let root = xml::parse(&req.body, xml::XmlLimits::default())?;
     let supported = supported_reports(&resource);
     if !supported.iter().any(|(ns, name)| root.is(ns, name)) {
-        return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport));
+        return Err(DavError::condition(StatusCode::FORBIDDEN, conditions::SUPPORTED_REPORT));
     }
     match (root.ns.as_str(), root.name.as_str()) {
         (NS_DAV, "sync-collection") => sync::sync_collection(req, &resource, &root).await,
@@ -42,7 +42,7 @@ pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
         }
         (NS_CARDDAV, "addressbook-query") => carddav::report::addressbook_query(req, &resource, &root).await,
         (NS_CARDDAV, "addressbook-multiget") => carddav::report::addressbook_multiget(req, &resource, &root).await,
-        _ => Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport)),
+        _ => Err(DavError::condition(StatusCode::FORBIDDEN, conditions::SUPPORTED_REPORT)),
     }
 }
 

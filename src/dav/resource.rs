@@ -20,7 +20,7 @@ use crate::store::{
     Collection, CollectionKind, DeadProperty, DirectoryEntry, LockGuard, NewCollection, ObjectMeta, Principal, SharedStore,
     StoreError, StoreResult,
 };
-use crate::xml::{escape_text, NS_DAV};
+use crate::xml::NS_DAV;
 
 use super::error::{DavError, DavResult};
 use super::path::DavPath;
@@ -157,7 +157,7 @@ pub async fn create_default_collection(
             properties: vec![DeadProperty {
                 namespace: NS_DAV.into(),
                 name: "displayname".into(),
-                value: format!("<D:displayname>{}</D:displayname>", escape_text(display_name)),
+                value: crate::xml::Element::with_text(NS_DAV, "displayname", display_name).to_fragment(),
             }],
             guard: LockGuard::none(),
             quota_limit: None,

@@ -10,7 +10,7 @@
 
 use http::StatusCode;
 
-use super::error::{Condition, DavError, DavResult};
+use super::error::{conditions, DavError, DavResult};
 use super::multistatus::MultiStatus;
 use super::path::DavPath;
 use super::propfind::{properties_of, PropfindRequest};
@@ -36,7 +36,7 @@ pub fn ctag(c: &Collection) -> String {
 /// The revision a token names in collection `c`; an error when the token
 /// is not one of `c`'s.
 pub fn parse_token(c: &Collection, token: &str) -> DavResult<i64> {
-    let invalid = || DavError::condition(StatusCode::FORBIDDEN, Condition::ValidSyncToken);
+    let invalid = || DavError::condition(StatusCode::FORBIDDEN, conditions::VALID_SYNC_TOKEN);
     let rest = token.trim().strip_prefix(TOKEN_PREFIX).ok_or_else(invalid)?;
     let (id, revision) = rest.split_once('-').ok_or_else(invalid)?;
     let (id, revision): (i64, i64) = (id.parse().map_err(|_| invalid())?, revision.parse().map_err(|_| invalid())?);
@@ -92,7 +92,7 @@ enum Entry {
 
 pub async fn sync_collection(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
     let Resource::Collection { space, collection } = resource else {
-        return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport));
+        return Err(DavError::condition(StatusCode::FORBIDDEN, conditions::SUPPORTED_REPORT));
     };
     let request = parse_sync_request(root)?;
     // The revision (read when the request URI was resolved) precedes the

@@ -8,7 +8,7 @@ mod reader;
 mod writer;
 
 pub use reader::{parse, XmlError, XmlLimits};
-pub use writer::{escape_text, XmlWriter, FIXED_PREFIXES};
+pub use writer::{escape_text, OutContent, OutElement, XmlWriter, FIXED_PREFIXES};
 
 pub const NS_DAV: &str = "DAV:";
 pub const NS_CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
@@ -58,6 +58,11 @@ pub struct Element {
 }
 
 impl Element {
+    /// `<name>text</name>` in `ns`.
+    pub fn with_text(ns: &str, name: &str, text: &str) -> Element {
+        Element { ns: ns.into(), name: name.into(), attrs: Vec::new(), children: vec![Node::Text(text.into())] }
+    }
+
     pub fn is(&self, ns: &str, name: &str) -> bool {
         self.ns == ns && self.name == name
     }

@@ -73,6 +73,49 @@ pub(crate) fn escape_attr(s: &str) -> String {
     escape_text(s).replace('"', "&quot;")
 }
 
+/// An element the server generates (part of a property value, the detail
+/// of a precondition): written by [`XmlWriter::element`] with whatever
+/// prefix and declaration its namespace needs, never as preformatted text
+/// that would depend on the prefixes a document happens to declare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutElement {
+    pub ns: &'static str,
+    pub name: &'static str,
+    /// Unqualified attributes.
+    pub attrs: Vec<(&'static str, String)>,
+    pub content: OutContent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutContent {
+    Empty,
+    Text(String),
+    Elements(Vec<OutElement>),
+}
+
+impl OutElement {
+    /// `<name/>`
+    pub fn empty(ns: &'static str, name: &'static str) -> OutElement {
+        OutElement { ns, name, attrs: Vec::new(), content: OutContent::Empty }
+    }
+
+    /// `<name>text</name>`
+    pub fn text(ns: &'static str, name: &'static str, text: impl Into<String>) -> OutElement {
+        OutElement { ns, name, attrs: Vec::new(), content: OutContent::Text(text.into()) }
+    }
+
+    /// `<name>children</name>`
+    pub fn parent(ns: &'static str, name: &'static str, children: Vec<OutElement>) -> OutElement {
+        OutElement { ns, name, attrs: Vec::new(), content: OutContent::Elements(children) }
+    }
+
+    /// This element with one more attribute.
+    pub fn attr(mut self, name: &'static str, value: impl Into<String>) -> OutElement {
+        self.attrs.push((name, value.into()));
+        self
+    }
+}
+
 /// A streaming XML writer producing a UTF-8 document.
 pub struct XmlWriter {
     out: String,
@@ -171,6 +214,41 @@ impl XmlWriter {
         self.out.push_str("/>");
     }
 
+    /// Write a generated element with its attributes and content.
+    pub fn element(&mut self, e: &OutElement) {
+        let q = self.open_tag(e.ns, e.name);
+        for (name, value) in &e.attrs {
+            self.out.push(' ');
+            self.out.push_str(name);
+            self.out.push_str("=\"");
+            self.out.push_str(&escape_attr(value));
+            self.out.push('"');
+        }
+        match &e.content {
+            OutContent::Empty => {
+                self.out.push_str("/>");
+                return;
+            }
+            OutContent::Elements(children) if children.is_empty() => {
+                self.out.push_str("/>");
+                return;
+            }
+            OutContent::Text(t) => {
+                self.out.push('>');
+                self.stack.push(q);
+                self.text(t);
+            }
+            OutContent::Elements(children) => {
+                self.out.push('>');
+                self.stack.push(q);
+                for child in children {
+                    self.element(child);
+                }
+            }
+        }
+        self.end();
+    }
+
     pub fn text(&mut self, text: &str) {
         push_escaped(&mut self.out, text);
     }
@@ -207,6 +285,22 @@ impl XmlWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_elements_declare_their_namespaces() {
+        let mut w = XmlWriter::new();
+        w.root(NS_DAV, "prop");
+        w.element(&OutElement::parent(
+            NS_CALDAV,
+            "supported-calendar-component-set",
+            vec![OutElement::empty(NS_CALDAV, "comp").attr("name", "VEVENT\"&")],
+        ));
+        w.element(&OutElement::text("urn:x", "v", "a<b").attr("k", "1"));
+        let s = w.finish();
+        assert!(s.contains(r#"<C:supported-calendar-component-set><C:comp name="VEVENT&quot;&amp;"/></C:supported-calendar-component-set>"#), "{s}");
+        assert!(s.contains(r#"<X:v xmlns:X="urn:x" k="1">a&lt;b</X:v>"#), "{s}");
+        assert!(crate::xml::parse(s.as_bytes(), crate::xml::XmlLimits::default()).is_ok());
+    }
 
     #[test]
     fn escaping_matches_the_bytewise_definition() {

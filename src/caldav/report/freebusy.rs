@@ -10,7 +10,7 @@ use http::{header, StatusCode};
 
 use super::default_zone;
 use super::request::parse_time_range;
-use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::error::{conditions, DavError, DavResult};
 use crate::dav::resource::Resource;
 use crate::dav::response::{set_header, with_body, Response};
 use crate::dav::DavRequest;
@@ -26,7 +26,7 @@ pub async fn free_busy_query(req: &DavRequest<'_>, resource: &Resource, root: &E
     let range = parse_time_range(range_element)?;
     let calendars = match resource {
         Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => vec![collection.clone()],
-        _ => return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::SupportedReport)),
+        _ => return Err(DavError::forbidden_by(conditions::SUPPORTED_REPORT)),
     };
     let mut work = Vec::new();
     for calendar in &calendars {
@@ -56,7 +56,7 @@ pub async fn free_busy_query(req: &DavRequest<'_>, resource: &Resource, root: &E
         Ok(merge(periods))
     };
     let periods = req.state.compute.run(req.user.id, job).await?.map_err(|Incomplete| {
-        DavError::condition(StatusCode::INSUFFICIENT_STORAGE, Condition::NumberOfMatchesWithinLimits)
+        DavError::condition(StatusCode::INSUFFICIENT_STORAGE, conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS)
     })?;
     let body = vfreebusy_text(&range, &periods, Utc::now());
     let mut resp = with_body(StatusCode::OK, "text/calendar; charset=utf-8", body);

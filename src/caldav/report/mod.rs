@@ -13,7 +13,6 @@ pub use multiget::calendar_multiget;
 pub use query::calendar_query;
 
 use bytes::Bytes;
-use http::StatusCode;
 
 use crate::caldav::limits;
 use crate::dav::error::{DavError, DavResult};
@@ -73,7 +72,7 @@ impl ReportProps {
 pub async fn default_zone(req: &DavRequest<'_>, calendar: &Collection, root: &Element) -> DavResult<Zone> {
     if let Some(tz) = root.child(NS_CALDAV, "timezone") {
         return zone_from_calendar_timezone(&tz.text()).ok_or_else(|| {
-            DavError::condition(StatusCode::FORBIDDEN, crate::dav::error::Condition::Caldav("valid-calendar-data"))
+            DavError::forbidden_by(crate::caldav::preconditions::VALID_CALENDAR_DATA)
         });
     }
     let text = dead_property_text(req, calendar.id, NS_CALDAV, "calendar-timezone").await?;

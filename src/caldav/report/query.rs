@@ -6,12 +6,11 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use http::StatusCode;
 
 use super::request::{parse_filter, CalendarDataRequest};
 use super::{calendar_data, default_zone, object_response, ReportProps};
 use crate::dav::multistatus::{write_cut, Cut, ObjectData, Pace, RESPONSE_OVERHEAD};
-use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::error::{DavError, DavResult};
 use crate::dav::multistatus::MultiStatus;
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
@@ -29,7 +28,7 @@ pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &El
     let props = ReportProps::parse(root)?;
     let filter_element = root
         .child(NS_CALDAV, "filter")
-        .ok_or_else(|| DavError::condition(StatusCode::FORBIDDEN, Condition::Caldav("valid-filter")))?;
+        .ok_or_else(|| DavError::forbidden_by(crate::caldav::preconditions::VALID_FILTER))?;
     let filter = parse_filter(filter_element)?;
     let limit = parse_limit(root)?;
     // RFC 3253 makes Depth 0 the default of REPORT; clients that omit it on

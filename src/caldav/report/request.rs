@@ -3,10 +3,9 @@
 //! element of partial retrieval (§9.6) and time ranges (§9.9).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use http::StatusCode;
 
 use crate::collation::{Collation, MatchType};
-use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::error::{DavError, DavResult};
 use crate::ical::filter::{CompFilter, ParamFilter, PropFilter, TextMatch};
 use crate::ical::select::{CompSelection, PropSelection};
 use crate::ical::TimeRange;
@@ -14,7 +13,7 @@ use crate::xml::{Element, NS_CALDAV};
 
 fn invalid_filter(why: &str) -> DavError {
     tracing::debug!(why, "invalid calendar-query filter");
-    DavError::condition(StatusCode::FORBIDDEN, Condition::Caldav("valid-filter"))
+    DavError::forbidden_by(crate::caldav::preconditions::VALID_FILTER)
 }
 
 /// A UTC date-time of a `time-range` or `expand` attribute (§9.9:
@@ -121,7 +120,7 @@ fn parse_text_match(e: &Element) -> DavResult<TextMatch> {
     let collation = match e.attr("", "collation") {
         None => Collation::AsciiCasemap,
         Some(name) => Collation::parse(name)
-            .ok_or_else(|| DavError::condition(StatusCode::FORBIDDEN, Condition::Caldav("supported-collation")))?,
+            .ok_or_else(|| DavError::forbidden_by(crate::caldav::preconditions::SUPPORTED_COLLATION))?,
     };
     let negate = match e.attr("", "negate-condition") {
         None | Some("no") => false,
@@ -170,7 +169,7 @@ pub fn parse_calendar_data(e: &Element) -> DavResult<CalendarDataRequest> {
     let content_type = e.attr("", "content-type").unwrap_or("text/calendar");
     let version = e.attr("", "version").unwrap_or("2.0");
     if !content_type.eq_ignore_ascii_case("text/calendar") || version != "2.0" {
-        return Err(DavError::condition(StatusCode::FORBIDDEN, Condition::Caldav("supported-calendar-data")));
+        return Err(DavError::forbidden_by(crate::caldav::preconditions::SUPPORTED_CALENDAR_DATA));
     }
     let mut request = CalendarDataRequest::default();
     for child in e.elements().filter(|c| c.ns == NS_CALDAV) {

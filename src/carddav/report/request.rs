@@ -2,10 +2,9 @@
 //! §10.4), the filter (§10.5) and `limit` (§10.6). Defaults are filled in
 //! here, so [`crate::vcard::filter`] sees every field explicitly.
 
-use http::StatusCode;
 
 use crate::collation::{Collation, MatchType, TextMatch};
-use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::error::{DavError, DavResult};
 use crate::vcard::filter::{CardFilter, CardParamFilter, CardPropFilter, FilterTest};
 use crate::vcard::select::PropSelection;
 use crate::vcard::VCardVersion;
@@ -58,7 +57,7 @@ pub fn parse_address_data(e: &Element) -> DavResult<AddressDataRequest> {
 }
 
 fn unsupported_data() -> DavError {
-    DavError::condition(StatusCode::FORBIDDEN, Condition::Carddav("supported-address-data"))
+    DavError::forbidden_by(crate::carddav::preconditions::SUPPORTED_ADDRESS_DATA)
 }
 
 fn parse_test(e: &Element) -> DavResult<FilterTest> {
@@ -120,7 +119,7 @@ fn parse_text_match(e: &Element) -> DavResult<TextMatch> {
     let collation = match e.attr("", "collation") {
         None => Collation::UnicodeCasemap,
         Some(c) => Collation::parse(c)
-            .ok_or_else(|| DavError::condition(StatusCode::FORBIDDEN, Condition::Carddav("supported-collation")))?,
+            .ok_or_else(|| DavError::forbidden_by(crate::carddav::preconditions::SUPPORTED_COLLATION))?,
     };
     let match_type = match e.attr("", "match-type") {
         None => MatchType::Contains,
