@@ -20,7 +20,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, store: SharedStore) -> Arc<AppState> {
         let auth = Authenticator::new(store.clone(), &config);
-        let compute = Compute::new(config.compute_threads, config.compute_per_user, config.max_instances_per_request);
+        let compute = Compute::new(config.compute_threads, config.compute_per_user);
         let bodies = Arc::new(tokio::sync::Semaphore::new(config.max_inflight_body_bytes.max(config.max_body_bytes)));
         Arc::new(AppState { config, store, auth, compute, bodies })
     }

@@ -44,11 +44,27 @@ pub enum ComputeError {
     Failed,
 }
 
+/// The work budget of one request, shared by all its jobs (a report over
+/// several collections runs one job per collection).
+#[derive(Debug, Clone)]
+pub struct Budget(Arc<AtomicI64>);
+
+impl Budget {
+    pub fn new(units: u64) -> Budget {
+        Budget(Arc::new(AtomicI64::new(i64::try_from(units).unwrap_or(i64::MAX))))
+    }
+
+    /// Whether it is spent.
+    pub fn is_spent(&self) -> bool {
+        self.0.load(Ordering::Relaxed) < 0
+    }
+}
+
 /// The state a running job shares with the request that waits for it.
 struct Job {
     cancelled: AtomicBool,
-    /// Work units left; the job is over budget below zero.
-    remaining: AtomicI64,
+    /// Work units left in the request's budget; spent below zero.
+    remaining: Arc<AtomicI64>,
 }
 
 thread_local! {
@@ -77,9 +93,10 @@ pub fn interrupted() -> bool {
     })
 }
 
-/// Whether the current job has spent its budget (as opposed to running
-/// out of time): the caller then answers a "result cut short" status.
-pub fn over_budget() -> bool {
+/// Whether the current job has spent its budget (as opposed to being
+/// cancelled).
+#[cfg(test)]
+fn over_budget() -> bool {
     CURRENT.with_borrow(|job| job.as_ref().is_some_and(|j| j.remaining.load(Ordering::Relaxed) < 0))
 }
 
@@ -111,12 +128,14 @@ impl Drop for Current {
 /// A job as the pool's threads run it.
 type Task = Box<dyn FnOnce() + Send + 'static>;
 
+/// Each user's slots.
+type UserSlots = Arc<Mutex<HashMap<i64, Arc<Semaphore>>>>;
+
 /// The pool of CPU work of one server.
 pub struct Compute {
     slots: Arc<Semaphore>,
     per_user: usize,
-    users: Mutex<HashMap<i64, Arc<Semaphore>>>,
-    budget: u64,
+    users: UserSlots,
     /// Jobs for the threads; at most `threads` are queued or running, as
     /// a job is sent only with a slot.
     tasks: Mutex<std::sync::mpsc::Sender<Task>>,
@@ -126,9 +145,8 @@ pub struct Compute {
 const NICE: i32 = 10;
 
 impl Compute {
-    /// `threads` jobs at once in all, `per_user` for one principal, each
-    /// with `budget` work units.
-    pub fn new(threads: usize, per_user: usize, budget: u64) -> Compute {
+    /// `threads` jobs at once in all, `per_user` for one principal.
+    pub fn new(threads: usize, per_user: usize) -> Compute {
         let threads = threads.max(1);
         let (tx, rx) = std::sync::mpsc::channel::<Task>();
         let rx = Arc::new(Mutex::new(rx));
@@ -142,34 +160,39 @@ impl Compute {
         Compute {
             slots: Arc::new(Semaphore::new(threads)),
             per_user: per_user.max(1),
-            users: Mutex::new(HashMap::new()),
-            budget,
+            users: Arc::new(Mutex::new(HashMap::new())),
             tasks: Mutex::new(tx),
         }
     }
 
-    /// Run `job` for `user` on a blocking thread, once a slot is free; the
-    /// job is cancelled if the returned future is dropped.
-    pub async fn run<T, F>(&self, user: i64, job: F) -> Result<T, ComputeError>
+    /// Run `job` for `user` on a pool thread, once a slot of the user and
+    /// one of the pool are free, spending `budget`. The job is cancelled if
+    /// the returned future is dropped; both slots stay taken until the job
+    /// has stopped, so a user who disconnects and asks again cannot run
+    /// more than their share at once.
+    pub async fn run<T, F>(&self, user: i64, budget: &Budget, job: F) -> Result<T, ComputeError>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let user_slots = self.user_slots(user);
-        let _user_permit = UserPermit::acquire(self, user, user_slots).await?;
+        let user_permit = UserPermit::acquire(self, user).await?;
         let permit = self.slots.clone().acquire_owned().await.map_err(|_| ComputeError::Closed)?;
-        let state = Arc::new(Job {
-            cancelled: AtomicBool::new(false),
-            remaining: AtomicI64::new(i64::try_from(self.budget).unwrap_or(i64::MAX)),
-        });
+        let state = Arc::new(Job { cancelled: AtomicBool::new(false), remaining: budget.0.clone() });
         let _cancel = CancelOnDrop(state.clone());
         let (done, result) = tokio::sync::oneshot::channel();
         let task: Task = Box::new(move || {
-            let _current = Current::enter(state);
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            // The slot is free once the work is, whether or not anyone waits.
+            // A request gone before its job started: nothing to do.
+            let out = (!state.cancelled.load(Ordering::Relaxed)).then(|| {
+                let _current = Current::enter(state);
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+            });
+            // The slots are free once the work is (before the answer, so
+            // that a request that got its answer finds its slot free).
             drop(permit);
-            let _ = done.send(out);
+            drop(user_permit);
+            if let Some(out) = out {
+                let _ = done.send(out);
+            }
         });
         self.tasks.lock().unwrap_or_else(|e| e.into_inner()).send(task).map_err(|_| ComputeError::Closed)?;
         match result.await {
@@ -179,21 +202,6 @@ impl Compute {
                 Err(ComputeError::Failed)
             }
             Err(_) => Err(ComputeError::Closed),
-        }
-    }
-
-    fn user_slots(&self, user: i64) -> Arc<Semaphore> {
-        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        users.entry(user).or_insert_with(|| Arc::new(Semaphore::new(self.per_user))).clone()
-    }
-
-    /// Forget a user's semaphore once nobody holds or waits for it.
-    fn release_user(&self, user: i64) {
-        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = users.get(&user) {
-            if Arc::strong_count(s) == 1 && s.available_permits() == self.per_user {
-                users.remove(&user);
-            }
         }
     }
 }
@@ -223,28 +231,36 @@ fn lower_priority() {
 }
 
 /// A user's slot, given back (and the user's entry forgotten when idle)
-/// on drop, whether the job ran or its request went away.
-struct UserPermit<'a> {
-    compute: &'a Compute,
+/// on drop: by the pool thread once the job has stopped, or by the waiting
+/// request if it goes away before the job was sent.
+struct UserPermit {
+    users: UserSlots,
+    per_user: usize,
     user: i64,
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
-impl<'a> UserPermit<'a> {
-    async fn acquire(compute: &'a Compute, user: i64, slots: Arc<Semaphore>) -> Result<UserPermit<'a>, ComputeError> {
-        let mut guard = UserPermit { compute, user, permit: None };
-        // Dropped before the guard (declared later), so release_user sees
-        // only the map's reference.
-        let permit = slots.acquire_owned().await.map_err(|_| ComputeError::Closed)?;
-        guard.permit = Some(permit);
+impl UserPermit {
+    async fn acquire(compute: &Compute, user: i64) -> Result<UserPermit, ComputeError> {
+        let slots = {
+            let mut users = compute.users.lock().unwrap_or_else(|e| e.into_inner());
+            users.entry(user).or_insert_with(|| Arc::new(Semaphore::new(compute.per_user))).clone()
+        };
+        let mut guard = UserPermit { users: compute.users.clone(), per_user: compute.per_user, user, permit: None };
+        guard.permit = Some(slots.acquire_owned().await.map_err(|_| ComputeError::Closed)?);
         Ok(guard)
     }
 }
 
-impl Drop for UserPermit<'_> {
+impl Drop for UserPermit {
     fn drop(&mut self) {
         drop(self.permit.take());
-        self.compute.release_user(self.user);
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = users.get(&self.user) {
+            if Arc::strong_count(s) == 1 && s.available_permits() == self.per_user {
+                users.remove(&self.user);
+            }
+        }
     }
 }
 
@@ -262,20 +278,22 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn budget_is_spent_then_refused() {
-        let compute = Compute::new(2, 1, 10);
-        let (first, second, over) = compute.run(1, || (charge(6), charge(4), over_budget())).await.unwrap();
+        let compute = Compute::new(2, 1);
+        let budget = Budget::new(10);
+        let (first, second, over) = compute.run(1, &budget, || (charge(6), charge(4), over_budget())).await.unwrap();
         assert!(first && second && !over);
-        let (spent, over, stop) = compute.run(1, || (charge(11), over_budget(), interrupted())).await.unwrap();
-        assert!(!spent && over && stop);
+        // The budget is the request's: a second job spends what is left.
+        let (spent, over, stop) = compute.run(1, &budget, || (charge(1), over_budget(), interrupted())).await.unwrap();
+        assert!(!spent && over && stop && budget.is_spent());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn dropping_the_request_cancels_the_job() {
-        let compute = Arc::new(Compute::new(2, 1, u64::MAX));
+        let compute = Arc::new(Compute::new(2, 1));
         let (tx, rx) = std::sync::mpsc::channel();
         let c = compute.clone();
         let waiting = tokio::spawn(async move {
-            c.run(7, move || {
+            c.run(7, &Budget::new(u64::MAX), move || {
                 while charge(1) {
                     std::thread::sleep(Duration::from_millis(1));
                 }
@@ -288,25 +306,55 @@ mod tests {
         let over = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(10))).await.unwrap();
         assert_eq!(over, Ok(false), "the job stopped because its request went away, not for budget");
         // The user's slot was given back: the same user can run again.
-        assert_eq!(compute.run(7, || 5).await.unwrap(), 5);
+        assert_eq!(compute.run(7, &Budget::new(10), || 5).await.unwrap(), 5);
         assert!(compute.users.lock().unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_job_keeps_its_slot_until_it_stops() {
+        // Two pool threads, one slot per user; each job ignores its flag
+        // until released.
+        let compute = Arc::new(Compute::new(2, 1));
+        let running = Arc::new(AtomicI64::new(0));
+        let most = Arc::new(AtomicI64::new(0));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = Arc::new(Mutex::new(wait));
+        for _ in 0..2 {
+            let (c, r, m, w) = (compute.clone(), running.clone(), most.clone(), wait.clone());
+            let asking = tokio::spawn(async move {
+                c.run(1, &Budget::new(u64::MAX), move || {
+                    let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                    m.fetch_max(now, Ordering::SeqCst);
+                    let _ = w.lock().unwrap().recv();
+                    r.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // The client gives up: the request's future is dropped.
+            asking.abort();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(most.load(Ordering::SeqCst), 1, "the second job waited for the first to stop");
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_user_cannot_take_every_slot() {
-        let compute = Arc::new(Compute::new(2, 1, u64::MAX));
+        let compute = Arc::new(Compute::new(2, 1));
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let wait = Arc::new(Mutex::new(wait));
         let c = compute.clone();
         let w = wait.clone();
-        let busy = tokio::spawn(async move { c.run(1, move || w.lock().unwrap().recv().ok()).await });
+        let busy = tokio::spawn(async move { c.run(1, &Budget::new(10), move || w.lock().unwrap().recv().ok()).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         // User 1's second job waits for its first; user 2 runs at once.
         let c = compute.clone();
         let w = wait.clone();
-        let second = tokio::spawn(async move { c.run(1, move || w.lock().unwrap().recv().ok()).await });
+        let second = tokio::spawn(async move { c.run(1, &Budget::new(10), move || w.lock().unwrap().recv().ok()).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(compute.run(2, || 2).await.unwrap(), 2);
+        assert_eq!(compute.run(2, &Budget::new(10), || 2).await.unwrap(), 2);
         assert!(!second.is_finished());
         release.send(()).unwrap();
         release.send(()).unwrap();

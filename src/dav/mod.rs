@@ -55,9 +55,22 @@ pub struct DavRequest<'a> {
     pub authority: Option<&'a str>,
     pub path: DavPath,
     pub body: Bytes,
+    /// The work budget of this request's CPU-heavy jobs
+    /// (`max_instances_per_request`).
+    pub budget: crate::compute::Budget,
 }
 
 impl DavRequest<'_> {
+    /// Run CPU-heavy `job` on the compute pool for this request's user,
+    /// spending its budget; cancelled if the request goes away.
+    pub async fn compute<T, F>(&self, job: F) -> Result<T, crate::compute::ComputeError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.state.compute.run(self.user.id, &self.budget, job).await
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

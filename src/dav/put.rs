@@ -76,7 +76,7 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
         if req.body.len() <= INLINE_PARSE_BYTES {
             prepare()?
         } else {
-            req.state.compute.run(req.user.id, prepare).await??
+            req.compute(prepare).await??
         }
     } else {
         let ct = req.header("content-type").filter(|v| !v.trim().is_empty()).unwrap_or("application/octet-stream");

@@ -90,6 +90,7 @@ async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Re
             .or_else(|| parts.uri.authority().map(|a| a.as_str())),
         path: dav_path,
         body,
+        budget: crate::compute::Budget::new(state.config.max_instances_per_request),
     })
     .await
 }

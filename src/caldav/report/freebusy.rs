@@ -55,7 +55,7 @@ pub async fn free_busy_query(req: &DavRequest<'_>, resource: &Resource, root: &E
         }
         Ok(merge(periods))
     };
-    let periods = req.state.compute.run(req.user.id, job).await?.map_err(|Incomplete| {
+    let periods = req.compute(job).await?.map_err(|Incomplete| {
         DavError::condition(StatusCode::INSUFFICIENT_STORAGE, conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS)
     })?;
     let body = vfreebusy_text(&range, &periods, Utc::now());

@@ -95,5 +95,5 @@ async fn render(
         }
         out
     };
-    Ok(req.state.compute.run(req.user.id, job).await?)
+    Ok(req.compute(job).await?)
 }

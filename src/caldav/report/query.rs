@@ -87,7 +87,7 @@ impl Query<'_, '_> {
             most_object_bytes: self.req.state.config.max_resource_bytes,
             candidates,
         };
-        let outcome = self.req.state.compute.run(self.req.user.id, move || job.run()).await?;
+        let outcome = self.req.compute(move || job.run()).await?;
         let mut pace = Pace::default();
         for (meta, data) in outcome.matched {
             self.count += 1;

@@ -51,7 +51,7 @@ pub async fn addressbook_multiget(req: &DavRequest<'_>, resource: &Resource, roo
             out
         };
     let rendered: Vec<Result<ObjectData, Cut>> =
-        if generates { req.state.compute.run(req.user.id, render).await? } else { render() };
+        if generates { req.compute(render).await? } else { render() };
     let mut rendered = rendered.into_iter();
     let mut pace = Pace::default();
     for r in requested {

@@ -105,7 +105,7 @@ impl Query<'_, '_> {
             work,
         };
         // Without parsing or conversion to do, no hop to the pool.
-        let outcome = if job.is_light() { job.run() } else { self.req.state.compute.run(self.req.user.id, move || job.run()).await? };
+        let outcome = if job.is_light() { job.run() } else { self.req.compute(move || job.run()).await? };
         let mut pace = Pace::default();
         for (meta, data) in outcome.matched {
             self.count += 1;
