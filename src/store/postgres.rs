@@ -105,7 +105,7 @@ impl PgStore {
         })
     }
 
-    /// [`Store::object_at`](super::Store::object_at) and its GET variant,
+    /// [`Store::object_at`](super::ObjectStore::object_at) and its GET variant,
     /// batched with the concurrent ones: one statement answers every key
     /// of a batch, each key looked up on the indexes by its own lateral
     /// subquery (`LIMIT 1` keeps the planner from flattening it into a join
@@ -162,7 +162,7 @@ impl PgStore {
         Some(read.await)
     }
 
-    /// [`Store::collection_by_path`](super::Store::collection_by_path)
+    /// [`Store::collection_by_path`](super::CollectionStore::collection_by_path)
     /// (every request on a collection: a poll), batched like
     /// [`Self::coalesced_object_at`].
     async fn coalesced_collection_by_path(&self, path: &str) -> Option<StoreResult<Option<Collection>>> {

@@ -31,9 +31,11 @@
 //! # Layout
 //!
 //! [`sql_store!`] generates, inside the backend's module, a module `sql_impl`
-//! holding the `impl Store` — every method of the contract in one place, each
-//! delegating to a function of a concern module — and one child module per
-//! concern, whose functions the concern file's `body!` macro expands there:
+//! holding the implementation of the contract — `impl Store` (migrations,
+//! ping) and one `impl` per concern's sub-trait (`impl ObjectStore`, …),
+//! every method in one place, each delegating to a function of a concern
+//! module — and one child module per concern, whose functions the concern
+//! file's `body!` macro expands there:
 //!
 //! - [`rows`]: row types, column lists and pure helpers (an ordinary module);
 //! - [`directory`]: académies, regions, principals and their emails;
@@ -109,8 +111,8 @@ impl DirectoryGeneration {
     }
 }
 
-/// The [`Store`](super::Store) implementation for `$store`, whose sqlx
-/// database is `$db`. `$store` must provide `reader()`, `writer()`,
+/// The [`Store`](super::Store) implementation, with each of its sub-traits',
+/// for `$store`, whose sqlx database is `$db`. `$store` must provide `reader()`, `writer()`,
 /// `begin_write()`, `begin_guarded_write()`, `begin_exclusive_write()` and
 /// `run_migrations()`.
 macro_rules! sql_store {
@@ -165,10 +167,6 @@ macro_rules! sql_store {
                     directory_index::backfill(self).await
                 }
 
-                fn directory_generation(&self) -> u64 {
-                    self.directory_counter().get()
-                }
-
                 async fn ping(&self) -> StoreResult<()> {
                     // On a kept read connection, as the hot reads: a health
                     // probe does not queue behind the pool.
@@ -176,6 +174,13 @@ macro_rules! sql_store {
                     let done = sqlx::query("SELECT 1").execute(&mut *conn).await;
                     conn.done(done)?;
                     Ok(())
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl PrincipalStore for $store {
+                fn directory_generation(&self) -> u64 {
+                    self.directory_counter().get()
                 }
 
                 // -- académies and regions
@@ -238,7 +243,10 @@ macro_rules! sql_store {
                     self.directory_counter().bump();
                     done
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl DirectoryStore for $store {
                 // -- national directory
                 async fn directory_search(&self, search: &DirectorySearch) -> StoreResult<Vec<DirectoryEntry>> {
                     directory_index::directory_search(self, search).await
@@ -251,7 +259,10 @@ macro_rules! sql_store {
                     self.directory_counter().bump();
                     done
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl CollectionStore for $store {
                 // -- collections
                 async fn collection_by_path(&self, path: &str) -> StoreResult<Option<Collection>> {
                     collections::collection_by_path(self, path).await
@@ -272,6 +283,23 @@ macro_rules! sql_store {
                     collections::quota_used(self, owner).await
                 }
 
+                // -- COPY / MOVE of collections
+                async fn copy_collection(
+                    &self,
+                    collection: &Resolved,
+                    to: Destination,
+                    recursive: bool,
+                    guard: &LockGuard,
+                ) -> StoreResult<TransferOutcome> {
+                    transfer::copy_collection(self, collection, to, recursive, guard).await
+                }
+                async fn move_collection(&self, collection: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+                    transfer::move_collection(self, collection, to, guard).await
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl ObjectStore for $store {
                 // -- objects
                 async fn object(&self, collection: CollectionId, name: &str) -> StoreResult<Option<ObjectMeta>> {
                     objects::object(self, collection, name).await
@@ -329,19 +357,10 @@ macro_rules! sql_store {
                 async fn move_object(&self, object: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
                     transfer::move_object(self, object, to, guard).await
                 }
-                async fn copy_collection(
-                    &self,
-                    collection: &Resolved,
-                    to: Destination,
-                    recursive: bool,
-                    guard: &LockGuard,
-                ) -> StoreResult<TransferOutcome> {
-                    transfer::copy_collection(self, collection, to, recursive, guard).await
-                }
-                async fn move_collection(&self, collection: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
-                    transfer::move_collection(self, collection, to, guard).await
-                }
+            }
 
+            #[async_trait::async_trait]
+            impl PropertyStore for $store {
                 // -- dead properties
                 async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>> {
                     properties::dead_properties(self, target).await
@@ -356,12 +375,18 @@ macro_rules! sql_store {
                 ) -> StoreResult<()> {
                     properties::update_dead_properties(self, target, path, updates, guard, quota_limit).await
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl ChangeStore for $store {
                 // -- change log
                 async fn changes_since(&self, collection: CollectionId, since: i64) -> StoreResult<Vec<Change>> {
                     changes::changes_since(self, collection, since).await
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl LockStore for $store {
                 // -- locks
                 async fn create_lock(&self, lock: Lock, lock_null: Option<LockNull>, limits: &LockLimits) -> StoreResult<()> {
                     locks::create_lock(self, lock, lock_null, limits).await
@@ -381,7 +406,10 @@ macro_rules! sql_store {
                 async fn remove_lock(&self, token: &str) -> StoreResult<()> {
                     locks::remove_lock(self, token).await
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl ThrottleStore for $store {
                 // -- login throttling
                 async fn login_history(&self, account: &str, address: &str, since: Millis, limit: u32) -> StoreResult<LoginHistory> {
                     throttle::login_history(self, account, address, since, limit).await

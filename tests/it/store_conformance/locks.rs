@@ -1,5 +1,5 @@
 //! WebDAV locks: covering, below, refresh, expiry and removal; lock guards
-//! of writes, conflicts and lock-null resources.
+//! of writes, conflicts and lock-null resources (`LockStore`).
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! COPY and MOVE of objects and collections.
+//! COPY and MOVE of objects (`ObjectStore`) and collections (`CollectionStore`).
 
 use super::*;
 
