@@ -19,7 +19,9 @@
 //! - [`properties`]: [`PropertyStore`] — dead properties;
 //! - [`changes`]: [`ChangeStore`] — the per-collection change log (RFC 6578);
 //! - [`locks`]: [`LockStore`] — WebDAV locks (RFC 4918 §6);
-//! - [`throttle`]: [`ThrottleStore`] — login records for login throttling.
+//! - [`throttle`]: [`ThrottleStore`] — login records for login throttling;
+//! - [`outbox`]: [`OutboxStore`] — jobs written with object writes, in their
+//!   transaction, then claimed by workers (the transactional outbox).
 //!
 //! A new concern is a new sub-trait (and module), added to [`Store`]'s
 //! supertraits and to [`prelude`], with its own conformance tests. Calling a
@@ -40,6 +42,7 @@ pub mod collections;
 pub mod directory;
 pub mod locks;
 pub mod objects;
+pub mod outbox;
 pub mod postgres;
 pub mod principals;
 pub mod properties;
@@ -62,6 +65,7 @@ pub use objects::{
     etag_for, Destination, IndexedObject, ObjectIndex, ObjectMeta, ObjectQuery, ObjectStore, PutObject, PutOutcome,
     TransferOutcome, WriteCondition,
 };
+pub use outbox::{Job, NewJob, OutboxStore};
 pub use principals::{
     Academie, NewPrincipal, Principal, PrincipalEmail, PrincipalKind, PrincipalSearch, PrincipalStore, Region,
 };
@@ -72,14 +76,15 @@ pub use throttle::{LoginHistory, ThrottleStore};
 /// called with once they are in scope: `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        ChangeStore, CollectionStore, DirectoryStore, LockStore, ObjectStore, PrincipalStore, PropertyStore, Store,
-        ThrottleStore,
+        ChangeStore, CollectionStore, DirectoryStore, LockStore, ObjectStore, OutboxStore, PrincipalStore, PropertyStore,
+        Store, ThrottleStore,
     };
 }
 
 pub type PrincipalId = i64;
 pub type CollectionId = i64;
 pub type ObjectId = i64;
+pub type JobId = i64;
 
 /// Milliseconds since the Unix epoch; every timestamp in the store uses it.
 pub type Millis = i64;
@@ -168,6 +173,7 @@ pub trait Store:
     + ChangeStore
     + LockStore
     + ThrottleStore
+    + OutboxStore
     + Send
     + Sync
     + 'static

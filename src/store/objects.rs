@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::{Collection, CollectionId, LockGuard, Millis, ObjectId, Resolved, StoreResult};
+use super::{Collection, CollectionId, LockGuard, Millis, NewJob, ObjectId, Resolved, StoreResult};
 
 /// Metadata of a stored (non-collection) resource; its bytes are fetched with
 /// [`Store::object_with_content`](ObjectStore::object_with_content).
@@ -63,6 +63,10 @@ pub struct PutObject {
     /// Refuse with [`StoreError::UidConflict`](super::StoreError::UidConflict) when another object of the
     /// collection has the same `index.uid` (checked in the transaction).
     pub unique_uid: bool,
+    /// Jobs to write in the same transaction (the outbox, see
+    /// [`OutboxStore`](super::OutboxStore)): written if and only if the
+    /// write commits.
+    pub enqueue: Vec<NewJob>,
 }
 
 /// The queryable summary of an object, extracted by the protocol layer at
@@ -155,6 +159,10 @@ pub struct Destination {
     /// For COPY: reject with [`StoreError::QuotaExceeded`](super::StoreError::QuotaExceeded) when the
     /// destination owner's total would exceed this many bytes.
     pub quota_limit: Option<i64>,
+    /// Jobs to write in the COPY's or MOVE's transaction (the outbox, see
+    /// [`OutboxStore`](super::OutboxStore)): written if and only if it
+    /// commits.
+    pub enqueue: Vec<NewJob>,
 }
 
 /// Outcome of COPY/MOVE: whether something was replaced at the destination.
@@ -186,16 +194,20 @@ pub trait ObjectStore: Send + Sync {
     /// transaction; bumps the collection's revision and logs the change.
     /// `AlreadyExists` if a child collection has that name; `MissingParent`
     /// if the collection is gone or no longer at `put.collection_path`.
+    /// `put.enqueue` is written in the same transaction.
     async fn put_object(&self, put: PutObject) -> StoreResult<PutOutcome>;
     /// Delete the object `name` of `collection` (optionally only if its ETag
     /// matches). `NotFound` if absent or if the collection is no longer at
     /// `collection.path`, `PreconditionFailed` if the ETag differs.
+    /// `enqueue`: jobs written in the same transaction (see
+    /// [`OutboxStore`](super::OutboxStore)), if and only if it commits.
     async fn delete_object(
         &self,
         collection: &Resolved,
         name: &str,
         if_match: Option<&str>,
         guard: &LockGuard,
+        enqueue: Vec<NewJob>,
     ) -> StoreResult<()>;
 
     /// Objects of a collection chosen on their index (see [`ObjectQuery`]),

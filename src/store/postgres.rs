@@ -262,6 +262,13 @@ impl PgStore {
         format!("{alias}.term LIKE ${n} ESCAPE '\\'")
     }
 
+    /// Outbox claims (`sql/outbox.rs`): the `SELECT` of the jobs to claim
+    /// locks them, skipping those another claim holds, so concurrent claims
+    /// (other processes) take other jobs instead of waiting for these.
+    fn claim_locking() -> &'static str {
+        " FOR UPDATE SKIP LOCKED"
+    }
+
     async fn run_migrations(&self) -> StoreResult<()> {
         sqlx::migrate!("migrations/postgres").run(&self.pool).await?;
         Ok(())

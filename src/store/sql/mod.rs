@@ -25,8 +25,9 @@
 //! and deletes), `listing_cache()` (its [`listing::ListingCache`]), `directory_counter()`
 //! (its [`DirectoryGeneration`]), `coalesced_object_at()` and
 //! `coalesced_collection_by_path()` (`Some` answer when the backend batches
-//! these hot reads, see [`coalesce`]; `None` to run the portable statement)
-//! and `run_migrations()`.
+//! these hot reads, see [`coalesce`]; `None` to run the portable statement),
+//! `claim_locking()` (the row-locking clause of an outbox claim, see
+//! [`outbox`]) and `run_migrations()`.
 //!
 //! # Layout
 //!
@@ -47,7 +48,8 @@
 //! - [`properties`]: dead properties;
 //! - [`changes`]: the per-collection revision and change log;
 //! - [`throttle`]: failed and successful logins, for login throttling;
-//! - [`locks`]: WebDAV locks, lock guards and lock conflicts.
+//! - [`locks`]: WebDAV locks, lock guards and lock conflicts;
+//! - [`outbox`]: jobs written with object writes, claimed with a lease.
 //!
 //! Inside a concern module, `Backend` is the store type, `Conn` its database
 //! connection and `Db` its sqlx database; helpers shared between concerns are
@@ -87,6 +89,7 @@ pub(crate) mod kept;
 pub(crate) mod listing;
 pub(crate) mod locks;
 pub(crate) mod objects;
+pub(crate) mod outbox;
 pub(crate) mod properties;
 pub(crate) mod rows;
 pub(crate) mod throttle;
@@ -149,6 +152,9 @@ macro_rules! sql_store {
             }
             mod objects {
                 $crate::store::sql::objects::body!();
+            }
+            mod outbox {
+                $crate::store::sql::outbox::body!();
             }
             mod properties {
                 $crate::store::sql::properties::body!();
@@ -346,8 +352,9 @@ macro_rules! sql_store {
                     name: &str,
                     if_match: Option<&str>,
                     guard: &LockGuard,
+                    enqueue: Vec<NewJob>,
                 ) -> StoreResult<()> {
-                    objects::delete_object(self, collection, name, if_match, guard).await
+                    objects::delete_object(self, collection, name, if_match, guard, &enqueue).await
                 }
 
                 // -- COPY / MOVE
@@ -422,6 +429,22 @@ macro_rules! sql_store {
                 }
                 async fn forget_logins(&self, failures_before: Millis, successes_before: Millis) -> StoreResult<u64> {
                     throttle::forget_logins(self, failures_before, successes_before).await
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl OutboxStore for $store {
+                async fn claim_jobs(&self, topic: &str, now: Millis, limit: u32, lease: std::time::Duration) -> StoreResult<Vec<Job>> {
+                    outbox::claim_jobs(self, topic, now, limit, lease).await
+                }
+                async fn complete_job(&self, id: JobId) -> StoreResult<()> {
+                    outbox::complete_job(self, id).await
+                }
+                async fn retry_job(&self, id: JobId, not_before: Millis, error: &str) -> StoreResult<()> {
+                    outbox::retry_job(self, id, not_before, error).await
+                }
+                async fn jobs_pending(&self, topic: &str) -> StoreResult<i64> {
+                    outbox::jobs_pending(self, topic).await
                 }
             }
         }

@@ -16,7 +16,7 @@ pub async fn change_log(store: SharedStore) {
     assert!(r2 > r1 && r1 > 0);
     put_ok(&store, &cal, "a.ics", b"a2").await;
     let r3 = reload(&store, &cal).await.sync_revision;
-    store.delete_object(&coll_at(&store, cal.id).await, "b.ics", None, &LockGuard::none()).await.unwrap();
+    store.delete_object(&coll_at(&store, cal.id).await, "b.ics", None, &LockGuard::none(), Vec::new()).await.unwrap();
     let r4 = reload(&store, &cal).await.sync_revision;
     assert!(r4 > r3 && r3 > r2);
     assert!(reload(&store, &cal).await.modified_at >= cal.modified_at);

@@ -15,6 +15,7 @@ mod concurrency;
 mod locks;
 mod national_directory;
 mod objects;
+mod outbox;
 mod principals;
 mod properties;
 mod throttle;
@@ -95,6 +96,10 @@ conformance!(
     locks::lock_limits,
     // ThrottleStore
     throttle::login_records,
+    // OutboxStore
+    outbox::writes_carry_jobs,
+    outbox::racing_writes_carry_only_the_winners_job,
+    outbox::claim_lease_complete_retry,
     // Concurrent writers (across concerns)
     concurrency::concurrent_etag_match,
     concurrency::concurrent_exclusive_locks,
@@ -161,6 +166,30 @@ mod shared_login_records {
     }
 }
 
+/// Outbox claims from two stores on one database (two processes).
+mod outbox_two_stores {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::outbox::two_stores_never_claim_one_job(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::outbox::two_stores_never_claim_one_job(crate::db::Backend::Postgres).await;
+    }
+}
+
+/// Outbox jobs across a restart (the store opened again).
+mod outbox_durability {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::outbox::jobs_survive_reopening(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::outbox::jobs_survive_reopening(crate::db::Backend::Postgres).await;
+    }
+}
+
 // ------------------------------------------------------------------ helpers
 
 pub async fn user(store: &SharedStore, name: &str) -> Principal {
@@ -214,6 +243,7 @@ pub fn put(collection: &Collection, name: &str, body: &[u8], condition: WriteCon
         guard: LockGuard::none(),
         index: Default::default(),
         unique_uid: false,
+        enqueue: Vec::new(),
     }
 }
 
@@ -226,7 +256,7 @@ pub fn prop(ns: &str, name: &str, value: &str) -> DeadProperty {
 }
 
 pub fn dest(parent: &Collection, name: &str, overwrite: bool) -> Destination {
-    Destination { parent: parent.id, parent_path: parent.path.clone(), name: name.into(), overwrite, quota_limit: None }
+    Destination { parent: parent.id, parent_path: parent.path.clone(), name: name.into(), overwrite, quota_limit: None, enqueue: Vec::new() }
 }
 
 /// An object as a request would find it now: its id and path (for an

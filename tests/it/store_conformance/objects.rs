@@ -110,15 +110,15 @@ pub async fn delete_object_conditions(store: SharedStore) {
         .update_dead_properties(PropertyTarget::Object(meta.id), &target_path(&store, PropertyTarget::Object(meta.id)).await, &[PropertyUpdate::Set(prop("urn:x", "p", "v"))], &LockGuard::none(), None)
         .await
         .unwrap();
-    assert!(matches!(store.delete_object(&coll_at(&store, root.id).await, "none.ics", None, &LockGuard::none()).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete_object(&coll_at(&store, root.id).await, "ev.ics", Some("nope"), &LockGuard::none()).await, Err(StoreError::PreconditionFailed)));
+    assert!(matches!(store.delete_object(&coll_at(&store, root.id).await, "none.ics", None, &LockGuard::none(), Vec::new()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_object(&coll_at(&store, root.id).await, "ev.ics", Some("nope"), &LockGuard::none(), Vec::new()).await, Err(StoreError::PreconditionFailed)));
     assert!(store.object(root.id, "ev.ics").await.unwrap().is_some());
-    store.delete_object(&coll_at(&store, root.id).await, "ev.ics", Some(&meta.etag), &LockGuard::none()).await.unwrap();
+    store.delete_object(&coll_at(&store, root.id).await, "ev.ics", Some(&meta.etag), &LockGuard::none(), Vec::new()).await.unwrap();
     assert_eq!(store.object(root.id, "ev.ics").await.unwrap(), None);
     assert!(store.dead_properties(PropertyTarget::Object(meta.id)).await.unwrap().is_empty());
-    assert!(matches!(store.delete_object(&coll_at(&store, root.id).await, "ev.ics", None, &LockGuard::none()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_object(&coll_at(&store, root.id).await, "ev.ics", None, &LockGuard::none(), Vec::new()).await, Err(StoreError::NotFound)));
     let meta = put_ok(&store, &root, "ev.ics", b"v2").await;
-    store.delete_object(&coll_at(&store, root.id).await, "ev.ics", None, &LockGuard::none()).await.unwrap();
+    store.delete_object(&coll_at(&store, root.id).await, "ev.ics", None, &LockGuard::none(), Vec::new()).await.unwrap();
     assert_eq!(store.object_with_content(meta.id).await.unwrap(), None);
     let last = store.changes_since(root.id, 0).await.unwrap();
     assert_eq!(last, vec![Change { name: "ev.ics".into(), revision: reload(&store, &root).await.sync_revision, deleted: true }]);
@@ -172,7 +172,7 @@ pub async fn object_reads(store: SharedStore) {
     // Listings follow every write.
     assert_eq!(names(&store.objects(cal.id).await.unwrap()), ["a.ics", "b.ics", "c.ics"]);
     put_ok(&store, &cal, "d.ics", b"D").await;
-    store.delete_object(&coll_at(&store, cal.id).await, "b.ics", None, &LockGuard::none()).await.unwrap();
+    store.delete_object(&coll_at(&store, cal.id).await, "b.ics", None, &LockGuard::none(), Vec::new()).await.unwrap();
     let listing = store.objects(cal.id).await.unwrap();
     assert_eq!(names(&listing), ["a.ics", "c.ics", "d.ics"]);
     assert_eq!(listing[0], a);
