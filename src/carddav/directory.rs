@@ -9,7 +9,7 @@
 //! draft), so the directory is searched, not listed:
 //!
 //! - `addressbook-query` is answered from the store's directory index
-//!   (prefix and substring, [`crate::store::Store::directory_search`]) and
+//!   (prefix and substring, [`crate::store::DirectoryStore::directory_search`]) and
 //!   capped at `directory_max_results` (507 beyond, RFC 6352 §8.6.2);
 //!   filters the index cannot answer are refused with
 //!   `CARDDAV:supported-filter` naming the prop-filter (§8.6);

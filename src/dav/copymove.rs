@@ -94,6 +94,7 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         // COPY adds bytes to the destination owner; the store checks a MOVE
         // only when it changes the owner.
         quota_limit: Some(quota_limit(req, dest_parent.owner).await?),
+        enqueue: Vec::new(),
     };
     let store = &req.state.store;
     let outcome = match (&source, is_move) {

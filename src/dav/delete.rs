@@ -29,7 +29,7 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
             // `If-Match` or not: RFC 7232 §5 ignores preconditions when the
             // request without them would not succeed.
             store
-                .delete_object(&Resolved::collection(parent), &meta.name, if_match.as_deref(), &guard)
+                .delete_object(&Resolved::collection(parent), &meta.name, if_match.as_deref(), &guard, Vec::new())
                 .await
                 .map_err(|e| DavError::from_store(req, e))?;
         }

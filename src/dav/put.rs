@@ -97,6 +97,7 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
             guard,
             index,
             unique_uid: calendar || addressbook,
+            enqueue: Vec::new(),
         })
         .await
         .map_err(|e| match e {

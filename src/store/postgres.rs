@@ -105,7 +105,7 @@ impl PgStore {
         })
     }
 
-    /// [`Store::object_at`](super::Store::object_at) and its GET variant,
+    /// [`Store::object_at`](super::ObjectStore::object_at) and its GET variant,
     /// batched with the concurrent ones: one statement answers every key
     /// of a batch, each key looked up on the indexes by its own lateral
     /// subquery (`LIMIT 1` keeps the planner from flattening it into a join
@@ -162,7 +162,7 @@ impl PgStore {
         Some(read.await)
     }
 
-    /// [`Store::collection_by_path`](super::Store::collection_by_path)
+    /// [`Store::collection_by_path`](super::CollectionStore::collection_by_path)
     /// (every request on a collection: a poll), batched like
     /// [`Self::coalesced_object_at`].
     async fn coalesced_collection_by_path(&self, path: &str) -> Option<StoreResult<Option<Collection>>> {
@@ -260,6 +260,13 @@ impl PgStore {
     /// Rows of `alias` whose term matches the pattern `$n` (exact).
     fn term_pattern_exact(alias: &str, n: usize) -> String {
         format!("{alias}.term LIKE ${n} ESCAPE '\\'")
+    }
+
+    /// Outbox claims (`sql/outbox.rs`): the `SELECT` of the jobs to claim
+    /// locks them, skipping those another claim holds, so concurrent claims
+    /// (other processes) take other jobs instead of waiting for these.
+    fn claim_locking() -> &'static str {
+        " FOR UPDATE SKIP LOCKED"
     }
 
     async fn run_migrations(&self) -> StoreResult<()> {

@@ -163,6 +163,13 @@ impl SqliteStore {
         format!("{alias}.term GLOB ${n}")
     }
 
+    /// Outbox claims (`sql/outbox.rs`): nothing to add to their `SELECT`;
+    /// a claim runs in a `BEGIN IMMEDIATE` transaction, and SQLite has one
+    /// writer at a time, also across processes.
+    fn claim_locking() -> &'static str {
+        ""
+    }
+
     async fn run_migrations(&self) -> StoreResult<()> {
         sqlx::migrate!("migrations/sqlite").run(&self.write).await?;
         Ok(())

@@ -25,15 +25,18 @@
 //! and deletes), `listing_cache()` (its [`listing::ListingCache`]), `directory_counter()`
 //! (its [`DirectoryGeneration`]), `coalesced_object_at()` and
 //! `coalesced_collection_by_path()` (`Some` answer when the backend batches
-//! these hot reads, see [`coalesce`]; `None` to run the portable statement)
-//! and `run_migrations()`.
+//! these hot reads, see [`coalesce`]; `None` to run the portable statement),
+//! `claim_locking()` (the row-locking clause of an outbox claim, see
+//! [`outbox`]) and `run_migrations()`.
 //!
 //! # Layout
 //!
 //! [`sql_store!`] generates, inside the backend's module, a module `sql_impl`
-//! holding the `impl Store` — every method of the contract in one place, each
-//! delegating to a function of a concern module — and one child module per
-//! concern, whose functions the concern file's `body!` macro expands there:
+//! holding the implementation of the contract — `impl Store` (migrations,
+//! ping) and one `impl` per concern's sub-trait (`impl ObjectStore`, …),
+//! every method in one place, each delegating to a function of a concern
+//! module — and one child module per concern, whose functions the concern
+//! file's `body!` macro expands there:
 //!
 //! - [`rows`]: row types, column lists and pure helpers (an ordinary module);
 //! - [`directory`]: académies, regions, principals and their emails;
@@ -45,7 +48,8 @@
 //! - [`properties`]: dead properties;
 //! - [`changes`]: the per-collection revision and change log;
 //! - [`throttle`]: failed and successful logins, for login throttling;
-//! - [`locks`]: WebDAV locks, lock guards and lock conflicts.
+//! - [`locks`]: WebDAV locks, lock guards and lock conflicts;
+//! - [`outbox`]: jobs written with object writes, claimed with a lease.
 //!
 //! Inside a concern module, `Backend` is the store type, `Conn` its database
 //! connection and `Db` its sqlx database; helpers shared between concerns are
@@ -85,6 +89,7 @@ pub(crate) mod kept;
 pub(crate) mod listing;
 pub(crate) mod locks;
 pub(crate) mod objects;
+pub(crate) mod outbox;
 pub(crate) mod properties;
 pub(crate) mod rows;
 pub(crate) mod throttle;
@@ -109,8 +114,8 @@ impl DirectoryGeneration {
     }
 }
 
-/// The [`Store`](super::Store) implementation for `$store`, whose sqlx
-/// database is `$db`. `$store` must provide `reader()`, `writer()`,
+/// The [`Store`](super::Store) implementation, with each of its sub-traits',
+/// for `$store`, whose sqlx database is `$db`. `$store` must provide `reader()`, `writer()`,
 /// `begin_write()`, `begin_guarded_write()`, `begin_exclusive_write()` and
 /// `run_migrations()`.
 macro_rules! sql_store {
@@ -148,6 +153,9 @@ macro_rules! sql_store {
             mod objects {
                 $crate::store::sql::objects::body!();
             }
+            mod outbox {
+                $crate::store::sql::outbox::body!();
+            }
             mod properties {
                 $crate::store::sql::properties::body!();
             }
@@ -165,10 +173,6 @@ macro_rules! sql_store {
                     directory_index::backfill(self).await
                 }
 
-                fn directory_generation(&self) -> u64 {
-                    self.directory_counter().get()
-                }
-
                 async fn ping(&self) -> StoreResult<()> {
                     // On a kept read connection, as the hot reads: a health
                     // probe does not queue behind the pool.
@@ -176,6 +180,13 @@ macro_rules! sql_store {
                     let done = sqlx::query("SELECT 1").execute(&mut *conn).await;
                     conn.done(done)?;
                     Ok(())
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl PrincipalStore for $store {
+                fn directory_generation(&self) -> u64 {
+                    self.directory_counter().get()
                 }
 
                 // -- académies and regions
@@ -238,7 +249,10 @@ macro_rules! sql_store {
                     self.directory_counter().bump();
                     done
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl DirectoryStore for $store {
                 // -- national directory
                 async fn directory_search(&self, search: &DirectorySearch) -> StoreResult<Vec<DirectoryEntry>> {
                     directory_index::directory_search(self, search).await
@@ -251,7 +265,10 @@ macro_rules! sql_store {
                     self.directory_counter().bump();
                     done
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl CollectionStore for $store {
                 // -- collections
                 async fn collection_by_path(&self, path: &str) -> StoreResult<Option<Collection>> {
                     collections::collection_by_path(self, path).await
@@ -272,6 +289,23 @@ macro_rules! sql_store {
                     collections::quota_used(self, owner).await
                 }
 
+                // -- COPY / MOVE of collections
+                async fn copy_collection(
+                    &self,
+                    collection: &Resolved,
+                    to: Destination,
+                    recursive: bool,
+                    guard: &LockGuard,
+                ) -> StoreResult<TransferOutcome> {
+                    transfer::copy_collection(self, collection, to, recursive, guard).await
+                }
+                async fn move_collection(&self, collection: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
+                    transfer::move_collection(self, collection, to, guard).await
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl ObjectStore for $store {
                 // -- objects
                 async fn object(&self, collection: CollectionId, name: &str) -> StoreResult<Option<ObjectMeta>> {
                     objects::object(self, collection, name).await
@@ -318,8 +352,9 @@ macro_rules! sql_store {
                     name: &str,
                     if_match: Option<&str>,
                     guard: &LockGuard,
+                    enqueue: Vec<NewJob>,
                 ) -> StoreResult<()> {
-                    objects::delete_object(self, collection, name, if_match, guard).await
+                    objects::delete_object(self, collection, name, if_match, guard, &enqueue).await
                 }
 
                 // -- COPY / MOVE
@@ -329,19 +364,10 @@ macro_rules! sql_store {
                 async fn move_object(&self, object: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
                     transfer::move_object(self, object, to, guard).await
                 }
-                async fn copy_collection(
-                    &self,
-                    collection: &Resolved,
-                    to: Destination,
-                    recursive: bool,
-                    guard: &LockGuard,
-                ) -> StoreResult<TransferOutcome> {
-                    transfer::copy_collection(self, collection, to, recursive, guard).await
-                }
-                async fn move_collection(&self, collection: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
-                    transfer::move_collection(self, collection, to, guard).await
-                }
+            }
 
+            #[async_trait::async_trait]
+            impl PropertyStore for $store {
                 // -- dead properties
                 async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>> {
                     properties::dead_properties(self, target).await
@@ -356,12 +382,18 @@ macro_rules! sql_store {
                 ) -> StoreResult<()> {
                     properties::update_dead_properties(self, target, path, updates, guard, quota_limit).await
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl ChangeStore for $store {
                 // -- change log
                 async fn changes_since(&self, collection: CollectionId, since: i64) -> StoreResult<Vec<Change>> {
                     changes::changes_since(self, collection, since).await
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl LockStore for $store {
                 // -- locks
                 async fn create_lock(&self, lock: Lock, lock_null: Option<LockNull>, limits: &LockLimits) -> StoreResult<()> {
                     locks::create_lock(self, lock, lock_null, limits).await
@@ -381,7 +413,10 @@ macro_rules! sql_store {
                 async fn remove_lock(&self, token: &str) -> StoreResult<()> {
                     locks::remove_lock(self, token).await
                 }
+            }
 
+            #[async_trait::async_trait]
+            impl ThrottleStore for $store {
                 // -- login throttling
                 async fn login_history(&self, account: &str, address: &str, since: Millis, limit: u32) -> StoreResult<LoginHistory> {
                     throttle::login_history(self, account, address, since, limit).await
@@ -394,6 +429,22 @@ macro_rules! sql_store {
                 }
                 async fn forget_logins(&self, failures_before: Millis, successes_before: Millis) -> StoreResult<u64> {
                     throttle::forget_logins(self, failures_before, successes_before).await
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl OutboxStore for $store {
+                async fn claim_jobs(&self, topic: &str, now: Millis, limit: u32, lease: std::time::Duration) -> StoreResult<Vec<Job>> {
+                    outbox::claim_jobs(self, topic, now, limit, lease).await
+                }
+                async fn complete_job(&self, id: JobId) -> StoreResult<()> {
+                    outbox::complete_job(self, id).await
+                }
+                async fn retry_job(&self, id: JobId, not_before: Millis, error: &str) -> StoreResult<()> {
+                    outbox::retry_job(self, id, not_before, error).await
+                }
+                async fn jobs_pending(&self, topic: &str) -> StoreResult<i64> {
+                    outbox::jobs_pending(self, topic).await
                 }
             }
         }

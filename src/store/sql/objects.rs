@@ -15,6 +15,7 @@ macro_rules! body {
         use super::changes::{bump, log_change};
         use super::collections::{check_quota, fetch_collection_by_path};
         use super::locks::{check_guard, remove_locks_under_in};
+        use super::outbox::enqueue;
 
         // ------------------------------------------------------ Store methods
 
@@ -287,6 +288,7 @@ macro_rules! body {
                 }
             };
             log_change(&mut tx, put.collection, &put.name, rev, false).await?;
+            enqueue(&mut tx, &put.enqueue, now).await?;
             tx.commit().await?;
             // One change, one bump: a cached listing follows, and the bytes
             // just written are those of this ETag.
@@ -301,6 +303,7 @@ macro_rules! body {
             name: &str,
             if_match: Option<&str>,
             guard: &LockGuard,
+            jobs: &[NewJob],
         ) -> StoreResult<()> {
             let now = now_millis();
             let collection = at.id;
@@ -320,6 +323,7 @@ macro_rules! body {
             }
             delete_object_row(&mut tx, object.id, &object_path(&coll_path, name)).await?;
             log_change(&mut tx, collection, name, rev, true).await?;
+            enqueue(&mut tx, jobs, now).await?;
             tx.commit().await?;
             store.listing_cache().advance(collection, rev, name, None);
             Ok(())

@@ -18,6 +18,7 @@ macro_rules! body {
         use super::collections::{check_quota, delete_subtree, fetch_collection, fetch_collection_by_path, insert_collection};
         use super::locks::{check_guard, remove_locks_under_in};
         use super::objects::{delete_object_row, fetch_object, fetch_object_named};
+        use super::outbox::enqueue;
         use super::properties::copy_properties;
 
         // ------------------------------------------------------ Store methods
@@ -65,6 +66,7 @@ macro_rules! body {
                 check_quota(&mut tx, dest_owner, limit, 0).await?;
             }
             log_change(&mut tx, to.parent, &to.name, rev, false).await?;
+            enqueue(&mut tx, &to.enqueue, now).await?;
             tx.commit().await?;
             Ok(TransferOutcome { replaced })
         }
@@ -110,6 +112,7 @@ macro_rules! body {
             }
             log_change(&mut tx, src.collection, &src.name, src_rev, true).await?;
             log_change(&mut tx, to.parent, &to.name, dest_rev, false).await?;
+            enqueue(&mut tx, &to.enqueue, now).await?;
             tx.commit().await?;
             Ok(TransferOutcome { replaced })
         }
@@ -171,6 +174,7 @@ macro_rules! body {
                 check_quota(&mut tx, dest_owner, limit, 0).await?;
             }
             log_change(&mut tx, to.parent, &to.name, rev, false).await?;
+            enqueue(&mut tx, &to.enqueue, now).await?;
             tx.commit().await?;
             Ok(TransferOutcome { replaced })
         }
@@ -229,6 +233,7 @@ macro_rules! body {
                 log_change(&mut tx, p, src.name(), rev, true).await?;
             }
             log_change(&mut tx, to.parent, &to.name, dest_rev, false).await?;
+            enqueue(&mut tx, &to.enqueue, now).await?;
             tx.commit().await?;
             Ok(TransferOutcome { replaced })
         }

@@ -340,7 +340,7 @@ pub async fn writes_recheck_what_the_request_named(backend: Backend) {
     one.move_collection(&cal_then, dest(&root, "moved", false), &LockGuard::none()).await.unwrap();
     let rev = reload(&one, &cal).await.sync_revision;
     no_parent(two.put_object(put(&stale_cal, "new.ics", b"new", WriteCondition::None)).await.map(|_| ()));
-    not_found(two.delete_object(&cal_then, "renamed.ics", None, &LockGuard::none()).await);
+    not_found(two.delete_object(&cal_then, "renamed.ics", None, &LockGuard::none(), Vec::new()).await);
     not_found(unit(two.move_object(&ev_renamed, dest(&other, "x.ics", false), &LockGuard::none()).await));
     not_found(unit(two.copy_object(&ev_renamed, dest(&other, "x.ics", false), &LockGuard::none()).await));
     not_found(two.update_dead_properties(PropertyTarget::Collection(cal.id), &cal_then.path, &set, &LockGuard::none(), None).await);

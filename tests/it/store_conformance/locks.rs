@@ -1,5 +1,5 @@
 //! WebDAV locks: covering, below, refresh, expiry and removal; lock guards
-//! of writes, conflicts and lock-null resources.
+//! of writes, conflicts and lock-null resources (`LockStore`).
 
 use super::*;
 
@@ -68,7 +68,7 @@ pub async fn locks(store: SharedStore) {
     store.remove_lock("urn:uuid:shallow").await.unwrap();
 
     // Deleting an object or a collection removes the locks rooted there.
-    store.delete_object(&coll_at(&store, docs.id).await, "file.txt", None, &LockGuard::none()).await.unwrap();
+    store.delete_object(&coll_at(&store, docs.id).await, "file.txt", None, &LockGuard::none(), Vec::new()).await.unwrap();
     assert_eq!(store.lock("urn:uuid:file").await.unwrap(), None);
     put_ok(&store, &docs, "other.txt", b"o").await;
     store.create_lock(shared(test_lock("urn:uuid:file2", "/files/alice/docs/other.txt", false, alice.id, None)), None, &LockLimits::none()).await.unwrap();
@@ -115,7 +115,7 @@ pub async fn lock_guards(store: SharedStore) {
     p.guard = guard(&alice, &["urn:uuid:other"], &[file_path], &[]);
     assert_eq!(locked_root(store.put_object(p.clone()).await), file_path);
     let g = guard(&alice, &[], &[file_path, "/files/alice/docs/"], &[]);
-    assert_eq!(locked_root(store.delete_object(&coll_at(&store, docs.id).await, "file.txt", None, &g).await), file_path);
+    assert_eq!(locked_root(store.delete_object(&coll_at(&store, docs.id).await, "file.txt", None, &g, Vec::new()).await), file_path);
     let update = [PropertyUpdate::Set(prop("urn:x", "p", "v"))];
     let g = guard(&alice, &[], &[file_path], &[]);
     assert_eq!(locked_root(store.update_dead_properties(PropertyTarget::Object(file.id), &target_path(&store, PropertyTarget::Object(file.id)).await, &update, &g, None).await), file_path);

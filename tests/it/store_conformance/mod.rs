@@ -9,11 +9,15 @@ use bytes::Bytes;
 
 use crate::db::{fresh_db, Backend};
 
+mod changes;
+mod collections;
 mod concurrency;
-mod directory;
 mod locks;
 mod national_directory;
-mod resources;
+mod objects;
+mod outbox;
+mod principals;
+mod properties;
 mod throttle;
 mod transfer;
 
@@ -53,36 +57,53 @@ macro_rules! conformance {
 }
 
 conformance!(
-    directory::academies_and_principals,
-    directory::principal_emails,
-    resources::collections_tree,
-    resources::put_object_conditions_and_bytes,
-    concurrency::concurrent_etag_match,
-    resources::quota_exceeded_leaves_data_intact,
-    resources::dead_properties_count_towards_quota,
-    resources::delete_object_conditions,
+    // PrincipalStore
+    principals::academies_and_principals,
+    principals::principal_emails,
+    principals::delete_principal_cascades,
+    principals::principal_search,
+    principals::directory_generation,
+    // DirectoryStore
+    national_directory::directory_search,
+    national_directory::directory_import,
+    // CollectionStore
+    collections::collections_tree,
+    // ObjectStore
+    objects::put_object_conditions_and_bytes,
+    objects::quota_exceeded_leaves_data_intact,
+    objects::delete_object_conditions,
+    objects::object_reads,
+    // COPY and MOVE (ObjectStore, CollectionStore)
     transfer::copy_and_move_objects,
     transfer::copy_and_move_collections,
     transfer::move_into_own_subtree_refused,
-    resources::dead_properties,
-    resources::change_log,
+    transfer::copy_checks_the_quota,
+    transfer::move_to_another_owner,
+    transfer::copy_keeps_uids_unique,
+    transfer::concurrent_transfers,
+    transfer::collection_and_object_moves_race,
+    // PropertyStore
+    properties::dead_properties,
+    properties::dead_properties_count_towards_quota,
+    // ChangeStore
+    changes::change_log,
+    // LockStore
     locks::locks,
     locks::stale_guards_still_protect,
     locks::lock_guards,
     locks::lock_conflicts,
     locks::lock_null_resources,
     locks::lock_limits,
+    // ThrottleStore
+    throttle::login_records,
+    // OutboxStore
+    outbox::writes_carry_jobs,
+    outbox::racing_writes_carry_only_the_winners_job,
+    outbox::claim_lease_complete_retry,
+    // Concurrent writers (across concerns)
+    concurrency::concurrent_etag_match,
     concurrency::concurrent_exclusive_locks,
     concurrency::locks_and_guarded_writes_race,
-    transfer::copy_checks_the_quota,
-    transfer::move_to_another_owner,
-    transfer::copy_keeps_uids_unique,
-    directory::delete_principal_cascades,
-    transfer::concurrent_transfers,
-    transfer::collection_and_object_moves_race,
-    national_directory::directory_search,
-    national_directory::directory_import,
-    throttle::login_records,
 );
 
 /// Principals created before the directory migration are indexed.
@@ -145,6 +166,30 @@ mod shared_login_records {
     }
 }
 
+/// Outbox claims from two stores on one database (two processes).
+mod outbox_two_stores {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::outbox::two_stores_never_claim_one_job(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::outbox::two_stores_never_claim_one_job(crate::db::Backend::Postgres).await;
+    }
+}
+
+/// Outbox jobs across a restart (the store opened again).
+mod outbox_durability {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::outbox::jobs_survive_reopening(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::outbox::jobs_survive_reopening(crate::db::Backend::Postgres).await;
+    }
+}
+
 // ------------------------------------------------------------------ helpers
 
 pub async fn user(store: &SharedStore, name: &str) -> Principal {
@@ -198,6 +243,7 @@ pub fn put(collection: &Collection, name: &str, body: &[u8], condition: WriteCon
         guard: LockGuard::none(),
         index: Default::default(),
         unique_uid: false,
+        enqueue: Vec::new(),
     }
 }
 
@@ -210,7 +256,7 @@ pub fn prop(ns: &str, name: &str, value: &str) -> DeadProperty {
 }
 
 pub fn dest(parent: &Collection, name: &str, overwrite: bool) -> Destination {
-    Destination { parent: parent.id, parent_path: parent.path.clone(), name: name.into(), overwrite, quota_limit: None }
+    Destination { parent: parent.id, parent_path: parent.path.clone(), name: name.into(), overwrite, quota_limit: None, enqueue: Vec::new() }
 }
 
 /// An object as a request would find it now: its id and path (for an

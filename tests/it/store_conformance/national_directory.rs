@@ -1,5 +1,5 @@
 //! The national directory: searches on the folded index (RFC 5051
-//! i;unicode-casemap, RFC 4790 §4.2 match types) and the bulk import.
+//! i;unicode-casemap, RFC 4790 §4.2 match types) and the bulk import (`DirectoryStore`).
 
 use almanach::collation::{fold, Collation};
 

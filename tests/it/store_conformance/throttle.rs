@@ -1,7 +1,8 @@
 //! Login records for login throttling: failures counted by account and
 //! address from a given time, each count stopped at a limit; a success
 //! clears its account's failures from its address; old records are
-//! forgotten; a second store on the database (another process) sees them.
+//! forgotten; a second store on the database (another process) sees them
+//! (`ThrottleStore`).
 
 use almanach::store::*;
 

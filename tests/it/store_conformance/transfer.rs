@@ -1,4 +1,4 @@
-//! COPY and MOVE of objects and collections.
+//! COPY and MOVE of objects (`ObjectStore`) and collections (`CollectionStore`).
 
 use super::*;
 
@@ -65,7 +65,7 @@ pub async fn copy_and_move_objects(store: SharedStore) {
     assert!(store.object(other.id, "renamed.bin").await.unwrap().is_some());
     assert!(matches!(store.move_object(&obj_at(&store, 987_654).await, dest(&other, "x", false), &LockGuard::none()).await, Err(StoreError::NotFound)));
     assert!(matches!(
-        store.copy_object(&obj_at(&store, moved.id).await, Destination { parent: 987_654, parent_path: "/nowhere/".into(), name: "x".into(), overwrite: false, quota_limit: None }, &LockGuard::none()).await,
+        store.copy_object(&obj_at(&store, moved.id).await, Destination { parent: 987_654, parent_path: "/nowhere/".into(), name: "x".into(), overwrite: false, quota_limit: None, enqueue: Vec::new() }, &LockGuard::none()).await,
         Err(StoreError::MissingParent)
     ));
 }
@@ -163,7 +163,7 @@ pub async fn copy_and_move_collections(store: SharedStore) {
     let kids: Vec<String> = store.child_collections(target_parent.id).await.unwrap().into_iter().map(|c| c.path).collect();
     assert_eq!(kids, ["/files/alice/target/moved/"]);
     assert!(matches!(
-        store.move_collection(&coll_at(&store, src.id).await, Destination { parent: 987_654, parent_path: "/nowhere/".into(), name: "x".into(), overwrite: false, quota_limit: None }, &LockGuard::none()).await,
+        store.move_collection(&coll_at(&store, src.id).await, Destination { parent: 987_654, parent_path: "/nowhere/".into(), name: "x".into(), overwrite: false, quota_limit: None, enqueue: Vec::new() }, &LockGuard::none()).await,
         Err(StoreError::MissingParent)
     ));
     assert!(matches!(store.copy_collection(&coll_at(&store, 987_654).await, dest(&root, "x", false), true, &LockGuard::none()).await, Err(StoreError::NotFound)));

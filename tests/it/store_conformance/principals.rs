@@ -1,4 +1,5 @@
-//! Académies, principals and their email addresses; deleting a principal.
+//! Académies, principals and their email addresses; deleting a principal
+//! (`PrincipalStore`).
 
 use super::*;
 
@@ -181,4 +182,85 @@ pub async fn delete_principal_cascades(store: SharedStore) {
         .unwrap();
     assert_ne!(again.id, alice.id);
     assert_eq!(home(&store, &again).await.path, "/files/alice/");
+}
+
+/// Principal searches (RFC 3744 §9.4): case-insensitive substrings of the
+/// names or the addresses, all or any of them, among the active principals of
+/// one académie and the searching user, ordered by username, at most `limit`.
+pub async fn principal_search(store: SharedStore) {
+    store.create_academie("nice", "Académie de Nice", None).await.unwrap();
+    store.create_academie("lyon", "Académie de Lyon", None).await.unwrap();
+    let new = |username: &str, display: &str, academie: &str, emails: &[&str]| NewPrincipal {
+        username: username.into(),
+        display_name: Some(display.into()),
+        academie: Some(academie.into()),
+        emails: emails.iter().map(|e| e.to_string()).collect(),
+        ..Default::default()
+    };
+    store.create_principal(new("alice", "Alice Martin", "nice", &["alice@ac-nice.fr"])).await.unwrap();
+    store.create_principal(new("bob", "Bob 50%_off", "nice", &["bob@ac-nice.fr"])).await.unwrap();
+    let carol = store.create_principal(new("carol", "Carol Martin", "lyon", &["Carol@AC-Lyon.fr"])).await.unwrap();
+    let dave = store.create_principal(new("dave", "Dave Martin", "nice", &["dave@ac-nice.fr"])).await.unwrap();
+    store.set_disabled(dave.id, true).await.unwrap();
+    store.create_principal(new("erin", "Erin Martin", "lyon", &["erin@ac-lyon.fr"])).await.unwrap();
+
+    let search = |names: &[&str], emails: &[&str], match_all: bool, always: Option<PrincipalId>, limit: i64| PrincipalSearch {
+        academie: Some("nice".into()),
+        always,
+        name_terms: names.iter().map(|s| s.to_string()).collect(),
+        email_terms: emails.iter().map(|s| s.to_string()).collect(),
+        match_all,
+        limit,
+    };
+    let found = |s: PrincipalSearch| {
+        let store = store.clone();
+        async move { store.search_principals(&s).await.unwrap().into_iter().map(|p| p.username).collect::<Vec<_>>() }
+    };
+    // Nice's active principals, and carol (the searching user) from Lyon.
+    assert_eq!(found(search(&["MARTIN"], &[], true, None, 10)).await, ["alice"]);
+    assert_eq!(found(search(&["martin"], &[], true, Some(carol.id), 10)).await, ["alice", "carol"]);
+    assert_eq!(found(search(&[], &["ac-lyon"], true, Some(carol.id), 10)).await, ["carol"]);
+    // The username is a name too.
+    assert_eq!(found(search(&["BO"], &[], true, None, 10)).await, ["bob"]);
+    // LIKE wildcards are plain characters.
+    assert_eq!(found(search(&["50%_"], &[], true, None, 10)).await, ["bob"]);
+    assert_eq!(found(search(&["_"], &[], true, None, 10)).await, ["bob"]);
+    assert_eq!(found(search(&["%"], &[], true, None, 10)).await, ["bob"]);
+    // All terms, or any.
+    assert_eq!(found(search(&["martin"], &["nice"], true, Some(carol.id), 10)).await, ["alice"]);
+    assert_eq!(found(search(&["bob"], &["lyon"], false, Some(carol.id), 10)).await, ["bob", "carol"]);
+    assert!(found(search(&["bob"], &["lyon"], true, Some(carol.id), 10)).await.is_empty());
+    // No term: everyone in scope, up to the limit.
+    assert_eq!(found(search(&[], &[], true, Some(carol.id), 10)).await, ["alice", "bob", "carol"]);
+    assert_eq!(found(search(&[], &[], false, Some(carol.id), 2)).await, ["alice", "bob"]);
+}
+
+/// `directory_generation` changes once a change to the directory commits
+/// through this store, and only then.
+pub async fn directory_generation(store: SharedStore) {
+    let g0 = store.directory_generation();
+    let alice = user(&store, "alice").await;
+    let g1 = store.directory_generation();
+    assert_ne!(g1, g0, "a new principal");
+    store.principal(alice.id).await.unwrap();
+    store.principal_by_username("alice").await.unwrap();
+    store.list_principals().await.unwrap();
+    assert_eq!(store.directory_generation(), g1, "reads change nothing");
+    store.set_disabled(alice.id, true).await.unwrap();
+    let g2 = store.directory_generation();
+    assert_ne!(g2, g1, "disabled");
+    store.set_password_hash(alice.id, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").await.unwrap();
+    let g3 = store.directory_generation();
+    assert_ne!(g3, g2, "new password");
+    store.add_principal_email(alice.id, "alice@example.org", true).await.unwrap();
+    let g4 = store.directory_generation();
+    assert_ne!(g4, g3, "new address");
+    store.create_academie("nice", "Nice", None).await.unwrap();
+    let g5 = store.directory_generation();
+    assert_ne!(g5, g4, "new académie");
+    store.import_accounts(&[AccountRecord { username: "bob".into(), ..Default::default() }]).await.unwrap();
+    let g6 = store.directory_generation();
+    assert_ne!(g6, g5, "import");
+    store.delete_principal(alice.id).await.unwrap();
+    assert_ne!(store.directory_generation(), g6, "deleted");
 }
