@@ -14,14 +14,18 @@ pub struct AppState {
     /// CPU-heavy work, off the async workers (see `compute`).
     pub compute: Compute,
     /// Request body bytes held at once (`max_inflight_body_bytes`).
-    pub bodies: Arc<tokio::sync::Semaphore>,
+    pub bodies: crate::http::bodies::BodyBudget,
 }
 
 impl AppState {
     pub fn new(config: Config, store: SharedStore) -> Arc<AppState> {
         let auth = Authenticator::new(store.clone(), &config);
         let compute = Compute::new(config.compute_threads, config.compute_per_user);
-        let bodies = Arc::new(tokio::sync::Semaphore::new(config.max_inflight_body_bytes.max(config.max_body_bytes)));
+        // One user holds at most two largest bodies at once.
+        let bodies = crate::http::bodies::BodyBudget::new(
+            config.max_inflight_body_bytes.max(config.max_body_bytes),
+            config.max_body_bytes.saturating_mul(2),
+        );
         Arc::new(AppState { config, store, auth, compute, bodies })
     }
 }

@@ -85,6 +85,12 @@ pub fn charge(units: u64) -> bool {
     })
 }
 
+/// Spend what parsing `bytes` bytes costs: one unit per kibibyte, and one
+/// for the object. False when the job must stop.
+pub fn charge_bytes(bytes: usize) -> bool {
+    charge(1 + (bytes / 1024) as u64)
+}
+
 /// Whether the current job must stop: its budget is spent or its request
 /// is gone. Always false outside a job.
 pub fn interrupted() -> bool {

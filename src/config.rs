@@ -83,10 +83,10 @@ pub struct Config {
     /// Largest multistatus or export body a report or a calendar GET
     /// builds; beyond, the report stops with a 507 for the request URI.
     pub max_report_bytes: usize,
-    /// Most content lines in one calendar object or vCard (each costs a
-    /// few hundred bytes once parsed): beyond, PUT is refused with
-    /// `max-resource-size`.
-    pub max_resource_lines: usize,
+    /// Most content items in one calendar object or vCard: content lines,
+    /// parameters and values (each costs some allocation once parsed);
+    /// beyond, PUT is refused with `max-resource-size` before parsing.
+    pub max_resource_items: usize,
     /// Longest text (in characters) a principal or directory search may
     /// look for; longer ones are refused (400, or 403
     /// `CARDDAV:supported-filter` for the directory).
@@ -125,7 +125,7 @@ impl Default for Config {
             compute_per_user: 2,
             max_instances_per_request: 2_000_000,
             max_report_bytes: 64 * 1024 * 1024,
-            max_resource_lines: 100_000,
+            max_resource_items: 100_000,
             max_search_length: 256,
             max_lock_owner_bytes: 4096,
             max_locks_per_user: 100,
@@ -175,7 +175,7 @@ pub struct FileConfig {
     pub compute_per_user: Option<usize>,
     pub max_instances_per_request: Option<u64>,
     pub max_report_bytes: Option<usize>,
-    pub max_resource_lines: Option<usize>,
+    pub max_resource_items: Option<usize>,
     pub max_search_length: Option<usize>,
 }
 
@@ -221,7 +221,7 @@ impl FileConfig {
         if let Some(v) = self.compute_per_user { c.compute_per_user = v.max(1) }
         if let Some(v) = self.max_instances_per_request { c.max_instances_per_request = v }
         if let Some(v) = self.max_report_bytes { c.max_report_bytes = v }
-        if let Some(v) = self.max_resource_lines { c.max_resource_lines = v }
+        if let Some(v) = self.max_resource_items { c.max_resource_items = v }
         if let Some(v) = self.max_search_length { c.max_search_length = v }
         if let Some(v) = self.max_lock_owner_bytes { c.max_lock_owner_bytes = v }
         if let Some(v) = self.max_locks_per_user { c.max_locks_per_user = v }

@@ -5,24 +5,43 @@
 
 use std::collections::HashSet;
 
-use crate::ical::push_folded;
-use crate::store::{Collection, ObjectQuery, SharedStore, StoreResult};
+use http::StatusCode;
 
-/// The iCalendar text of every object in `calendar`, in one VCALENDAR.
-pub async fn export_calendar(store: &SharedStore, calendar: &Collection, name: &str) -> StoreResult<String> {
+use crate::dav::error::{conditions, DavError, DavResult};
+use crate::dav::DavRequest;
+use crate::ical::push_folded;
+use crate::store::{Collection, ObjectQuery};
+
+/// The iCalendar text of every object in `calendar`, in one VCALENDAR. A
+/// calendar larger than `max_report_bytes` is refused (507 with
+/// `DAV:number-of-matches-within-limits`) rather than built in memory; a
+/// large one is assembled on the compute pool.
+pub async fn export_calendar(req: &DavRequest<'_>, calendar: &Collection, name: &str) -> DavResult<String> {
     let query = ObjectQuery { with_content: true, ..Default::default() };
-    let objects = store.query_objects(calendar.id, &query).await?;
-    let mut out = String::with_capacity(objects.iter().map(|o| o.meta.size as usize).sum::<usize>() + 256);
-    out.push_str("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Almanach//Almanach//EN\r\nCALSCALE:GREGORIAN\r\n");
-    push_folded(&mut out, &format!("X-WR-CALNAME:{}", escape_text(name)));
-    let mut timezones = HashSet::new();
-    for object in objects {
-        if let Some(content) = object.content.as_deref().and_then(|c| std::str::from_utf8(c).ok()) {
-            append_components(content, &mut timezones, &mut out);
-        }
+    let objects = req.state.store.query_objects(calendar.id, &query).await?;
+    let total: usize = objects.iter().map(|o| o.meta.size as usize).sum();
+    if total > req.state.config.max_report_bytes {
+        return Err(DavError::condition(StatusCode::INSUFFICIENT_STORAGE, conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS));
     }
-    out.push_str("END:VCALENDAR\r\n");
-    Ok(out)
+    let name = name.to_string();
+    let assemble = move || {
+        let mut out = String::with_capacity(total + 256);
+        out.push_str("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Almanach//Almanach//EN\r\nCALSCALE:GREGORIAN\r\n");
+        push_folded(&mut out, &format!("X-WR-CALNAME:{}", escape_text(&name)));
+        let mut timezones = HashSet::new();
+        for object in objects {
+            if let Some(content) = object.content.as_deref().and_then(|c| std::str::from_utf8(c).ok()) {
+                append_components(content, &mut timezones, &mut out);
+            }
+        }
+        out.push_str("END:VCALENDAR\r\n");
+        out
+    };
+    if total <= 64 * 1024 {
+        Ok(assemble())
+    } else {
+        Ok(req.compute(assemble).await?)
+    }
 }
 
 /// Copy the components inside the VCALENDAR of `text` to `out`, skipping

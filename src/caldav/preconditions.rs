@@ -27,6 +27,8 @@ pub const MAX_RESOURCE_SIZE: Precondition = caldav("max-resource-size");
 pub const MIN_DATE_TIME: Precondition = caldav("min-date-time");
 /// §5.3.2.1: a time after `max-date-time` (§5.2.7).
 pub const MAX_DATE_TIME: Precondition = caldav("max-date-time");
+/// §5.3.2.1: more instances than `max-instances` (§5.2.8).
+pub const MAX_INSTANCES: Precondition = caldav("max-instances");
 /// §5.3.2.1: more attendees than `max-attendees-per-instance` (§5.2.9).
 pub const MAX_ATTENDEES_PER_INSTANCE: Precondition = caldav("max-attendees-per-instance");
 /// §7.8: the filter is not valid.

@@ -6,7 +6,7 @@
 use super::limits;
 use super::preconditions as pre;
 use crate::dav::error::{DavError, DavResult, Precondition};
-use crate::ical::object::{count_content_lines, parse_calendar_object, CalendarObject, ObjectError};
+use crate::ical::object::{count_content_items, parse_calendar_object, CalendarObject, ObjectError};
 use crate::store::ObjectIndex;
 
 /// What the store needs besides the bytes.
@@ -20,21 +20,22 @@ fn refuse(condition: Precondition) -> DavError {
 }
 
 /// How big a resource may be: in bytes (RFC 4791 §5.2.5, RFC 6352 §6.2.3
-/// `max-resource-size`) and in content lines (what parsing costs).
+/// `max-resource-size`) and in content items (what parsing costs, see
+/// [`count_content_items`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceLimits {
     pub max_bytes: usize,
-    pub max_lines: usize,
+    pub max_items: usize,
 }
 
 impl ResourceLimits {
     pub fn of(config: &crate::config::Config) -> ResourceLimits {
-        ResourceLimits { max_bytes: config.max_resource_bytes, max_lines: config.max_resource_lines }
+        ResourceLimits { max_bytes: config.max_resource_bytes, max_items: config.max_resource_items }
     }
 
     /// Whether `body` fits; checked before any parsing.
     pub fn admit(&self, body: &[u8]) -> bool {
-        body.len() <= self.max_bytes && count_content_lines(body) <= self.max_lines
+        body.len() <= self.max_bytes && count_content_items(body) <= self.max_items
     }
 }
 
@@ -66,6 +67,7 @@ pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, components: &
         return Err(refuse(pre::SUPPORTED_CALENDAR_COMPONENT));
     }
     check_attendees(&object)?;
+    check_instances(&object)?;
     let index = object_index(&object)?;
     Ok(Prepared { content_type: format!("text/calendar; charset=utf-8; component={}", component.to_ascii_lowercase()), index })
 }
@@ -91,6 +93,47 @@ fn check_attendees(object: &CalendarObject) -> DavResult<()> {
         return Err(refuse(pre::MAX_ATTENDEES_PER_INSTANCE));
     }
     Ok(())
+}
+
+/// §5.3.2.1 `max-instances`: a recurrence with a COUNT, or a list of
+/// RDATEs, that generates more instances than the calendar's
+/// `max-instances` (§5.2.8) is refused. (A rule with UNTIL or without end
+/// is accepted: see `docs/compliance/rfc4791.md`.)
+fn check_instances(object: &CalendarObject) -> DavResult<()> {
+    use calcard::icalendar::{ICalendarProperty, ICalendarValue};
+    let most = limits::MAX_INSTANCES as usize;
+    for &idx in object.main_components() {
+        let Some(comp) = object.component(idx) else { continue };
+        let mut rdates = 0usize;
+        for entry in &comp.entries {
+            match entry.name {
+                ICalendarProperty::Rrule => {
+                    let counts = entry.values.iter().filter_map(|v| match v {
+                        ICalendarValue::RecurrenceRule(r) => r.count,
+                        _ => None,
+                    });
+                    if counts.into_iter().any(|c| c as usize > most) {
+                        return Err(refuse(pre::MAX_INSTANCES));
+                    }
+                }
+                ICalendarProperty::Rdate => rdates += entry.values.len(),
+                _ => {}
+            }
+        }
+        if rdates > most {
+            return Err(refuse(pre::MAX_INSTANCES));
+        }
+    }
+    Ok(())
+}
+
+/// Whether preparing `body` is cheap enough to run on the request's own
+/// task: small, and without recurrence rules or dates (whose indexing
+/// enumerates instances). Anything else goes to the compute pool.
+pub fn cheap_to_prepare(body: &[u8]) -> bool {
+    const INLINE_BYTES: usize = 64 * 1024;
+    let recurrence = |w: &[u8]| w.eq_ignore_ascii_case(b"RRULE") || w.eq_ignore_ascii_case(b"RDATE") || w.eq_ignore_ascii_case(b"XRULE");
+    body.len() <= INLINE_BYTES && !body.windows(5).any(recurrence)
 }
 
 /// The index entry of a valid object, after the `min-date-time` and

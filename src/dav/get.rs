@@ -44,7 +44,7 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
                 }
                 (current, body)
             };
-            object_response(req, &resource, &meta, body)
+            object_response(req, &resource, &meta, body).await?
         }
         Resource::DirectoryCard(entry) => {
             let card = crate::carddav::directory::card(entry);
@@ -61,11 +61,11 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
                 created_at: entry.modified_at,
                 modified_at: entry.modified_at,
             };
-            object_response(req, &resource, &meta, if head { Bytes::new() } else { card.bytes })
+            object_response(req, &resource, &meta, if head { Bytes::new() } else { card.bytes }).await?
         }
         Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {
             let name = display_name(req, collection).await?;
-            let body = crate::caldav::export::export_calendar(&req.state.store, collection, &name).await?;
+            let body = crate::caldav::export::export_calendar(req, collection, &name).await?;
             let len = body.len();
             let mut r = with_body(StatusCode::OK, "text/calendar; charset=utf-8", if head { String::new() } else { body });
             set_header(&mut r, header::CONTENT_LENGTH, &len.to_string());
@@ -103,23 +103,32 @@ async fn get_object_directly(req: &DavRequest<'_>) -> DavResult<Option<Response>
     if let Some(r) = precondition_response(req, &meta.etag)? {
         return Ok(Some(r));
     }
-    let mut resp = object_response(req, &resource, meta, body);
+    let mut resp = object_response(req, &resource, meta, body).await?;
     set_header(&mut resp, header::HeaderName::from_static("x-content-type-options"), "nosniff");
     Ok(Some(resp))
 }
 
 /// 200 with an object's bytes and the headers describing them; a vCard in
 /// the version the `Accept` header asks for (RFC 6352 §5.1.1).
-fn object_response(req: &DavRequest<'_>, resource: &Resource, meta: &crate::store::ObjectMeta, body: Bytes) -> Response {
+async fn object_response(
+    req: &DavRequest<'_>,
+    resource: &Resource,
+    meta: &crate::store::ObjectMeta,
+    body: Bytes,
+) -> DavResult<Response> {
     let in_addressbook = match resource {
         Resource::Object { parent, .. } => crate::carddav::is_addressbook(parent),
         Resource::DirectoryCard(_) => true,
         _ => false,
     };
-    let converted = if in_addressbook {
-        crate::carddav::get::negotiate(req.header("accept"), &meta.content_type, &body)
-    } else {
-        None
+    let converted = match req.header("accept").filter(|_| in_addressbook) {
+        // A large vCard is converted on the compute pool.
+        Some(accept) if body.len() > 64 * 1024 => {
+            let (accept, content_type, stored) = (accept.to_string(), meta.content_type.clone(), body.clone());
+            req.compute(move || crate::carddav::get::negotiate(Some(&accept), &content_type, &stored)).await?
+        }
+        Some(accept) => crate::carddav::get::negotiate(Some(accept), &meta.content_type, &body),
+        None => None,
     };
     let (content_type, body) = converted.unwrap_or_else(|| (meta.content_type.clone(), body));
     // HEAD sends no bytes but the length of those GET would send.
@@ -131,7 +140,7 @@ fn object_response(req: &DavRequest<'_>, resource: &Resource, meta: &crate::stor
     if in_addressbook {
         set_header(&mut r, header::VARY, "Accept");
     }
-    r
+    Ok(r)
 }
 
 /// The 304/412 answer to `If-None-Match` / `If-Match` for the version `etag`, if any.

@@ -9,10 +9,15 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
+use http::StatusCode;
+
 use super::error::DavResult;
+use super::multistatus::{Cut, MultiStatus, ObjectData, Pace};
+use super::propfind::PropfindRequest;
+use super::report::object_response;
 use super::locks::path_of_uri;
 use super::path::DavPath;
-use super::resource::{resolve, Resource};
+use super::resource::{resolve, HomeSpace, Resource};
 use super::DavRequest;
 use crate::auth::acl::Privileges;
 use crate::store::{Collection, ObjectMeta};
@@ -122,4 +127,54 @@ async fn resolve_elsewhere(
         .object_with_content(meta.id)
         .await?
         .map(|(meta, bytes)| Found { collection: parent, meta, content: Some(bytes) }))
+}
+
+/// Answer a multiget: each href in the order asked — 404 when it names
+/// nothing the user may read, else its object with the properties asked
+/// for and its generated data (`rendered`: one per found object, in
+/// order) as `data_name`. From the first object that cannot be answered
+/// within the server's limits (`rendered` says why, or the answer would
+/// pass `max_report_bytes`), that href and every later one get a 507
+/// saying so: RFC 4791 §7.9 and RFC 6352 §8.7 want a response per href.
+pub async fn answer(
+    req: &DavRequest<'_>,
+    requested: Vec<Requested>,
+    rendered: Vec<Result<ObjectData, Cut>>,
+    space: HomeSpace,
+    data_name: (&'static str, &'static str),
+    propfind: &PropfindRequest,
+) -> DavResult<MultiStatus> {
+    let most = req.state.config.max_report_bytes;
+    let mut ms = MultiStatus::with_capacity(expected_body_size(&requested).min(most));
+    let mut rendered = rendered.into_iter();
+    let mut pace = Pace::default();
+    let mut cut: Option<Cut> = None;
+    for r in requested {
+        let href = r.answer_href(req);
+        if let Some(cut) = cut {
+            ms.cut_response(&href, cut.describe());
+            continue;
+        }
+        let Some(found) = r.found else {
+            ms.status_response(&href, StatusCode::NOT_FOUND);
+            continue;
+        };
+        let data = match rendered.next().unwrap_or(Err(Cut::Budget)) {
+            Ok(data) => data,
+            Err(why) => {
+                cut = Some(why);
+                ms.cut_response(&href, why.describe());
+                continue;
+            }
+        };
+        let mark = ms.len();
+        object_response(req, &mut ms, space, &found.collection, found.meta, data_name, data, propfind).await?;
+        if ms.len() > most {
+            ms.truncate(mark);
+            cut = Some(Cut::Bytes);
+            ms.cut_response(&href, Cut::Bytes.describe());
+        }
+        pace.step(&ms).await;
+    }
+    Ok(ms)
 }

@@ -104,6 +104,12 @@ impl MultiStatus {
         self.w.len()
     }
 
+    /// Drop what was written after `len` (a whole `response` that turned
+    /// out too large): the body is then as it was.
+    pub fn truncate(&mut self, len: usize) {
+        self.w.truncate(len);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.w.is_empty()
     }
@@ -151,8 +157,9 @@ fn write_propstats(w: &mut XmlWriter, groups: &[PropStat]) {
 pub enum Cut {
     /// The client's `DAV:limit` was reached.
     Limit,
-    /// An object's expansion has more instances in the range than the
-    /// calendar's `max-instances` (RFC 4791 §5.2.8).
+    /// An object has more recurrence instances in the range than the
+    /// server evaluates for one object (the calendar's `max-instances`,
+    /// RFC 4791 §5.2.8, or the iteration cap of its rules).
     Instances,
     /// The answer would grow beyond the server's `max_report_bytes`.
     Bytes,
@@ -161,10 +168,11 @@ pub enum Cut {
 }
 
 impl Cut {
-    fn describe(self) -> &'static str {
+    /// Why, for `DAV:responsedescription`.
+    pub fn describe(self) -> &'static str {
         match self {
             Cut::Limit => "the result was cut at the requested limit",
-            Cut::Instances => "an expansion exceeds the max-instances of the calendar",
+            Cut::Instances => "an object has more recurrence instances in the range than the server evaluates (max-instances)",
             Cut::Bytes => "the result exceeds the largest answer this server builds",
             Cut::Budget => "the result needs more recurrence instances than this server computes for one request",
         }
@@ -173,7 +181,9 @@ impl Cut {
 
 /// Close a cut answer with the 507 response for the request URI.
 pub fn write_cut(req: &DavRequest<'_>, ms: &mut MultiStatus, cut: Cut) {
-    let href = req.href(&req.path.collection_path());
+    // The Request-URI as the client wrote it (a collection or a member).
+    let path = if req.path.trailing_slash { req.path.collection_path() } else { req.path.object_path() };
+    let href = req.href(&path);
     match cut {
         // RFC 6352 §8.6.2 names the postcondition for a limit too.
         Cut::Limit => ms.status_error_response(&href, StatusCode::INSUFFICIENT_STORAGE, conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS),

@@ -72,8 +72,10 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
             };
             prepared
         };
-        // Small bodies parse in well under a millisecond: no hop to the pool.
-        if req.body.len() <= INLINE_PARSE_BYTES {
+        // Small bodies without recurrences parse and index in well under a
+        // millisecond: no hop to the pool.
+        let cheap = if calendar { crate::caldav::put::cheap_to_prepare(&req.body) } else { req.body.len() <= INLINE_PARSE_BYTES };
+        if cheap {
             prepare()?
         } else {
             req.compute(prepare).await??

@@ -8,12 +8,17 @@
 use http::StatusCode;
 
 use super::error::{conditions, DavError, DavResult};
-use super::resource::{resolve, Resource};
+use super::multistatus::{MultiStatus, ObjectData};
+use super::path::DavPath;
+use super::propfind::{properties_of, PropfindRequest};
+use super::property::{PropName, PropValue};
+use super::resource::{resolve, HomeSpace, Resource};
 use super::response::Response;
 use super::{principal_search, sync, DavRequest};
 use crate::auth::acl::Privileges;
 use crate::caldav;
 use crate::carddav;
+use crate::store::{Collection, ObjectMeta};
 use crate::xml::{self, NS_CALDAV, NS_CARDDAV, NS_DAV};
 
 pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
@@ -44,6 +49,34 @@ pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
         (NS_CARDDAV, "addressbook-multiget") => carddav::report::addressbook_multiget(req, &resource, &root).await,
         _ => Err(DavError::condition(StatusCode::FORBIDDEN, conditions::SUPPORTED_REPORT)),
     }
+}
+
+/// Append the `response` of one object of a report: the properties asked
+/// for (through the PROPFIND machinery) and its generated data in
+/// `data_name` (`calendar-data`, `address-data`).
+#[allow(clippy::too_many_arguments)]
+pub async fn object_response(
+    req: &DavRequest<'_>,
+    ms: &mut MultiStatus,
+    space: HomeSpace,
+    collection: &Collection,
+    meta: ObjectMeta,
+    data_name: (&'static str, &'static str),
+    data: ObjectData,
+    propfind: &PropfindRequest,
+) -> DavResult<()> {
+    let store_path = format!("{}{}", collection.path, meta.name);
+    let path = DavPath::from_store_path(&store_path);
+    let resource = Resource::Object { space, parent: collection.clone(), meta };
+    let mut groups = properties_of(req, &path, &resource, propfind).await?;
+    let name = PropName::new(data_name.0, data_name.1);
+    match data {
+        ObjectData::NotAsked => {}
+        ObjectData::Missing => groups[1].props.push((name, PropValue::Empty)),
+        ObjectData::Value(v) => groups[0].props.push((name, v)),
+    }
+    ms.propstat_response(&req.href(&store_path), &groups);
+    Ok(())
 }
 
 /// The reports a resource supports (RFC 3253 §3.1.5 `supported-report-set`).

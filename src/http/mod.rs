@@ -3,6 +3,7 @@
 //! authentication, and the few routes outside WebDAV (`/health`,
 //! `/.well-known/caldav|carddav`).
 
+pub mod bodies;
 mod service;
 
 use std::convert::Infallible;

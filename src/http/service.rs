@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{header, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use tokio::sync::OwnedSemaphorePermit;
+use super::bodies::{Held, SMALL_BODY};
 use hyper::body::Incoming;
 use tracing::{field, Instrument};
 
@@ -74,7 +74,7 @@ async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Re
     let (parts, body) = req.into_parts();
     // The permit holds the body's bytes against the in-flight budget until
     // the request is answered.
-    let (body, _held) = match read_body(state, &parts.headers, body).await {
+    let (body, _held) = match read_body(state, user.id, &parts.headers, body).await {
         Ok(b) => b,
         Err(resp) => return resp,
     };
@@ -170,72 +170,55 @@ fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
 }
 
 /// Collect the body, answering 413 beyond the configured limit (checked on
-/// `Content-Length` first, then while reading chunked bodies). Its bytes
-/// are counted against `max_inflight_body_bytes` as they arrive, so that
-/// many large bodies at once cannot exhaust memory: a request that does
-/// not fit waits for others to finish, and gets 503 after `header_timeout`.
+/// `Content-Length` first, then while reading chunked bodies), 408 when the
+/// client stops sending for `header_timeout`, and 503 when a large body
+/// does not fit in the in-flight budget (see [`super::bodies`]). What it
+/// holds of that budget is returned with it, to keep until the answer.
 async fn read_body(
     state: &AppState,
+    user: i64,
     headers: &http::HeaderMap,
     body: Incoming,
-) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Response> {
+) -> Result<(Bytes, Held), Response> {
     let max = state.config.max_body_bytes;
     let declared = declared_length(headers);
     // The rest of the body stays unread: the connection is closed after
     // the answer (RFC 9112 §9.6).
-    let too_large = || {
-        let mut r = text(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body larger than {max} bytes\n"));
+    let closing = |status: StatusCode, msg: &str| {
+        let mut r = text(status, msg);
         set_header(&mut r, header::CONNECTION, "close");
         r
     };
+    let too_large = || closing(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body larger than {max} bytes\n"));
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    let mut held: Option<OwnedSemaphorePermit> = None;
-    let busy = || {
-        let mut r = text(StatusCode::SERVICE_UNAVAILABLE, "too many large requests at once, retry shortly\n");
-        set_header(&mut r, header::RETRY_AFTER, "5");
-        set_header(&mut r, header::CONNECTION, "close");
-        r
-    };
-    if let Some(n) = declared {
-        reserve(state, n as usize, &mut held).await.map_err(|_| busy())?;
-    }
-    let mut collected = bytes::BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+    let mut held = state.bodies.hold(user);
+    let mut collected = bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(SMALL_BODY as u64) as usize);
     let mut body = Limited::new(body, max);
-    while let Some(frame) = body.frame().await {
-        let frame = match frame {
-            Ok(f) => f,
-            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large()),
-            Err(e) => {
+    loop {
+        let frame = match tokio::time::timeout(state.config.header_timeout, body.frame()).await {
+            Err(_) => return Err(closing(StatusCode::REQUEST_TIMEOUT, "the request body stopped arriving\n")),
+            Ok(None) => break,
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(e))) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large()),
+            Ok(Some(Err(e))) => {
                 tracing::debug!(error = %e, "failed to read request body");
                 return Err(text(StatusCode::BAD_REQUEST, "could not read the request body\n"));
             }
         };
-        if let Ok(data) = frame.into_data() {
-            let beyond_declared = (collected.len() + data.len()).saturating_sub(declared.unwrap_or(0) as usize);
-            let already_beyond = collected.len().saturating_sub(declared.unwrap_or(0) as usize);
-            reserve(state, beyond_declared - already_beyond, &mut held).await.map_err(|_| busy())?;
-            collected.extend_from_slice(&data);
+        let Ok(data) = frame.into_data() else { continue };
+        // Bytes beyond the first SMALL_BODY are counted as they arrive.
+        let counted_before = collected.len().saturating_sub(SMALL_BODY);
+        let counted_after = (collected.len() + data.len()).saturating_sub(SMALL_BODY);
+        if counted_after > counted_before && !state.bodies.take(&mut held, counted_after - counted_before) {
+            let mut r = closing(StatusCode::SERVICE_UNAVAILABLE, "too many large requests at once, retry shortly\n");
+            set_header(&mut r, header::RETRY_AFTER, "5");
+            return Err(r);
         }
+        collected.extend_from_slice(&data);
     }
     Ok((collected.freeze(), held))
-}
-
-/// Count `n` more body bytes against the in-flight budget, waiting up to
-/// `header_timeout` for them; Err when they do not fit in time.
-async fn reserve(state: &AppState, n: usize, held: &mut Option<OwnedSemaphorePermit>) -> Result<(), ()> {
-    if n == 0 {
-        return Ok(());
-    }
-    let n = u32::try_from(n).map_err(|_| ())?;
-    let acquire = state.bodies.clone().acquire_many_owned(n);
-    let permit = tokio::time::timeout(state.config.header_timeout, acquire).await.map_err(|_| ())?.map_err(|_| ())?;
-    match held {
-        Some(h) => h.merge(permit),
-        None => *held = Some(permit),
-    }
-    Ok(())
 }
 
 async fn health(state: &AppState) -> Response {

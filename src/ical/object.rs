@@ -207,17 +207,24 @@ pub fn parse_stored(text: String) -> Result<CalendarObject, ObjectError> {
     build(text)
 }
 
-/// The number of content lines (RFC 5545 §3.1, RFC 6350 §3.2: a line
-/// and its folded continuations count once): what parsing costs, since
-/// each becomes a property with its own allocations.
-pub fn count_content_lines(bytes: &[u8]) -> usize {
-    let mut lines = usize::from(!bytes.is_empty());
-    for (i, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'\n') {
-        if bytes.get(i + 1).is_some_and(|b| !matches!(b, b' ' | b'\t')) {
-            lines += 1;
+/// The number of content items of an iCalendar or vCard text: its content
+/// lines (RFC 5545 §3.1, RFC 6350 §3.2: a line and its folded
+/// continuations count once), plus every `;` and `,` not escaped by a
+/// backslash — the separators of parameters and of multiple values. Each
+/// becomes a parsed item with its own allocations: this is what parsing
+/// costs in memory, counted before parsing.
+pub fn count_content_items(bytes: &[u8]) -> usize {
+    let mut items = usize::from(!bytes.is_empty());
+    let mut escaped = false;
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' if bytes.get(i + 1).is_some_and(|b| !matches!(b, b' ' | b'\t')) => items += 1,
+            b';' | b',' if !escaped => items += 1,
+            _ => {}
         }
+        escaped = *b == b'\\' && !escaped;
     }
-    lines
+    items
 }
 
 /// The bytes with line folds (CRLF or LF followed by a space or tab)
@@ -639,6 +646,16 @@ mod tests {
 
     fn err(text: &str) -> ObjectError {
         parse_calendar_object(text.as_bytes()).expect_err(text)
+    }
+
+    #[test]
+    fn content_items_count_lines_parameters_and_values() {
+        assert_eq!(count_content_items(b""), 0);
+        assert_eq!(count_content_items(b"A:1\r\nB:2\r\n"), 2);
+        assert_eq!(count_content_items(b"DESCRIPTION:a\r\n  long\r\n line"), 1, "folds continue a line");
+        assert_eq!(count_content_items(b"EXDATE;TZID=X:1,2,3"), 4);
+        assert_eq!(count_content_items(b"SUMMARY:a\\, b\\; c"), 1, "escaped separators are text");
+        assert_eq!(count_content_items(b"SUMMARY:a\\\\,b"), 2, "an escaped backslash escapes nothing");
     }
 
     #[test]

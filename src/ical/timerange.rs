@@ -39,6 +39,10 @@ pub struct TimeContext<'a> {
     resolver: TzResolver,
     infos: Vec<CompInfo>,
     cache: RefCell<Option<(TimeRange, Rc<Instances>)>>,
+    /// Some instances asked for could not be enumerated (a limit): an
+    /// answer that depends on them may be wrong, see
+    /// [`TimeContext::incomplete`].
+    incomplete: std::cell::Cell<bool>,
 }
 
 impl<'a> TimeContext<'a> {
@@ -63,6 +67,7 @@ impl<'a> TimeContext<'a> {
             resolver,
             infos,
             cache: RefCell::new(None),
+            incomplete: std::cell::Cell::new(false),
         }
     }
 
@@ -89,8 +94,19 @@ impl<'a> TimeContext<'a> {
             window,
             MAX_TEST_INSTANCES,
         ));
+        if inst.truncated {
+            self.incomplete.set(true);
+        }
         *self.cache.borrow_mut() = Some((*window, inst.clone()));
         inst
+    }
+
+    /// Whether some evaluation needed more instances than the limits allow
+    /// ([`MAX_TEST_INSTANCES`], the rule iteration cap, the compute budget):
+    /// a time-range answer may then be wrong, and the caller says so
+    /// rather than use it.
+    pub fn incomplete(&self) -> bool {
+        self.incomplete.get()
     }
 
     fn info(&self, comp: u32) -> Option<CompInfo> {

@@ -265,6 +265,13 @@ impl XmlWriter {
         self.out.push_str(fragment);
     }
 
+    /// Drop what was written after `len`; every element opened since must
+    /// have been closed.
+    pub fn truncate(&mut self, len: usize) {
+        debug_assert!(self.stack.last().is_none_or(|(_, to)| *to <= len));
+        self.out.truncate(len);
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.out.len()

@@ -125,7 +125,7 @@ async fn work_budget_cuts_the_answer(backend: Backend) {
 /// Issue item 3: a body of many tiny lines would take hundreds of bytes of
 /// memory per line once parsed: refused before parsing, nothing stored.
 async fn many_lines_are_refused_before_parsing(backend: Backend) {
-    let srv = spawn_with(backend, |c| c.max_resource_lines = 10_000).await;
+    let srv = spawn_with(backend, |c| c.max_resource_items = 10_000).await;
     mkcalendar(&srv, CAL).await;
     let lines: String = (0..20_000).map(|i| format!("X-L:{i}\r\n")).collect();
     let ics = event("lines", &format!("DTSTART:20240101T000000Z\r\n{lines}"));
@@ -219,6 +219,108 @@ async fn disabled_principal_is_not_readable(backend: Backend) {
     assert_eq!(propfind("alice").await.status, 404);
 }
 
+/// Review finding: a long COUNT rule is evaluated whole (the iteration cap
+/// is the calendar's max-instances): an occurrence years after DTSTART is
+/// found, and its expansion is answered, not cut.
+async fn long_count_rules_are_evaluated_whole(backend: Backend) {
+    let srv = spawn_with(backend, |_| {}).await;
+    mkcalendar(&srv, CAL).await;
+    let ics = event("hourly", "DTSTART:20240101T000000Z\r\nDURATION:PT30M\r\nRRULE:FREQ=HOURLY;COUNT=50000\r\n");
+    assert_eq!(put_ics(&srv, &format!("{CAL}h.ics"), &ics).await.status, 201);
+    let in_range = |start: &str, end: &str| {
+        format!(
+            r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="{start}" end="{end}"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#
+        )
+    };
+    // Occurrence 26,304 (2027-01-01T00:00Z) exists; 50,000 hours end in 2029.
+    let r = report(&srv, CAL, "1", &in_range("20270101T000000Z", "20270101T001000Z")).await;
+    assert_eq!(responses(&r.text()).len(), 1, "{}", r.text());
+    let r = report(&srv, CAL, "1", &in_range("20300101T000000Z", "20300102T000000Z")).await;
+    assert!(responses(&r.text()).is_empty(), "{}", r.text());
+    let r = report(&srv, CAL, "1", &expand_query("20270101T000000Z", "20270102T000000Z")).await;
+    let t = r.text();
+    let (_, h) = responses(&t).into_iter().find(|(h, _)| h.ends_with("h.ics")).expect("answered");
+    assert_eq!(h.matches("BEGIN:VEVENT").count(), 24);
+    // A COUNT beyond max-instances is refused (RFC 4791 §5.3.2.1).
+    let ics = event("many", "DTSTART:20240101T000000Z\r\nRRULE:FREQ=SECONDLY;COUNT=100001\r\n");
+    let r = put_ics(&srv, &format!("{CAL}many.ics"), &ics).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("<C:max-instances/>"), "{}", r.text());
+}
+
+/// Review finding: one line of many values costs what many lines do.
+async fn many_values_are_refused_before_parsing(backend: Backend) {
+    let srv = spawn_with(backend, |c| c.max_resource_items = 10_000).await;
+    mkcalendar(&srv, CAL).await;
+    let values = vec!["a"; 20_000].join(",");
+    let ics = event("values", &format!("DTSTART:20240101T000000Z\r\nCATEGORIES:{values}\r\n"));
+    let r = put_ics(&srv, &format!("{CAL}values.ics"), &ics).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("<C:max-resource-size/>"), "{}", r.text());
+    let params = ";X-P=a".repeat(20_000);
+    let ics = event("params", &format!("DTSTART:20240101T000000Z\r\nSUMMARY{params}:x\r\n"));
+    assert_eq!(put_ics(&srv, &format!("{CAL}params.ics"), &ics).await.status, 403);
+}
+
+/// Review finding: a multiget cut at a limit answers every href, the
+/// later ones with a 507 that says why (RFC 4791 §7.9).
+async fn cut_multiget_answers_every_href(backend: Backend) {
+    let srv = spawn_with(backend, |c| c.max_report_bytes = 64 * 1024).await;
+    mkcalendar(&srv, CAL).await;
+    let big = "x".repeat(20_000);
+    for i in 0..6 {
+        let ics = event(&format!("e{i}"), &format!("DTSTART:20240101T000000Z\r\nDESCRIPTION:{big}\r\n"));
+        assert_eq!(put_ics(&srv, &format!("{CAL}e{i}.ics"), &ics).await.status, 201);
+    }
+    let hrefs: String = (0..6).map(|i| format!("<D:href>{CAL}e{i}.ics</D:href>")).collect();
+    let body = format!(
+        r#"<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data/></D:prop>{hrefs}</C:calendar-multiget>"#
+    );
+    let r = report(&srv, CAL, "1", &body).await;
+    assert_eq!(r.status, 207);
+    let all = responses(&r.text());
+    assert_eq!(all.len(), 6, "one response per href");
+    let answered = all.iter().filter(|(_, x)| x.contains("DESCRIPTION")).count();
+    assert!((1..6).contains(&answered), "{answered} answered");
+    for (_, x) in all.iter().filter(|(_, x)| !x.contains("DESCRIPTION")) {
+        assert!(x.contains("HTTP/1.1 507") && x.contains("number-of-matches-within-limits"), "{x}");
+    }
+    assert!(r.body.len() < 80 * 1024, "{}", r.body.len());
+    // Export of a calendar larger than the cap is refused, not built.
+    let r = srv.as_user("GET", CAL, "alice").send().await;
+    assert_eq!(r.status, 507, "{}", r.text());
+}
+
+/// Review finding: large bodies that never arrive cannot lock others out.
+/// Connections that announce large bodies and send nothing hold nothing;
+/// small bodies are never counted.
+async fn announced_bodies_hold_nothing(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let srv = spawn_with(backend, |c| {
+        c.max_inflight_body_bytes = 3_000_000;
+        c.max_body_bytes = 1_000_000;
+    })
+    .await;
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "PUT /files/alice/big.bin HTTP/1.1\r\nHost: x\r\n{}Content-Length: 1000000\r\n\r\n",
+            crate::hostile::auth_header("alice")
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&vec![b'x'; 100_000]).await.unwrap();
+        idle.push(s);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r = srv.as_user("PROPFIND", "/files/bob/", "bob").header("depth", "0").send().await;
+    assert_eq!(r.status, 207, "{}", r.text());
+    let r = srv.as_user("PUT", "/files/bob/mid.bin", "bob").body(vec![b'y'; 500_000]).send().await;
+    assert_eq!(r.status, 201, "bob's share is his own: {}", r.text());
+    drop(idle);
+}
+
 each_store!(
     expansion_is_capped_and_says_so,
     expansion_does_not_copy_recurrence_lists,
@@ -230,4 +332,8 @@ each_store!(
     invalid_recurrence_values_are_refused,
     reserved_namespaces_round_trip_well_formed,
     disabled_principal_is_not_readable,
+    long_count_rules_are_evaluated_whole,
+    many_values_are_refused_before_parsing,
+    cut_multiget_answers_every_href,
+    announced_bodies_hold_nothing,
 );

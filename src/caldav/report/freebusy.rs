@@ -45,6 +45,9 @@ pub async fn free_busy_query(req: &DavRequest<'_>, resource: &Resource, root: &E
     let job = move || -> Result<_, Incomplete> {
         let mut periods = Vec::new();
         for (content, zone) in work {
+            if !crate::compute::charge_bytes(content.len()) {
+                return Err(Incomplete);
+            }
             let Ok(text) = String::from_utf8(content.to_vec()) else { continue };
             if let Ok(object) = parse_stored(text) {
                 periods.extend(busy_periods(&object, &object.resolver(Some(zone)), &range)?);

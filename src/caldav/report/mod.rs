@@ -16,17 +16,15 @@ use bytes::Bytes;
 
 use crate::caldav::limits;
 use crate::dav::error::{DavError, DavResult};
-use crate::dav::multistatus::{Cut, MultiStatus, ObjectData};
-use crate::dav::path::DavPath;
-use crate::dav::propfind::{properties_of, PropfindRequest};
+use crate::dav::multistatus::{Cut, ObjectData};
+use crate::dav::propfind::PropfindRequest;
 use crate::dav::property::{PropName, PropValue};
-use crate::dav::resource::{HomeSpace, Resource};
 use crate::dav::DavRequest;
 use crate::ical::expand::{ExpandLimit, ExpandLimits};
 use crate::ical::object::parse_stored;
 use crate::ical::tz::{zone_from_calendar_timezone, Zone};
 use crate::dav::live_props::dead_property_text;
-use crate::store::{Collection, ObjectMeta};
+use crate::store::Collection;
 use crate::xml::{Element, NS_CALDAV, NS_DAV};
 use request::{parse_calendar_data, CalendarDataRequest};
 
@@ -111,6 +109,9 @@ pub fn render_calendar_data(
     max_bytes: usize,
 ) -> Result<Option<String>, Cut> {
     use crate::ical::expand;
+    if !crate::compute::charge_bytes(content.len()) {
+        return Err(Cut::Budget);
+    }
     let Some(object) = std::str::from_utf8(content).ok().and_then(|t| parse_stored(t.to_string()).ok()) else {
         return Ok(None);
     };
@@ -147,27 +148,4 @@ fn cut_of_expansion(limit: ExpandLimit) -> Cut {
         ExpandLimit::Bytes => Cut::Bytes,
         ExpandLimit::Interrupted => Cut::Budget,
     }
-}
-
-/// Append the `response` of one calendar object to a report's multistatus.
-pub async fn object_response(
-    req: &DavRequest<'_>,
-    ms: &mut MultiStatus,
-    calendar: &Collection,
-    meta: ObjectMeta,
-    data: ObjectData,
-    propfind: &PropfindRequest,
-) -> DavResult<()> {
-    let store_path = format!("{}{}", calendar.path, meta.name);
-    let path = DavPath::from_store_path(&store_path);
-    let resource = Resource::Object { space: HomeSpace::Calendars, parent: calendar.clone(), meta };
-    let mut groups = properties_of(req, &path, &resource, propfind).await?;
-    let name = PropName::new(NS_CALDAV, "calendar-data");
-    match data {
-        ObjectData::NotAsked => {}
-        ObjectData::Missing => groups[1].props.push((name, PropValue::Empty)),
-        ObjectData::Value(v) => groups[0].props.push((name, v)),
-    }
-    ms.propstat_response(&req.href(&store_path), &groups);
-    Ok(())
 }

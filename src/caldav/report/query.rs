@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::request::{parse_filter, CalendarDataRequest};
-use super::{calendar_data, default_zone, object_response, ReportProps};
+use super::{calendar_data, default_zone, ReportProps};
+use crate::dav::report::object_response;
+use crate::dav::resource::HomeSpace;
 use crate::dav::multistatus::{write_cut, Cut, ObjectData, Pace, RESPONSE_OVERHEAD};
 use crate::dav::error::{DavError, DavResult};
 use crate::dav::multistatus::MultiStatus;
@@ -73,10 +75,7 @@ impl Query<'_, '_> {
         }
         let zone = default_zone(self.req, calendar, root).await?;
         let shape = IndexShape::of(self.filter);
-        let mut candidates = self.candidates(calendar, &shape).await?;
-        if let Some(name) = &only {
-            candidates.retain(|c| &c.meta.name == name);
-        }
+        let candidates = self.candidates(calendar, &shape, only.as_deref()).await?;
         let job = Evaluation {
             filter: self.filter.clone(),
             shape,
@@ -87,20 +86,32 @@ impl Query<'_, '_> {
             most_object_bytes: self.req.state.config.max_resource_bytes,
             candidates,
         };
-        let outcome = self.req.compute(move || job.run()).await?;
+        // Nothing to parse or render (the index decides every candidate, the
+        // data asked for is the stored bytes): no hop to the pool.
+        let outcome = if job.is_light() { job.run() } else { self.req.compute(move || job.run()).await? };
         let mut pace = Pace::default();
+        let most = self.req.state.config.max_report_bytes;
         for (meta, data) in outcome.matched {
+            let mark = self.ms.len();
+            let data_name = (NS_CALDAV, "calendar-data");
+            object_response(self.req, &mut self.ms, HomeSpace::Calendars, calendar, meta, data_name, data, &self.props.propfind).await?;
+            // The estimate did not count the other properties asked for.
+            if self.ms.len() > most {
+                self.ms.truncate(mark);
+                self.cut = Some(Cut::Bytes);
+                return Ok(());
+            }
             self.count += 1;
-            object_response(self.req, &mut self.ms, calendar, meta, data, &self.props.propfind).await?;
             pace.step(&self.ms).await;
         }
         self.cut = outcome.cut;
         Ok(())
     }
 
-    /// The index's candidates, with the bytes of those it cannot decide
-    /// (read in one batch when the listing did not bring them).
-    async fn candidates(&self, calendar: &Collection, shape: &IndexShape) -> DavResult<Vec<IndexedObject>> {
+    /// The index's candidates (only `only` when given), with the bytes of
+    /// those it cannot decide (read in one batch when the listing did not
+    /// bring them).
+    async fn candidates(&self, calendar: &Collection, shape: &IndexShape, only: Option<&str>) -> DavResult<Vec<IndexedObject>> {
         let index_query = ObjectQuery {
             component: shape.component.clone(),
             time_range: shape.time_range.map(|r| r.millis()),
@@ -108,6 +119,9 @@ impl Query<'_, '_> {
         };
         let store = &self.req.state.store;
         let mut candidates = store.query_objects(calendar.id, &index_query).await?;
+        if let Some(name) = only {
+            candidates.retain(|c| c.meta.name == name);
+        }
         let undecided: Vec<String> = candidates
             .iter()
             .filter(|c| c.content.is_none() && shape.decide(&c.index).is_none())
@@ -160,19 +174,33 @@ struct Evaluated {
 }
 
 impl Evaluation {
+    /// Nothing to parse or render: every candidate decided by the index and
+    /// the calendar-data, if asked for, the stored bytes.
+    fn is_light(&self) -> bool {
+        self.calendar_data.as_ref().is_none_or(CalendarDataRequest::is_whole)
+            && self.candidates.iter().all(|c| self.shape.decide(&c.index).is_some())
+    }
+
     fn run(self) -> Evaluated {
         let mut out = Evaluated::default();
         let mut bytes_left = self.most_bytes;
         for IndexedObject { meta, index, content } in self.candidates {
-            let matched = match self.shape.decide(&index) {
-                Some(decided) => decided,
-                None => content.as_ref().is_some_and(|c| matches(&self.filter, c, &self.zone)),
+            let matched = match (self.shape.decide(&index), &content) {
+                (Some(decided), _) => Some(decided),
+                // Parsing costs by the kilobyte.
+                (None, Some(c)) if !crate::compute::charge_bytes(c.len()) => None,
+                (None, Some(c)) => matches(&self.filter, c, &self.zone),
+                (None, None) => Some(false),
             };
             // An evaluation interrupted midway may be wrong: stop before it.
             if !crate::compute::charge(1) {
                 out.cut = Some(Cut::Budget);
                 break;
             }
+            let Some(matched) = matched else {
+                out.cut = Some(Cut::Instances);
+                break;
+            };
             if !matched {
                 continue;
             }
@@ -200,15 +228,20 @@ impl Evaluation {
     }
 }
 
-/// The full filter (§9.7) on one object's stored bytes.
-fn matches(filter: &CompFilter, content: &Bytes, zone: &Zone) -> bool {
-    let Ok(text) = std::str::from_utf8(content) else { return false };
+/// The full filter (§9.7) on one object's stored bytes; None when it does
+/// not match but might have, had the instances it needed all been
+/// enumerated (more than the server evaluates for one object). A match
+/// found among the instances enumerated stands: time ranges ask whether
+/// some instance overlaps.
+fn matches(filter: &CompFilter, content: &Bytes, zone: &Zone) -> Option<bool> {
+    let Ok(text) = std::str::from_utf8(content) else { return Some(false) };
     match parse_stored(text.to_string()) {
         Ok(object) => {
             let time = TimeContext::new(&object, Some(zone.clone()));
-            crate::ical::filter::matches(&object.ical, filter, &time)
+            let matched = crate::ical::filter::matches(&object.ical, filter, &time);
+            (matched || !time.incomplete()).then_some(matched)
         }
-        Err(_) => false,
+        Err(_) => Some(false),
     }
 }
 

@@ -12,13 +12,9 @@ pub use query::addressbook_query;
 use bytes::Bytes;
 
 use crate::dav::error::DavResult;
-use crate::dav::multistatus::{Cut, MultiStatus, ObjectData};
-use crate::dav::path::DavPath;
-use crate::dav::propfind::{properties_of, PropfindRequest};
+use crate::dav::multistatus::{Cut, ObjectData};
+use crate::dav::propfind::PropfindRequest;
 use crate::dav::property::{PropName, PropValue};
-use crate::dav::resource::{HomeSpace, Resource};
-use crate::dav::DavRequest;
-use crate::store::{Collection, ObjectMeta};
 use crate::vcard::convert::convert;
 use crate::vcard::object::{parse_stored, stored_version};
 use crate::vcard::select::select;
@@ -76,6 +72,8 @@ pub fn address_data(
     };
     let value = if request.is_whole(crate::carddav::get::stored_version(content_type)) {
         PropValue::stored(content)
+    } else if !crate::compute::charge_bytes(content.len()) {
+        return Err(Cut::Budget);
     } else {
         render_address_data(request, content_type, content).map(PropValue::Text)
     };
@@ -106,27 +104,4 @@ pub fn render_address_data(request: &AddressDataRequest, content_type: &str, con
         Some(props) => select(text, props),
         None => text.to_string(),
     })
-}
-
-/// Append the `response` of one address object to a report's multistatus.
-pub async fn object_response(
-    req: &DavRequest<'_>,
-    ms: &mut MultiStatus,
-    book: &Collection,
-    meta: ObjectMeta,
-    data: ObjectData,
-    propfind: &PropfindRequest,
-) -> DavResult<()> {
-    let store_path = format!("{}{}", book.path, meta.name);
-    let path = DavPath::from_store_path(&store_path);
-    let resource = Resource::Object { space: HomeSpace::AddressBooks, parent: book.clone(), meta };
-    let mut groups = properties_of(req, &path, &resource, propfind).await?;
-    let name = PropName::new(NS_CARDDAV, "address-data");
-    match data {
-        ObjectData::NotAsked => {}
-        ObjectData::Missing => groups[1].props.push((name, PropValue::Empty)),
-        ObjectData::Value(v) => groups[0].props.push((name, v)),
-    }
-    ms.propstat_response(&req.href(&store_path), &groups);
-    Ok(())
 }

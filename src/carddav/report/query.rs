@@ -6,7 +6,9 @@
 //! with a 507 for the request URI (§8.6.2).
 
 use super::request::{parse_filter, parse_limit, AddressDataRequest};
-use super::{address_data, object_response, ReportProps};
+use super::{address_data, ReportProps};
+use crate::dav::report::object_response;
+use crate::dav::resource::HomeSpace;
 use crate::dav::error::{DavError, DavResult};
 use crate::dav::multistatus::{write_cut, Cut, MultiStatus, ObjectData, Pace, RESPONSE_OVERHEAD};
 use crate::dav::resource::Resource;
@@ -109,7 +111,8 @@ impl Query<'_, '_> {
         let mut pace = Pace::default();
         for (meta, data) in outcome.matched {
             self.count += 1;
-            object_response(self.req, &mut self.ms, book, meta, data, &self.props.propfind).await?;
+            let data_name = (NS_CARDDAV, "address-data");
+            object_response(self.req, &mut self.ms, HomeSpace::AddressBooks, book, meta, data_name, data, &self.props.propfind).await?;
             pace.step(&self.ms).await;
         }
         self.cut = outcome.cut;
@@ -162,8 +165,12 @@ impl Evaluation {
         let mut out = Evaluated::default();
         let mut bytes_left = self.most_bytes;
         for Candidate { meta, content, decided } in self.work {
-            let matched = decided.unwrap_or_else(|| {
-                content.as_ref().and_then(|c| parse_stored(c)).is_some_and(|card| card_matches(&card, &self.filter))
+            let matched = decided.unwrap_or_else(|| match &content {
+                // Parsing costs by the kilobyte.
+                Some(c) if crate::compute::charge_bytes(c.len()) => {
+                    parse_stored(c).is_some_and(|card| card_matches(&card, &self.filter))
+                }
+                _ => false,
             });
             if !crate::compute::charge(1) {
                 out.cut = Some(Cut::Budget);
