@@ -5,16 +5,27 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::compute::Compute;
 use crate::config::Config;
+use crate::dav::registry::Registry;
 use crate::store::SharedStore;
 
 pub struct AppState {
     pub config: Config,
+    /// Every protocol the WebDAV core serves (see [`registry`]).
+    pub registry: Registry,
     pub store: SharedStore,
     pub auth: Authenticator,
     /// CPU-heavy work, off the async workers (see `compute`).
     pub compute: Compute,
     /// Request body bytes held at once (`max_inflight_body_bytes`).
     pub bodies: crate::http::bodies::BodyBudget,
+}
+
+/// The one place that names every protocol the server speaks on top of
+/// the WebDAV core (RFC 4918 with RFC 3744, RFC 4331, RFC 5397, RFC 5689,
+/// RFC 6578): CalDAV (RFC 4791) and CardDAV (RFC 6352, with the national
+/// directory).
+pub fn registry() -> Registry {
+    Registry::new().with(crate::caldav::protocol()).with(crate::carddav::protocol())
 }
 
 impl AppState {
@@ -26,6 +37,6 @@ impl AppState {
             config.max_inflight_body_bytes.max(config.max_body_bytes),
             config.max_body_bytes.saturating_mul(2),
         );
-        Arc::new(AppState { config, store, auth, compute, bodies })
+        Arc::new(AppState { config, registry: registry(), store, auth, compute, bodies })
     }
 }

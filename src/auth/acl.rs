@@ -87,16 +87,16 @@ pub enum Target<'a> {
     PrincipalRecord(&'a Principal),
     /// A collection or object owned by this principal.
     OwnedBy(PrincipalId),
-    /// The national directory and its cards: readable by every account,
-    /// written by no one (it is generated from the principal records).
-    NationalDirectory,
+    /// A generated resource (a mount's, e.g. the national directory and its
+    /// cards): readable by every account, written by no one.
+    Generated,
 }
 
 /// The privileges `user` holds on `target`.
 pub fn privileges(user: &Principal, target: Target<'_>) -> Privileges {
     let read = Privileges::READ.union(Privileges::READ_CURRENT_USER_PRIVILEGE_SET);
     match target {
-        Target::ServerNode | Target::NationalDirectory => read,
+        Target::ServerNode | Target::Generated => read,
         Target::PrincipalRecord(p) if p.id == user.id => read.union(Privileges::READ_ACL),
         // A disabled account is gone for everyone else, as from the
         // directory and from searches.

@@ -6,7 +6,8 @@
 use crate::dav::error::{DavError, DavResult};
 use crate::dav::mkcol::{create, creation_target, parse_set, refusal_groups, CollectionSpec};
 use crate::dav::multistatus::MultiStatus;
-use crate::dav::resource::{HomeSpace, Resource};
+use crate::dav::collection_type::directly_in_home;
+use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
 use crate::dav::DavRequest;
 use crate::store::{Collection, CollectionKind};
@@ -17,12 +18,12 @@ use super::KNOWN_COMPONENTS;
 pub async fn mkcalendar(req: &DavRequest<'_>) -> DavResult<Response> {
     let (resource, parent) = creation_target(req).await?;
     let mut spec = match mkcalendar_body(req)? {
-        Some(root) => parse_set(&root),
+        Some(root) => parse_set(&req.state.registry, &root, Some(CollectionKind::Calendar)),
         None => CollectionSpec::default(),
     };
     if spec.kind.is_some_and(|k| k != CollectionKind::Calendar) {
         // A resourcetype naming only DAV:collection cannot make a calendar.
-        let name = crate::dav::property::LiveProperty::ResourceType.name();
+        let name = crate::dav::property::PropName::new(crate::xml::NS_DAV, "resourcetype");
         spec.refused.push((name, crate::dav::error::conditions::VALID_RESOURCETYPE));
     }
     if !spec.refused.is_empty() {
@@ -50,12 +51,7 @@ fn mkcalendar_body(req: &DavRequest<'_>) -> DavResult<Option<Element>> {
 /// §5.3.1 `calendar-collection-location-ok`: calendars live directly in
 /// their owner's calendar home (§4.2: never inside another calendar).
 pub fn check_location(resource: &Resource, parent: &Collection) -> DavResult<()> {
-    let in_home = resource.space() == Some(HomeSpace::Calendars) && parent.parent.is_none();
-    if in_home {
-        Ok(())
-    } else {
-        Err(DavError::forbidden_by(super::preconditions::CALENDAR_COLLECTION_LOCATION_OK))
-    }
+    directly_in_home(resource, parent, super::collection::CALENDAR_HOMES, super::preconditions::CALENDAR_COLLECTION_LOCATION_OK)
 }
 
 /// The component names of a `supported-calendar-component-set` value

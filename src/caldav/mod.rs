@@ -8,6 +8,7 @@
 //! GET. iCalendar semantics live in [`crate::ical`]; this module only
 //! translates between them, XML and the store.
 
+pub mod collection;
 pub mod export;
 pub mod limits;
 pub mod mkcalendar;
@@ -16,8 +17,15 @@ pub mod props;
 pub mod put;
 pub mod report;
 
-use crate::dav::resource::create_default_collection;
-use crate::store::{Collection, CollectionKind, SharedStore, StoreResult};
+use std::sync::Arc;
+
+use crate::dav::registry::{BoxFuture, DefaultCollection, HomeDef, MethodDef, PropertyCheck, Protocol};
+use crate::dav::resource::Resource;
+use crate::dav::response::Response;
+use crate::dav::error::DavResult;
+use crate::dav::DavRequest;
+use crate::store::{Collection, CollectionKind};
+use crate::xml::NS_CALDAV;
 
 /// Component types a calendar may be restricted to (RFC 4791 §5.2.3).
 pub const KNOWN_COMPONENTS: [&str; 5] = ["VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY"];
@@ -33,9 +41,48 @@ pub fn is_calendar(c: &Collection) -> bool {
     c.kind == CollectionKind::Calendar
 }
 
-/// A new calendar home gets one calendar for events and tasks, so that a
-/// client finds somewhere to write on first use.
-pub async fn create_default_calendar(store: &SharedStore, home: &Collection) -> StoreResult<()> {
-    let components = vec!["VEVENT".into(), "VTODO".into()];
-    create_default_collection(store, home, DEFAULT_CALENDAR, CollectionKind::Calendar, components, "Agenda").await
+/// What CalDAV adds to the WebDAV core.
+pub fn protocol() -> Protocol {
+    Protocol {
+        // RFC 4791 §5.1.
+        dav_classes: vec!["calendar-access"],
+        homes: vec![HomeDef {
+            space: collection::CALENDAR_HOMES,
+            holds: Some(CollectionKind::Calendar),
+            // A calendar for events and tasks, so that a client finds
+            // somewhere to write on first use.
+            default_collection: Some(DefaultCollection {
+                name: DEFAULT_CALENDAR,
+                kind: CollectionKind::Calendar,
+                member_types: &["VEVENT", "VTODO"],
+                display_name: "Agenda",
+            }),
+        }],
+        collection_types: vec![Arc::new(collection::Calendars)],
+        properties: props::properties(),
+        methods: vec![MethodDef {
+            // RFC 4791 §5.3.1.
+            name: "MKCALENDAR",
+            safe: false,
+            allowed_on: |r| matches!(r, Resource::Unmapped { .. }),
+            handler: mkcalendar_method,
+        }],
+        property_checks: vec![PropertyCheck {
+            // §5.2.2: one valid VTIMEZONE.
+            ns: NS_CALDAV,
+            name: "calendar-timezone",
+            check: |e| {
+                if mkcalendar::valid_calendar_timezone(e) {
+                    Ok(())
+                } else {
+                    Err(preconditions::VALID_CALENDAR_DATA)
+                }
+            },
+        }],
+        mounts: Vec::new(),
+    }
+}
+
+fn mkcalendar_method<'a>(req: &'a DavRequest<'a>) -> BoxFuture<'a, DavResult<Response>> {
+    Box::pin(mkcalendar::mkcalendar(req))
 }

@@ -1,53 +1,104 @@
-//! Live properties of CalDAV: on calendar collections (RFC 4791 §5.2) and on
-//! principals (§6.2.1, RFC 6638 §2.4). Calendar properties a client sets
-//! (`calendar-description`, `calendar-timezone`, Apple's `calendar-color` and
-//! `calendar-order`, `schedule-calendar-transp`, `displayname`) are dead
-//! properties, stored as sent.
+//! The live properties CalDAV registers: on calendar collections (RFC 4791
+//! §5.2) and on principals (§6.2.1, RFC 6638 §2.4). Calendar properties a
+//! client sets (`calendar-description`, `calendar-timezone`, Apple's
+//! `calendar-color` and `calendar-order`, `schedule-calendar-transp`,
+//! `displayname`) are dead properties, stored as sent.
 
-use super::limits;
-use super::is_calendar;
+use super::collection::CALENDAR_HOMES;
+use super::{is_calendar, limits};
 use crate::dav::error::DavResult;
 use crate::dav::property::{LiveProperty, PropValue};
-use crate::dav::resource::{HomeSpace, Resource};
+use crate::dav::registry::BoxFuture;
+use crate::dav::resource::Resource;
 use crate::dav::DavRequest;
-use crate::store::{Principal, PrincipalKind};
+use crate::store::{Collection, Principal, PrincipalKind};
 use crate::xml::{OutElement, NS_CALDAV};
 
 /// The collations of `text-match` (RFC 4791 §7.5, RFC 4790).
 pub const COLLATIONS: [&str; 3] = ["i;ascii-casemap", "i;octet", "i;unicode-casemap"];
 
-/// The value of a CalDAV live property on `resource`; None when the
-/// resource does not have it.
-pub async fn live_value(req: &DavRequest<'_>, resource: &Resource, prop: LiveProperty) -> DavResult<Option<PropValue>> {
-    use LiveProperty as P;
-    let value = match (prop, resource) {
-        (P::CalendarHomeSet, Resource::Principal(p)) => {
-            PropValue::Href(req.href(&HomeSpace::Calendars.home_path(&p.username)))
-        }
-        (P::CalendarUserAddressSet, Resource::Principal(p)) => PropValue::Hrefs(user_addresses(req, p).await?),
-        (P::CalendarUserType, Resource::Principal(p)) => PropValue::Text(calendar_user_type(p).into()),
-        (prop, Resource::Collection { collection, .. }) if is_calendar(collection) => match prop {
-            P::SupportedCalendarComponentSet => PropValue::Elements(
-                collection.components.iter().map(|c| OutElement::empty(NS_CALDAV, "comp").attr("name", c.as_str())).collect(),
-            ),
-            P::SupportedCalendarData => {
-                PropValue::Elements(vec![OutElement::empty(NS_CALDAV, "calendar-data")
-                    .attr("content-type", "text/calendar")
-                    .attr("version", "2.0")])
-            }
-            P::SupportedCollationSet => PropValue::Elements(
-                COLLATIONS.iter().map(|c| OutElement::text(NS_CALDAV, "supported-collation", *c)).collect(),
-            ),
-            P::MaxResourceSize => PropValue::Text(req.state.config.max_resource_bytes.to_string()),
-            P::MinDateTime => PropValue::Text(limits::MIN_DATE_TIME.into()),
-            P::MaxDateTime => PropValue::Text(limits::MAX_DATE_TIME.into()),
-            P::MaxInstances => PropValue::Text(limits::MAX_INSTANCES.to_string()),
-            P::MaxAttendeesPerInstance => PropValue::Text(limits::MAX_ATTENDEES_PER_INSTANCE.to_string()),
-            _ => return Ok(None),
-        },
-        _ => return Ok(None),
-    };
-    Ok(Some(value))
+pub fn properties() -> Vec<LiveProperty> {
+    vec![
+        // §6.2.1.
+        LiveProperty::now(NS_CALDAV, "calendar-home-set", calendar_home_set),
+        // RFC 6638 §2.4.1.
+        LiveProperty::later(NS_CALDAV, "calendar-user-address-set", calendar_user_address_set),
+        // RFC 6638 §2.4.2.
+        LiveProperty::now(NS_CALDAV, "calendar-user-type", calendar_user_type),
+        // §5.2.3 (set at creation only, see `collection`).
+        LiveProperty::now(NS_CALDAV, "supported-calendar-component-set", supported_calendar_component_set),
+        // §5.2.4.
+        LiveProperty::now(NS_CALDAV, "supported-calendar-data", supported_calendar_data),
+        // §7.5.1.
+        LiveProperty::now(NS_CALDAV, "supported-collation-set", supported_collation_set),
+        // §5.2.5.
+        LiveProperty::now(NS_CALDAV, "max-resource-size", max_resource_size),
+        // §5.2.6.
+        LiveProperty::now(NS_CALDAV, "min-date-time", |_, r, _| calendar(r).map(|_| PropValue::Text(limits::MIN_DATE_TIME.into()))),
+        // §5.2.7.
+        LiveProperty::now(NS_CALDAV, "max-date-time", |_, r, _| calendar(r).map(|_| PropValue::Text(limits::MAX_DATE_TIME.into()))),
+        // §5.2.8.
+        LiveProperty::now(NS_CALDAV, "max-instances", |_, r, _| {
+            calendar(r).map(|_| PropValue::Text(limits::MAX_INSTANCES.to_string()))
+        }),
+        // §5.2.9.
+        LiveProperty::now(NS_CALDAV, "max-attendees-per-instance", |_, r, _| {
+            calendar(r).map(|_| PropValue::Text(limits::MAX_ATTENDEES_PER_INSTANCE.to_string()))
+        }),
+    ]
+}
+
+/// The calendar a resource is, if it is one.
+fn calendar(r: &Resource) -> Option<&Collection> {
+    match r {
+        Resource::Collection { collection, .. } if is_calendar(collection) => Some(collection),
+        _ => None,
+    }
+}
+
+fn calendar_home_set(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Principal(p) => Some(PropValue::Href(req.href(&CALENDAR_HOMES.home_path(&p.username)))),
+        _ => None,
+    }
+}
+
+fn calendar_user_address_set<'a>(req: &'a DavRequest<'a>, r: &'a Resource, _: &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>> {
+    Box::pin(async move {
+        Ok(match r {
+            Resource::Principal(p) => Some(PropValue::Hrefs(user_addresses(req, p).await?)),
+            _ => None,
+        })
+    })
+}
+
+fn calendar_user_type(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Principal(p) => Some(PropValue::Text(cutype(p).into())),
+        _ => None,
+    }
+}
+
+fn supported_calendar_component_set(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    calendar(r).map(|c| {
+        PropValue::Elements(c.components.iter().map(|t| OutElement::empty(NS_CALDAV, "comp").attr("name", t.as_str())).collect())
+    })
+}
+
+fn supported_calendar_data(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    calendar(r).map(|_| {
+        PropValue::Elements(vec![OutElement::empty(NS_CALDAV, "calendar-data")
+            .attr("content-type", "text/calendar")
+            .attr("version", "2.0")])
+    })
+}
+
+fn supported_collation_set(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    calendar(r).map(|_| PropValue::Elements(COLLATIONS.iter().map(|c| OutElement::text(NS_CALDAV, "supported-collation", *c)).collect()))
+}
+
+fn max_resource_size(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    calendar(r).map(|_| PropValue::Text(req.state.config.max_resource_bytes.to_string()))
 }
 
 /// RFC 6638 §2.4.1: the addresses that identify the user as an attendee:
@@ -61,7 +112,7 @@ pub async fn user_addresses(req: &DavRequest<'_>, p: &Principal) -> DavResult<Ve
 }
 
 /// RFC 6638 §2.4.2, with the CUTYPE values of RFC 5545 §3.2.3.
-fn calendar_user_type(p: &Principal) -> &'static str {
+fn cutype(p: &Principal) -> &'static str {
     match p.kind {
         PrincipalKind::User => "INDIVIDUAL",
         PrincipalKind::Group => "GROUP",

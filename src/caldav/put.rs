@@ -6,7 +6,8 @@
 use super::limits;
 use super::preconditions as pre;
 use crate::dav::error::{DavError, DavResult, Precondition};
-use crate::ical::object::{count_content_items, parse_calendar_object, CalendarObject, ObjectError};
+use crate::dav::collection_type::ResourceLimits;
+use crate::ical::object::{parse_calendar_object, CalendarObject, ObjectError};
 use crate::store::ObjectIndex;
 
 /// What the store needs besides the bytes.
@@ -19,27 +20,7 @@ fn refuse(condition: Precondition) -> DavError {
     DavError::forbidden_by(condition)
 }
 
-/// How big a resource may be: in bytes (RFC 4791 §5.2.5, RFC 6352 §6.2.3
-/// `max-resource-size`) and in content items (what parsing costs, see
-/// [`count_content_items`]).
-#[derive(Debug, Clone, Copy)]
-pub struct ResourceLimits {
-    pub max_bytes: usize,
-    pub max_items: usize,
-}
-
-impl ResourceLimits {
-    pub fn of(config: &crate::config::Config) -> ResourceLimits {
-        ResourceLimits { max_bytes: config.max_resource_bytes, max_items: config.max_resource_items }
-    }
-
-    /// Whether `body` fits; checked before any parsing.
-    pub fn admit(&self, body: &[u8]) -> bool {
-        body.len() <= self.max_bytes && count_content_items(body) <= self.max_items
-    }
-}
-
-/// Check a body PUT (or copied) into a calendar accepting `components`
+/// Check a body written into a calendar accepting `components`
 /// (RFC 4791 §5.2.3) against the preconditions of §5.3.2.1 and extract its
 /// index. `content_type` is the request's, if any. Nothing is stored when
 /// this fails. This parses the body: compute work for large ones.

@@ -19,21 +19,29 @@
 //!   its reports (`DAV:supported-report`);
 //! - every write is refused (read-only, §5).
 
+use std::any::Any;
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use bytes::Bytes;
-use http::StatusCode;
+use http::{header, StatusCode};
 
 use super::report::request::{parse_filter, parse_limit};
-use super::report::{render_address_data, ReportProps};
+use super::report::{render_address_data, report_props, ReportProps};
+use crate::app::AppState;
 use crate::collation::{fold, Collation, MatchType};
+use crate::dav::collection_type::QName;
+use crate::dav::conditional::read_precondition;
 use crate::dav::error::{conditions, Condition, DavError, DavResult};
+use crate::dav::live_props::http_date;
 use crate::dav::locks::path_of_uri;
+use crate::dav::mount::{Mount, Node};
 use crate::dav::multiget::requested_hrefs;
 use crate::dav::multistatus::MultiStatus;
 use crate::dav::path::DavPath;
-use crate::dav::propfind::properties_of;
 use crate::dav::property::{PropName, PropValue};
 use crate::dav::resource::Resource;
-use crate::dav::response::{multistatus, Response};
+use crate::dav::response::{empty, multistatus, quoted_etag, set_header, with_body, Response};
 use crate::dav::DavRequest;
 use crate::store::{etag_for, DirectoryEntry, DirectoryField, DirectoryMatch, DirectorySearch, DirectoryTerm};
 use crate::vcard::filter::{CardFilter, CardPropFilter, FilterTest};
@@ -54,22 +62,153 @@ pub const DESCRIPTION: &str = "Every agent of the national education system; sea
 /// The media type of generated cards.
 const CARD_TYPE: &str = "text/vcard; charset=utf-8; version=3.0";
 
-/// Whether `path` is the directory or below it.
-pub fn is_directory_path(path: &DavPath) -> bool {
-    path.segments.first().is_some_and(|s| s == DIRECTORY_SEGMENT)
+/// The directory's resources: the gateway, and the card of one account.
+#[derive(Debug)]
+pub enum DirectoryNode {
+    Gateway,
+    Card { entry: Box<DirectoryEntry>, card: Card },
 }
 
-/// The resource at a path below [`DIRECTORY_PATH`]: the gateway itself or
-/// the card of one active account (`/directory/USERNAME.vcf`).
-pub async fn resolve(req_store: &crate::store::SharedStore, path: &DavPath) -> DavResult<Resource> {
-    match path.segments.as_slice() {
-        [_] => Ok(Resource::Directory),
-        [_, name] if !path.trailing_slash => {
-            let username = name.strip_suffix(".vcf").ok_or_else(DavError::not_found)?;
-            let entry = req_store.directory_entry(username).await?.ok_or_else(DavError::not_found)?;
-            Ok(Resource::DirectoryCard(Box::new(entry)))
+impl Node for DirectoryNode {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn mount(&self) -> &'static str {
+        DIRECTORY_SEGMENT
+    }
+
+    fn is_collection(&self) -> bool {
+        matches!(self, DirectoryNode::Gateway)
+    }
+
+    /// An address book (RFC 6352 §6.2) that is a directory (draft §4).
+    fn resourcetype(&self) -> &'static [QName] {
+        match self {
+            DirectoryNode::Gateway => &[(NS_CARDDAV, "addressbook"), (NS_CARDDAV, "directory")],
+            DirectoryNode::Card { .. } => &[],
         }
-        _ => Err(DavError::not_found()),
+    }
+
+    fn etag(&self) -> Option<String> {
+        match self {
+            DirectoryNode::Card { card, .. } => Some(card.etag.clone()),
+            DirectoryNode::Gateway => None,
+        }
+    }
+
+    fn content_type(&self) -> Option<String> {
+        match self {
+            DirectoryNode::Card { card, .. } => Some(card.content_type.to_string()),
+            DirectoryNode::Gateway => None,
+        }
+    }
+
+    fn content_length(&self) -> Option<u64> {
+        match self {
+            DirectoryNode::Card { card, .. } => Some(card.bytes.len() as u64),
+            DirectoryNode::Gateway => None,
+        }
+    }
+
+    fn last_modified(&self) -> Option<i64> {
+        match self {
+            DirectoryNode::Card { entry, .. } => Some(entry.modified_at),
+            DirectoryNode::Gateway => None,
+        }
+    }
+
+    fn display_name(&self) -> Option<String> {
+        matches!(self, DirectoryNode::Gateway).then(|| DISPLAY_NAME.to_string())
+    }
+}
+
+/// Whether `r` is the directory gateway.
+pub fn is_gateway(r: &Resource) -> bool {
+    match r {
+        Resource::Mounted(node) => matches!(node.as_any().downcast_ref::<DirectoryNode>(), Some(DirectoryNode::Gateway)),
+        _ => false,
+    }
+}
+
+/// The card of `entry` as a resource.
+fn card_resource(entry: DirectoryEntry) -> Resource {
+    let card = card(&entry);
+    Resource::Mounted(Arc::new(DirectoryNode::Card { entry: Box::new(entry), card }))
+}
+
+/// The national directory as a mount of the WebDAV core.
+pub struct Directory;
+
+/// RFC 6352 §8.6, §8.7.
+const QUERY: QName = (NS_CARDDAV, "addressbook-query");
+const MULTIGET: QName = (NS_CARDDAV, "addressbook-multiget");
+
+#[async_trait]
+impl Mount for Directory {
+    fn segment(&self) -> &'static str {
+        DIRECTORY_SEGMENT
+    }
+
+    /// The gateway itself or the card of one active account
+    /// (`/directory/USERNAME.vcf`).
+    async fn resolve(&self, state: &AppState, path: &DavPath) -> DavResult<Resource> {
+        match path.segments.as_slice() {
+            [_] => Ok(Resource::Mounted(Arc::new(DirectoryNode::Gateway))),
+            [_, name] if !path.trailing_slash => {
+                let username = name.strip_suffix(".vcf").ok_or_else(DavError::not_found)?;
+                let entry = state.store.directory_entry(username).await?.ok_or_else(DavError::not_found)?;
+                Ok(card_resource(entry))
+            }
+            _ => Err(DavError::not_found()),
+        }
+    }
+
+    /// A card, in the version `Accept` asks for (RFC 6352 §5.1.1); the
+    /// gateway is never listed.
+    async fn get(&self, req: &DavRequest<'_>, node: &dyn Node) -> DavResult<Response> {
+        let Some(DirectoryNode::Card { entry, card }) = node.as_any().downcast_ref::<DirectoryNode>() else {
+            return Err(refuse_listing());
+        };
+        if let Some(status) = read_precondition(req, &card.etag)? {
+            let mut r = empty(status);
+            set_header(&mut r, header::ETAG, &quoted_etag(&card.etag));
+            return Ok(r);
+        }
+        let (content_type, body) = super::get::negotiate(req.header("accept"), card.content_type, &card.bytes)
+            .unwrap_or_else(|| (card.content_type.to_string(), card.bytes.clone()));
+        let len = body.len();
+        let head = req.method == http::Method::HEAD;
+        let mut r = with_body(StatusCode::OK, &content_type, if head { Bytes::new() } else { body });
+        set_header(&mut r, header::ETAG, &quoted_etag(&card.etag));
+        set_header(&mut r, header::LAST_MODIFIED, &http_date(entry.modified_at));
+        set_header(&mut r, header::CONTENT_LENGTH, &len.to_string());
+        set_header(&mut r, header::VARY, "Accept");
+        Ok(r)
+    }
+
+    /// The directory is searched, never listed (draft §6).
+    async fn members(&self, _req: &DavRequest<'_>, node: &dyn Node) -> DavResult<Vec<(DavPath, Resource)>> {
+        match node.as_any().downcast_ref::<DirectoryNode>() {
+            Some(DirectoryNode::Gateway) => Err(refuse_listing()),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Searched and fetched, never synchronized whole.
+    fn reports(&self, node: &dyn Node) -> &'static [QName] {
+        match node.as_any().downcast_ref::<DirectoryNode>() {
+            Some(DirectoryNode::Gateway) => &[QUERY, MULTIGET],
+            _ => &[MULTIGET],
+        }
+    }
+
+    async fn report(&self, name: QName, req: &DavRequest<'_>, node: &dyn Node, root: &Element) -> DavResult<Response> {
+        match (name, node.as_any().downcast_ref::<DirectoryNode>()) {
+            (QUERY, Some(DirectoryNode::Gateway)) => query(req, root).await,
+            (MULTIGET, Some(_)) => multiget(req, root).await,
+            _ => Err(DavError::forbidden_by(conditions::SUPPORTED_REPORT)),
+        }
     }
 }
 
@@ -148,6 +287,7 @@ fn escape(value: &str) -> String {
 }
 
 /// A card's bytes with their ETag and media type.
+#[derive(Debug, Clone)]
 pub struct Card {
     pub bytes: Bytes,
     pub etag: String,
@@ -219,7 +359,7 @@ fn unsupported_filter(pf: Option<CardPropFilter>) -> DavError {
 
 /// `addressbook-query` on the directory.
 pub async fn query(req: &DavRequest<'_>, root: &Element) -> DavResult<Response> {
-    let props = ReportProps::parse(root)?;
+    let props = report_props(req, root)?;
     let filter = match root.child(NS_CARDDAV, "filter") {
         Some(f) => parse_filter(f)?,
         None => return Err(DavError::bad_request("addressbook-query needs a filter")),
@@ -245,14 +385,17 @@ pub async fn query(req: &DavRequest<'_>, root: &Element) -> DavResult<Response> 
 
 /// `addressbook-multiget` naming directory cards.
 pub async fn multiget(req: &DavRequest<'_>, root: &Element) -> DavResult<Response> {
-    let props = ReportProps::parse(root)?;
+    let props = report_props(req, root)?;
     let base = req.state.config.base_path();
     let mut ms = MultiStatus::new();
     for href in requested_hrefs(root) {
-        let path = DavPath::parse(path_of_uri(&href), base).ok().filter(is_directory_path);
+        let path = DavPath::parse(path_of_uri(&href), base).ok().filter(|p| p.segments.first().is_some_and(|s| s == DIRECTORY_SEGMENT));
         let entry = match &path {
-            Some(p) => match resolve(&req.state.store, p).await {
-                Ok(Resource::DirectoryCard(entry)) => Some(*entry),
+            Some(p) => match Directory.resolve(req.state, p).await {
+                Ok(Resource::Mounted(node)) => match node.as_any().downcast_ref::<DirectoryNode>() {
+                    Some(DirectoryNode::Card { entry, .. }) => Some((**entry).clone()),
+                    _ => None,
+                },
                 _ => None,
             },
             None => None,
@@ -266,13 +409,13 @@ pub async fn multiget(req: &DavRequest<'_>, root: &Element) -> DavResult<Respons
 }
 
 /// The `response` of one card in a report.
-async fn card_response(req: &DavRequest<'_>, ms: &mut MultiStatus, entry: DirectoryEntry, props: &ReportProps) -> DavResult<()> {
+async fn card_response(req: &DavRequest<'_>, ms: &mut MultiStatus, entry: DirectoryEntry, props: &ReportProps<'_>) -> DavResult<()> {
     let store_path = card_path(&entry);
     let path = DavPath::from_store_path(&store_path);
     let generated = card(&entry);
-    let resource = Resource::DirectoryCard(Box::new(entry));
-    let mut groups = properties_of(req, &path, &resource, &props.propfind).await?;
-    if let Some(request) = &props.address_data {
+    let resource = card_resource(entry);
+    let mut groups = props.plan.properties_of(req, &path, &resource).await?;
+    if let Some(request) = &props.data {
         // A generated card is small (a few hundred bytes): rendered inline.
         let name = PropName::new(NS_CARDDAV, "address-data");
         match render_address_data(request, generated.content_type, &generated.bytes) {

@@ -8,6 +8,7 @@
 //! [`crate::vcard`]; this module only translates between them, XML and the
 //! store.
 
+pub mod collection;
 pub mod directory;
 pub mod get;
 pub mod preconditions;
@@ -15,9 +16,13 @@ pub mod props;
 pub mod put;
 pub mod report;
 
-use crate::dav::error::{DavError, DavResult};
-use crate::dav::resource::{create_default_collection, HomeSpace, Resource};
-use crate::store::{Collection, CollectionKind, SharedStore, StoreResult};
+use std::sync::Arc;
+
+use crate::dav::collection_type::directly_in_home;
+use crate::dav::error::DavResult;
+use crate::dav::registry::{DefaultCollection, HomeDef, Protocol};
+use crate::dav::resource::Resource;
+use crate::store::{Collection, CollectionKind};
 
 /// Name of the address book every user gets on first use.
 pub const DEFAULT_ADDRESSBOOK: &str = "contacts";
@@ -26,20 +31,34 @@ pub fn is_addressbook(c: &Collection) -> bool {
     c.kind == CollectionKind::AddressBook
 }
 
-/// A new address book home gets one address book, so that a client finds
-/// somewhere to write on first use.
-pub async fn create_default_addressbook(store: &SharedStore, home: &Collection) -> StoreResult<()> {
-    create_default_collection(store, home, DEFAULT_ADDRESSBOOK, CollectionKind::AddressBook, vec![], "Contacts").await
-}
-
 /// Address books are created directly in their owner's address book home
 /// (RFC 6352 §6.3.1: the server decides where; nested address books would
 /// be invisible to clients that list the home at Depth 1).
 pub fn check_location(resource: &Resource, parent: &Collection) -> DavResult<()> {
-    let in_home = resource.space() == Some(HomeSpace::AddressBooks) && parent.parent.is_none();
-    if in_home {
-        Ok(())
-    } else {
-        Err(DavError::forbidden_by(preconditions::ADDRESSBOOK_COLLECTION_LOCATION_OK))
+    directly_in_home(resource, parent, collection::ADDRESSBOOK_HOMES, preconditions::ADDRESSBOOK_COLLECTION_LOCATION_OK)
+}
+
+/// What CardDAV adds to the WebDAV core, the national directory included.
+pub fn protocol() -> Protocol {
+    Protocol {
+        // RFC 6352 §6.1.
+        dav_classes: vec!["addressbook"],
+        homes: vec![HomeDef {
+            space: collection::ADDRESSBOOK_HOMES,
+            holds: Some(CollectionKind::AddressBook),
+            // One address book, so that a client finds somewhere to write
+            // on first use.
+            default_collection: Some(DefaultCollection {
+                name: DEFAULT_ADDRESSBOOK,
+                kind: CollectionKind::AddressBook,
+                member_types: &[],
+                display_name: "Contacts",
+            }),
+        }],
+        collection_types: vec![Arc::new(collection::AddressBooks)],
+        properties: props::properties(),
+        methods: Vec::new(),
+        property_checks: Vec::new(),
+        mounts: vec![Arc::new(directory::Directory)],
     }
 }

@@ -1,52 +1,64 @@
-//! Live properties of CardDAV: on address books (RFC 6352 §6.2) and on
-//! principals (§7.1.1, and `directory-gateway` of
-//! draft-daboo-carddav-directory-gateway §3). `addressbook-description`
-//! and `displayname` are dead properties, stored as sent.
+//! The live properties CardDAV registers: on address books (RFC 6352 §6.2)
+//! and the national directory, and on principals (§7.1.1, and
+//! `directory-gateway` of draft-daboo-carddav-directory-gateway §3).
+//! `addressbook-description` and `displayname` of address books are dead
+//! properties, stored as sent.
 
+use super::collection::ADDRESSBOOK_HOMES;
 use super::{directory, is_addressbook};
-use crate::dav::error::DavResult;
 use crate::dav::property::{LiveProperty, PropValue};
-use crate::dav::resource::{HomeSpace, Resource};
+use crate::dav::resource::Resource;
 use crate::dav::DavRequest;
 use crate::xml::{OutElement, NS_CARDDAV};
 
 /// The collations of `text-match` (RFC 6352 §8.3, RFC 4790).
 pub const COLLATIONS: [&str; 3] = ["i;unicode-casemap", "i;ascii-casemap", "i;octet"];
 
-/// The value of a CardDAV live property on `resource`; None when the
-/// resource does not have it.
-pub async fn live_value(req: &DavRequest<'_>, resource: &Resource, prop: LiveProperty) -> DavResult<Option<PropValue>> {
-    use LiveProperty as P;
-    let value = match (prop, resource) {
-        (P::AddressbookHomeSet, Resource::Principal(p)) => {
-            PropValue::Href(req.href(&HomeSpace::AddressBooks.home_path(&p.username)))
-        }
-        (P::DirectoryGateway, Resource::Principal(_)) => PropValue::Hrefs(vec![req.href(directory::DIRECTORY_PATH)]),
-        (P::AddressbookDescription, Resource::Directory) => PropValue::Text(directory::DESCRIPTION.into()),
-        (P::SupportedAddressData | P::AddressbookSupportedCollationSet | P::AddressbookMaxResourceSize, Resource::Directory) => {
-            return address_book_value(req, prop)
-        }
-        (prop, Resource::Collection { collection, .. }) if is_addressbook(collection) => return address_book_value(req, prop),
-        _ => return Ok(None),
-    };
-    Ok(Some(value))
+pub fn properties() -> Vec<LiveProperty> {
+    vec![
+        // §7.1.1.
+        LiveProperty::now(NS_CARDDAV, "addressbook-home-set", |req, r, _| match r {
+            Resource::Principal(p) => Some(PropValue::Href(req.href(&ADDRESSBOOK_HOMES.home_path(&p.username)))),
+            _ => None,
+        }),
+        // draft-daboo-carddav-directory-gateway §3.
+        LiveProperty::now(NS_CARDDAV, "directory-gateway", |req, r, _| match r {
+            Resource::Principal(_) => Some(PropValue::Hrefs(vec![req.href(directory::DIRECTORY_PATH)])),
+            _ => None,
+        }),
+        // §6.2.1: live on the directory, dead on address books.
+        LiveProperty::now(NS_CARDDAV, "addressbook-description", |_, r, _| {
+            directory::is_gateway(r).then(|| PropValue::Text(directory::DESCRIPTION.into()))
+        })
+        .unprotected(),
+        // §6.2.2: both versions are accepted and served.
+        LiveProperty::now(NS_CARDDAV, "supported-address-data", |_, r, _| {
+            address_book(r).then(|| {
+                PropValue::Elements(
+                    ["3.0", "4.0"]
+                        .into_iter()
+                        .map(|v| OutElement::empty(NS_CARDDAV, "address-data-type").attr("content-type", "text/vcard").attr("version", v))
+                        .collect(),
+                )
+            })
+        }),
+        // §8.3.1.
+        LiveProperty::now(NS_CARDDAV, "supported-collation-set", |_, r, _| {
+            address_book(r).then(|| {
+                PropValue::Elements(COLLATIONS.iter().map(|c| OutElement::text(NS_CARDDAV, "supported-collation", *c)).collect())
+            })
+        }),
+        // §6.2.3.
+        LiveProperty::now(NS_CARDDAV, "max-resource-size", |req: &DavRequest<'_>, r, _| {
+            address_book(r).then(|| PropValue::Text(req.state.config.max_resource_bytes.to_string()))
+        }),
+    ]
 }
 
-/// The §6.2 properties of an address book (the directory's too).
-fn address_book_value(req: &DavRequest<'_>, prop: LiveProperty) -> DavResult<Option<PropValue>> {
-    use LiveProperty as P;
-    Ok(Some(match prop {
-        // §6.2.2: both versions are accepted and served.
-        P::SupportedAddressData => PropValue::Elements(
-            ["3.0", "4.0"]
-                .into_iter()
-                .map(|v| OutElement::empty(NS_CARDDAV, "address-data-type").attr("content-type", "text/vcard").attr("version", v))
-                .collect(),
-        ),
-        P::AddressbookSupportedCollationSet => PropValue::Elements(
-            COLLATIONS.iter().map(|c| OutElement::text(NS_CARDDAV, "supported-collation", *c)).collect(),
-        ),
-        P::AddressbookMaxResourceSize => PropValue::Text(req.state.config.max_resource_bytes.to_string()),
-        _ => return Ok(None),
-    }))
+/// Whether a resource is an address book (the directory is one).
+fn address_book(r: &Resource) -> bool {
+    match r {
+        Resource::Collection { collection, .. } => is_addressbook(collection),
+        _ => directory::is_gateway(r),
+    }
 }

@@ -3,7 +3,7 @@
 //! exactly as sent.
 
 
-use crate::caldav::put::ResourceLimits;
+use crate::dav::collection_type::ResourceLimits;
 use super::preconditions as pre;
 use crate::dav::error::{DavError, DavResult, Precondition};
 use crate::store::ObjectIndex;

@@ -2,7 +2,9 @@
 
 use http::StatusCode;
 
+use super::collection_type::{UnbindOp, WriteOp};
 use super::error::{DavError, DavResult};
+use super::put::prepare_member;
 use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard, path_of_uri};
 use super::path::DavPath;
@@ -14,7 +16,7 @@ use crate::store::{Collection, CollectionKind, Destination, Resolved, StoreError
 
 pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     let is_move = req.method.as_str() == "MOVE";
-    let source = resolve(&req.state.store, req.user, &req.path).await?;
+    let source = resolve(req.state, req.user, &req.path).await?;
     let src_collection_path = match &source {
         Resource::Object { .. } => None,
         Resource::Collection { collection, .. } if collection.parent.is_some() => Some(collection.path.clone()),
@@ -45,7 +47,7 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     if src_collection_path.is_some() && dest_path.starts_with(&src_as_dir) {
         return Err(DavError::conflict("a collection cannot be copied or moved into itself"));
     }
-    let dest = resolve(&req.state.store, req.user, &dest_path).await?;
+    let dest = resolve(req.state, req.user, &dest_path).await?;
     let dest_parent = match &dest {
         Resource::Unmapped { parent: Some(p), .. } => p.clone(),
         Resource::Object { parent, .. } => parent.clone(),
@@ -62,9 +64,27 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         return Err(DavError::forbidden("resources cannot be copied or moved between namespaces"));
     }
     req.require(&dest, if dest.exists() { Privileges::WRITE } else { Privileges::BIND })?;
-    check_destination_kind(&source, &dest, &dest_parent)?;
+    check_destination_kind(req, &source, &dest, &dest_parent)?;
     if dest.exists() && !overwrite {
         return Err(DavError::status(StatusCode::PRECONDITION_FAILED));
+    }
+
+    // A member brought into a collection of a registered type meets its
+    // rules there as a PUT would (RFC 4791 §5.3.2.1: a VTODO is not copied
+    // into a calendar of VEVENTs); the store carries its bytes and index.
+    if let Resource::Object { meta, .. } = &source {
+        if req.state.registry.collection_type(dest_parent.kind).is_some() {
+            let (current, bytes) = req.state.store.object_with_content(meta.id).await?.ok_or_else(DavError::not_found)?;
+            let op = if is_move { WriteOp::MoveIn { source: current.clone() } } else { WriteOp::CopyIn { source: current.clone() } };
+            prepare_member(req, &dest_parent, Some(current.content_type), bytes, op).await?;
+        }
+    }
+
+    // A member leaving a collection of a registered type.
+    if let (Resource::Object { parent, meta, .. }, true) = (&source, is_move) {
+        if let Some(t) = req.state.registry.collection_type(parent.kind) {
+            t.before_unbind(req, parent, meta, UnbindOp::MoveOut).await?;
+        }
     }
 
     // Lock checks: the If header, then every place this request modifies.
@@ -117,22 +137,21 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     Ok(empty(if outcome.replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
 }
 
-/// Calendars and address books keep their shape through COPY and MOVE: a
-/// calendar or address book lands directly in a home (RFC 4791 §5.3.1
-/// `calendar-collection-location-ok`, RFC 6352 §6.3.2.1
-/// `addressbook-collection-location-ok`), and a calendar object or vCard
-/// lands in a collection of the same kind (where it is validated and
-/// indexed), never loose in a home.
-fn check_destination_kind(source: &Resource, dest: &Resource, dest_parent: &Collection) -> DavResult<()> {
+/// Collections of a registered type keep their shape through COPY and
+/// MOVE: one lands where its type allows (a calendar or an address book
+/// directly in a home: RFC 4791 §5.3.1 `calendar-collection-location-ok`,
+/// RFC 6352 §6.3.2.1 `addressbook-collection-location-ok`), and a member
+/// lands only in a collection of the same type (where it is validated),
+/// never loose in a home.
+fn check_destination_kind(req: &DavRequest<'_>, source: &Resource, dest: &Resource, dest_parent: &Collection) -> DavResult<()> {
+    let registry = &req.state.registry;
     match source {
-        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {
-            crate::caldav::mkcalendar::check_location(dest, dest_parent)
-        }
-        Resource::Collection { collection, .. } if crate::carddav::is_addressbook(collection) => {
-            crate::carddav::check_location(dest, dest_parent)
-        }
+        Resource::Collection { collection, .. } => match registry.collection_type(collection.kind) {
+            Some(t) => t.check_location(dest, dest_parent),
+            None => Ok(()),
+        },
         Resource::Object { parent, .. } if parent.kind != CollectionKind::Plain && parent.kind != dest_parent.kind => {
-            Err(DavError::forbidden("a calendar object or contact can only go into a collection of the same kind"))
+            Err(DavError::forbidden("a member can only go into a collection of the same kind"))
         }
         _ => Ok(()),
     }

@@ -2,6 +2,7 @@
 
 use http::StatusCode;
 
+use super::collection_type::UnbindOp;
 use super::error::{DavError, DavResult};
 use super::locks::{check_if_header, lock_guard};
 use super::resource::{resolve, Resource};
@@ -12,13 +13,16 @@ use crate::auth::acl::Privileges;
 use crate::store::{Resolved, WriteCondition};
 
 pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
-    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    let resource = resolve(req.state, req.user, &req.path).await?;
     let store = &req.state.store;
     match &resource {
         Resource::Object { parent, meta, .. } => {
             req.require(&resource, Privileges::UNBIND)?;
+            if let Some(t) = req.state.registry.collection_type(parent.kind) {
+                t.before_unbind(req, parent, meta, UnbindOp::Delete).await?;
+            }
             let submitted = check_if_header(req, &resource).await?;
-            let target = req.path.object_path();
+            let target = resource.store_path(&req.path);
             let guard = lock_guard(req, &submitted, &[&target, &parent.path], &[]);
             let if_match = match write_condition(req, Some(&meta.etag))? {
                 WriteCondition::ETagMatches(etag) => Some(etag),

@@ -1,16 +1,19 @@
-//! Values of the live properties of the WebDAV core (RFC 4918 §15, RFC 3744
-//! §4-5, RFC 4331 §3-4, RFC 5397 §3) for each kind of resource.
+//! The live properties of the WebDAV core (RFC 4918 §15, RFC 3253 §3.1.5,
+//! RFC 3744 §4-5, RFC 4331 §3-4, RFC 5397 §3, RFC 6578 §4, caldav-ctag),
+//! registered by [`core_properties`], and the helpers protocols use for
+//! theirs.
 
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::error::DavResult;
 use super::locks;
 use super::property::{LiveProperty, PropValue};
+use super::registry::BoxFuture;
 use super::resource::Resource;
 use super::response::quoted_etag;
 use super::DavRequest;
 use crate::store::{CollectionId, Millis, PropertyTarget};
-use crate::xml::{NS_CALDAV, NS_CARDDAV, NS_DAV};
+use crate::xml::{NS_CALENDARSERVER, NS_DAV};
 
 /// RFC 1123 date for `getlastmodified` and `Last-Modified`.
 pub fn http_date(ms: Millis) -> String {
@@ -28,89 +31,224 @@ pub fn principal_href(req: &DavRequest<'_>, username: &str) -> String {
     req.href(&format!("/principals/{username}/"))
 }
 
-/// The value of `prop` on `resource`, or None when the resource does not
-/// have that property (it is then reported in a 404 propstat).
-pub async fn live_value(
-    req: &DavRequest<'_>,
-    store_path: &str,
-    resource: &Resource,
-    prop: LiveProperty,
-) -> DavResult<Option<PropValue>> {
-    use LiveProperty as P;
-    use Resource as R;
-    let value = match (prop, resource) {
-        (P::ResourceType, R::Principal(_)) => {
-            PropValue::Markers(vec![(NS_DAV, "collection"), (NS_DAV, "principal")])
-        }
-        (P::ResourceType, R::Collection { collection, .. }) if crate::caldav::is_calendar(collection) => {
-            PropValue::Markers(vec![(NS_DAV, "collection"), (NS_CALDAV, "calendar")])
-        }
-        (P::ResourceType, R::Directory) => PropValue::Markers(vec![
-            (NS_DAV, "collection"),
-            (NS_CARDDAV, "addressbook"),
-            (NS_CARDDAV, "directory"),
-        ]),
-        (P::ResourceType, R::Collection { collection, .. }) if crate::carddav::is_addressbook(collection) => {
-            PropValue::Markers(vec![(NS_DAV, "collection"), (NS_CARDDAV, "addressbook")])
-        }
-        (P::ResourceType, r) if r.is_collection() => PropValue::Markers(vec![(NS_DAV, "collection")]),
-        (P::ResourceType, _) => PropValue::Empty,
-        (P::GetETag, R::Object { meta, .. }) => PropValue::Text(quoted_etag(&meta.etag)),
-        (P::GetETag | P::GetContentType | P::GetContentLength | P::GetLastModified, R::DirectoryCard(entry)) => {
-            let card = crate::carddav::directory::card(entry);
-            PropValue::Text(match prop {
-                P::GetETag => quoted_etag(&card.etag),
-                P::GetContentType => card.content_type.to_string(),
-                P::GetContentLength => card.bytes.len().to_string(),
-                _ => http_date(entry.modified_at),
-            })
-        }
-        (P::GetContentType, R::Object { meta, .. }) => PropValue::Text(meta.content_type.clone()),
-        (P::GetContentLength, R::Object { meta, .. }) => PropValue::Text(meta.size.to_string()),
-        (P::GetLastModified, R::Object { meta, .. }) => PropValue::Text(http_date(meta.modified_at)),
-        (P::GetLastModified, R::Collection { collection, .. }) => PropValue::Text(http_date(collection.modified_at)),
-        (P::CreationDate, R::Object { meta, .. }) => PropValue::Text(rfc3339(meta.created_at)),
-        (P::CreationDate, R::Collection { collection, .. }) => PropValue::Text(rfc3339(collection.created_at)),
-        (P::DisplayName, R::Principal(p)) => PropValue::Text(p.display_name.clone().unwrap_or_else(|| p.username.clone())),
-        (P::DisplayName, R::Directory) => PropValue::Text(crate::carddav::directory::DISPLAY_NAME.into()),
-        (P::LockDiscovery, R::Collection { .. } | R::Object { .. }) => {
-            PropValue::Locks(locks::active_locks(req, store_path).await?)
-        }
-        (P::SupportedLock, R::Collection { .. } | R::Object { .. }) => PropValue::SupportedLock,
-        (P::Owner, r) => match r.owner() {
-            Some(id) if id == req.user.id => PropValue::Href(principal_href(req, &req.user.username)),
-            Some(id) => match req.state.store.principal(id).await? {
-                Some(p) => PropValue::Href(principal_href(req, &p.username)),
-                None => return Ok(None),
-            },
-            None => return Ok(None),
-        },
-        (P::CurrentUserPrincipal, _) => PropValue::Href(principal_href(req, &req.user.username)),
-        (P::PrincipalUrl, R::Principal(p)) => PropValue::Href(principal_href(req, &p.username)),
-        (P::PrincipalCollectionSet, _) => PropValue::Hrefs(vec![req.href("/principals/")]),
-        (P::AlternateUriSet, R::Principal(p)) => {
-            let emails = req.state.store.principal_emails(p.id).await?;
-            PropValue::Hrefs(emails.into_iter().map(|e| format!("mailto:{}", e.address)).collect())
-        }
-        (P::GroupMembership, R::Principal(_)) => PropValue::Hrefs(vec![]),
-        (P::SupportedReportSet, r) => PropValue::Reports(super::report::supported_reports(r)),
-        (P::SyncToken, R::Collection { collection, .. }) => PropValue::Text(super::sync::sync_token(collection)),
-        (P::GetCtag, R::Collection { collection, .. }) => PropValue::Text(super::sync::ctag(collection)),
-        (P::CurrentUserPrivilegeSet, r) => PropValue::Privileges(r.privileges(req.user).names()),
-        (P::QuotaUsedBytes | P::QuotaAvailableBytes, R::Collection { collection, .. }) => {
-            let used = req.state.store.quota_used(collection.owner).await?;
-            if prop == P::QuotaUsedBytes {
-                PropValue::Text(used.to_string())
-            } else {
-                let limit = quota_limit(req, collection.owner).await?;
-                PropValue::Text((limit - used).max(0).to_string())
+/// The live properties of the core, in the order `allprop` and `propname`
+/// list them.
+pub fn core_properties() -> Vec<LiveProperty> {
+    vec![
+        // RFC 4918 §15.9.
+        LiveProperty::now(NS_DAV, "resourcetype", resourcetype).in_allprop(),
+        // RFC 4918 §15.6.
+        LiveProperty::now(NS_DAV, "getetag", getetag).in_allprop(),
+        // RFC 4918 §15.5.
+        LiveProperty::now(NS_DAV, "getcontenttype", getcontenttype).in_allprop(),
+        // RFC 4918 §15.4.
+        LiveProperty::now(NS_DAV, "getcontentlength", getcontentlength).in_allprop(),
+        // RFC 4918 §15.7.
+        LiveProperty::now(NS_DAV, "getlastmodified", getlastmodified).in_allprop(),
+        // RFC 4918 §15.1.
+        LiveProperty::now(NS_DAV, "creationdate", creationdate).in_allprop(),
+        // RFC 4918 §15.2: live on principals and generated resources, a
+        // dead property (set by PROPPATCH) elsewhere.
+        LiveProperty::now(NS_DAV, "displayname", displayname).in_allprop().unprotected(),
+        // RFC 4918 §15.8.
+        LiveProperty::later(NS_DAV, "lockdiscovery", lockdiscovery).in_allprop(),
+        // RFC 4918 §15.10.
+        LiveProperty::now(NS_DAV, "supportedlock", supportedlock).in_allprop(),
+        // RFC 3744 §5.1.
+        LiveProperty::later(NS_DAV, "owner", owner),
+        // RFC 5397 §3.
+        LiveProperty::now(NS_DAV, "current-user-principal", current_user_principal),
+        // RFC 3744 §4.2.
+        LiveProperty::now(NS_DAV, "principal-URL", principal_url),
+        // RFC 3744 §5.8.
+        LiveProperty::now(NS_DAV, "principal-collection-set", principal_collection_set),
+        // RFC 3744 §4.1.
+        LiveProperty::later(NS_DAV, "alternate-URI-set", alternate_uri_set),
+        // RFC 3744 §4.4.
+        LiveProperty::now(NS_DAV, "group-membership", group_membership),
+        // RFC 3253 §3.1.5.
+        LiveProperty::now(NS_DAV, "supported-report-set", supported_report_set),
+        // RFC 3744 §5.4: what is enforced is what is reported.
+        LiveProperty::now(NS_DAV, "current-user-privilege-set", current_user_privilege_set),
+        // RFC 4331 §3.
+        LiveProperty::later(NS_DAV, "quota-used-bytes", quota_used_bytes),
+        // RFC 4331 §4.
+        LiveProperty::later(NS_DAV, "quota-available-bytes", quota_available_bytes),
+        // RFC 6578 §4: on every collection.
+        LiveProperty::now(NS_DAV, "sync-token", sync_token),
+        // caldav-ctag §4.1 (CalendarServer namespace), which CalDAV and
+        // CardDAV clients poll on any collection.
+        LiveProperty::now(NS_CALENDARSERVER, "getctag", getctag),
+    ]
+}
+
+fn resourcetype(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    let mut markers = Vec::new();
+    if r.is_collection() {
+        markers.push((NS_DAV, "collection"));
+    }
+    match r {
+        Resource::Principal(_) => markers.push((NS_DAV, "principal")),
+        Resource::Collection { collection, .. } => {
+            if let Some(t) = req.state.registry.collection_type(collection.kind) {
+                markers.extend_from_slice(t.resourcetype());
             }
         }
-        (p, r) if p.namespace() == NS_CALDAV => return crate::caldav::props::live_value(req, r, p).await,
-        (p, r) if p.namespace() == NS_CARDDAV => return crate::carddav::props::live_value(req, r, p).await,
-        _ => return Ok(None),
-    };
-    Ok(Some(value))
+        Resource::Mounted(node) => markers.extend_from_slice(node.resourcetype()),
+        _ => {}
+    }
+    Some(if markers.is_empty() { PropValue::Empty } else { PropValue::Markers(markers) })
+}
+
+fn getetag(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Object { meta, .. } => Some(PropValue::Text(quoted_etag(&meta.etag))),
+        Resource::Mounted(node) => node.etag().map(|e| PropValue::Text(quoted_etag(&e))),
+        _ => None,
+    }
+}
+
+fn getcontenttype(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Object { meta, .. } => Some(PropValue::Text(meta.content_type.clone())),
+        Resource::Mounted(node) => node.content_type().map(PropValue::Text),
+        _ => None,
+    }
+}
+
+fn getcontentlength(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Object { meta, .. } => Some(PropValue::Text(meta.size.to_string())),
+        Resource::Mounted(node) => node.content_length().map(|n| PropValue::Text(n.to_string())),
+        _ => None,
+    }
+}
+
+fn getlastmodified(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Object { meta, .. } => Some(PropValue::Text(http_date(meta.modified_at))),
+        Resource::Collection { collection, .. } => Some(PropValue::Text(http_date(collection.modified_at))),
+        Resource::Mounted(node) => node.last_modified().map(|ms| PropValue::Text(http_date(ms))),
+        _ => None,
+    }
+}
+
+fn creationdate(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Object { meta, .. } => Some(PropValue::Text(rfc3339(meta.created_at))),
+        Resource::Collection { collection, .. } => Some(PropValue::Text(rfc3339(collection.created_at))),
+        _ => None,
+    }
+}
+
+fn displayname(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Principal(p) => Some(PropValue::Text(p.display_name.clone().unwrap_or_else(|| p.username.clone()))),
+        Resource::Mounted(node) => node.display_name().map(PropValue::Text),
+        _ => None,
+    }
+}
+
+fn lockdiscovery<'a>(req: &'a DavRequest<'a>, r: &'a Resource, store_path: &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>> {
+    Box::pin(async move {
+        Ok(match r {
+            Resource::Collection { .. } | Resource::Object { .. } => {
+                Some(PropValue::Locks(locks::active_locks(req, store_path).await?))
+            }
+            _ => None,
+        })
+    })
+}
+
+fn supportedlock(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    matches!(r, Resource::Collection { .. } | Resource::Object { .. }).then_some(PropValue::SupportedLock)
+}
+
+fn owner<'a>(req: &'a DavRequest<'a>, r: &'a Resource, _: &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>> {
+    Box::pin(async move {
+        Ok(match r.owner() {
+            Some(id) if id == req.user.id => Some(PropValue::Href(principal_href(req, &req.user.username))),
+            Some(id) => req.state.store.principal(id).await?.map(|p| PropValue::Href(principal_href(req, &p.username))),
+            None => None,
+        })
+    })
+}
+
+fn current_user_principal(req: &DavRequest<'_>, _: &Resource, _: &str) -> Option<PropValue> {
+    Some(PropValue::Href(principal_href(req, &req.user.username)))
+}
+
+fn principal_url(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Principal(p) => Some(PropValue::Href(principal_href(req, &p.username))),
+        _ => None,
+    }
+}
+
+fn principal_collection_set(req: &DavRequest<'_>, _: &Resource, _: &str) -> Option<PropValue> {
+    Some(PropValue::Hrefs(vec![req.href("/principals/")]))
+}
+
+fn alternate_uri_set<'a>(req: &'a DavRequest<'a>, r: &'a Resource, _: &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>> {
+    Box::pin(async move {
+        Ok(match r {
+            Resource::Principal(p) => {
+                let emails = req.state.store.principal_emails(p.id).await?;
+                Some(PropValue::Hrefs(emails.into_iter().map(|e| format!("mailto:{}", e.address)).collect()))
+            }
+            _ => None,
+        })
+    })
+}
+
+fn group_membership(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    matches!(r, Resource::Principal(_)).then(|| PropValue::Hrefs(Vec::new()))
+}
+
+fn supported_report_set(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    Some(PropValue::Reports(super::report::supported_reports(req, r)))
+}
+
+fn current_user_privilege_set(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    Some(PropValue::Privileges(r.privileges(req.user).names()))
+}
+
+fn quota_used_bytes<'a>(req: &'a DavRequest<'a>, r: &'a Resource, _: &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>> {
+    Box::pin(async move {
+        Ok(match r {
+            Resource::Collection { collection, .. } => {
+                Some(PropValue::Text(req.state.store.quota_used(collection.owner).await?.to_string()))
+            }
+            _ => None,
+        })
+    })
+}
+
+fn quota_available_bytes<'a>(req: &'a DavRequest<'a>, r: &'a Resource, _: &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>> {
+    Box::pin(async move {
+        Ok(match r {
+            Resource::Collection { collection, .. } => {
+                let used = req.state.store.quota_used(collection.owner).await?;
+                let limit = quota_limit(req, collection.owner).await?;
+                Some(PropValue::Text((limit - used).max(0).to_string()))
+            }
+            _ => None,
+        })
+    })
+}
+
+fn sync_token(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Collection { collection, .. } => Some(PropValue::Text(super::sync::sync_token(collection))),
+        _ => None,
+    }
+}
+
+fn getctag(_: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    match r {
+        Resource::Collection { collection, .. } => Some(PropValue::Text(super::sync::ctag(collection))),
+        _ => None,
+    }
 }
 
 /// The text content of a collection's dead property `{ns}name`, if set

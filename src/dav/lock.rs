@@ -59,7 +59,7 @@ fn timeout_secs(req: &DavRequest<'_>) -> i64 {
 }
 
 pub async fn lock(req: &DavRequest<'_>) -> DavResult<Response> {
-    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    let resource = resolve(req.state, req.user, &req.path).await?;
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return refresh(req, &resource).await;
     }
@@ -79,7 +79,7 @@ pub async fn lock(req: &DavRequest<'_>) -> DavResult<Response> {
     let needed = if resource.exists() { Privileges::WRITE_CONTENT } else { Privileges::BIND };
     req.require(&resource, needed)?;
     let submitted = check_if_header(req, &resource).await?;
-    let root = if resource.is_collection() { req.path.collection_path() } else { req.path.object_path() };
+    let root = resource.store_path(&req.path);
     let infinite = infinite && resource.is_collection();
 
     // RFC 4918 §9.10.4: on an unmapped URL, the store creates the empty
@@ -87,7 +87,7 @@ pub async fn lock(req: &DavRequest<'_>) -> DavResult<Response> {
     let lock_null = match &resource {
         Resource::Collection { .. } | Resource::Object { .. } => None,
         Resource::Unmapped { parent: Some(parent), .. } if !req.path.trailing_slash => {
-            resource.require_plain_files()?;
+            resource.require_plain_files(&req.state.registry)?;
             Some(LockNull {
                 collection: parent.id,
                 collection_path: parent.path.clone(),
@@ -166,7 +166,7 @@ pub async fn unlock(req: &DavRequest<'_>) -> DavResult<Response> {
         .and_then(|t| t.strip_prefix('<').and_then(|t| t.strip_suffix('>')))
         .ok_or_else(|| DavError::bad_request("UNLOCK needs a Lock-Token header"))?
         .to_string();
-    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    let resource = resolve(req.state, req.user, &req.path).await?;
     if !resource.exists() {
         return Err(DavError::not_found());
     }

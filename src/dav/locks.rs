@@ -52,7 +52,7 @@ async fn tagged_state(req: &DavRequest<'_>, uri: &str) -> DavResult<ResourceStat
     let Ok(path) = DavPath::parse(path_of_uri(uri), req.state.config.base_path()) else {
         return Ok(ResourceState::default());
     };
-    match resource::resolve(&req.state.store, req.user, &path).await {
+    match resource::resolve(req.state, req.user, &path).await {
         Ok(r) => state_of(req, &r, &r.store_path(&path)).await,
         Err(_) => Ok(ResourceState::default()),
     }

@@ -2,23 +2,29 @@
 
 use super::error::DavResult;
 use super::path::DavPath;
-use super::resource::{ensure_home, HomeSpace, Resource};
+use super::resource::{ensure_home, Resource};
 use super::DavRequest;
 
 fn path_of(store_path: &str) -> DavPath {
     DavPath::from_store_path(store_path)
 }
 
-/// Internal members of `resource` (RFC 4918 §5.2), with their paths. Virtual
-/// nodes list only what the user may see: its own principal and homes.
-pub async fn members(req: &DavRequest<'_>, resource: &Resource) -> DavResult<Vec<(DavPath, Resource)>> {
+/// Internal members of `resource` (RFC 4918 §5.2), addressed below `base`
+/// (the path the request addressed `resource` at). Virtual nodes list only
+/// what the user may see: its own principal and homes.
+pub async fn members(req: &DavRequest<'_>, base: &DavPath, resource: &Resource) -> DavResult<Vec<(DavPath, Resource)>> {
     let store = &req.state.store;
+    let below = |name: &str, collection: bool| {
+        let mut segments = base.segments.clone();
+        segments.push(name.to_string());
+        DavPath::from_segments(segments, collection)
+    };
     let mut out = Vec::new();
     match resource {
         Resource::Root => {
             out.push((path_of("/principals/"), Resource::PrincipalCollection));
-            for space in HomeSpace::ALL {
-                out.push((path_of(&format!("/{}/", space.segment())), Resource::HomeSpaceRoot(space)));
+            for home in req.state.registry.homes() {
+                out.push((path_of(&format!("/{}/", home.space.segment())), Resource::HomeSpaceRoot(home.space)));
             }
         }
         Resource::PrincipalCollection => {
@@ -26,21 +32,23 @@ pub async fn members(req: &DavRequest<'_>, resource: &Resource) -> DavResult<Vec
             out.push((path_of(&format!("/principals/{}/", me.username)), Resource::Principal(me)));
         }
         Resource::HomeSpaceRoot(space) => {
-            let home = ensure_home(store, req.user, *space).await?;
+            let home = ensure_home(req.state, req.user, *space).await?;
             out.push((path_of(&home.path), Resource::Collection { space: *space, collection: home }));
         }
         Resource::Collection { space, collection } => {
             for child in store.child_collections(collection.id).await? {
-                out.push((path_of(&child.path), Resource::Collection { space: *space, collection: child }));
+                out.push((below(child.name(), true), Resource::Collection { space: *space, collection: child }));
             }
             for meta in store.objects(collection.id).await? {
-                let p = path_of(&format!("{}{}", collection.path, meta.name));
-                out.push((p, Resource::Object { space: *space, parent: collection.clone(), meta }));
+                out.push((below(&meta.name, false), Resource::Object { space: *space, parent: collection.clone(), meta }));
             }
         }
-        // The directory is searched, never listed.
-        Resource::Directory => return Err(crate::carddav::directory::refuse_listing()),
-        Resource::Principal(_) | Resource::Object { .. } | Resource::Unmapped { .. } | Resource::DirectoryCard(_) => {}
+        Resource::Mounted(node) => {
+            if let Some(mount) = req.state.registry.mount(node.mount()) {
+                return mount.members(req, node.as_ref()).await;
+            }
+        }
+        Resource::Principal(_) | Resource::Object { .. } | Resource::Unmapped { .. } => {}
     }
     Ok(out)
 }

@@ -1,7 +1,7 @@
 //! MKCOL (RFC 4918 §9.3) and extended MKCOL (RFC 5689), which also creates
-//! calendars (`resourcetype` with `CALDAV:calendar`, RFC 5689 §4) and
-//! address books (`CARDDAV:addressbook`, RFC 6352 §6.3.1), and the
-//! shared creation path of MKCALENDAR (RFC 4791 §5.3.1).
+//! collections of the registered types (`resourcetype` naming one: RFC
+//! 5689 §4 calendars, RFC 6352 §6.3.1 address books), and the creation
+//! path the MKCALENDAR method (RFC 4791 §5.3.1) shares.
 
 use http::StatusCode;
 
@@ -9,20 +9,21 @@ use super::error::{conditions, DavError, DavResult, Precondition};
 use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard};
 use super::multistatus::{mkcol_response, PropStat};
-use super::property::{LiveProperty, PropName, PropValue};
+use super::property::{PropName, PropValue};
+use super::registry::Registry;
 use super::resource::{resolve, Resource};
 use super::response::{empty, xml_response, Response};
 use super::DavRequest;
 use crate::auth::acl::Privileges;
-use crate::caldav;
 use crate::store::{Collection, CollectionKind, DeadProperty, NewCollection, StoreError};
-use crate::xml::{self, Element, NS_CALDAV, NS_CARDDAV, NS_DAV};
+use crate::xml::{self, Element, NS_DAV};
 
 /// What to create: the kind of collection and what to set on it.
 #[derive(Debug, Default)]
 pub struct CollectionSpec {
     pub kind: Option<CollectionKind>,
-    /// For calendars: `supported-calendar-component-set` (RFC 4791 §5.2.3).
+    /// The member types the collection accepts, as its type interprets
+    /// the creation request (RFC 4791 §5.2.3).
     pub components: Vec<String>,
     pub properties: Vec<DeadProperty>,
     /// Properties that cannot be set, with the precondition why (403).
@@ -35,7 +36,7 @@ pub struct CollectionSpec {
 pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
     let (resource, parent) = creation_target(req).await?;
     let spec = match extended_mkcol_body(req)? {
-        Some(root) => parse_set(&root),
+        Some(root) => parse_set(&req.state.registry, &root, None),
         None => CollectionSpec { kind: Some(CollectionKind::Plain), ..Default::default() },
     };
     if !spec.refused.is_empty() {
@@ -46,7 +47,7 @@ pub async fn mkcol(req: &DavRequest<'_>) -> DavResult<Response> {
 
 /// The resource at the request URI must not exist, and its parent must.
 pub async fn creation_target(req: &DavRequest<'_>) -> DavResult<(Resource, Collection)> {
-    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    let resource = resolve(req.state, req.user, &req.path).await?;
     match &resource {
         Resource::Unmapped { parent: Some(p), .. } => {
             let parent = p.clone();
@@ -63,22 +64,20 @@ pub async fn creation_target(req: &DavRequest<'_>) -> DavResult<(Resource, Colle
 }
 
 /// Create the collection `spec` describes at the request URI, after the
-/// location checks of its kind.
+/// location checks of its type.
 pub async fn create(req: &DavRequest<'_>, resource: &Resource, parent: &Collection, spec: CollectionSpec) -> DavResult<Response> {
     let kind = spec.kind.unwrap_or(CollectionKind::Plain);
-    match kind {
-        CollectionKind::Calendar => caldav::mkcalendar::check_location(resource, parent)?,
-        CollectionKind::AddressBook => crate::carddav::check_location(resource, parent)?,
-        _ => resource.require_plain_files()?,
+    let member_type = req.state.registry.collection_type(kind);
+    match member_type {
+        Some(t) => t.check_location(resource, parent)?,
+        None => resource.require_plain_files(&req.state.registry)?,
     }
-    let components = match kind {
-        CollectionKind::Calendar if spec.components.is_empty() => {
-            caldav::DEFAULT_COMPONENTS.iter().map(|c| c.to_string()).collect()
-        }
+    let components = match member_type {
+        Some(t) if spec.components.is_empty() => t.default_member_types().iter().map(|c| c.to_string()).collect(),
         _ => spec.components,
     };
     let submitted = check_if_header(req, resource).await?;
-    let target = req.path.collection_path();
+    let target = resource.store_path(&req.path);
     let guard = lock_guard(req, &submitted, &[&parent.path, &target], &[]);
     let created = req
         .state
@@ -120,59 +119,61 @@ fn extended_mkcol_body(req: &DavRequest<'_>) -> DavResult<Option<Element>> {
 }
 
 /// The `DAV:set` instructions of an extended MKCOL or MKCALENDAR body
-/// (RFC 5689 §5.1, RFC 4791 §5.3.1): `resourcetype` chooses the kind,
-/// `supported-calendar-component-set` and `calendar-timezone` are checked,
-/// other protected properties are refused, the rest become dead properties.
-pub fn parse_set(root: &Element) -> CollectionSpec {
+/// (RFC 5689 §5.1, RFC 4791 §5.3.1): `resourcetype` chooses the type
+/// among those registered, the type interprets the properties it gives a
+/// meaning to (`supported-calendar-component-set`), registered checks
+/// apply to dead properties (`calendar-timezone`), other protected
+/// properties are refused, the rest become dead properties. `implied`:
+/// the kind a method creates without `resourcetype` (MKCALENDAR).
+pub fn parse_set(registry: &Registry, root: &Element, implied: Option<CollectionKind>) -> CollectionSpec {
     let mut spec = CollectionSpec::default();
-    for set in root.elements().filter(|e| e.is(NS_DAV, "set")) {
-        for prop in set.elements().filter(|e| e.is(NS_DAV, "prop")).flat_map(Element::elements) {
-            let name = PropName::new(&prop.ns, &prop.name);
-            spec.names.push(name.clone());
-            match LiveProperty::from_name(&name) {
-                Some(LiveProperty::ResourceType) => match resource_kind(prop) {
-                    Some(kind) => spec.kind = Some(kind),
-                    None => spec.refused.push((name, conditions::VALID_RESOURCETYPE)),
-                },
-                Some(LiveProperty::SupportedCalendarComponentSet) => match caldav::mkcalendar::parse_component_set(prop) {
-                    Some(components) => spec.components = components,
-                    None => spec.refused.push((name, caldav::preconditions::SUPPORTED_CALENDAR_COMPONENT)),
-                },
-                Some(p) if p.is_protected() => spec.refused.push((name, conditions::CANNOT_MODIFY_PROTECTED_PROPERTY)),
-                _ if prop.is(NS_CALDAV, "calendar-timezone") && !caldav::mkcalendar::valid_calendar_timezone(prop) => {
-                    spec.refused.push((name, caldav::preconditions::VALID_CALENDAR_DATA));
-                }
-                _ => spec.properties.push(DeadProperty {
-                    namespace: prop.ns.clone(),
-                    name: prop.name.clone(),
-                    value: prop.to_fragment(),
-                }),
-            }
+    let props = root.elements().filter(|e| e.is(NS_DAV, "set")).flat_map(|set| set.elements().filter(|e| e.is(NS_DAV, "prop")));
+    let props: Vec<&Element> = props.flat_map(Element::elements).collect();
+    // The type first: it decides what the other properties mean.
+    for prop in props.iter().filter(|p| p.is(NS_DAV, "resourcetype")) {
+        match resource_kind(registry, prop) {
+            Some(kind) => spec.kind = Some(kind),
+            None => spec.refused.push((PropName::new(NS_DAV, "resourcetype"), conditions::VALID_RESOURCETYPE)),
         }
     }
-    if !spec.components.is_empty() && spec.kind.is_some_and(|k| k != CollectionKind::Calendar) {
-        let name = LiveProperty::SupportedCalendarComponentSet.name();
-        spec.refused.push((name, conditions::CANNOT_MODIFY_PROTECTED_PROPERTY));
+    let member_type = spec.kind.or(implied).and_then(|k| registry.collection_type(k));
+    for prop in props {
+        let name = PropName::new(&prop.ns, &prop.name);
+        spec.names.push(name.clone());
+        if prop.is(NS_DAV, "resourcetype") {
+            continue;
+        }
+        if let Some(claimed) = member_type.and_then(|t| t.creation_property(prop)) {
+            match claimed {
+                Ok(components) => spec.components = components,
+                Err(precondition) => spec.refused.push((name, precondition)),
+            }
+            continue;
+        }
+        if registry.property(&name).is_some_and(|p| p.protected) {
+            spec.refused.push((name, conditions::CANNOT_MODIFY_PROTECTED_PROPERTY));
+            continue;
+        }
+        if let Some(Err(precondition)) = registry.property_check(&prop.ns, &prop.name).map(|c| (c.check)(prop)) {
+            spec.refused.push((name, precondition));
+            continue;
+        }
+        spec.properties.push(DeadProperty { namespace: prop.ns.clone(), name: prop.name.clone(), value: prop.to_fragment() });
     }
     spec
 }
 
-/// The kind a `resourcetype` value asks for: a plain collection, a
-/// calendar (RFC 5689 §4) or an address book (RFC 6352 §6.3.1); anything
-/// else is not a type this server creates.
-fn resource_kind(resourcetype: &Element) -> Option<CollectionKind> {
+/// The kind a `resourcetype` value asks for: a plain collection, or the
+/// registered type it marks (RFC 5689 §4 calendars, RFC 6352 §6.3.1
+/// address books); anything else is not a type this server creates.
+fn resource_kind(registry: &Registry, resourcetype: &Element) -> Option<CollectionKind> {
     let mut kind = CollectionKind::Plain;
     for t in resourcetype.elements() {
-        let wanted = if t.is(NS_CALDAV, "calendar") {
-            CollectionKind::Calendar
-        } else if t.is(NS_CARDDAV, "addressbook") {
-            CollectionKind::AddressBook
-        } else if t.is(NS_DAV, "collection") {
+        if t.is(NS_DAV, "collection") {
             continue;
-        } else {
-            return None;
-        };
-        // A collection is a calendar or an address book, not both.
+        }
+        let wanted = registry.collection_type_marked(&t.ns, &t.name)?.kind();
+        // A collection is of one type only.
         if kind != CollectionKind::Plain && kind != wanted {
             return None;
         }

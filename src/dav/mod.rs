@@ -7,15 +7,18 @@
 //! [`locks`], call the store, and build the response. Errors are typed
 //! ([`error::DavError`]) and mapped to status codes in one place.
 
+pub mod collection_type;
 pub mod conditional;
 pub mod error;
 pub mod if_header;
 pub mod live_props;
 pub mod locks;
 pub mod members;
+pub mod mount;
 pub mod multistatus;
 pub mod path;
 pub mod property;
+pub mod registry;
 pub mod resource;
 pub mod response;
 
@@ -119,15 +122,17 @@ impl DavRequest<'_> {
 const CONDITIONAL_HEADERS: [&str; 7] =
     ["if", "if-match", "if-none-match", "depth", "destination", "overwrite", "lock-token"];
 
-/// Dispatch one authenticated WebDAV request.
+/// Dispatch one authenticated WebDAV request: the core's methods, then
+/// those protocols registered (`registry`).
 pub async fn handle(req: DavRequest<'_>) -> Response {
     if let Some(name) = CONDITIONAL_HEADERS.iter().find(|h| req.headers.get(**h).is_some_and(|v| v.to_str().is_err())) {
         return DavError::bad_request(format!("the {name} header is not valid ASCII")).into_response();
     }
-    // The national directory is generated from the principal records.
-    let read_only = matches!(req.method.as_str(), "OPTIONS" | "GET" | "HEAD" | "PROPFIND" | "REPORT");
-    if crate::carddav::directory::is_directory_path(&req.path) && !read_only {
-        return DavError::forbidden("the national directory is read-only").into_response();
+    // Generated resources (mounts) change only when what they are made of
+    // does.
+    let mounted = req.path.segments.first().is_some_and(|s| req.state.registry.mount(s).is_some());
+    if mounted && !req.state.registry.is_safe(req.method.as_str()) {
+        return DavError::forbidden("this resource is read-only").into_response();
     }
     let result = match req.method.as_str() {
         "OPTIONS" => options::options(&req).await,
@@ -135,14 +140,31 @@ pub async fn handle(req: DavRequest<'_>) -> Response {
         "PUT" => put::put(&req).await,
         "DELETE" => delete::delete(&req).await,
         "MKCOL" => mkcol::mkcol(&req).await,
-        "MKCALENDAR" => crate::caldav::mkcalendar::mkcalendar(&req).await,
         "COPY" | "MOVE" => copymove::copy_or_move(&req).await,
         "PROPFIND" => propfind::propfind(&req).await,
         "PROPPATCH" => proppatch::proppatch(&req).await,
         "LOCK" => lock::lock(&req).await,
         "UNLOCK" => lock::unlock(&req).await,
         "REPORT" => report::report(&req).await,
-        _ => Err(DavError::status(StatusCode::NOT_IMPLEMENTED)),
+        "POST" => post(&req).await,
+        other => match req.state.registry.method(other) {
+            Some(method) => (method.handler)(&req).await,
+            None => Err(DavError::status(StatusCode::NOT_IMPLEMENTED)),
+        },
     };
     result.unwrap_or_else(DavError::into_response)
+}
+
+/// POST (RFC 9110 §9.3.3): answered by the type of the collection posted to
+/// (a scheduling outbox, RFC 6638 §5; sharing); not implemented elsewhere.
+async fn post(req: &DavRequest<'_>) -> DavResult<Response> {
+    let resource = resource::resolve(req.state, req.user, &req.path).await?;
+    if let Resource::Collection { collection, .. } = &resource {
+        if let Some(t) = req.state.registry.collection_type(collection.kind) {
+            if let Some(answer) = t.post(req, collection).await {
+                return answer;
+            }
+        }
+    }
+    Err(DavError::status(StatusCode::NOT_IMPLEMENTED))
 }

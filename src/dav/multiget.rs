@@ -13,7 +13,7 @@ use http::StatusCode;
 
 use super::error::DavResult;
 use super::multistatus::{Cut, MultiStatus, ObjectData, Pace};
-use super::propfind::PropfindRequest;
+use super::propfind::PropfindPlan;
 use super::report::object_response;
 use super::locks::path_of_uri;
 use super::path::DavPath;
@@ -113,7 +113,7 @@ async fn resolve_elsewhere(
     with_content: bool,
     accepts: fn(&Collection) -> bool,
 ) -> DavResult<Option<Found>> {
-    let Ok(resource) = resolve(&req.state.store, req.user, path).await else { return Ok(None) };
+    let Ok(resource) = resolve(req.state, req.user, path).await else { return Ok(None) };
     let Resource::Object { parent, meta, .. } = resource.clone() else { return Ok(None) };
     if !accepts(&parent) || !resource.privileges(req.user).contains(Privileges::READ) {
         return Ok(None);
@@ -142,7 +142,7 @@ pub async fn answer(
     rendered: Vec<Result<ObjectData, Cut>>,
     space: HomeSpace,
     data_name: (&'static str, &'static str),
-    propfind: &PropfindRequest,
+    plan: &PropfindPlan<'_>,
 ) -> DavResult<MultiStatus> {
     let most = req.state.config.max_report_bytes;
     let mut ms = MultiStatus::with_capacity(expected_body_size(&requested).min(most));
@@ -168,7 +168,7 @@ pub async fn answer(
             }
         };
         let mark = ms.len();
-        object_response(req, &mut ms, space, &found.collection, found.meta, data_name, data, propfind).await?;
+        object_response(req, &mut ms, space, &found.collection, found.meta, data_name, data, plan).await?;
         if ms.len() > most {
             ms.truncate(mark);
             cut = Some(Cut::Bytes);

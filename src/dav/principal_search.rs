@@ -9,7 +9,7 @@ use http::StatusCode;
 use super::error::{DavError, DavResult};
 use super::multistatus::MultiStatus;
 use super::path::DavPath;
-use super::propfind::{properties_of, PropfindRequest};
+use super::propfind::{PropfindPlan, PropfindRequest};
 use super::property::PropName;
 use super::resource::Resource;
 use super::response::{multistatus, xml_response, Response};
@@ -58,7 +58,7 @@ pub async fn principal_property_search(req: &DavRequest<'_>, root: &Element) -> 
             .filter(|e| !(e.ns == NS_DAV && structural.contains(&e.name.as_str())))
             .map(|e| PropName::new(&e.ns, &e.name)),
     );
-    let request = PropfindRequest::Prop(names);
+    let plan = PropfindPlan::new(&req.state.registry, PropfindRequest::Prop(names));
     let mut ms = MultiStatus::new();
     for principal in req.state.store.search_principals(&search).await? {
         let store_path = format!("/principals/{}/", principal.username);
@@ -66,7 +66,7 @@ pub async fn principal_property_search(req: &DavRequest<'_>, root: &Element) -> 
         if resource.privileges(req.user).is_empty() {
             continue;
         }
-        let groups = properties_of(req, &DavPath::from_store_path(&store_path), &resource, &request).await?;
+        let groups = plan.properties_of(req, &DavPath::from_store_path(&store_path), &resource).await?;
         ms.propstat_response(&req.href(&store_path), &groups);
     }
     Ok(multistatus(ms.finish()))

@@ -1,9 +1,14 @@
 //! Typed properties. A property name is a namespace and a local name at the
-//! XML edge; inside the server, the live properties are [`LiveProperty`] and
-//! everything else is a dead property stored as received.
+//! XML edge; inside the server, the live properties are registered
+//! [`LiveProperty`] definitions (see `registry`) and everything else is a
+//! dead property stored as received.
 
+use super::error::DavResult;
+use super::registry::BoxFuture;
+use super::resource::Resource;
+use super::DavRequest;
 use crate::store::Lock;
-use crate::xml::{OutElement, XmlWriter, NS_CALDAV, NS_CALENDARSERVER, NS_CARDDAV, NS_DAV};
+use crate::xml::{OutElement, XmlWriter, NS_DAV};
 
 /// A property name as it appears on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -18,201 +23,79 @@ impl PropName {
     }
 }
 
-/// Properties the server computes (RFC 4918 §15, RFC 3744 §4-5, RFC 4331,
-/// RFC 5397, RFC 6578 §4, RFC 4791 §5.2 and §6, RFC 6352 §6.2 and §7.1,
-/// caldav-ctag).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LiveProperty {
-    ResourceType,
-    GetETag,
-    GetContentType,
-    GetContentLength,
-    GetLastModified,
-    CreationDate,
-    /// Live on principals (their display name) and the national
-    /// directory; a dead property elsewhere.
-    DisplayName,
-    LockDiscovery,
-    SupportedLock,
-    Owner,
-    CurrentUserPrincipal,
-    PrincipalUrl,
-    PrincipalCollectionSet,
-    AlternateUriSet,
-    GroupMembership,
-    SupportedReportSet,
-    CurrentUserPrivilegeSet,
-    QuotaUsedBytes,
-    QuotaAvailableBytes,
-    /// RFC 6578 §4: on every collection.
-    SyncToken,
-    /// caldav-ctag §4.1 (CalendarServer namespace).
-    GetCtag,
-    // RFC 4791 §6.2.1, RFC 6638 §2.4.1, §2.4.2 (principals)
-    CalendarHomeSet,
-    CalendarUserAddressSet,
-    CalendarUserType,
-    // RFC 4791 §5.2 (calendar collections)
-    SupportedCalendarComponentSet,
-    SupportedCalendarData,
-    SupportedCollationSet,
-    MaxResourceSize,
-    MinDateTime,
-    MaxDateTime,
-    MaxInstances,
-    MaxAttendeesPerInstance,
-    // RFC 6352 §7.1.1 (principals) and §6.2 (address book collections)
-    AddressbookHomeSet,
-    SupportedAddressData,
-    AddressbookSupportedCollationSet,
-    AddressbookMaxResourceSize,
-    /// Live on the national directory; a dead property on address books.
-    AddressbookDescription,
-    /// draft-daboo-carddav-directory-gateway §3 (principals).
-    DirectoryGateway,
+/// How a live property's value is computed for a resource: the request
+/// (its user, configuration, store), the resource, and the resource's
+/// store path. None: the resource does not have the property (it is then
+/// reported in a 404 propstat, or read from the dead properties when it is
+/// not protected).
+pub enum PropertyValue {
+    /// From what the request and the resource already hold.
+    Now(fn(&DavRequest<'_>, &Resource, &str) -> Option<PropValue>),
+    /// With reads of the store.
+    Later(for<'a> fn(&'a DavRequest<'a>, &'a Resource, &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>>),
+}
+
+/// A live property (RFC 4918 §4.2): computed by the server. Each protocol
+/// registers its own (`core_properties` in `live_props` for RFC 4918, RFC
+/// 3744, RFC 4331, RFC 5397 and RFC 6578; CalDAV's and CardDAV's in their
+/// modules); the doc comment of each definition names its RFC section.
+pub struct LiveProperty {
+    pub ns: &'static str,
+    pub name: &'static str,
+    /// Returned by `allprop` (RFC 4918 §9.1: the RFC 4918 properties only).
+    pub in_allprop: bool,
+    /// PROPPATCH may not change it (RFC 4918 §9.2
+    /// `cannot-modify-protected-property`). An unprotected live property
+    /// (`displayname`) is a dead property where the server computes none.
+    pub protected: bool,
+    pub value: PropertyValue,
 }
 
 impl LiveProperty {
-    pub const ALL: [LiveProperty; 38] = [
-        LiveProperty::ResourceType,
-        LiveProperty::GetETag,
-        LiveProperty::GetContentType,
-        LiveProperty::GetContentLength,
-        LiveProperty::GetLastModified,
-        LiveProperty::CreationDate,
-        LiveProperty::DisplayName,
-        LiveProperty::LockDiscovery,
-        LiveProperty::SupportedLock,
-        LiveProperty::Owner,
-        LiveProperty::CurrentUserPrincipal,
-        LiveProperty::PrincipalUrl,
-        LiveProperty::PrincipalCollectionSet,
-        LiveProperty::AlternateUriSet,
-        LiveProperty::GroupMembership,
-        LiveProperty::SupportedReportSet,
-        LiveProperty::CurrentUserPrivilegeSet,
-        LiveProperty::QuotaUsedBytes,
-        LiveProperty::QuotaAvailableBytes,
-        LiveProperty::SyncToken,
-        LiveProperty::GetCtag,
-        LiveProperty::CalendarHomeSet,
-        LiveProperty::CalendarUserAddressSet,
-        LiveProperty::CalendarUserType,
-        LiveProperty::SupportedCalendarComponentSet,
-        LiveProperty::SupportedCalendarData,
-        LiveProperty::SupportedCollationSet,
-        LiveProperty::MaxResourceSize,
-        LiveProperty::MinDateTime,
-        LiveProperty::MaxDateTime,
-        LiveProperty::MaxInstances,
-        LiveProperty::MaxAttendeesPerInstance,
-        LiveProperty::AddressbookHomeSet,
-        LiveProperty::SupportedAddressData,
-        LiveProperty::AddressbookSupportedCollationSet,
-        LiveProperty::AddressbookMaxResourceSize,
-        LiveProperty::AddressbookDescription,
-        LiveProperty::DirectoryGateway,
-    ];
+    /// A protected property, not in `allprop`, computed without the store.
+    pub const fn now(
+        ns: &'static str,
+        name: &'static str,
+        value: fn(&DavRequest<'_>, &Resource, &str) -> Option<PropValue>,
+    ) -> LiveProperty {
+        LiveProperty { ns, name, in_allprop: false, protected: true, value: PropertyValue::Now(value) }
+    }
 
-    /// The namespace of the element.
-    pub fn namespace(self) -> &'static str {
-        use LiveProperty as P;
-        match self {
-            P::GetCtag => NS_CALENDARSERVER,
-            P::CalendarHomeSet
-            | P::CalendarUserAddressSet
-            | P::CalendarUserType
-            | P::SupportedCalendarComponentSet
-            | P::SupportedCalendarData
-            | P::SupportedCollationSet
-            | P::MaxResourceSize
-            | P::MinDateTime
-            | P::MaxDateTime
-            | P::MaxInstances
-            | P::MaxAttendeesPerInstance => NS_CALDAV,
-            P::AddressbookHomeSet
-            | P::SupportedAddressData
-            | P::AddressbookSupportedCollationSet
-            | P::AddressbookMaxResourceSize
-            | P::AddressbookDescription
-            | P::DirectoryGateway => NS_CARDDAV,
-            _ => NS_DAV,
+    /// A protected property, not in `allprop`, computed with store reads.
+    pub const fn later(
+        ns: &'static str,
+        name: &'static str,
+        value: for<'a> fn(&'a DavRequest<'a>, &'a Resource, &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>>,
+    ) -> LiveProperty {
+        LiveProperty { ns, name, in_allprop: false, protected: true, value: PropertyValue::Later(value) }
+    }
+
+    /// This property, returned by `allprop`.
+    pub const fn in_allprop(mut self) -> LiveProperty {
+        self.in_allprop = true;
+        self
+    }
+
+    /// This property, which PROPPATCH may set where it is dead.
+    pub const fn unprotected(mut self) -> LiveProperty {
+        self.protected = false;
+        self
+    }
+
+    pub fn prop_name(&self) -> PropName {
+        PropName::new(self.ns, self.name)
+    }
+
+    pub fn is(&self, name: &PropName) -> bool {
+        self.name == name.name && self.ns == name.ns
+    }
+
+    /// Its value on `resource` (at `store_path`), if it has one.
+    pub async fn value(&self, req: &DavRequest<'_>, resource: &Resource, store_path: &str) -> DavResult<Option<PropValue>> {
+        match self.value {
+            PropertyValue::Now(f) => Ok(f(req, resource, store_path)),
+            PropertyValue::Later(f) => f(req, resource, store_path).await,
         }
-    }
-
-    /// The element's local name.
-    pub fn local_name(self) -> &'static str {
-        match self {
-            LiveProperty::ResourceType => "resourcetype",
-            LiveProperty::GetETag => "getetag",
-            LiveProperty::GetContentType => "getcontenttype",
-            LiveProperty::GetContentLength => "getcontentlength",
-            LiveProperty::GetLastModified => "getlastmodified",
-            LiveProperty::CreationDate => "creationdate",
-            LiveProperty::DisplayName => "displayname",
-            LiveProperty::LockDiscovery => "lockdiscovery",
-            LiveProperty::SupportedLock => "supportedlock",
-            LiveProperty::Owner => "owner",
-            LiveProperty::CurrentUserPrincipal => "current-user-principal",
-            LiveProperty::PrincipalUrl => "principal-URL",
-            LiveProperty::PrincipalCollectionSet => "principal-collection-set",
-            LiveProperty::AlternateUriSet => "alternate-URI-set",
-            LiveProperty::GroupMembership => "group-membership",
-            LiveProperty::SupportedReportSet => "supported-report-set",
-            LiveProperty::CurrentUserPrivilegeSet => "current-user-privilege-set",
-            LiveProperty::QuotaUsedBytes => "quota-used-bytes",
-            LiveProperty::QuotaAvailableBytes => "quota-available-bytes",
-            LiveProperty::SyncToken => "sync-token",
-            LiveProperty::GetCtag => "getctag",
-            LiveProperty::CalendarHomeSet => "calendar-home-set",
-            LiveProperty::CalendarUserAddressSet => "calendar-user-address-set",
-            LiveProperty::CalendarUserType => "calendar-user-type",
-            LiveProperty::SupportedCalendarComponentSet => "supported-calendar-component-set",
-            LiveProperty::SupportedCalendarData => "supported-calendar-data",
-            LiveProperty::SupportedCollationSet => "supported-collation-set",
-            LiveProperty::MaxResourceSize => "max-resource-size",
-            LiveProperty::MinDateTime => "min-date-time",
-            LiveProperty::MaxDateTime => "max-date-time",
-            LiveProperty::MaxInstances => "max-instances",
-            LiveProperty::MaxAttendeesPerInstance => "max-attendees-per-instance",
-            LiveProperty::AddressbookHomeSet => "addressbook-home-set",
-            LiveProperty::SupportedAddressData => "supported-address-data",
-            LiveProperty::AddressbookSupportedCollationSet => "supported-collation-set",
-            LiveProperty::AddressbookMaxResourceSize => "max-resource-size",
-            LiveProperty::AddressbookDescription => "addressbook-description",
-            LiveProperty::DirectoryGateway => "directory-gateway",
-        }
-    }
-
-    pub fn name(self) -> PropName {
-        PropName::new(self.namespace(), self.local_name())
-    }
-
-    pub fn from_name(name: &PropName) -> Option<LiveProperty> {
-        LiveProperty::ALL.into_iter().find(|p| p.local_name() == name.name && p.namespace() == name.ns)
-    }
-
-    /// Whether PROPPATCH may change it (RFC 4918 §15: only displayname of the
-    /// RFC 4918 properties is not protected).
-    pub fn is_protected(self) -> bool {
-        !matches!(self, LiveProperty::DisplayName | LiveProperty::AddressbookDescription)
-    }
-
-    /// Returned by `allprop` (RFC 4918 §9.1: the RFC 4918 live properties;
-    /// RFC 3744, 4331 and 5397 properties only when asked for by name).
-    pub fn in_allprop(self) -> bool {
-        matches!(
-            self,
-            LiveProperty::ResourceType
-                | LiveProperty::GetETag
-                | LiveProperty::GetContentType
-                | LiveProperty::GetContentLength
-                | LiveProperty::GetLastModified
-                | LiveProperty::CreationDate
-                | LiveProperty::DisplayName
-                | LiveProperty::LockDiscovery
-                | LiveProperty::SupportedLock
-        )
     }
 }
 

@@ -7,11 +7,11 @@
 use http::StatusCode;
 
 use super::error::{conditions, DavError, DavResult};
-use super::live_props::live_value;
 use super::members::members;
 use super::multistatus::{MultiStatus, PropStat};
 use super::path::DavPath;
 use super::property::{LiveProperty, PropName, PropValue};
+use super::registry::Registry;
 use super::resource::{resolve, Resource};
 use super::response::{multistatus, Response};
 use super::{DavRequest, Depth};
@@ -67,23 +67,112 @@ pub async fn propfind(req: &DavRequest<'_>) -> DavResult<Response> {
     if depth == Depth::Infinity {
         return Err(DavError::condition(StatusCode::FORBIDDEN, conditions::PROPFIND_FINITE_DEPTH));
     }
-    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    let resource = resolve(req.state, req.user, &req.path).await?;
     if !resource.exists() {
         return Err(DavError::not_found());
     }
     req.require(&resource, Privileges::READ)?;
-    let request = parse_propfind(&req.body)?;
-    let mut targets = vec![(req.path.clone(), resource)];
-    if depth == Depth::One {
-        let parent = targets[0].1.clone();
-        targets.extend(members(req, &parent).await?);
-    }
+    let plan = PropfindPlan::new(&req.state.registry, parse_propfind(&req.body)?);
     let mut ms = MultiStatus::new();
-    for (path, res) in &targets {
-        let groups = properties_of(req, path, res, &request).await?;
-        ms.propstat_response(&req.href(&res.store_path(path)), &groups);
+    let groups = plan.properties_of(req, &req.path, &resource).await?;
+    ms.propstat_response(&req.href(&resource.addressed_path(&req.path)), &groups);
+    if depth == Depth::One {
+        for (path, member) in members(req, &req.path, &resource).await? {
+            let groups = plan.properties_of(req, &path, &member).await?;
+            ms.propstat_response(&req.href(&member.addressed_path(&path)), &groups);
+        }
     }
     Ok(multistatus(ms.finish()))
+}
+
+/// A PROPFIND request with its property names looked up once in the
+/// registry, then answered for each resource (RFC 4918 §9.1): every
+/// requested property starts as "not found" and is filled in by its live
+/// definition or from the resource's dead properties.
+pub struct PropfindPlan<'r> {
+    kind: Plan<'r>,
+}
+
+enum Plan<'r> {
+    /// `prop`: each name with its live definition, if any.
+    Prop(Vec<(PropName, Option<&'r LiveProperty>)>),
+    /// `allprop`: the live properties it returns, then the dead ones, then
+    /// those of `include` not returned yet.
+    AllProp { live: Vec<&'r LiveProperty>, include: Vec<(PropName, Option<&'r LiveProperty>)> },
+    /// `propname`: every live property the resource has, and its dead ones.
+    PropName(&'r [LiveProperty]),
+}
+
+impl<'r> PropfindPlan<'r> {
+    pub fn new(registry: &'r Registry, request: PropfindRequest) -> PropfindPlan<'r> {
+        let lookup = |names: Vec<PropName>| names.into_iter().map(|n| { let live = registry.property(&n); (n, live) }).collect();
+        let kind = match request {
+            PropfindRequest::Prop(names) => Plan::Prop(lookup(names)),
+            PropfindRequest::AllProp(include) => Plan::AllProp {
+                live: registry.properties().iter().filter(|p| p.in_allprop).collect(),
+                include: lookup(include),
+            },
+            PropfindRequest::PropName => Plan::PropName(registry.properties()),
+        };
+        PropfindPlan { kind }
+    }
+
+    /// The propstat groups (200 and 404) of `resource`, addressed at `path`.
+    pub async fn properties_of(&self, req: &DavRequest<'_>, path: &DavPath, resource: &Resource) -> DavResult<Vec<PropStat>> {
+        let store_path = resource.store_path(path);
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        let mut dead: Option<Vec<DeadProperty>> = None;
+        match &self.kind {
+            Plan::Prop(names) => {
+                for (name, live) in names {
+                    match value_of(req, &store_path, resource, name, *live, &mut dead).await? {
+                        Some(v) => found.push((name.clone(), v)),
+                        None => missing.push((name.clone(), PropValue::Empty)),
+                    }
+                }
+            }
+            Plan::AllProp { live, include } => {
+                for prop in live {
+                    if let Some(v) = prop.value(req, resource, &store_path).await? {
+                        found.push((prop.prop_name(), v));
+                    }
+                }
+                for d in dead_properties(req, resource).await? {
+                    let name = PropName::new(&d.namespace, &d.name);
+                    if !found.iter().any(|(n, _)| *n == name) {
+                        found.push((name, PropValue::Dead(d.value)));
+                    }
+                }
+                for (name, live) in include {
+                    if found.iter().any(|(f, _)| f == name) {
+                        continue;
+                    }
+                    match value_of(req, &store_path, resource, name, *live, &mut dead).await? {
+                        Some(v) => found.push((name.clone(), v)),
+                        None => missing.push((name.clone(), PropValue::Empty)),
+                    }
+                }
+            }
+            Plan::PropName(all) => {
+                for prop in all.iter() {
+                    if prop.value(req, resource, &store_path).await?.is_some() {
+                        found.push((prop.prop_name(), PropValue::Empty));
+                    }
+                }
+                for d in dead_properties(req, resource).await? {
+                    let name = PropName::new(&d.namespace, &d.name);
+                    if !found.iter().any(|(n, _)| *n == name) {
+                        found.push((name, PropValue::Empty));
+                    }
+                }
+            }
+        }
+        Ok(vec![
+            PropStat { status: StatusCode::OK, props: found, error: None },
+            PropStat { status: StatusCode::NOT_FOUND, props: missing, error: None },
+        ])
+    }
 }
 
 fn dead_target(resource: &Resource) -> Option<PropertyTarget> {
@@ -101,80 +190,19 @@ async fn dead_properties(req: &DavRequest<'_>, resource: &Resource) -> DavResult
     }
 }
 
-/// The propstat groups (200 and 404) of one resource.
-pub async fn properties_of(
-    req: &DavRequest<'_>,
-    path: &DavPath,
-    resource: &Resource,
-    request: &PropfindRequest,
-) -> DavResult<Vec<PropStat>> {
-    let store_path = resource.store_path(path);
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    let mut dead: Option<Vec<DeadProperty>> = None;
-    match request {
-        PropfindRequest::Prop(names) => {
-            for name in names {
-                match value_of(req, &store_path, resource, name, &mut dead).await? {
-                    Some(v) => found.push((name.clone(), v)),
-                    None => missing.push((name.clone(), PropValue::Empty)),
-                }
-            }
-        }
-        PropfindRequest::AllProp(include) => {
-            for prop in LiveProperty::ALL.into_iter().filter(|p| p.in_allprop()) {
-                if let Some(v) = live_value(req, &store_path, resource, prop).await? {
-                    found.push((prop.name(), v));
-                }
-            }
-            for d in dead_properties(req, resource).await? {
-                let name = PropName::new(&d.namespace, &d.name);
-                if !found.iter().any(|(n, _)| *n == name) {
-                    found.push((name, PropValue::Dead(d.value)));
-                }
-            }
-            for name in include {
-                if found.iter().any(|(f, _)| f == name) {
-                    continue;
-                }
-                match value_of(req, &store_path, resource, name, &mut dead).await? {
-                    Some(v) => found.push((name.clone(), v)),
-                    None => missing.push((name.clone(), PropValue::Empty)),
-                }
-            }
-        }
-        PropfindRequest::PropName => {
-            for prop in LiveProperty::ALL {
-                if live_value(req, &store_path, resource, prop).await?.is_some() {
-                    found.push((prop.name(), PropValue::Empty));
-                }
-            }
-            for d in dead_properties(req, resource).await? {
-                let name = PropName::new(&d.namespace, &d.name);
-                if !found.iter().any(|(n, _)| *n == name) {
-                    found.push((name, PropValue::Empty));
-                }
-            }
-        }
-    }
-    Ok(vec![
-        PropStat { status: StatusCode::OK, props: found, error: None },
-        PropStat { status: StatusCode::NOT_FOUND, props: missing, error: None },
-    ])
-}
-
 async fn value_of(
     req: &DavRequest<'_>,
     store_path: &str,
     resource: &Resource,
     name: &PropName,
+    live: Option<&LiveProperty>,
     dead: &mut Option<Vec<DeadProperty>>,
 ) -> DavResult<Option<PropValue>> {
-    if let Some(live) = LiveProperty::from_name(name) {
-        if let Some(v) = live_value(req, store_path, resource, live).await? {
+    if let Some(live) = live {
+        if let Some(v) = live.value(req, resource, store_path).await? {
             return Ok(Some(v));
         }
-        if live.is_protected() {
+        if live.protected {
             return Ok(None);
         }
     }

@@ -8,16 +8,16 @@ use super::error::{conditions, DavError, DavResult, Precondition};
 use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard};
 use super::multistatus::{MultiStatus, PropStat};
-use super::property::{LiveProperty, PropName, PropValue};
+use super::property::{PropName, PropValue};
 use super::resource::{resolve, Resource};
 use super::response::{multistatus, Response};
 use super::DavRequest;
 use crate::auth::acl::Privileges;
 use crate::store::{DeadProperty, PropertyTarget, PropertyUpdate, Resolved, StoreError};
-use crate::xml::{self, Element, NS_CALDAV, NS_DAV, NS_XML};
+use crate::xml::{self, Element, NS_DAV, NS_XML};
 
 pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
-    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    let resource = resolve(req.state, req.user, &req.path).await?;
     if !resource.exists() {
         return Err(DavError::not_found());
     }
@@ -39,21 +39,26 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
         PropertyUpdate::Remove { namespace, name } => PropName::new(namespace, name),
     };
     let all_names = || updates.iter().map(name_of);
-    let protected: Vec<PropName> =
-        all_names().filter(|n| LiveProperty::from_name(n).is_some_and(LiveProperty::is_protected)).collect();
-    // RFC 4791 §5.2.2: a calendar-timezone must hold one valid VTIMEZONE.
-    let invalid: Vec<PropName> = updates
+    let registry = &req.state.registry;
+    let protected: Vec<(PropName, Precondition)> = all_names()
+        .filter(|n| registry.property(n).is_some_and(|p| p.protected))
+        .map(|n| (n, conditions::CANNOT_MODIFY_PROTECTED_PROPERTY))
+        .collect();
+    // Values a protocol gives a meaning to must be valid (RFC 4791 §5.2.2:
+    // a calendar-timezone holds one valid VTIMEZONE).
+    let invalid: Vec<(PropName, Precondition)> = updates
         .iter()
         .filter_map(|u| match u {
-            PropertyUpdate::Set(p) if p.namespace == NS_CALDAV && p.name == "calendar-timezone" => {
-                let valid = xml::parse_fragment(&p.value).is_ok_and(|e| crate::caldav::mkcalendar::valid_calendar_timezone(&e));
-                (!valid).then(|| name_of(u))
+            PropertyUpdate::Set(p) => {
+                let check = registry.property_check(&p.namespace, &p.name)?;
+                let verdict = xml::parse_fragment(&p.value).map_err(|_| conditions::CANNOT_MODIFY_PROTECTED_PROPERTY).and_then(|e| (check.check)(&e));
+                verdict.err().map(|precondition| (name_of(u), precondition))
             }
-            _ => None,
+            PropertyUpdate::Remove { .. } => None,
         })
         .collect();
     let groups = match (protected.is_empty(), target) {
-        _ if !invalid.is_empty() => refused(&invalid, all_names(), crate::caldav::preconditions::VALID_CALENDAR_DATA),
+        _ if !invalid.is_empty() => refused(&invalid, all_names()),
         (true, Some((target, found_at))) => {
             let quota = Some(quota_limit(req, resource.owner().unwrap_or(req.user.id)).await?);
             match req.state.store.update_dead_properties(target, &found_at, &updates, &guard, quota).await {
@@ -70,20 +75,31 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
         // Resources without stored properties (principals, server nodes)
         // refuse every change.
         (true, None) => vec![PropStat { status: StatusCode::FORBIDDEN, props: unique(all_names()), error: None }],
-        (false, _) => refused(&protected, all_names(), conditions::CANNOT_MODIFY_PROTECTED_PROPERTY),
+        (false, _) => refused(&protected, all_names()),
     };
     let mut ms = MultiStatus::new();
     ms.propstat_response(&req.href(&store_path), &groups);
     Ok(multistatus(ms.finish()))
 }
 
-/// RFC 4918 §9.2: the whole PROPPATCH fails; `bad` are refused with 403
-/// and `condition`, the others of `all` with 424.
-fn refused(bad: &[PropName], all: impl Iterator<Item = PropName>, condition: Precondition) -> Vec<PropStat> {
-    vec![
-        PropStat { status: StatusCode::FORBIDDEN, props: unique(bad.iter().cloned()), error: Some(condition) },
-        PropStat { status: StatusCode::FAILED_DEPENDENCY, props: unique(all.filter(|n| !bad.contains(n))), error: None },
-    ]
+/// RFC 4918 §9.2: the whole PROPPATCH fails; each of `bad` is refused with
+/// 403 and its precondition, the others of `all` with 424.
+fn refused(bad: &[(PropName, Precondition)], all: impl Iterator<Item = PropName>) -> Vec<PropStat> {
+    let mut groups: Vec<PropStat> = Vec::new();
+    for (name, precondition) in bad {
+        match groups.iter_mut().find(|g| g.error == Some(*precondition)) {
+            Some(group) if !group.props.iter().any(|(n, _)| n == name) => group.props.push((name.clone(), PropValue::Empty)),
+            Some(_) => {}
+            None => groups.push(PropStat {
+                status: StatusCode::FORBIDDEN,
+                props: vec![(name.clone(), PropValue::Empty)],
+                error: Some(*precondition),
+            }),
+        }
+    }
+    let others = all.filter(|n| !bad.iter().any(|(b, _)| b == n));
+    groups.push(PropStat { status: StatusCode::FAILED_DEPENDENCY, props: unique(others), error: None });
+    groups
 }
 
 fn unique(names: impl Iterator<Item = PropName>) -> Vec<(PropName, PropValue)> {

@@ -1,33 +1,32 @@
 //! PUT (RFC 7231 §4.3.4, RFC 4918 §9.7): store the body exactly as sent.
 //! Conditional headers are checked inside the store's transaction, so two
-//! writers with the same `If-Match` cannot both win.
+//! writers with the same `If-Match` cannot both win. Into a collection of a
+//! registered type (a calendar, an address book), the type validates and
+//! indexes the member first (`CollectionType::prepare_write`).
 
+use bytes::Bytes;
 use http::{header, StatusCode};
 
+use super::collection_type::{MemberWrite, Prepared, ResourceLimits, WriteOp};
+use super::conditional::write_condition;
 use super::error::{Condition, DavError, DavResult};
 use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard};
 use super::resource::{resolve, Resource};
 use super::response::{empty, quoted_etag, set_header, Response};
-use super::conditional::write_condition;
 use super::DavRequest;
 use crate::auth::acl::Privileges;
-use crate::store::{PutObject, StoreError};
-use crate::store::Collection;
-
-/// Bodies up to this size are parsed on the request's own task; larger
-/// ones in a compute job ([`crate::compute`]).
-const INLINE_PARSE_BYTES: usize = 64 * 1024;
+use crate::store::{Collection, ObjectIndex, PutObject, StoreError};
 
 pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     // RFC 7231 §4.3.4: a PUT with Content-Range must be refused.
     if req.headers.contains_key(header::CONTENT_RANGE) {
         return Err(DavError::bad_request("Content-Range is not allowed on PUT"));
     }
-    let resource = resolve(&req.state.store, req.user, &req.path).await?;
-    let parent = match &resource {
-        Resource::Object { parent, .. } => parent.clone(),
-        Resource::Unmapped { parent: Some(parent), .. } => parent.clone(),
+    let resource = resolve(req.state, req.user, &req.path).await?;
+    let (parent, previous) = match &resource {
+        Resource::Object { parent, meta, .. } => (parent.clone(), Some(meta.clone())),
+        Resource::Unmapped { parent: Some(parent), .. } => (parent.clone(), None),
         Resource::Unmapped { parent: None, .. } => {
             req.require(&resource, Privileges::BIND)?;
             return Err(DavError::conflict("the parent collection does not exist"));
@@ -39,51 +38,22 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     }
     let needed = if resource.exists() { Privileges::WRITE_CONTENT } else { Privileges::BIND };
     req.require(&resource, needed)?;
-    let calendar = crate::caldav::is_calendar(&parent);
-    let addressbook = crate::carddav::is_addressbook(&parent);
-    if !calendar && !addressbook {
-        resource.require_plain_files()?;
+    if req.state.registry.collection_type(parent.kind).is_none() {
+        resource.require_plain_files(&req.state.registry)?;
     }
-    let current = match &resource {
-        Resource::Object { meta, .. } => Some(meta.etag.as_str()),
-        _ => None,
-    };
-    let condition = write_condition(req, current)?;
+    let condition = write_condition(req, previous.as_ref().map(|m| m.etag.as_str()))?;
     let submitted = check_if_header(req, &resource).await?;
-    let target = req.path.object_path();
+    let target = resource.store_path(&req.path);
     // Creating binds a new member into the parent (RFC 4918 §7.4).
     let guard = if resource.exists() {
         lock_guard(req, &submitted, &[&target], &[])
     } else {
         lock_guard(req, &submitted, &[&target, &parent.path], &[])
     };
-
-    let (content_type, index) = if calendar || addressbook {
-        let limits = crate::caldav::put::ResourceLimits::of(&req.state.config);
-        let content_type = req.header("content-type").map(str::to_string);
-        let components = parent.components.clone();
-        let body = req.body.clone();
-        let prepare = move || {
-            let prepared = if calendar {
-                crate::caldav::put::prepare(limits, content_type.as_deref(), &components, &body)
-                    .map(|p| (p.content_type, p.index))
-            } else {
-                crate::carddav::put::prepare(limits, content_type.as_deref(), &body).map(|p| (p.content_type, p.index))
-            };
-            prepared
-        };
-        // Small bodies without recurrences parse and index in well under a
-        // millisecond: no hop to the pool.
-        let cheap = if calendar { crate::caldav::put::cheap_to_prepare(&req.body) } else { req.body.len() <= INLINE_PARSE_BYTES };
-        if cheap {
-            prepare()?
-        } else {
-            req.compute(prepare).await??
-        }
-    } else {
-        let ct = req.header("content-type").filter(|v| !v.trim().is_empty()).unwrap_or("application/octet-stream");
-        (ct.to_string(), Default::default())
-    };
+    let content_type = req.header("content-type").map(str::to_string);
+    let prepared = prepare_member(req, &parent, content_type, req.body.clone(), WriteOp::Put { previous }).await?;
+    let changed = !same_bytes(&prepared.content, &req.body);
+    let unique = req.state.registry.collection_type(parent.kind).and_then(|t| t.no_uid_conflict()).is_some();
     let name = req.path.last().unwrap_or_default().to_string();
     let outcome = req
         .state
@@ -91,14 +61,14 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
         .put_object(PutObject {
             collection: parent.id,
             collection_path: parent.path.clone(),
-            name: name.clone(),
-            content_type,
-            content: req.body.clone(),
+            name,
+            content_type: prepared.content_type,
+            content: prepared.content,
             condition,
             quota_limit: Some(quota_limit(req, parent.owner).await?),
             guard,
-            index,
-            unique_uid: calendar || addressbook,
+            index: prepared.index,
+            unique_uid: unique,
             enqueue: Vec::new(),
         })
         .await
@@ -110,18 +80,56 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
             e => DavError::from_store(req, e),
         })?;
     let mut resp = empty(if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
-    set_header(&mut resp, header::ETAG, &quoted_etag(&outcome.meta.etag));
+    // RFC 4791 §5.3.4: no ETag when what is stored is not what was sent,
+    // so that the client fetches it.
+    if !changed {
+        set_header(&mut resp, header::ETAG, &quoted_etag(&outcome.meta.etag));
+    }
     Ok(resp)
 }
 
-/// 403 `no-uid-conflict` naming `name`, the member of `collection` that
-/// already holds the UID, in the namespace of the collection's protocol.
-pub fn uid_conflict(req: &DavRequest<'_>, collection: &Collection, name: &str) -> DavError {
-    let element = if crate::carddav::is_addressbook(collection) {
-        crate::carddav::preconditions::NO_UID_CONFLICT
+/// What to store for `body` written into `parent` by `op`: a member of a
+/// registered collection type is validated and indexed by it — on the
+/// request's task when cheap, else on the compute pool — and a plain
+/// resource is stored as sent with the content type given.
+pub async fn prepare_member(
+    req: &DavRequest<'_>,
+    parent: &Collection,
+    content_type: Option<String>,
+    body: Bytes,
+    op: WriteOp,
+) -> DavResult<Prepared> {
+    let Some(member_type) = req.state.registry.collection_type_arc(parent.kind) else {
+        let content_type = content_type.filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "application/octet-stream".into());
+        return Ok(Prepared { content: body, content_type, index: ObjectIndex::default() });
+    };
+    let cheap = member_type.cheap_to_prepare(&body);
+    let write = MemberWrite {
+        limits: ResourceLimits::of(&req.state.config),
+        content_type,
+        member_types: parent.components.clone(),
+        body,
+        op,
+    };
+    if cheap {
+        member_type.prepare_write(&write)
     } else {
-        crate::caldav::preconditions::NO_UID_CONFLICT
+        req.compute(move || member_type.prepare_write(&write)).await?
+    }
+}
+
+/// 403 `no-uid-conflict` naming `name`, the member of `collection` that
+/// already holds the UID, with the precondition of the collection's type.
+pub fn uid_conflict(req: &DavRequest<'_>, collection: &Collection, name: &str) -> DavError {
+    let Some(element) = req.state.registry.collection_type(collection.kind).and_then(|t| t.no_uid_conflict()) else {
+        return DavError::status(StatusCode::CONFLICT);
     };
     let href = req.href(&format!("{}{name}", collection.path));
     DavError::condition(StatusCode::FORBIDDEN, Condition::with_hrefs(element, vec![href]))
+}
+
+/// Whether two byte strings are equal, without reading them when they are
+/// the same buffer (a member stored as sent).
+fn same_bytes(a: &Bytes, b: &Bytes) -> bool {
+    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
 }

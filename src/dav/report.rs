@@ -1,59 +1,146 @@
 //! REPORT (RFC 3253 §3.6): one dispatch on the report's root element.
-//! `sync-collection` (RFC 6578) belongs to the WebDAV core; the CalDAV
-//! reports to [`crate::caldav::report`], the CardDAV ones to
-//! [`crate::carddav::report`]. Anything else, or a report on a
+//! `sync-collection` (RFC 6578) and the principal searches (RFC 3744 §9)
+//! belong to the WebDAV core; every other report to the collection type
+//! (or the mount) that registered it. Anything else, or a report on a
 //! resource that does not support it, is refused with the
 //! `DAV:supported-report` precondition.
 
-use http::StatusCode;
 
+use super::collection_type::{CollectionType, QName, ReportTarget};
 use super::error::{conditions, DavError, DavResult};
 use super::multistatus::{MultiStatus, ObjectData};
 use super::path::DavPath;
-use super::propfind::{properties_of, PropfindRequest};
+use super::propfind::{PropfindPlan, PropfindRequest};
+use super::registry::Registry;
 use super::property::{PropName, PropValue};
 use super::resource::{resolve, HomeSpace, Resource};
 use super::response::Response;
 use super::{principal_search, sync, DavRequest};
 use crate::auth::acl::Privileges;
-use crate::caldav;
-use crate::carddav;
-use crate::store::{Collection, ObjectMeta};
-use crate::xml::{self, NS_CALDAV, NS_CARDDAV, NS_DAV};
+use crate::store::{Collection, CollectionKind, ObjectMeta};
+use crate::xml::{self, Element, NS_DAV};
 
 pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
-    let resource = resolve(&req.state.store, req.user, &req.path).await?;
+    let resource = resolve(req.state, req.user, &req.path).await?;
     if !resource.exists() {
         return Err(DavError::not_found());
     }
     req.require(&resource, Privileges::READ)?;
     let root = xml::parse(&req.body, xml::XmlLimits::default())?;
-    let supported = supported_reports(&resource);
-    if !supported.iter().any(|(ns, name)| root.is(ns, name)) {
-        return Err(DavError::condition(StatusCode::FORBIDDEN, conditions::SUPPORTED_REPORT));
+    let name = supported_reports(req, &resource)
+        .into_iter()
+        .find(|(ns, name)| root.is(ns, name))
+        .ok_or_else(|| DavError::forbidden_by(conditions::SUPPORTED_REPORT))?;
+    match name {
+        SYNC_COLLECTION => sync::sync_collection(req, &resource, &root).await,
+        PRINCIPAL_PROPERTY_SEARCH => principal_search::principal_property_search(req, &root).await,
+        PRINCIPAL_SEARCH_PROPERTY_SET => Ok(principal_search::principal_search_property_set()),
+        name => match &resource {
+            Resource::Mounted(node) => match req.state.registry.mount(node.mount()) {
+                Some(mount) => mount.report(name, req, node.as_ref(), &root).await,
+                None => Err(DavError::forbidden_by(conditions::SUPPORTED_REPORT)),
+            },
+            _ => match report_type(req, &resource) {
+                Some((t, _)) => t.report(name, req, &resource, &root).await,
+                None => Err(DavError::forbidden_by(conditions::SUPPORTED_REPORT)),
+            },
+        },
     }
-    match (root.ns.as_str(), root.name.as_str()) {
-        (NS_DAV, "sync-collection") => sync::sync_collection(req, &resource, &root).await,
-        (NS_DAV, "principal-property-search") => principal_search::principal_property_search(req, &root).await,
-        (NS_DAV, "principal-search-property-set") => Ok(principal_search::principal_search_property_set()),
-        (NS_CALDAV, "calendar-query") => caldav::report::calendar_query(req, &resource, &root).await,
-        (NS_CALDAV, "calendar-multiget") => caldav::report::calendar_multiget(req, &resource, &root).await,
-        (NS_CALDAV, "free-busy-query") => caldav::report::free_busy_query(req, &resource, &root).await,
-        (NS_CARDDAV, "addressbook-query") if matches!(resource, Resource::Directory) => {
-            carddav::directory::query(req, &root).await
+}
+
+/// RFC 6578 §3.
+const SYNC_COLLECTION: QName = (NS_DAV, "sync-collection");
+/// RFC 3744 §9.4.
+const PRINCIPAL_PROPERTY_SEARCH: QName = (NS_DAV, "principal-property-search");
+/// RFC 3744 §9.5.
+const PRINCIPAL_SEARCH_PROPERTY_SET: QName = (NS_DAV, "principal-search-property-set");
+
+/// The collection type whose reports apply to `resource`, and where: a
+/// collection of that type, one of its members, or the home holding such
+/// collections.
+fn report_type<'r>(req: &'r DavRequest<'_>, resource: &Resource) -> Option<(&'r dyn CollectionType, ReportTarget)> {
+    let registry = &req.state.registry;
+    match resource {
+        Resource::Collection { collection, .. } if collection.kind != CollectionKind::Plain => {
+            registry.collection_type(collection.kind).map(|t| (t, ReportTarget::Collection))
         }
-        (NS_CARDDAV, "addressbook-multiget") if matches!(resource, Resource::Directory | Resource::DirectoryCard(_)) => {
-            carddav::directory::multiget(req, &root).await
+        Resource::Collection { space, collection } if collection.parent.is_none() => {
+            let kind = registry.home_of(*space)?.holds?;
+            registry.collection_type(kind).map(|t| (t, ReportTarget::Home))
         }
-        (NS_CARDDAV, "addressbook-query") => carddav::report::addressbook_query(req, &resource, &root).await,
-        (NS_CARDDAV, "addressbook-multiget") => carddav::report::addressbook_multiget(req, &resource, &root).await,
-        _ => Err(DavError::condition(StatusCode::FORBIDDEN, conditions::SUPPORTED_REPORT)),
+        Resource::Object { parent, .. } => registry.collection_type(parent.kind).map(|t| (t, ReportTarget::Member)),
+        _ => None,
+    }
+}
+
+/// The reports a resource supports (RFC 3253 §3.1.5 `supported-report-set`):
+/// the core's (`sync-collection` on every stored collection, the principal
+/// searches on principals and their collection) and those its collection
+/// type or its mount registers.
+pub fn supported_reports(req: &DavRequest<'_>, resource: &Resource) -> Vec<QName> {
+    let mut reports: Vec<QName> = match resource {
+        Resource::Root | Resource::PrincipalCollection | Resource::Principal(_) => {
+            return vec![PRINCIPAL_PROPERTY_SEARCH, PRINCIPAL_SEARCH_PROPERTY_SET]
+        }
+        Resource::Mounted(node) => {
+            return req.state.registry.mount(node.mount()).map(|m| m.reports(node.as_ref()).to_vec()).unwrap_or_default()
+        }
+        _ => report_type(req, resource).map(|(t, target)| t.reports(target).to_vec()).unwrap_or_default(),
+    };
+    if matches!(resource, Resource::Collection { .. }) {
+        reports.push(SYNC_COLLECTION);
+    }
+    reports
+}
+
+/// The properties a report asks for (RFC 4791 §9.5, RFC 6352 §10.7): the
+/// report's own data property (`calendar-data`, `address-data`), parsed by
+/// its protocol, and every other one through the PROPFIND machinery,
+/// planned once for the whole report.
+pub struct ReportProps<'r, D> {
+    pub plan: PropfindPlan<'r>,
+    pub data: Option<D>,
+}
+
+impl<'r, D> ReportProps<'r, D> {
+    /// From the `DAV:prop`, `DAV:allprop` or `DAV:propname` child of a
+    /// report's `root`; the element `data_name` is parsed by `parse_data`.
+    pub fn parse(
+        registry: &'r Registry,
+        root: &Element,
+        data_name: QName,
+        parse_data: impl Fn(&Element) -> DavResult<D>,
+    ) -> DavResult<ReportProps<'r, D>> {
+        let mut data = None;
+        let request = if let Some(prop) = root.child(NS_DAV, "prop") {
+            let mut names = Vec::new();
+            for e in prop.elements() {
+                if e.is(data_name.0, data_name.1) {
+                    data = Some(parse_data(e)?);
+                } else {
+                    names.push(PropName::new(&e.ns, &e.name));
+                }
+            }
+            PropfindRequest::Prop(names)
+        } else if root.child(NS_DAV, "propname").is_some() {
+            PropfindRequest::PropName
+        } else if root.child(NS_DAV, "allprop").is_some() {
+            PropfindRequest::AllProp(Vec::new())
+        } else {
+            PropfindRequest::Prop(Vec::new())
+        };
+        Ok(ReportProps { plan: PropfindPlan::new(registry, request), data })
+    }
+
+    /// Whether the objects' bytes are needed (the data property is asked).
+    pub fn needs_content(&self) -> bool {
+        self.data.is_some()
     }
 }
 
 /// Append the `response` of one object of a report: the properties asked
-/// for (through the PROPFIND machinery) and its generated data in
-/// `data_name` (`calendar-data`, `address-data`).
+/// for (`plan`) and its generated data in `data_name` (`calendar-data`,
+/// `address-data`).
 #[allow(clippy::too_many_arguments)]
 pub async fn object_response(
     req: &DavRequest<'_>,
@@ -61,14 +148,14 @@ pub async fn object_response(
     space: HomeSpace,
     collection: &Collection,
     meta: ObjectMeta,
-    data_name: (&'static str, &'static str),
+    data_name: QName,
     data: ObjectData,
-    propfind: &PropfindRequest,
+    plan: &PropfindPlan<'_>,
 ) -> DavResult<()> {
     let store_path = format!("{}{}", collection.path, meta.name);
     let path = DavPath::from_store_path(&store_path);
     let resource = Resource::Object { space, parent: collection.clone(), meta };
-    let mut groups = properties_of(req, &path, &resource, propfind).await?;
+    let mut groups = plan.properties_of(req, &path, &resource).await?;
     let name = PropName::new(data_name.0, data_name.1);
     match data {
         ObjectData::NotAsked => {}
@@ -77,36 +164,4 @@ pub async fn object_response(
     }
     ms.propstat_response(&req.href(&store_path), &groups);
     Ok(())
-}
-
-/// The reports a resource supports (RFC 3253 §3.1.5 `supported-report-set`).
-pub fn supported_reports(resource: &Resource) -> Vec<(&'static str, &'static str)> {
-    const SYNC: (&str, &str) = (NS_DAV, "sync-collection");
-    const QUERY: (&str, &str) = (NS_CALDAV, "calendar-query");
-    const MULTIGET: (&str, &str) = (NS_CALDAV, "calendar-multiget");
-    const FREE_BUSY: (&str, &str) = (NS_CALDAV, "free-busy-query");
-    const PRINCIPAL_SEARCH: (&str, &str) = (NS_DAV, "principal-property-search");
-    const SEARCH_SET: (&str, &str) = (NS_DAV, "principal-search-property-set");
-    const CARD_QUERY: (&str, &str) = (NS_CARDDAV, "addressbook-query");
-    const CARD_MULTIGET: (&str, &str) = (NS_CARDDAV, "addressbook-multiget");
-    match resource {
-        Resource::Root | Resource::PrincipalCollection | Resource::Principal(_) => vec![PRINCIPAL_SEARCH, SEARCH_SET],
-        // Searched and fetched, never synchronized whole.
-        Resource::Directory => vec![CARD_QUERY, CARD_MULTIGET],
-        Resource::DirectoryCard(_) => vec![CARD_MULTIGET],
-        Resource::Collection { collection, .. } if caldav::is_calendar(collection) => {
-            vec![QUERY, MULTIGET, FREE_BUSY, SYNC]
-        }
-        Resource::Collection { space: super::resource::HomeSpace::Calendars, .. } => vec![MULTIGET, SYNC],
-        Resource::Collection { collection, .. } if carddav::is_addressbook(collection) => {
-            vec![CARD_QUERY, CARD_MULTIGET, SYNC]
-        }
-        Resource::Collection { space: super::resource::HomeSpace::AddressBooks, .. } => {
-            vec![CARD_QUERY, CARD_MULTIGET, SYNC]
-        }
-        Resource::Collection { .. } => vec![SYNC],
-        Resource::Object { parent, .. } if caldav::is_calendar(parent) => vec![QUERY, MULTIGET],
-        Resource::Object { parent, .. } if carddav::is_addressbook(parent) => vec![CARD_QUERY, CARD_MULTIGET],
-        _ => vec![],
-    }
 }

@@ -13,12 +13,12 @@ use http::StatusCode;
 use super::error::{conditions, DavError, DavResult};
 use super::multistatus::MultiStatus;
 use super::path::DavPath;
-use super::propfind::{properties_of, PropfindRequest};
+use super::propfind::{PropfindPlan, PropfindRequest};
 use super::property::PropName;
 use super::resource::Resource;
 use super::response::{multistatus, Response};
 use super::DavRequest;
-use crate::store::{Collection, ObjectMeta};
+use crate::store::{Collection, CollectionKind, ObjectMeta};
 use crate::xml::{Element, NS_DAV};
 
 const TOKEN_PREFIX: &str = "http://almanach.invalid/sync/";
@@ -101,8 +101,9 @@ pub async fn sync_collection(req: &DavRequest<'_>, resource: &Resource, root: &E
     let store = &req.state.store;
     let current = collection;
     let since = request.token.as_deref().map(|t| parse_token(current, t)).transpose()?;
-    // Calendars and address books never contain collections.
-    let children = if crate::caldav::is_calendar(current) || crate::carddav::is_addressbook(current) { Vec::new() } else { store.child_collections(current.id).await? };
+    // Collections of a registered type (calendars, address books) hold
+    // members only.
+    let children = if current.kind != CollectionKind::Plain { Vec::new() } else { store.child_collections(current.id).await? };
     let (mut entries, mut revisions) = (Vec::new(), Vec::new());
     let listing = match since {
         None => Some(store.objects(current.id).await?),
@@ -150,12 +151,12 @@ pub async fn sync_collection(req: &DavRequest<'_>, resource: &Resource, root: &E
         }
     }
     let (entries, token, truncated) = truncate(entries, &revisions, request.limit, current);
-    let propfind = PropfindRequest::Prop(request.props.clone());
+    let plan = PropfindPlan::new(&req.state.registry, PropfindRequest::Prop(request.props.clone()));
     let mut ms = MultiStatus::new();
     for entry in entries {
         match entry {
             Entry::Changed(res, path) => {
-                let groups = properties_of(req, &path, &res, &propfind).await?;
+                let groups = plan.properties_of(req, &path, &res).await?;
                 ms.propstat_response(&req.href(&res.store_path(&path)), &groups);
             }
             Entry::Deleted(store_path) => ms.status_response(&req.href(&store_path), StatusCode::NOT_FOUND),

@@ -373,7 +373,37 @@ fn between(text: &str, start: &str, end: &str) -> String {
     text[from..from + text[from..].find(end).expect(end)].to_string()
 }
 
+/// COPY and MOVE into a calendar check the member as a PUT would (RFC 4791
+/// §5.3.2.1 `supported-calendar-component`): a VTODO does not go into a
+/// calendar of events; nothing changes.
+async fn copy_and_move_check_the_component_set(srv: TestServer) {
+    let body = r#"<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>"#;
+    let r = srv.as_user("MKCALENDAR", "/calendars/alice/events/", "alice").body(body).send().await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let todo = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VTODO\r\nUID:t1\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:todo\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+    assert_eq!(put_ics(&srv, "/calendars/alice/default/t1.ics", todo).await.status, 201);
+    for method in ["COPY", "MOVE"] {
+        let r = srv
+            .as_user(method, "/calendars/alice/default/t1.ics", "alice")
+            .header("destination", "/calendars/alice/events/t1.ics")
+            .send()
+            .await;
+        assert_eq!(r.status, 403, "{method}: {}", r.text());
+        assert!(r.text().contains("<C:supported-calendar-component/>"), "{method}: {}", r.text());
+        assert_eq!(srv.as_user("GET", "/calendars/alice/events/t1.ics", "alice").send().await.status, 404);
+        assert_eq!(srv.as_user("GET", "/calendars/alice/default/t1.ics", "alice").send().await.status, 200);
+    }
+    assert_eq!(put_ics(&srv, "/calendars/alice/default/e1.ics", &event("e1", "DTSTART:20250101T100000Z\r\n")).await.status, 201);
+    let r = srv
+        .as_user("MOVE", "/calendars/alice/default/e1.ics", "alice")
+        .header("destination", "/calendars/alice/events/e1.ics")
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
 both_stores!(
+    copy_and_move_check_the_component_set,
     concurrent_requests_each_get_their_own_answer,
     principal_property_search,
     discovery_and_default_calendar,

@@ -17,52 +17,27 @@ use bytes::Bytes;
 use crate::caldav::limits;
 use crate::dav::error::{DavError, DavResult};
 use crate::dav::multistatus::{Cut, ObjectData};
-use crate::dav::propfind::PropfindRequest;
-use crate::dav::property::{PropName, PropValue};
+use crate::dav::collection_type::QName;
+use crate::dav::property::PropValue;
 use crate::dav::DavRequest;
 use crate::ical::expand::{ExpandLimit, ExpandLimits};
 use crate::ical::object::parse_stored;
 use crate::ical::tz::{zone_from_calendar_timezone, Zone};
 use crate::dav::live_props::dead_property_text;
 use crate::store::Collection;
-use crate::xml::{Element, NS_CALDAV, NS_DAV};
+use crate::xml::{Element, NS_CALDAV};
 use request::{parse_calendar_data, CalendarDataRequest};
 
-/// The properties a report asks for: everything but `calendar-data` goes
-/// through the PROPFIND machinery; `calendar-data` is rendered here.
-pub struct ReportProps {
-    pub propfind: PropfindRequest,
-    pub calendar_data: Option<CalendarDataRequest>,
-}
+/// The `calendar-data` element (RFC 4791 §9.6).
+pub const CALENDAR_DATA: QName = (NS_CALDAV, "calendar-data");
 
-impl ReportProps {
-    /// From the `DAV:prop`, `DAV:allprop` or `DAV:propname` child of a
-    /// report (RFC 4791 §9.5, §9.10).
-    pub fn parse(root: &Element) -> DavResult<ReportProps> {
-        let mut calendar_data = None;
-        let propfind = if let Some(prop) = root.child(NS_DAV, "prop") {
-            let mut names = Vec::new();
-            for e in prop.elements() {
-                if e.is(NS_CALDAV, "calendar-data") {
-                    calendar_data = Some(parse_calendar_data(e)?);
-                } else {
-                    names.push(PropName::new(&e.ns, &e.name));
-                }
-            }
-            PropfindRequest::Prop(names)
-        } else if root.child(NS_DAV, "propname").is_some() {
-            PropfindRequest::PropName
-        } else if root.child(NS_DAV, "allprop").is_some() {
-            PropfindRequest::AllProp(Vec::new())
-        } else {
-            PropfindRequest::Prop(Vec::new())
-        };
-        Ok(ReportProps { propfind, calendar_data })
-    }
+/// The properties a CalDAV report asks for, `calendar-data` parsed here
+/// (§9.5, §9.6, §9.10).
+pub type ReportProps<'r> = crate::dav::report::ReportProps<'r, CalendarDataRequest>;
 
-    pub fn needs_content(&self) -> bool {
-        self.calendar_data.is_some()
-    }
+/// [`ReportProps`] of a report's `root`.
+pub fn report_props<'r>(req: &DavRequest<'r>, root: &Element) -> DavResult<ReportProps<'r>> {
+    ReportProps::parse(&req.state.registry, root, CALENDAR_DATA, parse_calendar_data)
 }
 
 /// The zone floating times of `calendar` are read in (§5.2.2

@@ -9,20 +9,20 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::request::CalendarDataRequest;
-use super::{calendar_data, default_zone, ReportProps};
+use super::{calendar_data, default_zone, report_props};
 use crate::dav::error::DavResult;
 use crate::dav::multiget::{answer, fetch, requested_hrefs, Requested};
 use crate::dav::multistatus::{Cut, ObjectData};
-use crate::dav::resource::{HomeSpace, Resource};
+use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
 use crate::dav::DavRequest;
 use crate::ical::tz::Zone;
 use crate::xml::{Element, NS_CALDAV};
 
 pub async fn calendar_multiget(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
-    let props = ReportProps::parse(root)?;
+    let props = report_props(req, root)?;
     let requested = fetch(req, resource, requested_hrefs(root), props.needs_content(), crate::caldav::is_calendar).await?;
-    let rendered = match props.calendar_data.as_ref() {
+    let rendered = match props.data.as_ref() {
         Some(request) if !request.is_whole() => render(req, request, &requested, root).await?,
         // The stored bytes, shared, with no hop to the pool.
         whole => requested
@@ -31,7 +31,7 @@ pub async fn calendar_multiget(req: &DavRequest<'_>, resource: &Resource, root: 
             .map(|f| calendar_data(whole, f.content.as_ref(), &Zone::Utc, usize::MAX))
             .collect(),
     };
-    let ms = answer(req, requested, rendered, HomeSpace::Calendars, (NS_CALDAV, "calendar-data"), &props.propfind).await?;
+    let ms = answer(req, requested, rendered, crate::caldav::collection::CALENDAR_HOMES, (NS_CALDAV, "calendar-data"), &props.plan).await?;
     Ok(multistatus(ms.finish()))
 }
 

@@ -8,9 +8,8 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::request::{parse_filter, CalendarDataRequest};
-use super::{calendar_data, default_zone, ReportProps};
+use super::{calendar_data, default_zone, report_props, ReportProps};
 use crate::dav::report::object_response;
-use crate::dav::resource::HomeSpace;
 use crate::dav::multistatus::{write_cut, Cut, ObjectData, Pace, RESPONSE_OVERHEAD};
 use crate::dav::error::{DavError, DavResult};
 use crate::dav::multistatus::MultiStatus;
@@ -27,7 +26,7 @@ use crate::store::{Collection, IndexedObject, ObjectIndex, ObjectMeta, ObjectQue
 use crate::xml::{Element, NS_CALDAV};
 
 pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
-    let props = ReportProps::parse(root)?;
+    let props = report_props(req, root)?;
     let filter_element = root
         .child(NS_CALDAV, "filter")
         .ok_or_else(|| DavError::forbidden_by(crate::caldav::preconditions::VALID_FILTER))?;
@@ -57,7 +56,7 @@ pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &El
 
 struct Query<'r, 'a> {
     req: &'r DavRequest<'a>,
-    props: &'r ReportProps,
+    props: &'r ReportProps<'a>,
     filter: &'r CompFilter,
     limit: Option<usize>,
     ms: MultiStatus,
@@ -80,7 +79,7 @@ impl Query<'_, '_> {
             filter: self.filter.clone(),
             shape,
             zone,
-            calendar_data: self.props.calendar_data.clone(),
+            calendar_data: self.props.data.clone(),
             most_matches: self.limit.map(|l| l.saturating_sub(self.count)),
             most_bytes: self.req.state.config.max_report_bytes.saturating_sub(self.ms.len()),
             most_object_bytes: self.req.state.config.max_resource_bytes,
@@ -94,7 +93,7 @@ impl Query<'_, '_> {
         for (meta, data) in outcome.matched {
             let mark = self.ms.len();
             let data_name = (NS_CALDAV, "calendar-data");
-            object_response(self.req, &mut self.ms, HomeSpace::Calendars, calendar, meta, data_name, data, &self.props.propfind).await?;
+            object_response(self.req, &mut self.ms, crate::caldav::collection::CALENDAR_HOMES, calendar, meta, data_name, data, &self.props.plan).await?;
             // The estimate did not count the other properties asked for.
             if self.ms.len() > most {
                 self.ms.truncate(mark);

@@ -13,49 +13,25 @@ use bytes::Bytes;
 
 use crate::dav::error::DavResult;
 use crate::dav::multistatus::{Cut, ObjectData};
-use crate::dav::propfind::PropfindRequest;
-use crate::dav::property::{PropName, PropValue};
+use crate::dav::collection_type::QName;
+use crate::dav::property::PropValue;
+use crate::dav::DavRequest;
 use crate::vcard::convert::convert;
 use crate::vcard::object::{parse_stored, stored_version};
 use crate::vcard::select::select;
-use crate::xml::{Element, NS_CARDDAV, NS_DAV};
+use crate::xml::{Element, NS_CARDDAV};
 use request::{parse_address_data, AddressDataRequest};
 
-/// The properties a report asks for: everything but `address-data` goes
-/// through the PROPFIND machinery; `address-data` is rendered here.
-pub struct ReportProps {
-    pub propfind: PropfindRequest,
-    pub address_data: Option<AddressDataRequest>,
-}
+/// The `address-data` element (RFC 6352 §10.4).
+pub const ADDRESS_DATA: QName = (NS_CARDDAV, "address-data");
 
-impl ReportProps {
-    /// From the `DAV:prop`, `DAV:allprop` or `DAV:propname` child of a
-    /// report (RFC 6352 §10.3, §10.7).
-    pub fn parse(root: &Element) -> DavResult<ReportProps> {
-        let mut address_data = None;
-        let propfind = if let Some(prop) = root.child(NS_DAV, "prop") {
-            let mut names = Vec::new();
-            for e in prop.elements() {
-                if e.is(NS_CARDDAV, "address-data") {
-                    address_data = Some(parse_address_data(e)?);
-                } else {
-                    names.push(PropName::new(&e.ns, &e.name));
-                }
-            }
-            PropfindRequest::Prop(names)
-        } else if root.child(NS_DAV, "propname").is_some() {
-            PropfindRequest::PropName
-        } else if root.child(NS_DAV, "allprop").is_some() {
-            PropfindRequest::AllProp(Vec::new())
-        } else {
-            PropfindRequest::Prop(Vec::new())
-        };
-        Ok(ReportProps { propfind, address_data })
-    }
+/// The properties a CardDAV report asks for, `address-data` parsed here
+/// (§10.4, §10.7).
+pub type ReportProps<'r> = crate::dav::report::ReportProps<'r, AddressDataRequest>;
 
-    pub fn needs_content(&self) -> bool {
-        self.address_data.is_some()
-    }
+/// [`ReportProps`] of a report's `root`.
+pub fn report_props<'r>(req: &DavRequest<'r>, root: &Element) -> DavResult<ReportProps<'r>> {
+    ReportProps::parse(&req.state.registry, root, ADDRESS_DATA, parse_address_data)
 }
 
 /// The `address-data` of an object: its exact bytes (shared, not copied),

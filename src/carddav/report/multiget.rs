@@ -5,17 +5,17 @@
 //! conversions and parts are rendered in a compute job
 //! ([`crate::compute`]).
 
-use super::{address_data, ReportProps};
+use super::{address_data, report_props};
 use crate::dav::error::DavResult;
 use crate::dav::multiget::{answer, fetch, requested_hrefs};
 use crate::dav::multistatus::{Cut, ObjectData};
-use crate::dav::resource::{HomeSpace, Resource};
+use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
 use crate::dav::DavRequest;
 use crate::xml::{Element, NS_CARDDAV};
 
 pub async fn addressbook_multiget(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
-    let props = ReportProps::parse(root)?;
+    let props = report_props(req, root)?;
     let requested =
         fetch(req, resource, requested_hrefs(root), props.needs_content(), crate::carddav::is_addressbook).await?;
     let max_bytes = req.state.config.max_report_bytes;
@@ -25,7 +25,7 @@ pub async fn addressbook_multiget(req: &DavRequest<'_>, resource: &Resource, roo
         .filter_map(|r| r.found.as_ref())
         .map(|f| (f.meta.content_type.clone(), f.content.clone()))
         .collect();
-    let request = props.address_data.clone();
+    let request = props.data.clone();
     // Stored bytes are answered as they are, without a hop to the pool (the
     // common case: phones ask for whole cards).
     let generates = request.as_ref().is_some_and(|r| {
@@ -48,6 +48,6 @@ pub async fn addressbook_multiget(req: &DavRequest<'_>, resource: &Resource, roo
         out
     };
     let rendered: Vec<Result<ObjectData, Cut>> = if generates { req.compute(render).await? } else { render() };
-    let ms = answer(req, requested, rendered, HomeSpace::AddressBooks, (NS_CARDDAV, "address-data"), &props.propfind).await?;
+    let ms = answer(req, requested, rendered, crate::carddav::collection::ADDRESSBOOK_HOMES, (NS_CARDDAV, "address-data"), &props.plan).await?;
     Ok(multistatus(ms.finish()))
 }

@@ -6,9 +6,8 @@
 //! with a 507 for the request URI (§8.6.2).
 
 use super::request::{parse_filter, parse_limit, AddressDataRequest};
-use super::{address_data, ReportProps};
+use super::{address_data, report_props, ReportProps};
 use crate::dav::report::object_response;
-use crate::dav::resource::HomeSpace;
 use crate::dav::error::{DavError, DavResult};
 use crate::dav::multistatus::{write_cut, Cut, MultiStatus, ObjectData, Pace, RESPONSE_OVERHEAD};
 use crate::dav::resource::Resource;
@@ -24,7 +23,7 @@ use crate::vcard::object::parse_stored;
 use crate::xml::{Element, NS_CARDDAV};
 
 pub async fn addressbook_query(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
-    let props = ReportProps::parse(root)?;
+    let props = report_props(req, root)?;
     let filter = match root.child(NS_CARDDAV, "filter") {
         Some(f) => parse_filter(f)?,
         // §10.3: the filter is required.
@@ -55,7 +54,7 @@ pub async fn addressbook_query(req: &DavRequest<'_>, resource: &Resource, root: 
 
 struct Query<'r, 'a> {
     req: &'r DavRequest<'a>,
-    props: &'r ReportProps,
+    props: &'r ReportProps<'a>,
     filter: &'r CardFilter,
     limit: Option<usize>,
     ms: MultiStatus,
@@ -101,7 +100,7 @@ impl Query<'_, '_> {
             .collect();
         let job = Evaluation {
             filter: self.filter.clone(),
-            address_data: self.props.address_data.clone(),
+            address_data: self.props.data.clone(),
             most_matches: self.limit.map(|l| l.saturating_sub(self.count)),
             most_bytes: self.req.state.config.max_report_bytes.saturating_sub(self.ms.len()),
             work,
@@ -112,7 +111,7 @@ impl Query<'_, '_> {
         for (meta, data) in outcome.matched {
             self.count += 1;
             let data_name = (NS_CARDDAV, "address-data");
-            object_response(self.req, &mut self.ms, HomeSpace::AddressBooks, book, meta, data_name, data, &self.props.propfind).await?;
+            object_response(self.req, &mut self.ms, crate::carddav::collection::ADDRESSBOOK_HOMES, book, meta, data_name, data, &self.props.plan).await?;
             pace.step(&self.ms).await;
         }
         self.cut = outcome.cut;
