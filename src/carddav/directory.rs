@@ -26,7 +26,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use http::{header, StatusCode};
 
-use super::report::request::{parse_filter, parse_limit};
+use super::report::request::parse_filter;
+use crate::dav::report::parse_limit;
 use super::report::{render_address_data, report_props, ReportProps};
 use crate::app::AppState;
 use crate::collation::{fold, Collation, MatchType};
@@ -365,7 +366,7 @@ pub async fn query(req: &DavRequest<'_>, root: &Element) -> DavResult<Response> 
         None => return Err(DavError::bad_request("addressbook-query needs a filter")),
     };
     let cap = req.state.config.directory_max_results.max(1);
-    let limit = parse_limit(root)?.map_or(cap, |n| n.min(cap));
+    let limit = parse_limit(root, &[NS_CARDDAV, crate::xml::NS_DAV])?.map_or(cap, |n| n.min(cap));
     let search =
         directory_search(&filter, limit as i64 + 1, req.state.config.max_search_length).map_err(unsupported_filter)?;
     let mut found = req.state.store.directory_search(&search).await?;

@@ -178,3 +178,28 @@ pub async fn answer(
     }
     Ok(ms)
 }
+
+/// The generated data of each found object of a multiget, in order:
+/// `render` makes one, given what is left of the answer's size budget
+/// (`most_bytes` in all). It stops after the first that cannot be made
+/// within the limits (that one's `Err` says why).
+pub fn render_each<T>(
+    work: Vec<T>,
+    most_bytes: usize,
+    mut render: impl FnMut(T, usize) -> Result<ObjectData, Cut>,
+) -> Vec<Result<ObjectData, Cut>> {
+    let mut left = most_bytes;
+    let mut out = Vec::with_capacity(work.len());
+    for item in work {
+        let result = render(item, left);
+        let stop = result.is_err();
+        if let Ok(data) = &result {
+            left = left.saturating_sub(data.size());
+        }
+        out.push(result);
+        if stop {
+            break;
+        }
+    }
+    out
+}

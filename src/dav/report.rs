@@ -8,7 +8,7 @@
 
 use super::collection_type::{CollectionType, QName, ReportTarget};
 use super::error::{conditions, DavError, DavResult};
-use super::multistatus::{MultiStatus, ObjectData};
+use super::multistatus::{Cut, MultiStatus, ObjectData, Pace, RESPONSE_OVERHEAD};
 use super::path::DavPath;
 use super::propfind::{PropfindPlan, PropfindRequest};
 use super::registry::Registry;
@@ -93,6 +93,19 @@ pub fn supported_reports(req: &DavRequest<'_>, resource: &Resource) -> Vec<QName
     reports
 }
 
+/// `limit/nresults` of a report (RFC 5323 §5.17 `DAV:limit`, which RFC
+/// 6578 §6.1 and RFC 4791 use; RFC 6352 §8.6.1 defines the same in the
+/// CardDAV namespace): the first `limit` child of `root` in one of
+/// `namespaces`, with its `nresults` in the same namespace.
+pub fn parse_limit(root: &Element, namespaces: &[&str]) -> DavResult<Option<usize>> {
+    let Some(limit) = namespaces.iter().find_map(|ns| root.child(ns, "limit")) else { return Ok(None) };
+    let n = limit
+        .child(&limit.ns, "nresults")
+        .map(|n| n.text())
+        .ok_or_else(|| DavError::bad_request("limit needs nresults"))?;
+    n.trim().parse::<usize>().map(Some).map_err(|_| DavError::bad_request(format!("invalid nresults {n:?}")))
+}
+
 /// The properties a report asks for (RFC 4791 §9.5, RFC 6352 §10.7): the
 /// report's own data property (`calendar-data`, `address-data`), parsed by
 /// its protocol, and every other one through the PROPFIND machinery,
@@ -164,4 +177,76 @@ pub async fn object_response(
     }
     ms.propstat_response(&req.href(&store_path), &groups);
     Ok(())
+}
+
+/// The matches of one evaluation of a query (`calendar-query`,
+/// `addressbook-query`), collected within the query's limits: what is left
+/// of the client's `DAV:limit` and of the answer's size budget.
+pub struct Matches {
+    pub matched: Vec<(ObjectMeta, ObjectData)>,
+    /// Why the evaluation stopped early, if it did.
+    pub cut: Option<Cut>,
+    most_matches: Option<usize>,
+    bytes_left: usize,
+}
+
+impl Matches {
+    pub fn new(most_matches: Option<usize>, most_bytes: usize) -> Matches {
+        Matches { matched: Vec::new(), cut: None, most_matches, bytes_left: most_bytes }
+    }
+
+    /// Offer a match; `render` makes its data, given the bytes left for
+    /// it. False when the evaluation must stop (`cut` says why).
+    pub fn offer(&mut self, meta: ObjectMeta, render: impl FnOnce(usize) -> Result<ObjectData, Cut>) -> bool {
+        if self.most_matches.is_some_and(|m| self.matched.len() >= m) {
+            return self.stop(Cut::Limit);
+        }
+        let room = self.bytes_left.saturating_sub(RESPONSE_OVERHEAD + meta.name.len());
+        match render(room) {
+            Ok(data) if data.size() <= room => {
+                self.bytes_left = room - data.size();
+                self.matched.push((meta, data));
+                true
+            }
+            Ok(_) => self.stop(Cut::Bytes),
+            Err(cut) => self.stop(cut),
+        }
+    }
+
+    /// Stop the evaluation for `cut`; always false.
+    pub fn stop(&mut self, cut: Cut) -> bool {
+        self.cut = Some(cut);
+        false
+    }
+}
+
+/// Write the responses of `matches` (members of `collection`) into `ms`,
+/// checking after each that the answer stays within `max_report_bytes`
+/// (the estimate did not count the other properties asked for): a
+/// response that does not fit is taken back. Returns how many were
+/// written and why the answer stops, if it does.
+#[allow(clippy::too_many_arguments)]
+pub async fn write_matches(
+    req: &DavRequest<'_>,
+    ms: &mut MultiStatus,
+    space: HomeSpace,
+    collection: &Collection,
+    data_name: QName,
+    plan: &PropfindPlan<'_>,
+    matches: Matches,
+) -> DavResult<(usize, Option<Cut>)> {
+    let most = req.state.config.max_report_bytes;
+    let mut pace = Pace::default();
+    let mut written = 0;
+    for (meta, data) in matches.matched {
+        let mark = ms.len();
+        object_response(req, ms, space, collection, meta, data_name, data, plan).await?;
+        if ms.len() > most {
+            ms.truncate(mark);
+            return Ok((written, Some(Cut::Bytes)));
+        }
+        written += 1;
+        pace.step(ms).await;
+    }
+    Ok((written, matches.cut))
 }

@@ -14,6 +14,7 @@ use super::error::{conditions, DavError, DavResult};
 use super::multistatus::MultiStatus;
 use super::path::DavPath;
 use super::propfind::{PropfindPlan, PropfindRequest};
+use super::report::parse_limit;
 use super::property::PropName;
 use super::resource::Resource;
 use super::response::{multistatus, Response};
@@ -65,23 +66,12 @@ pub fn parse_sync_request(root: &Element) -> DavResult<SyncRequest> {
         }
         _ => {}
     }
-    let limit = parse_limit(root)?;
+    let limit = parse_limit(root, &[NS_DAV])?;
     let props = root
         .child(NS_DAV, "prop")
         .map(|p| p.elements().map(|e| PropName::new(&e.ns, &e.name)).collect())
         .unwrap_or_default();
     Ok(SyncRequest { token, limit, props })
-}
-
-/// `DAV:limit/DAV:nresults` (RFC 5323 §5.17), shared by every report that
-/// accepts it.
-pub fn parse_limit(root: &Element) -> DavResult<Option<usize>> {
-    let Some(limit) = root.child(NS_DAV, "limit") else { return Ok(None) };
-    let n = limit
-        .child(NS_DAV, "nresults")
-        .map(|n| n.text())
-        .ok_or_else(|| DavError::bad_request("DAV:limit needs DAV:nresults"))?;
-    n.trim().parse::<usize>().map(Some).map_err(|_| DavError::bad_request(format!("invalid nresults {n:?}")))
 }
 
 /// One member change to report.

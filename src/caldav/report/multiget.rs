@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::request::CalendarDataRequest;
 use super::{calendar_data, default_zone, report_props};
 use crate::dav::error::DavResult;
-use crate::dav::multiget::{answer, fetch, requested_hrefs, Requested};
+use crate::dav::multiget::{answer, fetch, render_each, requested_hrefs, Requested};
 use crate::dav::multistatus::{Cut, ObjectData};
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
@@ -56,23 +56,12 @@ async fn render(
     let max_bytes = req.state.config.max_report_bytes;
     // The largest calendar-data generated for one object.
     let most_object_bytes = req.state.config.max_resource_bytes;
+    // Each object is charged (by the kilobyte parsed): many hrefs naming
+    // large objects spend the budget.
     let job = move || {
-        let mut left = max_bytes;
-        let mut out = Vec::with_capacity(work.len());
-        for (content, zone) in work {
-            // Each object is charged (by the kilobyte parsed): many hrefs
-            // naming large objects spend the budget.
-            let result = calendar_data(Some(&request), content.as_ref(), &zone, left.min(most_object_bytes));
-            let stop = result.is_err();
-            if let Ok(data) = &result {
-                left = left.saturating_sub(data.size());
-            }
-            out.push(result);
-            if stop {
-                break;
-            }
-        }
-        out
+        render_each(work, max_bytes, |(content, zone): (Option<Bytes>, Zone), left| {
+            calendar_data(Some(&request), content.as_ref(), &zone, left.min(most_object_bytes))
+        })
     };
     Ok(req.compute(job).await?)
 }

@@ -8,21 +8,22 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::request::{parse_filter, CalendarDataRequest};
-use super::{calendar_data, default_zone, report_props, ReportProps};
-use crate::dav::report::object_response;
-use crate::dav::multistatus::{write_cut, Cut, ObjectData, Pace, RESPONSE_OVERHEAD};
+use super::{calendar_data, default_zone, report_props, ReportProps, CALENDAR_DATA};
+use crate::caldav::collection::CALENDAR_HOMES;
+use crate::dav::report::{write_matches, Matches};
+use crate::dav::multistatus::{write_cut, Cut};
 use crate::dav::error::{DavError, DavResult};
 use crate::dav::multistatus::MultiStatus;
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
-use crate::dav::sync::parse_limit;
+use crate::dav::report::parse_limit;
 use crate::dav::{DavRequest, Depth};
 use crate::ical::filter::CompFilter;
 use crate::ical::object::parse_stored;
 use crate::ical::timerange::TimeContext;
 use crate::ical::tz::Zone;
 use crate::ical::TimeRange;
-use crate::store::{Collection, IndexedObject, ObjectIndex, ObjectMeta, ObjectQuery};
+use crate::store::{Collection, IndexedObject, ObjectIndex, ObjectQuery};
 use crate::xml::{Element, NS_CALDAV};
 
 pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
@@ -31,7 +32,7 @@ pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &El
         .child(NS_CALDAV, "filter")
         .ok_or_else(|| DavError::forbidden_by(crate::caldav::preconditions::VALID_FILTER))?;
     let filter = parse_filter(filter_element)?;
-    let limit = parse_limit(root)?;
+    let limit = parse_limit(root, &[crate::xml::NS_DAV])?;
     // RFC 3253 makes Depth 0 the default of REPORT; clients that omit it on
     // a calendar mean its members.
     let depth = req.depth(Depth::One)?;
@@ -88,22 +89,10 @@ impl Query<'_, '_> {
         // Nothing to parse or render (the index decides every candidate, the
         // data asked for is the stored bytes): no hop to the pool.
         let outcome = if job.is_light() { job.run() } else { self.req.compute(move || job.run()).await? };
-        let mut pace = Pace::default();
-        let most = self.req.state.config.max_report_bytes;
-        for (meta, data) in outcome.matched {
-            let mark = self.ms.len();
-            let data_name = (NS_CALDAV, "calendar-data");
-            object_response(self.req, &mut self.ms, crate::caldav::collection::CALENDAR_HOMES, calendar, meta, data_name, data, &self.props.plan).await?;
-            // The estimate did not count the other properties asked for.
-            if self.ms.len() > most {
-                self.ms.truncate(mark);
-                self.cut = Some(Cut::Bytes);
-                return Ok(());
-            }
-            self.count += 1;
-            pace.step(&self.ms).await;
-        }
-        self.cut = outcome.cut;
+        let (written, cut) =
+            write_matches(self.req, &mut self.ms, CALENDAR_HOMES, calendar, CALENDAR_DATA, &self.props.plan, outcome).await?;
+        self.count += written;
+        self.cut = cut;
         Ok(())
     }
 
@@ -166,12 +155,6 @@ struct Evaluation {
     candidates: Vec<IndexedObject>,
 }
 
-#[derive(Default)]
-struct Evaluated {
-    matched: Vec<(ObjectMeta, ObjectData)>,
-    cut: Option<Cut>,
-}
-
 impl Evaluation {
     /// Nothing to parse or render: every candidate decided by the index and
     /// the calendar-data, if asked for, the stored bytes.
@@ -180,9 +163,8 @@ impl Evaluation {
             && self.candidates.iter().all(|c| self.shape.decide(&c.index).is_some())
     }
 
-    fn run(self) -> Evaluated {
-        let mut out = Evaluated::default();
-        let mut bytes_left = self.most_bytes;
+    fn run(self) -> Matches {
+        let mut out = Matches::new(self.most_matches, self.most_bytes);
         for IndexedObject { meta, index, content } in self.candidates {
             let matched = match (self.shape.decide(&index), &content) {
                 (Some(decided), _) => Some(decided),
@@ -193,35 +175,20 @@ impl Evaluation {
             };
             // An evaluation interrupted midway may be wrong: stop before it.
             if !crate::compute::charge(1) {
-                out.cut = Some(Cut::Budget);
+                out.stop(Cut::Budget);
                 break;
             }
             let Some(matched) = matched else {
-                out.cut = Some(Cut::Instances);
+                out.stop(Cut::Instances);
                 break;
             };
             if !matched {
                 continue;
             }
-            if self.most_matches.is_some_and(|m| out.matched.len() >= m) {
-                out.cut = Some(Cut::Limit);
+            let (request, zone, most_object) = (self.calendar_data.as_ref(), &self.zone, self.most_object_bytes);
+            if !out.offer(meta, |room| calendar_data(request, content.as_ref(), zone, room.min(most_object))) {
                 break;
             }
-            let room = bytes_left.saturating_sub(RESPONSE_OVERHEAD + meta.name.len());
-            let most = room.min(self.most_object_bytes);
-            let data = match calendar_data(self.calendar_data.as_ref(), content.as_ref(), &self.zone, most) {
-                Ok(data) if data.size() <= room => data,
-                Ok(_) => {
-                    out.cut = Some(Cut::Bytes);
-                    break;
-                }
-                Err(cut) => {
-                    out.cut = Some(cut);
-                    break;
-                }
-            };
-            bytes_left = room - data.size();
-            out.matched.push((meta, data));
         }
         out
     }

@@ -7,7 +7,7 @@
 
 use super::{address_data, report_props};
 use crate::dav::error::DavResult;
-use crate::dav::multiget::{answer, fetch, requested_hrefs};
+use crate::dav::multiget::{answer, fetch, render_each, requested_hrefs};
 use crate::dav::multistatus::{Cut, ObjectData};
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
@@ -32,20 +32,9 @@ pub async fn addressbook_multiget(req: &DavRequest<'_>, resource: &Resource, roo
         work.iter().any(|(content_type, _)| !r.is_whole(crate::carddav::get::stored_version(content_type)))
     });
     let render = move || {
-        let mut left = max_bytes;
-        let mut out = Vec::with_capacity(work.len());
-        for (content_type, content) in work {
-            let result = address_data(request.as_ref(), &content_type, content.as_ref(), left);
-            let stop = result.is_err();
-            if let Ok(data) = &result {
-                left = left.saturating_sub(data.size());
-            }
-            out.push(result);
-            if stop {
-                break;
-            }
-        }
-        out
+        render_each(work, max_bytes, |(content_type, content): (String, Option<bytes::Bytes>), left| {
+            address_data(request.as_ref(), &content_type, content.as_ref(), left)
+        })
     };
     let rendered: Vec<Result<ObjectData, Cut>> = if generates { req.compute(render).await? } else { render() };
     let ms = answer(req, requested, rendered, crate::carddav::collection::ADDRESSBOOK_HOMES, (NS_CARDDAV, "address-data"), &props.plan).await?;

@@ -5,11 +5,13 @@
 //! parsed and run through the full filter (§10.5). A limit cuts the answer
 //! with a 507 for the request URI (§8.6.2).
 
-use super::request::{parse_filter, parse_limit, AddressDataRequest};
-use super::{address_data, report_props, ReportProps};
-use crate::dav::report::object_response;
+use super::request::{parse_filter, AddressDataRequest};
+use crate::dav::report::parse_limit;
+use super::{address_data, report_props, ReportProps, ADDRESS_DATA};
+use crate::carddav::collection::ADDRESSBOOK_HOMES;
+use crate::dav::report::{write_matches, Matches};
 use crate::dav::error::{DavError, DavResult};
-use crate::dav::multistatus::{write_cut, Cut, MultiStatus, ObjectData, Pace, RESPONSE_OVERHEAD};
+use crate::dav::multistatus::{write_cut, Cut, MultiStatus};
 use crate::dav::resource::Resource;
 use crate::dav::response::{multistatus, Response};
 use crate::dav::{DavRequest, Depth};
@@ -29,7 +31,7 @@ pub async fn addressbook_query(req: &DavRequest<'_>, resource: &Resource, root: 
         // §10.3: the filter is required.
         None => return Err(DavError::bad_request("addressbook-query needs a filter")),
     };
-    let limit = parse_limit(root)?;
+    let limit = parse_limit(root, &[NS_CARDDAV, crate::xml::NS_DAV])?;
     // RFC 3253 makes Depth 0 the default of REPORT; clients that omit it on
     // an address book mean its members.
     let depth = req.depth(Depth::One)?;
@@ -107,14 +109,10 @@ impl Query<'_, '_> {
         };
         // Without parsing or conversion to do, no hop to the pool.
         let outcome = if job.is_light() { job.run() } else { self.req.compute(move || job.run()).await? };
-        let mut pace = Pace::default();
-        for (meta, data) in outcome.matched {
-            self.count += 1;
-            let data_name = (NS_CARDDAV, "address-data");
-            object_response(self.req, &mut self.ms, crate::carddav::collection::ADDRESSBOOK_HOMES, book, meta, data_name, data, &self.props.plan).await?;
-            pace.step(&self.ms).await;
-        }
-        self.cut = outcome.cut;
+        let (written, cut) =
+            write_matches(self.req, &mut self.ms, ADDRESSBOOK_HOMES, book, ADDRESS_DATA, &self.props.plan, outcome).await?;
+        self.count += written;
+        self.cut = cut;
         Ok(())
     }
 
@@ -145,12 +143,6 @@ struct Evaluation {
     work: Vec<Candidate>,
 }
 
-#[derive(Default)]
-struct Evaluated {
-    matched: Vec<(ObjectMeta, ObjectData)>,
-    cut: Option<Cut>,
-}
-
 impl Evaluation {
     /// Nothing to parse, convert or select.
     fn is_light(&self) -> bool {
@@ -160,9 +152,8 @@ impl Evaluation {
         })
     }
 
-    fn run(self) -> Evaluated {
-        let mut out = Evaluated::default();
-        let mut bytes_left = self.most_bytes;
+    fn run(self) -> Matches {
+        let mut out = Matches::new(self.most_matches, self.most_bytes);
         for Candidate { meta, content, decided } in self.work {
             let matched = decided.unwrap_or_else(|| match &content {
                 // Parsing costs by the kilobyte.
@@ -172,26 +163,16 @@ impl Evaluation {
                 _ => false,
             });
             if !crate::compute::charge(1) {
-                out.cut = Some(Cut::Budget);
+                out.stop(Cut::Budget);
                 break;
             }
             if !matched {
                 continue;
             }
-            if self.most_matches.is_some_and(|m| out.matched.len() >= m) {
-                out.cut = Some(Cut::Limit);
+            let (request, content_type) = (self.address_data.as_ref(), meta.content_type.clone());
+            if !out.offer(meta, |room| address_data(request, &content_type, content.as_ref(), room)) {
                 break;
             }
-            let room = bytes_left.saturating_sub(RESPONSE_OVERHEAD + meta.name.len());
-            let data = match address_data(self.address_data.as_ref(), &meta.content_type, content.as_ref(), room) {
-                Ok(data) => data,
-                Err(cut) => {
-                    out.cut = Some(cut);
-                    break;
-                }
-            };
-            bytes_left = room - data.size();
-            out.matched.push((meta, data));
         }
         out
     }

@@ -8,7 +8,7 @@ use crate::dav::error::{DavError, DavResult};
 use crate::vcard::filter::{CardFilter, CardParamFilter, CardPropFilter, FilterTest};
 use crate::vcard::select::PropSelection;
 use crate::vcard::VCardVersion;
-use crate::xml::{Element, NS_CARDDAV, NS_DAV};
+use crate::xml::{Element, NS_CARDDAV};
 
 /// What an `address-data` element of a report asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -133,14 +133,3 @@ fn parse_text_match(e: &Element) -> DavResult<TextMatch> {
     Ok(TextMatch { value: e.text(), collation, match_type, negate })
 }
 
-/// §10.6 `CARDDAV:limit/nresults` (and, leniently, `DAV:limit` as the
-/// other reports spell it).
-pub fn parse_limit(root: &Element) -> DavResult<Option<usize>> {
-    let Some(limit) = root.child(NS_CARDDAV, "limit").or_else(|| root.child(NS_DAV, "limit")) else { return Ok(None) };
-    let n = limit
-        .elements()
-        .find(|e| e.name == "nresults")
-        .map(|n| n.text())
-        .ok_or_else(|| bad("limit needs nresults"))?;
-    n.trim().parse::<usize>().map(Some).map_err(|_| bad(format!("invalid nresults {n:?}")))
-}
