@@ -135,6 +135,7 @@ impl Authenticator {
     ) -> Result<bool, AuthError> {
         let attempt = self.throttle.admit(username, client).await?;
         if self.throttle.is_repeat(&attempt, password, stored_hash) {
+            drop(attempt);
             // As long as a verification, so that timing does not tell
             // which wrong passwords were tried recently.
             tokio::time::sleep(Duration::from_micros(self.last_verify_micros.load(Ordering::Relaxed))).await;

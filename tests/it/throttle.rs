@@ -5,9 +5,12 @@
 //! `X-Forwarded-For` (`trust_forwarded_for`). The credential cache is off,
 //! so every correct password below is really verified.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use almanach::config::Config;
+use futures::future::join_all;
+use sqlx::Connection;
 
 use crate::db::Backend;
 use crate::harness::{password, spawn_with, Resp, TestServer};
@@ -124,6 +127,98 @@ async fn a_repeated_wrong_password_counts_once(backend: Backend) {
     assert_eq!(correct(&srv, A, "bob").await.status, 207);
 }
 
+/// A syncing client opens several connections at once (or multiplexes its
+/// requests over HTTP/2): with the credential cache cold (a restart, or its
+/// entry lapsed), its concurrent requests with the correct password are
+/// verified once, and none is refused or held back because the others are
+/// in flight. Default limits and waits (10 failures, up to 15 s).
+async fn concurrent_correct_logins_are_neither_refused_nor_delayed(backend: Backend) {
+    let srv = spawn_with(backend, |c| {
+        c.trust_forwarded_for = true;
+        c.credential_cache_ttl = Duration::ZERO;
+    })
+    .await;
+    let started = Instant::now();
+    let answers = join_all((0..12).map(|_| correct(&srv, A, "bob"))).await;
+    let elapsed = started.elapsed();
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|s| *s == 207), "{statuses:?}");
+    // Waits double from 0.2 s with the failures seen: one of 15 s would
+    // mean attempts in flight were counted as failures.
+    let longest = Config::default().max_login_delay;
+    assert!(elapsed < longest / 2, "12 concurrent correct logins took {elapsed:?}");
+}
+
+/// Concurrent guesses at many accounts from one address (spraying in one
+/// burst) cannot pass the address's limit.
+async fn a_burst_of_spraying_is_counted(backend: Backend) {
+    let srv = spawn_with(backend, limits).await;
+    let answers = join_all((0..20).map(|i| {
+        let srv = &srv;
+        async move { login(srv, A, &format!("ghost{i}"), "Spring2025!").await }
+    }))
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 12, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 8, "{statuses:?}");
+}
+
+/// Holds a transaction that keeps `login_failures` from being written (as
+/// a long write would on SQLite, whose server writes on one connection)
+/// while reads go on, until dropped or rolled back.
+enum WriteBlocker {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl WriteBlocker {
+    async fn hold(backend: Backend, url: &str) -> WriteBlocker {
+        match backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect");
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.expect("take the write lock");
+                WriteBlocker::Sqlite(conn)
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+                sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+                // SHARE conflicts with the ROW EXCLUSIVE of an INSERT, not
+                // with the ACCESS SHARE of a SELECT.
+                sqlx::query("LOCK TABLE login_failures IN SHARE MODE").execute(&mut conn).await.expect("lock the table");
+                WriteBlocker::Postgres(conn)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            WriteBlocker::Sqlite(mut c) => drop(sqlx::query("ROLLBACK").execute(&mut c).await.unwrap()),
+            WriteBlocker::Postgres(mut c) => drop(sqlx::query("ROLLBACK").execute(&mut c).await.unwrap()),
+        }
+    }
+}
+
+/// A failure waiting for the database to record it holds back no other
+/// login, not even one from the same address: nothing is locked across a
+/// database call.
+async fn a_failure_waiting_to_be_written_holds_back_no_login(backend: Backend) {
+    let srv = Arc::new(spawn_with(backend, limits).await);
+    assert_eq!(correct(&srv, A, "alice").await.status, 207, "alice is familiar with A: her next login writes nothing");
+    let blocker = WriteBlocker::hold(backend, &srv.db_url).await;
+    let guess = tokio::spawn({
+        let srv = srv.clone();
+        async move { login(&srv, A, "carol", "guess").await.status }
+    });
+    // Time for the guess to be verified and to wait on its write (SQLite
+    // gives up after its 5 s busy timeout, PostgreSQL waits).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!guess.is_finished(), "the failure waits for the database");
+    let alice = tokio::time::timeout(Duration::from_secs(3), correct(&srv, A, "alice")).await;
+    assert_eq!(alice.expect("alice's login does not wait for carol's failure").status, 207);
+    blocker.release().await;
+    assert_eq!(guess.await.unwrap(), 401);
+}
+
 crate::each_store!(
     guesses_do_not_lock_out_other_addresses,
     spraying_is_throttled_per_address,
@@ -131,4 +226,7 @@ crate::each_store!(
     failures_are_shared_between_processes,
     a_success_clears_the_address_failures,
     a_repeated_wrong_password_counts_once,
+    concurrent_correct_logins_are_neither_refused_nor_delayed,
+    a_burst_of_spraying_is_counted,
+    a_failure_waiting_to_be_written_holds_back_no_login,
 );
