@@ -149,6 +149,17 @@ async fn concurrent_correct_logins_are_neither_refused_nor_delayed(backend: Back
     assert!(elapsed < longest / 2, "12 concurrent correct logins took {elapsed:?}");
 }
 
+/// The same wrong password sent on several connections at once (a device
+/// still using an old password, syncing in parallel) is one guess: verified
+/// once, counted once, and its owner's new password gets in from there.
+async fn concurrent_identical_wrong_passwords_count_once(backend: Backend) {
+    let srv = spawn_with(backend, limits).await;
+    let answers = join_all((0..8).map(|_| login(&srv, A, "bob", "old-password"))).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(correct(&srv, A, "bob").await.status, 207, "one failure counted, under the limit of 3");
+}
+
 /// Concurrent guesses at many accounts from one address (spraying in one
 /// burst) cannot pass the address's limit.
 async fn a_burst_of_spraying_is_counted(backend: Backend) {
@@ -227,6 +238,7 @@ crate::each_store!(
     a_success_clears_the_address_failures,
     a_repeated_wrong_password_counts_once,
     concurrent_correct_logins_are_neither_refused_nor_delayed,
+    concurrent_identical_wrong_passwords_count_once,
     a_burst_of_spraying_is_counted,
     a_failure_waiting_to_be_written_holds_back_no_login,
 );
