@@ -113,7 +113,11 @@ async fn a_success_clears_the_address_failures(backend: Backend) {
     for i in 2..5 {
         assert_eq!(login(&one, A, "bob", &format!("typo-{i}")).await.status, 401, "counted from zero again");
     }
-    assert_throttled(&login(&one, A, "bob", "typo-5").await, "counting resumed");
+    // The success also made A familiar to bob, where his failures now slow
+    // him without refusing him (see below): the count is read where it is
+    // kept.
+    let history = one.store.login_history("bob", A, 0, 10).await.unwrap();
+    assert_eq!(history.pair_failures, 3, "counting resumed from zero: the two before the success are gone");
 }
 
 /// A device still using an old password repeats the same wrong password:
@@ -158,6 +162,41 @@ async fn concurrent_identical_wrong_passwords_count_once(backend: Backend) {
     let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
     assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
     assert_eq!(correct(&srv, A, "bob").await.status, 207, "one failure counted, under the limit of 3");
+}
+
+/// A shared address (a school's NAT): someone there guessing at an account
+/// that logged in from it recently slows that account's attempts from there,
+/// up to `max_login_delay` each, but never gets it refused; an account that
+/// has not logged in from there is refused as before.
+async fn guesses_from_a_familiar_address_slow_but_never_refuse(backend: Backend) {
+    let max_delay = Duration::from_millis(500);
+    let configure = |c: &mut Config| {
+        limits(c);
+        c.max_login_delay = max_delay;
+    };
+    let srv = spawn_with(backend, configure).await;
+    assert_eq!(correct(&srv, A, "bob").await.status, 207, "the teacher logs in from the school");
+    for i in 0..5 {
+        assert_eq!(login(&srv, A, "bob", &format!("guess-{i}")).await.status, 401, "guess {i}, limit 3: slowed, not refused");
+    }
+    // Beyond the limit a burst is verified one guess at a time, each after
+    // the longest wait: it cannot buy more guesses by arriving at once.
+    let started = Instant::now();
+    let answers = join_all((5..8).map(|i| {
+        let srv = &srv;
+        async move { login(srv, A, "bob", &format!("guess-{i}")).await }
+    }))
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [401, 401, 401]);
+    assert!(started.elapsed() >= max_delay * 3, "a burst of 3 took {:?}", started.elapsed());
+    let started = Instant::now();
+    assert_eq!(correct(&srv, A, "bob").await.status, 207, "the teacher, from the school");
+    assert!(started.elapsed() >= max_delay, "after the longest wait: {:?}", started.elapsed());
+    for i in 0..3 {
+        assert_eq!(login(&srv, A, "carol", &format!("guess-{i}")).await.status, 401);
+    }
+    assert_throttled(&correct(&srv, A, "carol").await, "an account that never logged in from A");
 }
 
 /// Concurrent guesses at many accounts from one address (spraying in one
@@ -239,6 +278,7 @@ crate::each_store!(
     a_repeated_wrong_password_counts_once,
     concurrent_correct_logins_are_neither_refused_nor_delayed,
     concurrent_identical_wrong_passwords_count_once,
+    guesses_from_a_familiar_address_slow_but_never_refuse,
     a_burst_of_spraying_is_counted,
     a_failure_waiting_to_be_written_holds_back_no_login,
 );

@@ -36,7 +36,9 @@ pub fn address_key(ip: IpAddr) -> String {
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Failures of one account from one address, within the window, from
-    /// which that account's attempts from that address are refused.
+    /// which that account's attempts from that address are refused —
+    /// unless it logged in from it recently: they are then verified one at
+    /// a time.
     pub per_pair: u32,
     /// Failures from one address, whatever the accounts, from which the
     /// address's attempts are refused — except for accounts that logged in
@@ -98,7 +100,8 @@ pub struct Admission {
     pub delay: Duration,
     /// How many of the pair's attempts may be in flight at once, so that
     /// a burst sent at once cannot get past a limit on failures not stored
-    /// yet (see `inflight`): the failures the limit still allows.
+    /// yet (see `inflight`): the failures the limit still allows, at least
+    /// one where the pair is never refused.
     pub pair_room: u32,
     /// The same for the address's attempts (None: the address's count does
     /// not limit this attempt).
@@ -116,9 +119,14 @@ pub enum Verdict {
 /// Judge an attempt.
 ///
 /// - Failures of this account *from this address* slow its next attempts
-///   from there, and refuse them from `per_pair` on (guessing one
-///   account). Nothing else refuses an account at an address where it has
-///   no failures, so guesses from elsewhere cannot lock its owner out.
+///   from there (OWASP Authentication Cheat Sheet: throttle rather than
+///   lock), and refuse them from `per_pair` on (guessing one account) —
+///   unless the account logged in from this address recently: there they
+///   are slowed, up to `max_delay`, and verified one at a time, never
+///   refused, so that someone sharing the owner's address (a school's NAT)
+///   cannot lock the owner out from it. Nothing else refuses an account at
+///   an address where it has no failures, so guesses from elsewhere cannot
+///   lock its owner out either.
 /// - Failures *from this address* on any accounts slow, then refuse, the
 ///   address's attempts (spraying), except for accounts that logged in
 ///   from it recently (a shared address's own users). OWASP asks for
@@ -130,15 +138,15 @@ pub enum Verdict {
 ///   refused nor slowed by what others did.
 pub fn judge(seen: &Seen, limits: &Limits, now: Millis) -> Verdict {
     let h = &seen.history;
-    if h.pair_failures >= limits.per_pair {
-        return Verdict::Refuse(limits.retry_after(h.pair_oldest, now));
-    }
     if seen.familiar {
         return Verdict::Proceed(Admission {
             delay: limits.delay(h.pair_failures),
-            pair_room: limits.per_pair - h.pair_failures,
+            pair_room: limits.per_pair.saturating_sub(h.pair_failures).max(1),
             address_room: None,
         });
+    }
+    if h.pair_failures >= limits.per_pair {
+        return Verdict::Refuse(limits.retry_after(h.pair_oldest, now));
     }
     if h.address_failures >= limits.per_address {
         return Verdict::Refuse(limits.retry_after(h.address_oldest, now));
@@ -240,7 +248,15 @@ mod tests {
         assert_eq!(judge(&s, &l, NOW), Verdict::Refuse(Duration::from_secs(1)));
         let familiar = Admission { delay: Duration::ZERO, pair_room: 10, address_room: None };
         assert_eq!(judge(&seen(0, 50, 0, true), &l, NOW), Verdict::Proceed(familiar), "logged in from there recently");
-        assert!(matches!(judge(&seen(10, 50, 10, true), &l, NOW), Verdict::Refuse(_)), "but not for its own guesses");
+    }
+
+    #[test]
+    fn a_familiar_pair_is_slowed_one_attempt_at_a_time_never_refused() {
+        let l = limits();
+        let at = |pair| judge(&seen(pair, 50, pair, true), &l, NOW);
+        assert_eq!(at(3), Verdict::Proceed(Admission { delay: Duration::from_millis(800), pair_room: 7, address_room: None }));
+        let capped = Admission { delay: Duration::from_secs(15), pair_room: 1, address_room: None };
+        assert_eq!(at(10), Verdict::Proceed(capped), "at the limit");
+        assert_eq!(at(5000), Verdict::Proceed(capped), "far beyond it");
     }
 }
-
