@@ -1,9 +1,10 @@
 //! Concurrent identical attempts are verified once. A syncing client opens
-//! several connections at once, an HTTP/2 client multiplexes its requests:
-//! when the credential cache cannot answer them (cold after a restart, or
-//! its entry lapsed) they all carry the same credentials, and verifying
-//! each would cost an argon2 apiece and, through the login throttle, make
-//! them wait for one another. The first of them (the leader) goes through
+//! several connections at once, an HTTP/2 client multiplexes its requests
+//! on one (RFC 9113 §5), and Basic credentials are sent again with each
+//! request (RFC 7617 §2.2): when the credential cache cannot answer them
+//! (cold after a restart, or its entry lapsed) they all carry the same
+//! ones, and verifying each would cost an argon2 apiece and, through the
+//! login throttle, make them wait for one another. The first of them (the leader) goes through
 //! the throttle and argon2; the others wait for its answer and share it.
 //!
 //! Attempts are identical when the username, the password and the stored
