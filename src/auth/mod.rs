@@ -6,6 +6,7 @@
 pub mod acl;
 mod cache;
 pub mod password;
+mod single_flight;
 mod throttle;
 
 use std::net::IpAddr;
@@ -17,6 +18,7 @@ use base64::Engine;
 use crate::config::Config;
 use crate::store::{Principal, SharedStore, StoreError};
 use cache::{CredentialCache, PrincipalCache, PRINCIPAL_MAX_AGE};
+use single_flight::{Answer, Role, SingleFlight};
 use throttle::{Limits, Throttle};
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,8 @@ pub struct Authenticator {
     /// Principals of recent successful authentications (see `cache`).
     principals: PrincipalCache,
     throttle: Throttle,
+    /// Concurrent identical attempts, verified once (see `single_flight`).
+    in_flight: SingleFlight,
     /// A real argon2id hash verified when the account is unknown, so that
     /// response time does not reveal which usernames exist.
     decoy_hash: String,
@@ -65,6 +69,7 @@ impl Authenticator {
         };
         Authenticator {
             throttle: Throttle::new(store.clone(), limits),
+            in_flight: SingleFlight::new(),
             store,
             cache: CredentialCache::new(config.credential_cache_ttl, 100_000),
             principals: PrincipalCache::new(PRINCIPAL_MAX_AGE.min(config.credential_cache_ttl), 100_000),
@@ -85,7 +90,9 @@ impl Authenticator {
     /// than [`PRINCIPAL_MAX_AGE`] or the directory changed through this
     /// process since: a password change, disable or deletion takes effect at
     /// once in the process that made it and within that bound in the others.
-    /// Every other attempt goes through the login throttle ([`throttle`]).
+    /// Every other attempt goes through the login throttle ([`throttle`]),
+    /// once for all the identical attempts in flight at the same time
+    /// ([`single_flight`]).
     pub async fn authenticate(&self, authorization: Option<&str>, client: IpAddr) -> Result<Principal, AuthError> {
         let (username, password) = authorization.and_then(parse_basic).ok_or(AuthError::Missing)?;
         // A principal read less than `PRINCIPAL_MAX_AGE` ago, with no
@@ -107,7 +114,7 @@ impl Authenticator {
                 return Ok(p.clone());
             }
         }
-        if !self.verify_throttled(&username, &password, stored_hash.as_deref(), client).await? {
+        if !self.verify_once(&username, &password, stored_hash.as_deref(), client).await? {
             return Err(AuthError::Invalid);
         }
         match (principal, stored_hash) {
@@ -117,6 +124,37 @@ impl Authenticator {
                 Ok(p)
             }
             _ => Err(AuthError::Invalid),
+        }
+    }
+
+    /// [`Self::verify_throttled`], shared by the identical attempts in
+    /// flight: the first verifies, the others wait for its answer (see
+    /// `single_flight` for what is shared).
+    async fn verify_once(
+        &self,
+        username: &str,
+        password: &str,
+        stored_hash: Option<&str>,
+        client: IpAddr,
+    ) -> Result<bool, AuthError> {
+        let key = self.in_flight.key(username, password, stored_hash);
+        loop {
+            match self.in_flight.join(key) {
+                Role::Lead(lead) => {
+                    let result = self.verify_throttled(username, password, stored_hash, client).await;
+                    match result {
+                        Ok(verified) => lead.publish(Answer::Verified(verified)),
+                        Err(AuthError::Busy) => lead.publish(Answer::Busy),
+                        Err(_) => {}
+                    }
+                    return result;
+                }
+                Role::Follow(follow) => match follow.answer().await {
+                    Some(Answer::Verified(verified)) => return Ok(verified),
+                    Some(Answer::Busy) => return Err(AuthError::Busy),
+                    None => {}
+                },
+            }
         }
     }
 
@@ -135,6 +173,7 @@ impl Authenticator {
     ) -> Result<bool, AuthError> {
         let attempt = self.throttle.admit(username, client).await?;
         if self.throttle.is_repeat(&attempt, password, stored_hash) {
+            drop(attempt);
             // As long as a verification, so that timing does not tell
             // which wrong passwords were tried recently.
             tokio::time::sleep(Duration::from_micros(self.last_verify_micros.load(Ordering::Relaxed))).await;

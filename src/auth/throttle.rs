@@ -8,7 +8,8 @@
 //! could not settle, and written only by failures and by successes that
 //! clear failures or refresh the account's familiarity with the address.
 //! In memory: the attempts in flight ([`inflight`]) and the last wrong
-//! passwords of each account ([`repeats`]).
+//! passwords of each account ([`repeats`]). No lock is held across a call
+//! to the store: one waiting for the database holds back no other login.
 
 mod inflight;
 mod policy;
@@ -23,7 +24,7 @@ use policy::{account_key, address_key, judge, Seen, Verdict};
 
 use super::AuthError;
 use crate::store::{now_millis, Millis, SharedStore};
-use inflight::{InFlight, Reservation};
+use inflight::{InFlight, Reservation, Taken};
 use repeats::RecentFailures;
 
 /// How long a successful login makes its account familiar with its
@@ -51,7 +52,8 @@ pub struct Throttle {
 }
 
 /// An attempt allowed to be verified; holds its place among the attempts
-/// in flight until it is settled.
+/// in flight until it is settled (or dropped: the request went away, or
+/// the password could not be verified).
 pub struct Admitted<'a> {
     account: String,
     address: String,
@@ -65,35 +67,38 @@ impl Throttle {
         Throttle { store, limits, in_flight: InFlight::new(), repeats, last_forget: AtomicI64::new(0) }
     }
 
-    /// Judge an attempt on `username` from `client` on the failures stored
-    /// and in flight: refused (`RateLimited`), or admitted after its delay
-    /// (a timer, no thread held).
+    /// Judge an attempt on `username` from `client` on the failures stored:
+    /// refused (`RateLimited`), or admitted after its delay (a timer, no
+    /// thread held). When as many attempts on its pair or address are in
+    /// flight as the limits leave room for, it waits for one of them to
+    /// settle and is judged again (see [`inflight`]): it is never refused
+    /// or slowed for attempts merely in flight.
     pub async fn admit(&self, username: &str, client: IpAddr) -> Result<Admitted<'_>, AuthError> {
         let (account, address) = (account_key(username), address_key(client));
-        let now = now_millis();
-        let (history, place) = {
-            let _lock = self.in_flight.lock(&address).await;
+        let limit = self.limits.per_pair.max(self.limits.per_address);
+        loop {
+            let reading = self.in_flight.reading(&account, &address);
+            let now = now_millis();
             let since = now - millis(self.limits.window);
-            let limit = self.limits.per_pair.max(self.limits.per_address);
             let history = self.store.login_history(&account, &address, since, limit).await?;
-            (history, self.in_flight.reserve(&account, &address))
-        };
-        let familiar = history.last_success.is_some_and(|t| t >= now - millis(FAMILIAR_FOR));
-        let ahead = place.ahead;
-        let seen = Seen {
-            pair: history.pair_failures + ahead.pair,
-            address: history.address_failures + ahead.address,
-            account: history.account_failures + ahead.account,
-            familiar,
-            history,
-        };
-        match judge(&seen, &self.limits, now) {
-            Verdict::Refuse(retry_after) => Err(AuthError::RateLimited(retry_after)),
-            Verdict::Proceed(delay) => {
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
+            let familiar = history.last_success.is_some_and(|t| t >= now - millis(FAMILIAR_FOR));
+            let seen = Seen { history, familiar };
+            match judge(&seen, &self.limits, now) {
+                Verdict::Refuse(retry_after) => {
+                    if reading.is_current() {
+                        return Err(AuthError::RateLimited(retry_after));
+                    }
                 }
-                Ok(Admitted { account, address, seen, place })
+                Verdict::Proceed(admission) => match reading.reserve(admission.pair_room, admission.address_room) {
+                    Taken::Place(place) => {
+                        if !admission.delay.is_zero() {
+                            tokio::time::sleep(admission.delay).await;
+                        }
+                        return Ok(Admitted { account, address, seen, place });
+                    }
+                    Taken::Stale => {}
+                    Taken::Full(settled) => settled.await,
+                },
             }
         }
     }
@@ -105,20 +110,18 @@ impl Throttle {
         self.repeats.is_repeat(&attempt.account, password, stored_hash)
     }
 
-    /// Record a wrong password. The failure is stored before the attempt
-    /// leaves the attempts in flight, under its address's lock (see
-    /// [`inflight`]). A store error leaves it uncounted, and is logged.
+    /// Record a wrong password; the attempt leaves the attempts in flight
+    /// once the failure is stored (see [`inflight`]). A store error leaves
+    /// it uncounted, and is logged.
     pub async fn failed(&self, attempt: Admitted<'_>, password: &str, stored_hash: Option<&str>) {
         self.repeats.remember(&attempt.account, password, stored_hash);
         let now = now_millis();
-        let Admitted { account, address, place, .. } = attempt;
-        {
-            let _lock = self.in_flight.lock(&address).await;
-            if let Err(e) = self.store.record_login_failure(&account, &address, now).await {
-                tracing::warn!(error = %e, "could not record a failed login");
-            }
-            drop(place);
+        let Admitted { account, address, mut place, .. } = attempt;
+        place.writing();
+        if let Err(e) = self.store.record_login_failure(&account, &address, now).await {
+            tracing::warn!(error = %e, "could not record a failed login");
         }
+        drop(place);
         self.forget_old(now);
     }
 
@@ -128,13 +131,17 @@ impl Throttle {
     /// is due for a refresh; a store error is logged, the login stands.
     pub async fn succeeded(&self, attempt: Admitted<'_>) {
         let now = now_millis();
-        let stale = attempt.seen.history.last_success.is_none_or(|t| now - t >= millis(FAMILIAR_REFRESH));
-        if attempt.seen.pair == 0 && !stale {
+        let history = &attempt.seen.history;
+        let stale = history.last_success.is_none_or(|t| now - t >= millis(FAMILIAR_REFRESH));
+        if history.pair_failures == 0 && !stale {
             return;
         }
-        if let Err(e) = self.store.record_login_success(&attempt.account, &attempt.address, now).await {
+        let Admitted { account, address, mut place, .. } = attempt;
+        place.writing();
+        if let Err(e) = self.store.record_login_success(&account, &address, now).await {
             tracing::warn!(error = %e, "could not record a successful login");
         }
+        drop(place);
         self.forget_old(now);
     }
 

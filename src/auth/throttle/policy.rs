@@ -36,7 +36,9 @@ pub fn address_key(ip: IpAddr) -> String {
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Failures of one account from one address, within the window, from
-    /// which that account's attempts from that address are refused.
+    /// which that account's attempts from that address are refused —
+    /// unless it logged in from it recently: they are then verified one at
+    /// a time.
     pub per_pair: u32,
     /// Failures from one address, whatever the accounts, from which the
     /// address's attempts are refused — except for accounts that logged in
@@ -69,34 +71,47 @@ impl Limits {
     }
 
     /// The wait until the oldest failure counted leaves the window (then
-    /// one attempt more is allowed); the whole window when none is stored
-    /// yet (the failures counted are attempts still in flight).
+    /// one attempt more is allowed), at least a second (RFC 9110 §10.2.3:
+    /// delay-seconds). Only stored failures refuse, and their count and
+    /// oldest time come from one statement, so `oldest` is known whenever
+    /// one is refused; were it not, the attempt is judged again a second
+    /// later rather than told to wait the whole window.
     fn retry_after(&self, oldest: Option<Millis>, now: Millis) -> Duration {
         let window = self.window.max(Duration::from_secs(1));
         let left = |t: Millis| Duration::from_millis((t + window.as_millis() as i64 - now).max(0) as u64);
-        oldest.map_or(window, left).clamp(Duration::from_secs(1), window)
+        oldest.map_or(Duration::ZERO, left).clamp(Duration::from_secs(1), window)
     }
 }
 
-/// What an attempt is judged on: the failures stored within the window
-/// plus the attempts of this process still in flight on the same keys.
+/// What an attempt is judged on: the failures stored within the window —
+/// never the attempts still in flight, which are not failures (yet) and
+/// may well be the same client's correct password on another connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seen {
     pub history: LoginHistory,
-    /// This account from this address.
-    pub pair: u32,
-    /// This address, every account.
-    pub address: u32,
-    /// This account, every address.
-    pub account: u32,
     /// The account logged in from this address recently.
     pub familiar: bool,
 }
 
+/// An attempt allowed to be verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// The wait before it is verified.
+    pub delay: Duration,
+    /// How many of the pair's attempts may be in flight at once, so that
+    /// a burst sent at once cannot get past a limit on failures not stored
+    /// yet (see `inflight`): the failures the limit still allows, at least
+    /// one where the pair is never refused.
+    pub pair_room: u32,
+    /// The same for the address's attempts (None: the address's count does
+    /// not limit this attempt).
+    pub address_room: Option<u32>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Verify the password after this wait.
-    Proceed(Duration),
+    /// Verify the password, as it says.
+    Proceed(Admission),
     /// Answer 429 without verifying; the client may retry after this.
     Refuse(Duration),
 }
@@ -104,9 +119,14 @@ pub enum Verdict {
 /// Judge an attempt.
 ///
 /// - Failures of this account *from this address* slow its next attempts
-///   from there, and refuse them from `per_pair` on (guessing one
-///   account). Nothing else refuses an account at an address where it has
-///   no failures, so guesses from elsewhere cannot lock its owner out.
+///   from there (OWASP Authentication Cheat Sheet: throttle rather than
+///   lock), and refuse them from `per_pair` on (guessing one account) —
+///   unless the account logged in from this address recently: there they
+///   are slowed, up to `max_delay`, and verified one at a time, never
+///   refused, so that someone sharing the owner's address (a school's NAT)
+///   cannot lock the owner out from it. Nothing else refuses an account at
+///   an address where it has no failures, so guesses from elsewhere cannot
+///   lock its owner out either.
 /// - Failures *from this address* on any accounts slow, then refuse, the
 ///   address's attempts (spraying), except for accounts that logged in
 ///   from it recently (a shared address's own users). OWASP asks for
@@ -117,20 +137,29 @@ pub enum Verdict {
 ///   failures for the account, or where it logged in recently, is neither
 ///   refused nor slowed by what others did.
 pub fn judge(seen: &Seen, limits: &Limits, now: Millis) -> Verdict {
-    if seen.pair >= limits.per_pair {
-        return Verdict::Refuse(limits.retry_after(seen.history.pair_oldest, now));
+    let h = &seen.history;
+    if seen.familiar {
+        return Verdict::Proceed(Admission {
+            delay: limits.delay(h.pair_failures),
+            pair_room: limits.per_pair.saturating_sub(h.pair_failures).max(1),
+            address_room: None,
+        });
     }
-    let mut steps = seen.pair;
-    if !seen.familiar {
-        if seen.address >= limits.per_address {
-            return Verdict::Refuse(limits.retry_after(seen.history.address_oldest, now));
-        }
-        steps = steps.max(limits.scaled(seen.address));
-        if seen.pair > 0 {
-            steps = steps.max(limits.scaled(seen.account));
-        }
+    if h.pair_failures >= limits.per_pair {
+        return Verdict::Refuse(limits.retry_after(h.pair_oldest, now));
     }
-    Verdict::Proceed(limits.delay(steps))
+    if h.address_failures >= limits.per_address {
+        return Verdict::Refuse(limits.retry_after(h.address_oldest, now));
+    }
+    let mut steps = h.pair_failures.max(limits.scaled(h.address_failures));
+    if h.pair_failures > 0 {
+        steps = steps.max(limits.scaled(h.account_failures));
+    }
+    Verdict::Proceed(Admission {
+        delay: limits.delay(steps),
+        pair_room: limits.per_pair - h.pair_failures,
+        address_room: Some(limits.per_address - h.address_failures),
+    })
 }
 
 #[cfg(test)]
@@ -142,10 +171,24 @@ mod tests {
     }
 
     fn seen(pair: u32, address: u32, account: u32, familiar: bool) -> Seen {
-        Seen { history: LoginHistory::default(), pair, address, account, familiar }
+        let history = LoginHistory {
+            pair_failures: pair,
+            address_failures: address,
+            account_failures: account,
+            ..LoginHistory::default()
+        };
+        Seen { history, familiar }
     }
 
     const NOW: Millis = 1_000_000_000;
+
+    /// The wait of an admitted attempt.
+    fn delay(v: Verdict) -> Duration {
+        match v {
+            Verdict::Proceed(a) => a.delay,
+            Verdict::Refuse(_) => panic!("refused"),
+        }
+    }
 
     #[test]
     fn keys() {
@@ -171,35 +214,49 @@ mod tests {
     #[test]
     fn a_pair_is_slowed_then_refused() {
         let l = limits();
-        assert_eq!(judge(&seen(0, 0, 0, false), &l, NOW), Verdict::Proceed(Duration::ZERO));
-        assert_eq!(judge(&seen(3, 3, 3, false), &l, NOW), Verdict::Proceed(Duration::from_millis(800)));
-        let mut s = seen(10, 10, 10, true);
+        let clean = Admission { delay: Duration::ZERO, pair_room: 10, address_room: Some(50) };
+        assert_eq!(judge(&seen(0, 0, 0, false), &l, NOW), Verdict::Proceed(clean));
+        let slowed = Admission { delay: Duration::from_millis(800), pair_room: 7, address_room: Some(47) };
+        assert_eq!(judge(&seen(3, 3, 3, false), &l, NOW), Verdict::Proceed(slowed), "room for the failures left");
+        let mut s = seen(10, 10, 10, false);
         s.history.pair_oldest = Some(NOW - 300_000);
         assert_eq!(judge(&s, &l, NOW), Verdict::Refuse(Duration::from_secs(600)), "until the oldest failure expires");
+        s.history.pair_oldest = Some(NOW - 899_999);
+        assert_eq!(judge(&s, &l, NOW), Verdict::Refuse(Duration::from_secs(1)), "at least a second");
         s.history.pair_oldest = None;
-        assert_eq!(judge(&s, &l, NOW), Verdict::Refuse(Duration::from_secs(900)), "failures still in flight");
+        assert_eq!(judge(&s, &l, NOW), Verdict::Refuse(Duration::from_secs(1)), "unknown: judged again, not the window");
     }
 
     #[test]
     fn failures_elsewhere_never_hold_back_a_clean_address() {
         let l = limits();
         // Thousands of failures on the account from other addresses.
-        assert_eq!(judge(&seen(0, 0, 5000, false), &l, NOW), Verdict::Proceed(Duration::ZERO));
+        assert_eq!(delay(judge(&seen(0, 0, 5000, false), &l, NOW)), Duration::ZERO);
         // The same, from an address that failed on it once: slowed, not refused.
-        assert_eq!(judge(&seen(1, 1, 5000, false), &l, NOW), Verdict::Proceed(Duration::from_secs(15)));
+        assert_eq!(delay(judge(&seen(1, 1, 5000, false), &l, NOW)), Duration::from_secs(15));
         // From where the account logged in recently: only its own failures count.
-        assert_eq!(judge(&seen(1, 1, 5000, true), &l, NOW), Verdict::Proceed(Duration::from_millis(200)));
+        assert_eq!(delay(judge(&seen(1, 1, 5000, true), &l, NOW)), Duration::from_millis(200));
     }
 
     #[test]
     fn an_address_is_slowed_then_refused_except_for_familiar_accounts() {
         let l = limits();
-        assert_eq!(judge(&seen(0, 4, 4, false), &l, NOW), Verdict::Proceed(Duration::ZERO), "a few typos at a shared address");
-        assert_eq!(judge(&seen(0, 20, 0, false), &l, NOW), Verdict::Proceed(Duration::from_millis(1600)));
+        assert_eq!(delay(judge(&seen(0, 4, 4, false), &l, NOW)), Duration::ZERO, "a few typos at a shared address");
+        assert_eq!(delay(judge(&seen(0, 20, 0, false), &l, NOW)), Duration::from_millis(1600));
         let mut s = seen(0, 50, 0, false);
         s.history.address_oldest = Some(NOW - 899_500);
         assert_eq!(judge(&s, &l, NOW), Verdict::Refuse(Duration::from_secs(1)));
-        assert_eq!(judge(&seen(0, 50, 0, true), &l, NOW), Verdict::Proceed(Duration::ZERO), "logged in from there recently");
-        assert!(matches!(judge(&seen(10, 50, 10, true), &l, NOW), Verdict::Refuse(_)), "but not for its own guesses");
+        let familiar = Admission { delay: Duration::ZERO, pair_room: 10, address_room: None };
+        assert_eq!(judge(&seen(0, 50, 0, true), &l, NOW), Verdict::Proceed(familiar), "logged in from there recently");
+    }
+
+    #[test]
+    fn a_familiar_pair_is_slowed_one_attempt_at_a_time_never_refused() {
+        let l = limits();
+        let at = |pair| judge(&seen(pair, 50, pair, true), &l, NOW);
+        assert_eq!(at(3), Verdict::Proceed(Admission { delay: Duration::from_millis(800), pair_room: 7, address_room: None }));
+        let capped = Admission { delay: Duration::from_secs(15), pair_room: 1, address_room: None };
+        assert_eq!(at(10), Verdict::Proceed(capped), "at the limit");
+        assert_eq!(at(5000), Verdict::Proceed(capped), "far beyond it");
     }
 }
