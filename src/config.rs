@@ -48,7 +48,9 @@ pub struct Config {
     pub credential_cache_ttl: Duration,
     /// Login throttling (`auth::throttle`): failed logins of one account
     /// from one client address (IPv6: its /64) within the window, from
-    /// which that account is refused from that address (429).
+    /// which that account is refused from that address (429) — unless it
+    /// logged in from that address in the last 7 days: then its attempts
+    /// there are slowed, never refused.
     pub max_failed_logins: u32,
     /// Failed logins from one client address, whatever the accounts, within
     /// the window, from which the address is refused — except for accounts
