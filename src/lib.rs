@@ -25,6 +25,8 @@
 //!   implementations. Protocol code never writes SQL; the store never sees
 //!   HTTP or XML.
 //! - [`xml`] — bounded, namespace-aware XML parsing and response writing.
+//! - [`contentline`] — the content-line format iCalendar and vCard share
+//!   (folding, the cost of a text before parsing).
 //! - [`collation`] — the text-match collations of CalDAV and CardDAV
 //!   (RFC 4790, RFC 5051).
 //! - [`vcard`] — vCard semantics (validation, 3.0 ↔ 4.0 conversion, partial
@@ -41,6 +43,7 @@ pub mod carddav;
 pub mod cli;
 pub mod collation;
 pub mod compute;
+pub mod contentline;
 pub mod config;
 pub mod dav;
 pub mod directory;

@@ -5,13 +5,13 @@ use async_trait::async_trait;
 
 use super::preconditions as pre;
 use super::{export, mkcalendar, put, report};
-use crate::dav::collection_type::{CollectionType, MemberWrite, Prepared, QName, ReportTarget};
+use crate::dav::collection_type::{CollectionType, MemberWrite, Prepared, QName, ReportTarget, WriteOp};
 use crate::dav::error::{DavError, DavResult, Precondition};
 use crate::dav::live_props::dead_property_text;
 use crate::dav::resource::{HomeSpace, Resource};
 use crate::dav::response::{set_header, with_body, Response};
 use crate::dav::DavRequest;
-use crate::store::{Collection, CollectionKind};
+use crate::store::{Collection, CollectionKind, ObjectMeta};
 use crate::xml::{Element, NS_CALDAV, NS_DAV};
 
 /// Where calendar homes live (RFC 4791 §6.2.1 `calendar-home-set`).
@@ -31,10 +31,6 @@ pub struct Calendars;
 impl CollectionType for Calendars {
     fn kind(&self) -> CollectionKind {
         CollectionKind::Calendar
-    }
-
-    fn space(&self) -> HomeSpace {
-        CALENDAR_HOMES
     }
 
     /// RFC 4791 §4.2, §5.3.1 (with RFC 5689 §4 for extended MKCOL).
@@ -60,8 +56,20 @@ impl CollectionType for Calendars {
 
     /// §5.3.2: validated and indexed, stored as sent.
     fn prepare_write(&self, write: &MemberWrite) -> DavResult<Prepared> {
-        let prepared = put::prepare(write.limits, write.content_type.as_deref(), &write.member_types, &write.body)?;
-        Ok(Prepared { content: write.body.clone(), content_type: prepared.content_type, index: prepared.index })
+        let prepared = put::prepare(write.limits, write.content_type.as_deref(), &write.into.components, &write.body)?;
+        Ok(Prepared { content: write.body.clone(), content_type: prepared.content_type, index: prepared.index, enqueue: Vec::new() })
+    }
+
+    /// §5.3.2.1 `supported-calendar-component`: the member's component
+    /// type (recorded in its content type when it was stored) must be one
+    /// the calendar accepts.
+    fn check_member(&self, into: &Collection, member: &ObjectMeta, _op: &WriteOp) -> DavResult<()> {
+        match put::component_of(&member.content_type) {
+            Some(component) if !into.components.iter().any(|c| c.eq_ignore_ascii_case(component)) => {
+                Err(DavError::forbidden_by(pre::SUPPORTED_CALENDAR_COMPONENT))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn cheap_to_prepare(&self, body: &[u8]) -> bool {

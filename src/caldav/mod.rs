@@ -19,7 +19,7 @@ pub mod report;
 
 use std::sync::Arc;
 
-use crate::dav::registry::{BoxFuture, DefaultCollection, HomeDef, MethodDef, PropertyCheck, Protocol};
+use crate::dav::registry::{BoxFuture, DefaultCollection, HomeDef, MethodDef, PrincipalSearchProperty, PropertyCheck, Protocol, SearchField};
 use crate::dav::resource::Resource;
 use crate::dav::response::Response;
 use crate::dav::error::DavResult;
@@ -71,15 +71,17 @@ pub fn protocol() -> Protocol {
             // §5.2.2: one valid VTIMEZONE.
             ns: NS_CALDAV,
             name: "calendar-timezone",
-            check: |e| {
-                if mkcalendar::valid_calendar_timezone(e) {
-                    Ok(())
-                } else {
-                    Err(preconditions::VALID_CALENDAR_DATA)
-                }
-            },
+            check: mkcalendar::valid_calendar_timezone,
+            precondition: preconditions::VALID_CALENDAR_DATA,
         }],
         mounts: Vec::new(),
+        principal_search: vec![PrincipalSearchProperty {
+            // RFC 6638 §2.4.1: SHOULD be searchable.
+            ns: NS_CALDAV,
+            name: "calendar-user-address-set",
+            field: SearchField::Email,
+            description: Some("Email address"),
+        }],
     }
 }
 

@@ -19,34 +19,56 @@ pub const COLLATIONS: [&str; 3] = ["i;ascii-casemap", "i;octet", "i;unicode-case
 
 pub fn properties() -> Vec<LiveProperty> {
     vec![
-        // §6.2.1.
-        LiveProperty::now(NS_CALDAV, "calendar-home-set", calendar_home_set),
-        // RFC 6638 §2.4.1.
-        LiveProperty::later(NS_CALDAV, "calendar-user-address-set", calendar_user_address_set),
-        // RFC 6638 §2.4.2.
-        LiveProperty::now(NS_CALDAV, "calendar-user-type", calendar_user_type),
-        // §5.2.3 (set at creation only, see `collection`).
-        LiveProperty::now(NS_CALDAV, "supported-calendar-component-set", supported_calendar_component_set),
-        // §5.2.4.
-        LiveProperty::now(NS_CALDAV, "supported-calendar-data", supported_calendar_data),
-        // §7.5.1.
-        LiveProperty::now(NS_CALDAV, "supported-collation-set", supported_collation_set),
-        // §5.2.5.
-        LiveProperty::now(NS_CALDAV, "max-resource-size", max_resource_size),
-        // §5.2.6.
-        LiveProperty::now(NS_CALDAV, "min-date-time", |_, r, _| calendar(r).map(|_| PropValue::Text(limits::MIN_DATE_TIME.into()))),
-        // §5.2.7.
-        LiveProperty::now(NS_CALDAV, "max-date-time", |_, r, _| calendar(r).map(|_| PropValue::Text(limits::MAX_DATE_TIME.into()))),
-        // §5.2.8.
-        LiveProperty::now(NS_CALDAV, "max-instances", |_, r, _| {
-            calendar(r).map(|_| PropValue::Text(limits::MAX_INSTANCES.to_string()))
-        }),
-        // §5.2.9.
-        LiveProperty::now(NS_CALDAV, "max-attendees-per-instance", |_, r, _| {
-            calendar(r).map(|_| PropValue::Text(limits::MAX_ATTENDEES_PER_INSTANCE.to_string()))
-        }),
+        CALENDAR_HOME_SET,
+        CALENDAR_USER_ADDRESS_SET,
+        CALENDAR_USER_TYPE,
+        SUPPORTED_CALENDAR_COMPONENT_SET,
+        SUPPORTED_CALENDAR_DATA,
+        SUPPORTED_COLLATION_SET,
+        MAX_RESOURCE_SIZE,
+        MIN_DATE_TIME,
+        MAX_DATE_TIME,
+        MAX_INSTANCES,
+        MAX_ATTENDEES_PER_INSTANCE,
     ]
 }
+
+/// RFC 4791 §6.2.1.
+pub const CALENDAR_HOME_SET: LiveProperty = LiveProperty::now(NS_CALDAV, "calendar-home-set", calendar_home_set);
+
+/// RFC 6638 §2.4.1.
+pub const CALENDAR_USER_ADDRESS_SET: LiveProperty = LiveProperty::later(NS_CALDAV, "calendar-user-address-set", calendar_user_address_set);
+
+/// RFC 6638 §2.4.2.
+pub const CALENDAR_USER_TYPE: LiveProperty = LiveProperty::now(NS_CALDAV, "calendar-user-type", calendar_user_type);
+
+/// RFC 4791 §5.2.3 (set at creation only, see `collection`).
+pub const SUPPORTED_CALENDAR_COMPONENT_SET: LiveProperty = LiveProperty::now(NS_CALDAV, "supported-calendar-component-set", supported_calendar_component_set);
+
+/// RFC 4791 §5.2.4.
+pub const SUPPORTED_CALENDAR_DATA: LiveProperty = LiveProperty::now(NS_CALDAV, "supported-calendar-data", supported_calendar_data);
+
+/// RFC 4791 §7.5.1.
+pub const SUPPORTED_COLLATION_SET: LiveProperty = LiveProperty::now(NS_CALDAV, "supported-collation-set", supported_collation_set);
+
+/// RFC 4791 §5.2.5.
+pub const MAX_RESOURCE_SIZE: LiveProperty = LiveProperty::now(NS_CALDAV, "max-resource-size", max_resource_size);
+
+/// RFC 4791 §5.2.6.
+pub const MIN_DATE_TIME: LiveProperty = LiveProperty::now(NS_CALDAV, "min-date-time", |_, r, _| calendar(r).map(|_| PropValue::Text(limits::MIN_DATE_TIME.into())));
+
+/// RFC 4791 §5.2.7.
+pub const MAX_DATE_TIME: LiveProperty = LiveProperty::now(NS_CALDAV, "max-date-time", |_, r, _| calendar(r).map(|_| PropValue::Text(limits::MAX_DATE_TIME.into())));
+
+/// RFC 4791 §5.2.8.
+pub const MAX_INSTANCES: LiveProperty = LiveProperty::now(NS_CALDAV, "max-instances", |_, r, _| {
+    calendar(r).map(|_| PropValue::Text(limits::MAX_INSTANCES.to_string()))
+});
+
+/// RFC 4791 §5.2.9.
+pub const MAX_ATTENDEES_PER_INSTANCE: LiveProperty = LiveProperty::now(NS_CALDAV, "max-attendees-per-instance", |_, r, _| {
+    calendar(r).map(|_| PropValue::Text(limits::MAX_ATTENDEES_PER_INSTANCE.to_string()))
+});
 
 /// The calendar a resource is, if it is one.
 fn calendar(r: &Resource) -> Option<&Collection> {

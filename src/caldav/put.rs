@@ -53,6 +53,17 @@ pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, components: &
     Ok(Prepared { content_type: format!("text/calendar; charset=utf-8; component={}", component.to_ascii_lowercase()), index })
 }
 
+/// The component type a stored calendar object's content type records
+/// (`text/calendar; charset=utf-8; component=vevent`, as [`prepare`]
+/// writes it).
+pub fn component_of(content_type: &str) -> Option<&str> {
+    content_type
+        .split(';')
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("component"))
+        .map(|(_, v)| v.trim())
+}
+
 /// `text/calendar`, with any parameters (RFC 4791 §5.3.2.1
 /// `supported-calendar-data`).
 fn is_calendar_media_type(content_type: &str) -> bool {

@@ -31,10 +31,6 @@ impl CollectionType for AddressBooks {
         CollectionKind::AddressBook
     }
 
-    fn space(&self) -> HomeSpace {
-        ADDRESSBOOK_HOMES
-    }
-
     /// RFC 6352 §5.2, §6.3.1.
     fn resourcetype(&self) -> &'static [QName] {
         &[(NS_CARDDAV, "addressbook")]
@@ -47,7 +43,7 @@ impl CollectionType for AddressBooks {
     /// §6.3.2: validated and indexed, stored as sent.
     fn prepare_write(&self, write: &MemberWrite) -> DavResult<Prepared> {
         let prepared = put::prepare(write.limits, write.content_type.as_deref(), &write.body)?;
-        Ok(Prepared { content: write.body.clone(), content_type: prepared.content_type, index: prepared.index })
+        Ok(Prepared { content: write.body.clone(), content_type: prepared.content_type, index: prepared.index, enqueue: Vec::new() })
     }
 
     fn no_uid_conflict(&self) -> Option<Precondition> {

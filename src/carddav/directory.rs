@@ -414,7 +414,7 @@ async fn card_response(req: &DavRequest<'_>, ms: &mut MultiStatus, entry: Direct
     let store_path = card_path(&entry);
     let path = DavPath::from_store_path(&store_path);
     let generated = card(&entry);
-    let resource = card_resource(entry);
+    let resource = Resource::Mounted(Arc::new(DirectoryNode::Card { entry: Box::new(entry), card: generated.clone() }));
     let mut groups = props.plan.properties_of(req, &path, &resource).await?;
     if let Some(request) = &props.data {
         // A generated card is small (a few hundred bytes): rendered inline.

@@ -60,5 +60,6 @@ pub fn protocol() -> Protocol {
         methods: Vec::new(),
         property_checks: Vec::new(),
         mounts: vec![Arc::new(directory::Directory)],
+        principal_search: Vec::new(),
     }
 }

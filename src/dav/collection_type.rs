@@ -7,11 +7,12 @@
 //! | where | what the core asks |
 //! |---|---|
 //! | MKCOL, MKCALENDAR, COPY/MOVE of the collection | [`CollectionType::check_location`], [`CollectionType::creation_property`] |
-//! | PUT, COPY or MOVE of a member into it | [`CollectionType::prepare_write`] with a [`WriteOp`] saying which |
+//! | PUT of a member into it | [`CollectionType::prepare_write`] (with the [`WriteOp`]) |
+//! | COPY or MOVE of a member into it | [`CollectionType::check_member`] (with the [`WriteOp`]) |
 //! | DELETE, MOVE of a member out of it | [`CollectionType::before_unbind`] |
 //! | REPORT | [`CollectionType::reports`], [`CollectionType::report`] |
 //! | GET | [`CollectionType::get_collection`], [`CollectionType::represent`] |
-//! | POST | [`CollectionType::post`] |
+//! | POST | [`CollectionType::handles_post`], [`CollectionType::post`] |
 //! | PROPFIND `resourcetype` | [`CollectionType::resourcetype`] |
 
 use async_trait::async_trait;
@@ -21,7 +22,8 @@ use super::error::{DavResult, Precondition};
 use super::resource::{HomeSpace, Resource};
 use super::response::Response;
 use super::DavRequest;
-use crate::store::{Collection, CollectionKind, ObjectIndex, ObjectMeta};
+use crate::auth::acl::Privileges;
+use crate::store::{Collection, CollectionKind, NewJob, ObjectIndex, ObjectMeta};
 use crate::xml::Element;
 
 /// An element name: (namespace, local name).
@@ -43,7 +45,7 @@ impl ResourceLimits {
 
     /// Whether `body` fits; checked before any parsing.
     pub fn admit(&self, body: &[u8]) -> bool {
-        body.len() <= self.max_bytes && crate::ical::object::count_content_items(body) <= self.max_items
+        body.len() <= self.max_bytes && crate::contentline::count_content_items(body) <= self.max_items
     }
 }
 
@@ -71,12 +73,11 @@ pub enum UnbindOp {
 /// can validate with the same code).
 #[derive(Debug, Clone)]
 pub struct MemberWrite {
+    /// The collection it is written into.
+    pub into: Collection,
     pub limits: ResourceLimits,
     /// The `Content-Type` the client sent, if any.
     pub content_type: Option<String>,
-    /// What the collection accepts (`Collection::components`: for
-    /// calendars, RFC 4791 §5.2.3).
-    pub member_types: Vec<String>,
     pub body: Bytes,
     pub op: WriteOp,
 }
@@ -90,6 +91,9 @@ pub struct Prepared {
     pub content: Bytes,
     pub content_type: String,
     pub index: ObjectIndex,
+    /// Jobs written in the same transaction as the member (`OutboxStore`):
+    /// they exist if and only if the write commits.
+    pub enqueue: Vec<NewJob>,
 }
 
 /// Where a report applies.
@@ -121,9 +125,6 @@ pub trait CollectionType: Send + Sync + 'static {
     /// The store's kind of the collections of this type.
     fn kind(&self) -> CollectionKind;
 
-    /// The home space collections of this type live in.
-    fn space(&self) -> HomeSpace;
-
     /// The `DAV:resourcetype` elements besides `DAV:collection` (RFC 4918
     /// §15.9); an extended MKCOL names one of them to create this type
     /// (RFC 5689 §5.1).
@@ -147,9 +148,9 @@ pub trait CollectionType: Send + Sync + 'static {
         &[]
     }
 
-    /// Validate a member written into a collection of this type and
-    /// extract its index. Nothing is stored when this fails. Pure CPU
-    /// work: the core runs it on the compute pool unless
+    /// Validate a member PUT into a collection of this type and extract
+    /// its index. Nothing is stored when this fails. Pure CPU work: the
+    /// core runs it on the compute pool unless
     /// [`CollectionType::cheap_to_prepare`] says otherwise.
     fn prepare_write(&self, write: &MemberWrite) -> DavResult<Prepared>;
 
@@ -159,14 +160,32 @@ pub trait CollectionType: Send + Sync + 'static {
         body.len() <= 64 * 1024
     }
 
+    /// Whether `member`, stored elsewhere, may be copied or moved (`op`)
+    /// into `into`, a collection of this type. The store carries its bytes
+    /// and index as they are: this checks only what depends on the
+    /// collection (RFC 4791 §5.3.2.1 `supported-calendar-component`), on
+    /// the member's metadata.
+    fn check_member(&self, _into: &Collection, _member: &ObjectMeta, _op: &WriteOp) -> DavResult<()> {
+        Ok(())
+    }
+
     /// The precondition when another member already holds the UID of a
     /// member written (RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1); None when
     /// UIDs need not be unique.
     fn no_uid_conflict(&self) -> Option<Precondition>;
 
-    /// Before a member leaves a collection of this type (DELETE, MOVE out).
-    async fn before_unbind(&self, _req: &DavRequest<'_>, _from: &Collection, _member: &ObjectMeta, _op: UnbindOp) -> DavResult<()> {
-        Ok(())
+    /// Before a member leaves a collection of this type (DELETE, MOVE
+    /// out), once the request's preconditions hold: the jobs to write in
+    /// the same transaction as its removal. (A collection deleted or moved
+    /// whole does not call it for each member.)
+    async fn before_unbind(
+        &self,
+        _req: &DavRequest<'_>,
+        _from: &Collection,
+        _member: &ObjectMeta,
+        _op: UnbindOp,
+    ) -> DavResult<Vec<NewJob>> {
+        Ok(Vec::new())
     }
 
     /// The reports supported on `target` (RFC 3253 §3.1.5).
@@ -193,9 +212,19 @@ pub trait CollectionType: Send + Sync + 'static {
         false
     }
 
-    /// POST to a collection of this type; None: the method is not
-    /// supported there.
-    async fn post(&self, _req: &DavRequest<'_>, _collection: &Collection) -> Option<DavResult<Response>> {
-        None
+    /// Whether collections of this type answer POST (a scheduling outbox,
+    /// RFC 6638 §5; sharing).
+    fn handles_post(&self) -> bool {
+        false
+    }
+
+    /// The privilege POST to a collection of this type needs.
+    fn post_privilege(&self) -> Privileges {
+        Privileges::WRITE_CONTENT
+    }
+
+    /// POST to a collection of this type, which [`CollectionType::handles_post`].
+    async fn post(&self, _req: &DavRequest<'_>, _collection: &Collection) -> DavResult<Response> {
+        Err(super::error::DavError::status(http::StatusCode::METHOD_NOT_ALLOWED))
     }
 }

@@ -4,7 +4,6 @@ use http::StatusCode;
 
 use super::collection_type::{UnbindOp, WriteOp};
 use super::error::{DavError, DavResult};
-use super::put::prepare_member;
 use super::live_props::quota_limit;
 use super::locks::{check_if_header, lock_guard, path_of_uri};
 use super::path::DavPath;
@@ -69,26 +68,22 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         return Err(DavError::status(StatusCode::PRECONDITION_FAILED));
     }
 
-    // A member brought into a collection of a registered type meets its
-    // rules there as a PUT would (RFC 4791 §5.3.2.1: a VTODO is not copied
-    // into a calendar of VEVENTs); the store carries its bytes and index.
-    if let Resource::Object { meta, .. } = &source {
-        if req.state.registry.collection_type(dest_parent.kind).is_some() {
-            let (current, bytes) = req.state.store.object_with_content(meta.id).await?.ok_or_else(DavError::not_found)?;
-            let op = if is_move { WriteOp::MoveIn { source: current.clone() } } else { WriteOp::CopyIn { source: current.clone() } };
-            prepare_member(req, &dest_parent, Some(current.content_type), bytes, op).await?;
-        }
-    }
-
-    // A member leaving a collection of a registered type.
-    if let (Resource::Object { parent, meta, .. }, true) = (&source, is_move) {
-        if let Some(t) = req.state.registry.collection_type(parent.kind) {
-            t.before_unbind(req, parent, meta, UnbindOp::MoveOut).await?;
-        }
-    }
-
     // Lock checks: the If header, then every place this request modifies.
     let submitted = check_if_header(req, &source).await?;
+    // A member brought into a collection of a registered type meets the
+    // rules that depend on that collection (RFC 4791 §5.3.2.1: a VTODO is
+    // not copied into a calendar of events); the store carries its bytes
+    // and index as they are. A member leaving one says so to its type.
+    let mut enqueue = Vec::new();
+    if let Resource::Object { parent, meta, .. } = &source {
+        if let Some(t) = req.state.registry.collection_type(dest_parent.kind) {
+            let op = if is_move { WriteOp::MoveIn { source: meta.clone() } } else { WriteOp::CopyIn { source: meta.clone() } };
+            t.check_member(&dest_parent, meta, &op)?;
+        }
+        if let (Some(t), true) = (req.state.registry.collection_type(parent.kind), is_move) {
+            enqueue = t.before_unbind(req, parent, meta, UnbindOp::MoveOut).await?;
+        }
+    }
     let src_store_path = source.store_path(&req.path);
     let src_parent = req.path.parent().map(|p| p.collection_path()).unwrap_or_default();
     let dest_store_path = dest.store_path(&dest_path);
@@ -114,7 +109,7 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         // COPY adds bytes to the destination owner; the store checks a MOVE
         // only when it changes the owner.
         quota_limit: Some(quota_limit(req, dest_parent.owner).await?),
-        enqueue: Vec::new(),
+        enqueue,
     };
     let store = &req.state.store;
     let outcome = match (&source, is_move) {

@@ -18,9 +18,6 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
     match &resource {
         Resource::Object { parent, meta, .. } => {
             req.require(&resource, Privileges::UNBIND)?;
-            if let Some(t) = req.state.registry.collection_type(parent.kind) {
-                t.before_unbind(req, parent, meta, UnbindOp::Delete).await?;
-            }
             let submitted = check_if_header(req, &resource).await?;
             let target = resource.store_path(&req.path);
             let guard = lock_guard(req, &submitted, &[&target, &parent.path], &[]);
@@ -29,11 +26,16 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
                 WriteCondition::MustNotExist => return Err(DavError::status(StatusCode::PRECONDITION_FAILED)),
                 WriteCondition::MustExist | WriteCondition::None => None,
             };
+            // Its type's jobs, written with the removal.
+            let enqueue = match req.state.registry.collection_type(parent.kind) {
+                Some(t) => t.before_unbind(req, parent, meta, UnbindOp::Delete).await?,
+                None => Vec::new(),
+            };
             // An object gone by now (a concurrent DELETE or MOVE won) is 404,
             // `If-Match` or not: RFC 7232 §5 ignores preconditions when the
             // request without them would not succeed.
             store
-                .delete_object(&Resolved::collection(parent), &meta.name, if_match.as_deref(), &guard, Vec::new())
+                .delete_object(&Resolved::collection(parent), &meta.name, if_match.as_deref(), &guard, enqueue)
                 .await
                 .map_err(|e| DavError::from_store(req, e))?;
         }

@@ -37,7 +37,10 @@ pub async fn get(req: &DavRequest<'_>) -> DavResult<Response> {
                 return Ok(r);
             }
             // The headers describe the bytes sent: both come from one read.
-            let (meta, body) = if head {
+            // HEAD needs the bytes too when the representation depends on
+            // `Accept` (RFC 9110 §9.3.2: the headers GET would send).
+            let negotiated = req.state.registry.collection_type(parent.kind).is_some_and(|t| t.varies_on_accept());
+            let (meta, body) = if head && !negotiated {
                 (meta.clone(), Bytes::new())
             } else {
                 let (current, body) =
@@ -110,7 +113,7 @@ async fn get_object_directly(req: &DavRequest<'_>) -> DavResult<Option<Response>
 /// representation its collection's type negotiates (a vCard in the
 /// version `Accept` asks for, RFC 6352 §5.1.1).
 async fn object_response(req: &DavRequest<'_>, parent: &Collection, meta: &ObjectMeta, body: Bytes) -> DavResult<Response> {
-    let member_type = req.state.registry.collection_type_arc(parent.kind);
+    let member_type = req.state.registry.collection_type_arc(parent.kind).filter(|t| t.varies_on_accept());
     let accept = req.header("accept").map(str::to_string);
     let converted = match (&member_type, accept) {
         (Some(t), Some(accept)) if body.len() > INLINE_CONVERSION_BYTES => {
@@ -122,12 +125,13 @@ async fn object_response(req: &DavRequest<'_>, parent: &Collection, meta: &Objec
     };
     let (content_type, body) = converted.unwrap_or_else(|| (meta.content_type.clone(), body));
     // HEAD sends no bytes but the length of those GET would send.
-    let len = if req.method == http::Method::HEAD { meta.size as usize } else { body.len() };
-    let mut r = with_body(StatusCode::OK, &content_type, body);
+    let head = req.method == http::Method::HEAD;
+    let len = if head && body.is_empty() { meta.size as usize } else { body.len() };
+    let mut r = with_body(StatusCode::OK, &content_type, if head { Bytes::new() } else { body });
     set_header(&mut r, header::ETAG, &quoted_etag(&meta.etag));
     set_header(&mut r, header::LAST_MODIFIED, &http_date(meta.modified_at));
     set_header(&mut r, header::CONTENT_LENGTH, &len.to_string());
-    if member_type.is_some_and(|t| t.varies_on_accept()) {
+    if member_type.is_some() {
         set_header(&mut r, header::VARY, "Accept");
     }
     Ok(r)

@@ -35,52 +35,94 @@ pub fn principal_href(req: &DavRequest<'_>, username: &str) -> String {
 /// list them.
 pub fn core_properties() -> Vec<LiveProperty> {
     vec![
-        // RFC 4918 §15.9.
-        LiveProperty::now(NS_DAV, "resourcetype", resourcetype).in_allprop(),
-        // RFC 4918 §15.6.
-        LiveProperty::now(NS_DAV, "getetag", getetag).in_allprop(),
-        // RFC 4918 §15.5.
-        LiveProperty::now(NS_DAV, "getcontenttype", getcontenttype).in_allprop(),
-        // RFC 4918 §15.4.
-        LiveProperty::now(NS_DAV, "getcontentlength", getcontentlength).in_allprop(),
-        // RFC 4918 §15.7.
-        LiveProperty::now(NS_DAV, "getlastmodified", getlastmodified).in_allprop(),
-        // RFC 4918 §15.1.
-        LiveProperty::now(NS_DAV, "creationdate", creationdate).in_allprop(),
-        // RFC 4918 §15.2: live on principals and generated resources, a
-        // dead property (set by PROPPATCH) elsewhere.
-        LiveProperty::now(NS_DAV, "displayname", displayname).in_allprop().unprotected(),
-        // RFC 4918 §15.8.
-        LiveProperty::later(NS_DAV, "lockdiscovery", lockdiscovery).in_allprop(),
-        // RFC 4918 §15.10.
-        LiveProperty::now(NS_DAV, "supportedlock", supportedlock).in_allprop(),
-        // RFC 3744 §5.1.
-        LiveProperty::later(NS_DAV, "owner", owner),
-        // RFC 5397 §3.
-        LiveProperty::now(NS_DAV, "current-user-principal", current_user_principal),
-        // RFC 3744 §4.2.
-        LiveProperty::now(NS_DAV, "principal-URL", principal_url),
-        // RFC 3744 §5.8.
-        LiveProperty::now(NS_DAV, "principal-collection-set", principal_collection_set),
-        // RFC 3744 §4.1.
-        LiveProperty::later(NS_DAV, "alternate-URI-set", alternate_uri_set),
-        // RFC 3744 §4.4.
-        LiveProperty::now(NS_DAV, "group-membership", group_membership),
-        // RFC 3253 §3.1.5.
-        LiveProperty::now(NS_DAV, "supported-report-set", supported_report_set),
-        // RFC 3744 §5.4: what is enforced is what is reported.
-        LiveProperty::now(NS_DAV, "current-user-privilege-set", current_user_privilege_set),
-        // RFC 4331 §3.
-        LiveProperty::later(NS_DAV, "quota-used-bytes", quota_used_bytes),
-        // RFC 4331 §4.
-        LiveProperty::later(NS_DAV, "quota-available-bytes", quota_available_bytes),
-        // RFC 6578 §4: on every collection.
-        LiveProperty::now(NS_DAV, "sync-token", sync_token),
-        // caldav-ctag §4.1 (CalendarServer namespace), which CalDAV and
-        // CardDAV clients poll on any collection.
-        LiveProperty::now(NS_CALENDARSERVER, "getctag", getctag),
+        RESOURCETYPE,
+        GETETAG,
+        GETCONTENTTYPE,
+        GETCONTENTLENGTH,
+        GETLASTMODIFIED,
+        CREATIONDATE,
+        DISPLAYNAME,
+        LOCKDISCOVERY,
+        SUPPORTEDLOCK,
+        OWNER,
+        CURRENT_USER_PRINCIPAL,
+        PRINCIPAL_URL,
+        PRINCIPAL_COLLECTION_SET,
+        ALTERNATE_URI_SET,
+        GROUP_MEMBERSHIP,
+        SUPPORTED_REPORT_SET,
+        CURRENT_USER_PRIVILEGE_SET,
+        QUOTA_USED_BYTES,
+        QUOTA_AVAILABLE_BYTES,
+        SYNC_TOKEN,
+        GETCTAG,
     ]
 }
+
+/// RFC 4918 §15.9.
+pub const RESOURCETYPE: LiveProperty = LiveProperty::now(NS_DAV, "resourcetype", resourcetype).in_allprop();
+
+/// RFC 4918 §15.6.
+pub const GETETAG: LiveProperty = LiveProperty::now(NS_DAV, "getetag", getetag).in_allprop();
+
+/// RFC 4918 §15.5.
+pub const GETCONTENTTYPE: LiveProperty = LiveProperty::now(NS_DAV, "getcontenttype", getcontenttype).in_allprop();
+
+/// RFC 4918 §15.4.
+pub const GETCONTENTLENGTH: LiveProperty = LiveProperty::now(NS_DAV, "getcontentlength", getcontentlength).in_allprop();
+
+/// RFC 4918 §15.7.
+pub const GETLASTMODIFIED: LiveProperty = LiveProperty::now(NS_DAV, "getlastmodified", getlastmodified).in_allprop();
+
+/// RFC 4918 §15.1.
+pub const CREATIONDATE: LiveProperty = LiveProperty::now(NS_DAV, "creationdate", creationdate).in_allprop();
+
+/// RFC 4918 §15.2: live on principals and generated resources, a
+/// dead property (set by PROPPATCH) elsewhere.
+pub const DISPLAYNAME: LiveProperty = LiveProperty::now(NS_DAV, "displayname", displayname).in_allprop().unprotected();
+
+/// RFC 4918 §15.8.
+pub const LOCKDISCOVERY: LiveProperty = LiveProperty::later(NS_DAV, "lockdiscovery", lockdiscovery).in_allprop();
+
+/// RFC 4918 §15.10.
+pub const SUPPORTEDLOCK: LiveProperty = LiveProperty::now(NS_DAV, "supportedlock", supportedlock).in_allprop();
+
+/// RFC 3744 §5.1.
+pub const OWNER: LiveProperty = LiveProperty::later(NS_DAV, "owner", owner);
+
+/// RFC 5397 §3.
+pub const CURRENT_USER_PRINCIPAL: LiveProperty = LiveProperty::now(NS_DAV, "current-user-principal", current_user_principal);
+
+/// RFC 3744 §4.2.
+pub const PRINCIPAL_URL: LiveProperty = LiveProperty::now(NS_DAV, "principal-URL", principal_url);
+
+/// RFC 3744 §5.8.
+pub const PRINCIPAL_COLLECTION_SET: LiveProperty = LiveProperty::now(NS_DAV, "principal-collection-set", principal_collection_set);
+
+/// RFC 3744 §4.1.
+pub const ALTERNATE_URI_SET: LiveProperty = LiveProperty::later(NS_DAV, "alternate-URI-set", alternate_uri_set);
+
+/// RFC 3744 §4.4.
+pub const GROUP_MEMBERSHIP: LiveProperty = LiveProperty::now(NS_DAV, "group-membership", group_membership);
+
+/// RFC 3253 §3.1.5.
+pub const SUPPORTED_REPORT_SET: LiveProperty = LiveProperty::now(NS_DAV, "supported-report-set", supported_report_set);
+
+/// RFC 3744 §5.4: what is enforced is what is reported.
+pub const CURRENT_USER_PRIVILEGE_SET: LiveProperty = LiveProperty::now(NS_DAV, "current-user-privilege-set", current_user_privilege_set);
+
+/// RFC 4331 §3.
+pub const QUOTA_USED_BYTES: LiveProperty = LiveProperty::later(NS_DAV, "quota-used-bytes", quota_used_bytes);
+
+/// RFC 4331 §4.
+pub const QUOTA_AVAILABLE_BYTES: LiveProperty = LiveProperty::later(NS_DAV, "quota-available-bytes", quota_available_bytes);
+
+/// RFC 6578 §4: on every collection.
+pub const SYNC_TOKEN: LiveProperty = LiveProperty::now(NS_DAV, "sync-token", sync_token);
+
+/// caldav-ctag §4.1 (CalendarServer namespace), which CalDAV and
+/// CardDAV clients poll on any collection.
+pub const GETCTAG: LiveProperty = LiveProperty::now(NS_CALENDARSERVER, "getctag", getctag);
 
 fn resourcetype(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
     let mut markers = Vec::new();

@@ -77,7 +77,7 @@ pub async fn create(req: &DavRequest<'_>, resource: &Resource, parent: &Collecti
         _ => spec.components,
     };
     let submitted = check_if_header(req, resource).await?;
-    let target = resource.store_path(&req.path);
+    let target = format!("{}/", resource.store_path(&req.path).trim_end_matches('/'));
     let guard = lock_guard(req, &submitted, &[&parent.path, &target], &[]);
     let created = req
         .state
@@ -154,8 +154,8 @@ pub fn parse_set(registry: &Registry, root: &Element, implied: Option<Collection
             spec.refused.push((name, conditions::CANNOT_MODIFY_PROTECTED_PROPERTY));
             continue;
         }
-        if let Some(Err(precondition)) = registry.property_check(&prop.ns, &prop.name).map(|c| (c.check)(prop)) {
-            spec.refused.push((name, precondition));
+        if let Some(check) = registry.property_check(&prop.ns, &prop.name).filter(|c| !(c.check)(prop)) {
+            spec.refused.push((name, check.precondition));
             continue;
         }
         spec.properties.push(DeadProperty { namespace: prop.ns.clone(), name: prop.name.clone(), value: prop.to_fragment() });

@@ -156,15 +156,19 @@ pub async fn handle(req: DavRequest<'_>) -> Response {
 }
 
 /// POST (RFC 9110 §9.3.3): answered by the type of the collection posted to
-/// (a scheduling outbox, RFC 6638 §5; sharing); not implemented elsewhere.
+/// (a scheduling outbox, RFC 6638 §5; sharing), with the privilege it
+/// names; not implemented elsewhere (nor anywhere, when no registered type
+/// answers POST).
 async fn post(req: &DavRequest<'_>) -> DavResult<Response> {
+    if !req.state.registry.collection_types().any(|t| t.handles_post()) {
+        return Err(DavError::status(StatusCode::NOT_IMPLEMENTED));
+    }
     let resource = resource::resolve(req.state, req.user, &req.path).await?;
     if let Resource::Collection { collection, .. } = &resource {
-        if let Some(t) = req.state.registry.collection_type(collection.kind) {
-            if let Some(answer) = t.post(req, collection).await {
-                return answer;
-            }
+        if let Some(t) = req.state.registry.collection_type(collection.kind).filter(|t| t.handles_post()) {
+            req.require(&resource, t.post_privilege())?;
+            return t.post(req, collection).await;
         }
     }
-    Err(DavError::status(StatusCode::NOT_IMPLEMENTED))
+    Err(DavError::status(StatusCode::METHOD_NOT_ALLOWED))
 }

@@ -15,7 +15,8 @@ use super::resource::Resource;
 use super::response::{multistatus, xml_response, Response};
 use super::DavRequest;
 use crate::store::PrincipalSearch;
-use crate::xml::{Element, XmlWriter, NS_CALDAV, NS_DAV};
+use super::registry::SearchField;
+use crate::xml::{Element, XmlWriter, NS_DAV};
 
 /// Most principals one search returns; a directory is searched, not listed.
 pub const MAX_RESULTS: i64 = 100;
@@ -36,13 +37,12 @@ pub async fn principal_property_search(req: &DavRequest<'_>, root: &Element) -> 
         }
         let props = ps.child(NS_DAV, "prop").map(|p| p.elements().collect::<Vec<_>>()).unwrap_or_default();
         for prop in props {
-            if prop.is(NS_DAV, "displayname") {
-                search.name_terms.push(term.clone());
-            } else if prop.is(NS_CALDAV, "calendar-user-address-set") || prop.is(NS_DAV, "alternate-URI-set") {
-                search.email_terms.push(term.trim_start_matches("mailto:").to_string());
-            } else {
+            let searchable = req.state.registry.principal_search().iter().find(|p| prop.is(p.ns, p.name));
+            match searchable.map(|p| p.field) {
+                Some(SearchField::Name) => search.name_terms.push(term.clone()),
+                Some(SearchField::Email) => search.email_terms.push(term.trim_start_matches("mailto:").to_string()),
                 // §9.4: a property that cannot be searched.
-                return Err(DavError::bad_request(format!("cannot search on {{{}}}{}", prop.ns, prop.name)));
+                None => return Err(DavError::bad_request(format!("cannot search on {{{}}}{}", prop.ns, prop.name))),
             }
         }
     }
@@ -72,17 +72,15 @@ pub async fn principal_property_search(req: &DavRequest<'_>, root: &Element) -> 
     Ok(multistatus(ms.finish()))
 }
 
-/// §9.5: the searchable properties.
-pub fn principal_search_property_set() -> Response {
+/// §9.5: the searchable properties, as registered.
+pub fn principal_search_property_set(req: &DavRequest<'_>) -> Response {
     let mut w = XmlWriter::new();
     w.root(NS_DAV, "principal-search-property-set");
-    for (ns, name, description) in [
-        (NS_DAV, "displayname", "Name"),
-        (NS_CALDAV, "calendar-user-address-set", "Email address"),
-    ] {
+    for p in req.state.registry.principal_search() {
+        let Some(description) = p.description else { continue };
         w.start(NS_DAV, "principal-search-property");
         w.start(NS_DAV, "prop");
-        w.empty(ns, name);
+        w.empty(p.ns, p.name);
         w.end();
         w.text_element(NS_DAV, "description", description);
         w.end();

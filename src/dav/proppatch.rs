@@ -51,8 +51,8 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
         .filter_map(|u| match u {
             PropertyUpdate::Set(p) => {
                 let check = registry.property_check(&p.namespace, &p.name)?;
-                let verdict = xml::parse_fragment(&p.value).map_err(|_| conditions::CANNOT_MODIFY_PROTECTED_PROPERTY).and_then(|e| (check.check)(&e));
-                verdict.err().map(|precondition| (name_of(u), precondition))
+                let valid = xml::parse_fragment(&p.value).is_ok_and(|e| (check.check)(&e));
+                (!valid).then(|| (name_of(u), check.precondition))
             }
             PropertyUpdate::Remove { .. } => None,
         })

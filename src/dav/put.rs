@@ -69,7 +69,7 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
             guard,
             index: prepared.index,
             unique_uid: unique,
-            enqueue: Vec::new(),
+            enqueue: prepared.enqueue,
         })
         .await
         .map_err(|e| match e {
@@ -88,11 +88,11 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
     Ok(resp)
 }
 
-/// What to store for `body` written into `parent` by `op`: a member of a
-/// registered collection type is validated and indexed by it — on the
-/// request's task when cheap, else on the compute pool — and a plain
-/// resource is stored as sent with the content type given.
-pub async fn prepare_member(
+/// What to store for `body` PUT into `parent`: a member of a registered
+/// collection type is validated and indexed by it — on the request's task
+/// when cheap, else on the compute pool — and a plain resource is stored
+/// as sent with the content type given.
+async fn prepare_member(
     req: &DavRequest<'_>,
     parent: &Collection,
     content_type: Option<String>,
@@ -101,16 +101,10 @@ pub async fn prepare_member(
 ) -> DavResult<Prepared> {
     let Some(member_type) = req.state.registry.collection_type_arc(parent.kind) else {
         let content_type = content_type.filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "application/octet-stream".into());
-        return Ok(Prepared { content: body, content_type, index: ObjectIndex::default() });
+        return Ok(Prepared { content: body, content_type, index: ObjectIndex::default(), enqueue: Vec::new() });
     };
     let cheap = member_type.cheap_to_prepare(&body);
-    let write = MemberWrite {
-        limits: ResourceLimits::of(&req.state.config),
-        content_type,
-        member_types: parent.components.clone(),
-        body,
-        op,
-    };
+    let write = MemberWrite { into: parent.clone(), limits: ResourceLimits::of(&req.state.config), content_type, body, op };
     if cheap {
         member_type.prepare_write(&write)
     } else {

@@ -53,7 +53,31 @@ pub struct MethodDef {
 pub struct PropertyCheck {
     pub ns: &'static str,
     pub name: &'static str,
-    pub check: fn(&Element) -> Result<(), Precondition>,
+    /// Whether the value is valid.
+    pub check: fn(&Element) -> bool,
+    /// The precondition an invalid value breaks.
+    pub precondition: Precondition,
+}
+
+/// What a principal property is searched on by `principal-property-search`
+/// (RFC 3744 §9.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchField {
+    /// Display names (and usernames).
+    Name,
+    /// Email addresses (`mailto:` stripped).
+    Email,
+}
+
+/// A principal property clients may search on (RFC 3744 §9.4-9.5).
+#[derive(Clone, Copy)]
+pub struct PrincipalSearchProperty {
+    pub ns: &'static str,
+    pub name: &'static str,
+    pub field: SearchField,
+    /// Listed by `principal-search-property-set` (§9.5), with this
+    /// description; None: accepted but not listed.
+    pub description: Option<&'static str>,
 }
 
 /// A tree of per-user homes (`/files/NAME/`, `/calendars/NAME/`, ...).
@@ -89,6 +113,7 @@ pub struct Protocol {
     pub methods: Vec<MethodDef>,
     pub property_checks: Vec<PropertyCheck>,
     pub mounts: Vec<Arc<dyn Mount>>,
+    pub principal_search: Vec<PrincipalSearchProperty>,
 }
 
 /// Every protocol of a server, as the core asks for them.
@@ -100,7 +125,15 @@ pub struct Registry {
     methods: Vec<MethodDef>,
     property_checks: Vec<PropertyCheck>,
     mounts: Vec<Arc<dyn Mount>>,
+    principal_search: Vec<PrincipalSearchProperty>,
 }
+
+/// The principal properties the core searches on (RFC 3744 §9.4).
+const CORE_PRINCIPAL_SEARCH: [PrincipalSearchProperty; 2] = [
+    PrincipalSearchProperty { ns: crate::xml::NS_DAV, name: "displayname", field: SearchField::Name, description: Some("Name") },
+    // RFC 3744 §4.1.
+    PrincipalSearchProperty { ns: crate::xml::NS_DAV, name: "alternate-URI-set", field: SearchField::Email, description: None },
+];
 
 /// The `DAV` compliance classes of the core (RFC 4918 §18: 1, 2 and 3),
 /// listed first, then the protocols' classes, then the core's extensions
@@ -124,18 +157,38 @@ impl Registry {
             methods: Vec::new(),
             property_checks: Vec::new(),
             mounts: Vec::new(),
+            principal_search: CORE_PRINCIPAL_SEARCH.to_vec(),
         }
     }
 
     /// This registry with `protocol` added.
     pub fn with(mut self, protocol: Protocol) -> Registry {
         self.dav_classes.extend(protocol.dav_classes);
+        // One meaning per path segment, kind and property name.
+        for home in &protocol.homes {
+            let segment = home.space.segment();
+            assert!(segment != "principals" && self.home(segment).is_none(), "the home space /{segment}/ is registered twice");
+        }
         self.homes.extend(protocol.homes);
+        for t in &protocol.collection_types {
+            assert!(self.collection_type(t.kind()).is_none(), "the collection kind {:?} is registered twice", t.kind());
+        }
         self.collection_types.extend(protocol.collection_types);
+        for p in &protocol.properties {
+            assert!(self.property(&p.prop_name()).is_none(), "the property {{{}}}{} is registered twice", p.ns, p.name);
+        }
         self.properties.extend(protocol.properties);
         self.methods.extend(protocol.methods);
         self.property_checks.extend(protocol.property_checks);
+        for mount in &protocol.mounts {
+            assert!(
+                mount.segment() != "principals" && self.home(mount.segment()).is_none() && self.mount(mount.segment()).is_none(),
+                "the mount /{}/ collides with a registered path",
+                mount.segment()
+            );
+        }
         self.mounts.extend(protocol.mounts);
+        self.principal_search.extend(protocol.principal_search);
         self
     }
 
@@ -208,6 +261,11 @@ impl Registry {
         self.property_checks.iter().find(|c| c.ns == ns && c.name == name)
     }
 
+    /// The principal properties clients may search on.
+    pub fn principal_search(&self) -> &[PrincipalSearchProperty] {
+        &self.principal_search
+    }
+
     /// The mount serving the first path segment `segment`.
     pub fn mount(&self, segment: &str) -> Option<&dyn Mount> {
         self.mounts.iter().find(|m| m.segment() == segment).map(|m| m.as_ref())
@@ -225,6 +283,11 @@ impl Registry {
             _ => "OPTIONS, GET, HEAD, PROPFIND, REPORT",
         };
         let mut allow = core.to_string();
+        if let Resource::Collection { collection, .. } = resource {
+            if self.collection_type(collection.kind).is_some_and(|t| t.handles_post()) {
+                allow.push_str(", POST");
+            }
+        }
         for m in self.methods.iter().filter(|m| (m.allowed_on)(resource)) {
             allow.push_str(", ");
             allow.push_str(m.name);

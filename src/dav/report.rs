@@ -34,7 +34,7 @@ pub async fn report(req: &DavRequest<'_>) -> DavResult<Response> {
     match name {
         SYNC_COLLECTION => sync::sync_collection(req, &resource, &root).await,
         PRINCIPAL_PROPERTY_SEARCH => principal_search::principal_property_search(req, &root).await,
-        PRINCIPAL_SEARCH_PROPERTY_SET => Ok(principal_search::principal_search_property_set()),
+        PRINCIPAL_SEARCH_PROPERTY_SET => Ok(principal_search::principal_search_property_set(req)),
         name => match &resource {
             Resource::Mounted(node) => match req.state.registry.mount(node.mount()) {
                 Some(mount) => mount.report(name, req, node.as_ref(), &root).await,
@@ -96,11 +96,13 @@ pub fn supported_reports(req: &DavRequest<'_>, resource: &Resource) -> Vec<QName
 /// `limit/nresults` of a report (RFC 5323 §5.17 `DAV:limit`, which RFC
 /// 6578 §6.1 and RFC 4791 use; RFC 6352 §8.6.1 defines the same in the
 /// CardDAV namespace): the first `limit` child of `root` in one of
-/// `namespaces`, with its `nresults` in the same namespace.
+/// `namespaces`, with its `nresults` (in whichever namespace clients put
+/// it).
 pub fn parse_limit(root: &Element, namespaces: &[&str]) -> DavResult<Option<usize>> {
     let Some(limit) = namespaces.iter().find_map(|ns| root.child(ns, "limit")) else { return Ok(None) };
     let n = limit
-        .child(&limit.ns, "nresults")
+        .elements()
+        .find(|e| e.name == "nresults")
         .map(|n| n.text())
         .ok_or_else(|| DavError::bad_request("limit needs nresults"))?;
     n.trim().parse::<usize>().map(Some).map_err(|_| DavError::bad_request(format!("invalid nresults {n:?}")))

@@ -85,14 +85,13 @@ impl Resource {
 
     /// The store path of a stored resource — its own, canonical one, which
     /// the store's locks and writes use — or, for anything else, the path
-    /// it was addressed at. Collections end with `/`.
+    /// it was addressed at. Collections end with `/`; an unmapped URL is
+    /// named as a member of its would-be parent (what a PUT would create;
+    /// MKCOL appends the slash).
     pub fn store_path(&self, addressed: &DavPath) -> String {
         match self {
             Resource::Collection { collection, .. } => collection.path.clone(),
             Resource::Object { parent, meta, .. } => format!("{}{}", parent.path, meta.name),
-            Resource::Unmapped { parent: Some(parent), .. } if addressed.trailing_slash => {
-                format!("{}{}/", parent.path, addressed.last().unwrap_or_default())
-            }
             Resource::Unmapped { parent: Some(parent), .. } => format!("{}{}", parent.path, addressed.last().unwrap_or_default()),
             _ if self.is_collection() => addressed.collection_path(),
             _ => addressed.object_path(),

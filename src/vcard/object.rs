@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use calcard::vcard::{VCard, VCardProperty, VCardVersion};
 use calcard::{Entry, Parser};
 
-use crate::ical::object::unfold_bytes;
+use crate::contentline::unfold_bytes;
 
 /// Why a body is not an acceptable address object resource.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -220,7 +220,20 @@ async fn copy_over_http2_with_absolute_destination(srv: TestServer) {
     assert_eq!(srv.as_user("GET", "/files/alice/b.txt", "alice").send().await.text(), "a");
 }
 
+/// MKCOL without a trailing slash creates the collection at the path with
+/// one (RFC 4918 §5.2: a collection's URL ends with `/`), which PROPFIND
+/// and PUT then find.
+async fn mkcol_without_trailing_slash(srv: TestServer) {
+    assert_eq!(srv.as_user("MKCOL", "/files/alice/noslash", "alice").send().await.status, 201);
+    let r = srv.as_user("PROPFIND", "/files/alice/noslash/", "alice").header("depth", "0").send().await;
+    assert_eq!(r.status, 207, "{}", r.text());
+    assert!(r.text().contains("<D:href>/files/alice/noslash/</D:href>"), "{}", r.text());
+    assert!(r.text().contains("<D:collection/>"), "{}", r.text());
+    assert_eq!(srv.as_user("PUT", "/files/alice/noslash/f.txt", "alice").body("x").send().await.status, 201);
+}
+
 both_stores!(
+    mkcol_without_trailing_slash,
     copy_over_http2_with_absolute_destination,
     trailing_slash_does_not_name_a_file,
     conditional_headers_are_never_ignored,
