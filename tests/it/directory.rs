@@ -96,9 +96,12 @@ async fn gateway_discovery_and_read_only(srv: TestServer) {
 
 async fn searches_by_name_and_email(srv: TestServer) {
     load_agents(&srv).await;
-    // Prefix of a name (the family name here), case-insensitive.
-    assert_eq!(found(&srv, &tm("FN", "starts-with", "dub")).await, vec!["hdubois.vcf", "jdubois.vcf"]);
-    assert_eq!(found(&srv, &tm("FN", "starts-with", "DUBOIS")).await, vec!["hdubois.vcf", "jdubois.vcf"]);
+    // Prefix of a name (the family name here: where N starts),
+    // case-insensitive; FN is "Given Family", which does not start so.
+    assert_eq!(found(&srv, &tm("N", "starts-with", "dub")).await, vec!["hdubois.vcf", "jdubois.vcf"]);
+    assert_eq!(found(&srv, &tm("N", "starts-with", "DUBOIS")).await, vec!["hdubois.vcf", "jdubois.vcf"]);
+    assert_eq!(found(&srv, &tm("FN", "starts-with", "dub")).await, Vec::<String>::new());
+    assert_eq!(found(&srv, &tm("FN", "starts-with", "jean d")).await, vec!["jdubois.vcf"]);
     // Substring, through the structured name too.
     assert_eq!(found(&srv, &tm("FN", "contains", "legra")).await, vec!["hdubois.vcf"]);
     assert_eq!(found(&srv, &tm("N", "contains", "Durand;Pierre;;;")).await, vec!["pdurand.vcf"]);
@@ -112,9 +115,9 @@ async fn searches_by_name_and_email(srv: TestServer) {
     assert_eq!(found(&srv, &tm("FN", "starts-with", "hélène")).await, vec!["hdubois.vcf"]);
     assert_eq!(found(&srv, &tm("FN", "starts-with", "helene")).await, Vec::<String>::new());
     // anyof / allof.
-    let any = r#"<C:filter test="anyof"><C:prop-filter name="FN"><C:text-match match-type="starts-with">martin</C:text-match></C:prop-filter><C:prop-filter name="EMAIL"><C:text-match>durand</C:text-match></C:prop-filter></C:filter>"#;
+    let any = r#"<C:filter test="anyof"><C:prop-filter name="N"><C:text-match match-type="starts-with">martin</C:text-match></C:prop-filter><C:prop-filter name="EMAIL"><C:text-match>durand</C:text-match></C:prop-filter></C:filter>"#;
     assert_eq!(found(&srv, any).await, vec!["emartin.vcf", "pdurand.vcf"]);
-    let all = r#"<C:filter test="allof"><C:prop-filter name="FN"><C:text-match match-type="starts-with">dubois</C:text-match></C:prop-filter><C:prop-filter name="EMAIL"><C:text-match>creteil</C:text-match></C:prop-filter></C:filter>"#;
+    let all = r#"<C:filter test="allof"><C:prop-filter name="N"><C:text-match match-type="starts-with">dubois</C:text-match></C:prop-filter><C:prop-filter name="EMAIL"><C:text-match>creteil</C:text-match></C:prop-filter></C:filter>"#;
     assert_eq!(found(&srv, all).await, vec!["hdubois.vcf"]);
     // What a card holds: generated from the principal record.
     let r = report(&srv, DIR, "1", &search(&tm("EMAIL", "starts-with", "helene."), "")).await;
@@ -174,9 +177,131 @@ async fn results_are_capped(backend: crate::db::Backend) {
     let r = report(&srv, DIR, "1", &search(&tm("EMAIL", "contains", "@ac-"), limit)).await;
     assert_eq!(responses(&r.text()).len(), 2);
     // Exactly as many matches as the cap: no 507.
-    let r = report(&srv, DIR, "1", &search(&tm("FN", "starts-with", "dubois"), "")).await;
+    let r = report(&srv, DIR, "1", &search(&tm("N", "starts-with", "dubois"), "")).await;
     assert!(!r.text().contains("507"), "{}", r.text());
 }
 
-both_stores!(gateway_discovery_and_read_only, searches_by_name_and_email, cards_by_get_and_multiget);
-each_store!(results_are_capped);
+/// Issue 16, case 1: a structured N is matched as a whole (RFC 6352
+/// §10.5.4), never as one of its components.
+async fn structured_name_is_matched_whole(srv: TestServer) {
+    let timothee = |username: &str, family: &str| record(username, "Timothée", family, &format!("{username}@ac-lyon.fr"));
+    let batch = [
+        timothee("tandre", "André"),
+        timothee("tarnaud", "Arnaud"),
+        timothee("taubert", "Aubert"),
+        timothee("tleclerc", "Leclerc"),
+        record("aleclerc", "Anne", "Leclerc", "anne.leclerc@ac-lyon.fr"),
+    ];
+    import(&srv, &batch).await;
+    assert_eq!(found(&srv, &tm("N", "equals", "Leclerc;Timothée;;;")).await, vec!["tleclerc.vcf"]);
+    assert_eq!(found(&srv, &tm("N", "equals", "LECLERC;TIMOTHÉE;;;")).await, vec!["tleclerc.vcf"]);
+    assert_eq!(found(&srv, &tm("N", "equals", "Leclerc;Timothee;;;")).await, Vec::<String>::new(), "accents count");
+    assert_eq!(found(&srv, &tm("N", "equals", "Timothée")).await, Vec::<String>::new());
+    assert_eq!(found(&srv, &tm("N", "starts-with", "Leclerc;T")).await, vec!["tleclerc.vcf"]);
+    assert_eq!(found(&srv, &tm("N", "contains", "clerc;timo")).await, vec!["tleclerc.vcf"]);
+    assert_eq!(found(&srv, &tm("N", "ends-with", "Timothée;;;")).await.len(), 4);
+    assert_eq!(found(&srv, &tm("N", "contains", "timothée")).await.len(), 4);
+    assert_eq!(found(&srv, &tm("N", "contains", "Leclerc")).await, vec!["aleclerc.vcf", "tleclerc.vcf"]);
+    // FN is the shown name, not its parts.
+    assert_eq!(found(&srv, &tm("FN", "equals", "Timothée")).await, Vec::<String>::new());
+    assert_eq!(found(&srv, &tm("FN", "equals", "timothée leclerc")).await, vec!["tleclerc.vcf"]);
+    assert_eq!(found(&srv, &tm("FN", "starts-with", "Leclerc")).await, Vec::<String>::new());
+    // A property no card has matches nothing.
+    assert_eq!(found(&srv, &tm("NICKNAME", "contains", "Timothée")).await, Vec::<String>::new());
+    assert_eq!(found(&srv, &tm("ADR", "contains", "Lyon")).await, Vec::<String>::new());
+    // Other collations (RFC 4790 §9): i;octet is byte for byte.
+    let octet = |text: &str| {
+        format!(r#"<C:filter><C:prop-filter name="N"><C:text-match collation="i;octet" match-type="starts-with">{text}</C:text-match></C:prop-filter></C:filter>"#)
+    };
+    assert_eq!(found(&srv, &octet("Leclerc;")).await, vec!["aleclerc.vcf", "tleclerc.vcf"]);
+    assert_eq!(found(&srv, &octet("leclerc;")).await, Vec::<String>::new());
+    // An allof narrows on FN and checks TEL on the cards.
+    let all = r#"<C:filter test="allof"><C:prop-filter name="FN"><C:text-match>leclerc</C:text-match></C:prop-filter><C:prop-filter name="TEL"><C:text-match>72</C:text-match></C:prop-filter></C:filter>"#;
+    assert_eq!(found(&srv, all).await, vec!["aleclerc.vcf", "tleclerc.vcf"]);
+    let all = r#"<C:filter test="allof"><C:prop-filter name="FN"><C:text-match>leclerc</C:text-match></C:prop-filter><C:prop-filter name="TEL"><C:text-match negate-condition="yes">72</C:text-match></C:prop-filter></C:filter>"#;
+    assert_eq!(found(&srv, all).await, Vec::<String>::new());
+}
+
+/// Issue 16, case 2: a short contains or ends-with finds the values that
+/// hold the needle anywhere, never only those starting with it.
+async fn short_needles_are_answered_completely(backend: crate::db::Backend) {
+    let srv = spawn_with(backend, |c| c.directory_max_results = 3).await;
+    let batch = [
+        record("mbernard", "Mathieu", "Bernard", "mathieu.bernard@ac-lyon.fr"),
+        record("emartin", "Eugène", "Martin", "eugene.martin@ac-lyon.fr"),
+        record("jmeunier", "Jean", "Meunier", "jean.meunier@ac-nice.fr"),
+        record("pleroy", "Paul", "Leroy", "paul.leroy@ac-nice.fr"),
+    ];
+    import(&srv, &batch).await;
+    assert_eq!(found(&srv, &tm("FN", "contains", "eu")).await, vec!["emartin.vcf", "jmeunier.vcf", "mbernard.vcf"]);
+    assert_eq!(found(&srv, &tm("FN", "contains", "EU")).await.len(), 3);
+    assert_eq!(found(&srv, &tm("FN", "ends-with", "eu")).await, Vec::<String>::new());
+    assert_eq!(found(&srv, &tm("N", "ends-with", "eu;;;")).await, vec!["mbernard.vcf"]);
+    assert_eq!(found(&srv, &tm("FN", "contains", "y")).await, vec!["alice.vcf", "bob.vcf", "pleroy.vcf"], "alice lyon, bob lyon");
+    assert_eq!(found(&srv, &tm("FN", "contains", "oy")).await, vec!["pleroy.vcf"]);
+    assert_eq!(found(&srv, &tm("FN", "ends-with", "y")).await, vec!["pleroy.vcf"]);
+    assert_eq!(found(&srv, &tm("FN", "contains", "è")).await, vec!["emartin.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "contains", "u.")).await, vec!["mbernard.vcf"]);
+    // More matches than the cap: the cap, and a 507 (RFC 6352 §8.6.2).
+    let r = report(&srv, DIR, "1", &search(&tm("FN", "contains", "e"), "")).await;
+    let all = responses(&r.text());
+    assert_eq!(all.len(), 4, "{}", r.text());
+    assert!(all.iter().any(|(h, body)| h == DIR && body.contains("507")), "{}", r.text());
+    // As many as the cap: no 507.
+    let r = report(&srv, DIR, "1", &search(&tm("FN", "contains", "eu"), "")).await;
+    assert!(!r.text().contains("507"), "{}", r.text());
+}
+
+/// Issue 16, case 3: needles with `.`, `@` or `_` (an address typed from
+/// the middle, a full one, its end) are exact; their cost is a range of
+/// the index on a window of the needle (docs/performance.md).
+async fn separator_needles_are_exact(srv: TestServer) {
+    let batch = [
+        record("cbesnard", "Catherine", "Besnard", "catherine.besnard@ac-lyon.fr"),
+        record("cbesnard2", "Christine", "Besnard", "christine.besnard@ac-nice.fr"),
+        record("jbesnard", "Jean", "Besnard", "jean.besnard@ac-lyon.fr"),
+        record("abernard", "Antoine", "Bernard", "antoine.bernard@ac-lyon.fr"),
+        record("nb_x", "Nina", "Blanc", "n_b@ac-lyon.fr"),
+    ];
+    import(&srv, &batch).await;
+    assert_eq!(found(&srv, &tm("EMAIL", "contains", "n.b")).await, vec!["jbesnard.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "contains", "e.b")).await, vec!["abernard.vcf", "cbesnard.vcf", "cbesnard2.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "ends-with", ".besnard@ac-lyon.fr")).await, vec!["cbesnard.vcf", "jbesnard.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "contains", "ine.besnard@ac-")).await, vec!["cbesnard.vcf", "cbesnard2.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "contains", "catherine.besnard@ac-lyon.fr")).await, vec!["cbesnard.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "equals", "Catherine.Besnard@AC-LYON.FR")).await, vec!["cbesnard.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "contains", "d@ac-l")).await, vec!["abernard.vcf", "cbesnard.vcf", "jbesnard.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "contains", "n_b@")).await, vec!["nb_x.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "contains", "_")).await, vec!["nb_x.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "ends-with", "nice.fr")).await, vec!["cbesnard2.vcf"]);
+    assert_eq!(found(&srv, &tm("EMAIL", "contains", "ice.f")).await, vec!["cbesnard2.vcf"]);
+    assert_eq!(found(&srv, &tm("FN", "contains", "n.b")).await, Vec::<String>::new());
+}
+
+fn record(username: &str, given: &str, family: &str, email: &str) -> AccountRecord {
+    AccountRecord {
+        username: username.into(),
+        given_name: Some(given.into()),
+        family_name: Some(family.into()),
+        display_name: None,
+        emails: vec![email.into()],
+        academie: Some("lyon".into()),
+        title: None,
+        phone: Some("+33 4 72 00 00 00".into()),
+    }
+}
+
+async fn import(srv: &TestServer, batch: &[AccountRecord]) {
+    for outcome in srv.store.import_accounts(batch).await.unwrap() {
+        assert!(!matches!(outcome, almanach::store::ImportOutcome::Rejected(_)), "{outcome:?}");
+    }
+}
+
+both_stores!(
+    gateway_discovery_and_read_only,
+    searches_by_name_and_email,
+    cards_by_get_and_multiget,
+    structured_name_is_matched_whole,
+    separator_needles_are_exact
+);
+each_store!(results_are_capped, short_needles_are_answered_completely);

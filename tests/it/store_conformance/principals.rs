@@ -214,7 +214,7 @@ pub async fn principal_search(store: SharedStore) {
     };
     let found = |s: PrincipalSearch| {
         let store = store.clone();
-        async move { store.search_principals(&s).await.unwrap().into_iter().map(|p| p.username).collect::<Vec<_>>() }
+        async move { store.search_principals(&s).await.unwrap().principals.into_iter().map(|p| p.username).collect::<Vec<_>>() }
     };
     // Nice's active principals, and carol (the searching user) from Lyon.
     assert_eq!(found(search(&["MARTIN"], &[], true, None, 10)).await, ["alice"]);
