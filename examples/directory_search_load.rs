@@ -40,8 +40,10 @@
 //! whole file (every row is an account): an answer must hold exactly the
 //! matching accounts when there are at most LIMIT, otherwise LIMIT of them
 //! (fewer only if the search stopped at its bound) and a 507.
-//! `DIRECTORY_LOAD_SLOW_MS=N` prints the needles of searches slower than N
-//! ms.
+//! `DIRECTORY_LOAD_CASES='N/equals/Leclerc;Timothée;;;|FN/contains/eu'`
+//! checks those filters the same way (one text-match each, `|`-separated)
+//! and prints their time. `DIRECTORY_LOAD_SLOW_MS=N` prints the needles of
+//! searches slower than N ms.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -215,6 +217,53 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
+/// Whether an answer is right for the `expected` matches: all of them when
+/// there are at most `limit` (no 507); otherwise `limit` of them and a 507,
+/// or fewer and a 507 when the search stopped at its bound. Returns the
+/// outcome's name, or None when wrong.
+fn verdict(expected: &HashSet<String>, got: &HashSet<String>, more: bool, limit: usize) -> Option<&'static str> {
+    if expected.len() <= limit && !more {
+        (got == expected).then_some("complete")
+    } else if more && got.len() == limit {
+        (got.is_subset(expected) && expected.len() > limit).then_some("capped")
+    } else if more {
+        got.is_subset(expected).then_some("stopped at the bound")
+    } else {
+        None
+    }
+}
+
+/// Checks the filters of `DIRECTORY_LOAD_CASES` against the file.
+async fn check_cases(store: &SharedStore, rows: &[Row], cases: &str, limit: usize) -> anyhow::Result<()> {
+    for case in cases.split('|') {
+        let mut parts = case.splitn(3, '/');
+        let (Some(prop), Some(kind), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+            anyhow::bail!("bad case {case:?}: PROP/match-type/value");
+        };
+        let kind = MatchType::parse(kind).ok_or_else(|| anyhow::anyhow!("bad match type in {case:?}"))?;
+        let f = one(text_match(prop, kind, value));
+        let expected = truth(rows, &f);
+        let start = Instant::now();
+        let answer = search(store, &f, limit, 256).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let took = start.elapsed();
+        let again = Instant::now();
+        search(store, &f, limit, 256).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let took_again = again.elapsed();
+        let got: HashSet<String> = answer.entries.iter().map(|e| e.username.clone()).collect();
+        let outcome = verdict(&expected, &got, answer.more, limit).unwrap_or("WRONG");
+        println!(
+            "case {}: {} accounts match; answered {} cards{} — {outcome}; {:.1} ms, then {:.1} ms",
+            describe(&f),
+            expected.len(),
+            got.len(),
+            if answer.more { " and a 507" } else { "" },
+            took.as_secs_f64() * 1000.0,
+            took_again.as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
+
 /// Checks `count` needles of `kind` against the file; prints the outcome.
 async fn check(store: &SharedStore, rows: &[Row], kind: &str, count: usize, limit: usize) -> anyhow::Result<()> {
     let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
@@ -227,20 +276,14 @@ async fn check(store: &SharedStore, rows: &[Row], kind: &str, count: usize, limi
         let expected = truth(rows, &f);
         let answer = search(store, &f, limit, 256).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let got: HashSet<String> = answer.entries.iter().map(|e| e.username.clone()).collect();
-        let ok = if expected.len() <= limit && !answer.more {
-            complete += 1;
-            got == expected
-        } else if answer.more && got.len() == limit {
-            capped += 1;
-            got.is_subset(&expected) && expected.len() > limit
-        } else if answer.more {
-            // Stopped at its bound: whatever it answers must match.
-            short += 1;
-            got.is_subset(&expected)
-        } else {
-            false
-        };
-        if !ok {
+        let outcome = verdict(&expected, &got, answer.more, limit);
+        match outcome {
+            Some("complete") => complete += 1,
+            Some("capped") => capped += 1,
+            Some(_) => short += 1,
+            None => {}
+        }
+        if outcome.is_none() {
             wrong += 1;
             println!(
                 "WRONG {kind} {}: expected {} (first: {:?}), got {} more={}",
@@ -292,6 +335,9 @@ async fn main() -> anyhow::Result<()> {
         });
     }
     let store = almanach::store::open(&args[1]).await?;
+    if let Ok(cases) = std::env::var("DIRECTORY_LOAD_CASES") {
+        check_cases(&store, &rows, &cases, limit).await?;
+    }
     if let Some(count) = std::env::var("DIRECTORY_LOAD_CHECK").ok().and_then(|v| v.parse().ok()) {
         for kind in &kinds {
             check(&store, &rows, kind, count, limit).await?;

@@ -309,48 +309,59 @@ const CARD_PROPERTIES: [&str; 9] = ["VERSION", "UID", "FN", "N", "EMAIL", "ORG",
 /// What the index can say about part of a filter, over the directory's
 /// cards: it may hold for every card, for none, or only for cards whose
 /// entry meets the clauses (every clause, one term of each) — a superset
-/// of the cards it holds for, which the exact check then narrows.
+/// of the cards it holds for, which the exact check then narrows; with
+/// `exact`, exactly those cards (the store's check on the indexed texts,
+/// which are the card's, is then the filter's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Narrow {
     All,
     Nothing,
-    Clauses(Vec<Vec<DirectoryTerm>>),
+    Clauses(Vec<Vec<DirectoryTerm>>, bool),
 }
 
 impl Narrow {
     /// Holds when one of `items` holds: the union of one clause of each.
     fn any(items: Vec<Narrow>) -> Narrow {
         let mut union = Vec::new();
+        let mut exact = true;
         for item in items {
             match item {
                 Narrow::All => return Narrow::All,
                 Narrow::Nothing => {}
                 // A conjunction is contained in each of its clauses: the
                 // most selective stands for it.
-                Narrow::Clauses(clauses) => union.extend(clauses.into_iter().min_by_key(|c| clause_rank(c)).unwrap_or_default()),
+                Narrow::Clauses(clauses, e) => {
+                    exact &= e && clauses.len() == 1;
+                    union.extend(clauses.into_iter().min_by_key(|c| clause_rank(c)).unwrap_or_default());
+                }
             }
         }
         if union.is_empty() {
             Narrow::Nothing
         } else {
-            Narrow::Clauses(vec![union])
+            Narrow::Clauses(vec![union], exact)
         }
     }
 
     /// Holds when all of `items` hold.
     fn all(items: Vec<Narrow>) -> Narrow {
         let mut clauses = Vec::new();
+        let mut exact = true;
         for item in items {
             match item {
                 Narrow::Nothing => return Narrow::Nothing,
-                Narrow::All => {}
-                Narrow::Clauses(c) => clauses.extend(c),
+                // A condition only the cards can decide.
+                Narrow::All => exact = false,
+                Narrow::Clauses(c, e) => {
+                    exact &= e;
+                    clauses.extend(c);
+                }
             }
         }
         if clauses.is_empty() {
             Narrow::All
         } else {
-            Narrow::Clauses(clauses)
+            Narrow::Clauses(clauses, exact)
         }
     }
 
@@ -381,16 +392,19 @@ fn clause_rank(clause: &[DirectoryTerm]) -> (u8, std::cmp::Reverse<usize>, usize
 pub struct Unsupported(pub Vec<CardPropFilter>);
 
 /// The filter as a directory search: clauses whose matches include every
-/// card the filter matches (RFC 6352 §10.5), the caller checking each
-/// candidate against the whole filter. Ok(None) when no card can match (a
-/// property no generated card has). Unsupported when the index cannot
+/// card the filter matches (RFC 6352 §10.5), and whether they are exactly
+/// those (every condition an `i;unicode-casemap` text-match on FN, N or
+/// EMAIL, which the store decides on the same texts as the card holds);
+/// otherwise the caller checks each candidate card against the whole
+/// filter. Ok(None) when no card can match (a property no generated card
+/// has). Unsupported when the index cannot
 /// narrow the filter: no prop-filter, or a filter that can hold for cards
 /// no term selects (a negated or empty text-match, `is-not-defined`, a
 /// param-filter, a property other than FN, N and EMAIL, alone or as an
 /// alternative); a text-match longer than `max_chars` is refused too.
 /// Such conditions are checked exactly when another condition of an
 /// `allof` narrows.
-pub fn directory_search(filter: &CardFilter, limit: usize, max_chars: usize) -> Result<Option<DirectorySearch>, Unsupported> {
+pub fn directory_search(filter: &CardFilter, limit: usize, max_chars: usize) -> Result<Option<(DirectorySearch, bool)>, Unsupported> {
     if filter.prop_filters.is_empty() {
         return Err(Unsupported(Vec::new()));
     }
@@ -406,7 +420,7 @@ pub fn directory_search(filter: &CardFilter, limit: usize, max_chars: usize) -> 
     match Narrow::combine(filter.test, narrowed) {
         Narrow::All => Err(Unsupported(if wide.is_empty() { filter.prop_filters.clone() } else { wide })),
         Narrow::Nothing => Ok(None),
-        Narrow::Clauses(clauses) => Ok(Some(DirectorySearch { clauses, limit })),
+        Narrow::Clauses(clauses, exact) => Ok(Some((DirectorySearch { clauses, limit }, exact))),
     }
 }
 
@@ -461,17 +475,19 @@ fn narrow_text_match(field: DirectoryField, tm: &TextMatch) -> Narrow {
         MatchType::EndsWith => DirectoryMatch::Suffix,
         MatchType::Contains => DirectoryMatch::Substring,
     };
-    let (kind, needle) = match tm.collation {
-        Collation::UnicodeCasemap => (kind(tm.match_type), fold(Collation::UnicodeCasemap, &tm.value).into_owned()),
-        Collation::Octet | Collation::AsciiCasemap if tm.value.is_ascii() => (kind(tm.match_type), tm.value.to_ascii_lowercase()),
+    let (kind, needle, exact) = match tm.collation {
+        Collation::UnicodeCasemap => (kind(tm.match_type), fold(Collation::UnicodeCasemap, &tm.value).into_owned(), true),
+        Collation::Octet | Collation::AsciiCasemap if tm.value.is_ascii() => {
+            (kind(tm.match_type), tm.value.to_ascii_lowercase(), false)
+        }
         Collation::Octet | Collation::AsciiCasemap => {
             match tm.value.split(|c: char| !c.is_ascii()).max_by_key(|run| run.len()).filter(|run| !run.is_empty()) {
-                Some(run) => (DirectoryMatch::Substring, run.to_ascii_lowercase()),
+                Some(run) => (DirectoryMatch::Substring, run.to_ascii_lowercase(), false),
                 None => return Narrow::All,
             }
         }
     };
-    Narrow::Clauses(vec![vec![DirectoryTerm { field, kind, needle }]])
+    Narrow::Clauses(vec![vec![DirectoryTerm { field, kind, needle }]], exact)
 }
 
 /// The exact check (RFC 6352 §10.5): the card of `entry` against the
@@ -482,14 +498,18 @@ pub fn entry_matches(entry: &DirectoryEntry, filter: &CardFilter) -> bool {
 }
 
 /// The directory's cards matching `filter`: at most `limit`, every one
-/// checked against the whole filter, and whether there may be more (a 507
-/// for the caller, RFC 6352 §8.6.2). Unsupported filters are refused.
+/// matching the whole filter, and whether there may be more (a 507 for the
+/// caller, RFC 6352 §8.6.2). Unsupported filters are refused. Each
+/// candidate is checked by the store on its indexed texts; when those
+/// conditions are not the whole filter, its card is checked too.
 pub async fn search(store: &SharedStore, filter: &CardFilter, limit: usize, max_chars: usize) -> Result<DirectoryAnswer, SearchError> {
-    let Some(search) = directory_search(filter, limit, max_chars).map_err(SearchError::Unsupported)? else {
+    let Some((search, exact)) = directory_search(filter, limit, max_chars).map_err(SearchError::Unsupported)? else {
         return Ok(DirectoryAnswer::default());
     };
-    let accept = |entry: &DirectoryEntry| entry_matches(entry, filter);
-    Ok(store.directory_search(&search, &accept).await?)
+    let card_check = |entry: &DirectoryEntry| entry_matches(entry, filter);
+    let indexed_texts = |_: &DirectoryEntry| true;
+    let accept: &crate::store::EntryCheck<'_> = if exact { &indexed_texts } else { &card_check };
+    Ok(store.directory_search(&search, accept).await?)
 }
 
 /// Why [`search`] gave no answer.
@@ -635,13 +655,15 @@ mod tests {
     #[test]
     fn filters_become_index_searches() {
         use DirectoryField::*;
-        let clauses = |f: &CardFilter| directory_search(f, 51, 256).unwrap().unwrap().clauses;
+        let clauses = |f: &CardFilter| directory_search(f, 51, 256).unwrap().unwrap().0.clauses;
+        let exact = |f: &CardFilter| directory_search(f, 51, 256).unwrap().unwrap().1;
         let f = filter(FilterTest::AnyOf, vec![("FN", MatchType::StartsWith, "Dub"), ("EMAIL", MatchType::Contains, "DUBOIS@")]);
         assert_eq!(
             clauses(&f),
             vec![vec![term(FullName, DirectoryMatch::Prefix, "dub"), term(Email, DirectoryMatch::Substring, "dubois@")]]
         );
-        assert_eq!(directory_search(&f, 51, 256).unwrap().unwrap().limit, 51);
+        assert_eq!(directory_search(&f, 51, 256).unwrap().unwrap().0.limit, 51);
+        assert!(exact(&f));
         let f = filter(FilterTest::AllOf, vec![("FN", MatchType::StartsWith, "Dub"), ("EMAIL", MatchType::EndsWith, "@ac-lyon.fr")]);
         assert_eq!(
             clauses(&f),
@@ -658,6 +680,7 @@ mod tests {
         let mut octet = filter(FilterTest::AnyOf, vec![("FN", MatchType::Equals, "Jean")]);
         octet.prop_filters[0].text_matches[0].collation = Collation::Octet;
         assert_eq!(clauses(&octet), vec![vec![term(FullName, DirectoryMatch::Equals, "jean")]]);
+        assert!(!exact(&octet), "i;octet is checked on the cards");
         octet.prop_filters[0].text_matches[0].value = "Hélène D".into();
         assert_eq!(clauses(&octet), vec![vec![term(FullName, DirectoryMatch::Substring, "ne d")]]);
         octet.prop_filters[0].text_matches[0].value = "é".into();
@@ -666,6 +689,7 @@ mod tests {
         // An allof narrows on what it can and checks the rest on the cards.
         let mut with_tel = filter(FilterTest::AllOf, vec![("FN", MatchType::Contains, "dub"), ("TEL", MatchType::Contains, "04")]);
         assert_eq!(clauses(&with_tel), vec![vec![term(FullName, DirectoryMatch::Substring, "dub")]]);
+        assert!(!exact(&with_tel), "TEL is checked on the cards");
         with_tel.prop_filters[0].text_matches[0].negate = true;
         assert_eq!(directory_search(&with_tel, 5, 256).unwrap_err().0.len(), 2);
         // A property no generated card has matches nothing: an empty answer,
@@ -673,6 +697,12 @@ mod tests {
         assert_eq!(directory_search(&filter(FilterTest::AllOf, vec![("NICKNAME", MatchType::Contains, "x")]), 5, 256), Ok(None));
         let any = filter(FilterTest::AnyOf, vec![("NICKNAME", MatchType::Contains, "x"), ("FN", MatchType::Contains, "x")]);
         assert_eq!(clauses(&any), vec![vec![term(FullName, DirectoryMatch::Substring, "x")]]);
+        assert!(exact(&any));
+        let mut two = filter(FilterTest::AnyOf, vec![("FN", MatchType::Contains, "x"), ("N", MatchType::Contains, "y")]);
+        two.prop_filters[0].test = FilterTest::AllOf;
+        two.prop_filters[0].text_matches.push(TextMatch { value: "z".into(), collation: Collation::UnicodeCasemap, match_type: MatchType::Contains, negate: false });
+        assert_eq!(clauses(&two), vec![vec![term(FullName, DirectoryMatch::Substring, "x"), term(StructuredName, DirectoryMatch::Substring, "y")]]);
+        assert!(!exact(&two), "an allof inside an anyof is narrowed on one of its conditions");
         let grouped = filter(FilterTest::AnyOf, vec![("item1.EMAIL", MatchType::Contains, "x")]);
         assert_eq!(directory_search(&grouped, 5, 256), Ok(None));
 

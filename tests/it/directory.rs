@@ -278,6 +278,239 @@ async fn separator_needles_are_exact(srv: TestServer) {
     assert_eq!(found(&srv, &tm("FN", "contains", "n.b")).await, Vec::<String>::new());
 }
 
+/// Every card answered matches the filter (RFC 6352 §10.5, checked with
+/// `carddav::directory::entry_matches` on every account of the directory),
+/// none is left out below the cap, and a 507 comes exactly when more cards
+/// match than the cap (§8.6.2): a generated directory, many shapes of
+/// needle (1 to 14 characters, prefixes, suffixes, whole values, across
+/// `.` `@` `;` and spaces, with and without accents, upper case, other
+/// collations, anyof and allof, conditions only the cards can check).
+async fn every_answer_is_exact(backend: crate::db::Backend) {
+    use std::collections::BTreeSet;
+    const CAP: usize = 5;
+    let srv = spawn_with(backend, |c| c.directory_max_results = CAP).await;
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let records = generate(&mut rng, 160);
+    import(&srv, &records).await;
+    let mut entries = Vec::new();
+    for p in srv.store.list_principals().await.unwrap() {
+        entries.extend(srv.store.directory_entry(&p.username).await.unwrap());
+    }
+    let (mut refused, mut capped, mut empty) = (0, 0, 0);
+    for _ in 0..400 {
+        let (xml, filter) = random_filter(&mut rng, &entries);
+        let r = report(&srv, DIR, "1", &format!(r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop>{xml}</C:addressbook-query>"#)).await;
+        if r.status == 403 {
+            // Only what the index cannot narrow is refused.
+            assert!(r.text().contains("supported-filter"), "{xml}: {}", r.text());
+            assert!(almanach::carddav::directory::directory_search(&filter, 1, 256).is_err(), "{xml}");
+            refused += 1;
+            continue;
+        }
+        assert_eq!(r.status, 207, "{xml}: {}", r.text());
+        let expected: BTreeSet<String> = entries
+            .iter()
+            .filter(|e| almanach::carddav::directory::entry_matches(e, &filter))
+            .map(|e| format!("{}.vcf", e.username))
+            .collect();
+        let all = responses(&r.text());
+        let cut = all.iter().any(|(h, body)| h == DIR && body.contains("507"));
+        let got: BTreeSet<String> = all.iter().filter(|(h, _)| h != DIR).map(|(h, _)| h.trim_start_matches(DIR).to_string()).collect();
+        assert!(got.is_subset(&expected), "{xml}: answered {:?}, not matching", got.difference(&expected).collect::<Vec<_>>());
+        if expected.len() > CAP {
+            assert!(cut && got.len() == CAP, "{xml}: {} match, answered {} (507: {cut})", expected.len(), got.len());
+            capped += 1;
+        } else {
+            assert!(!cut && got == expected, "{xml}: expected {expected:?}, answered {got:?} (507: {cut})");
+            empty += usize::from(expected.is_empty());
+        }
+    }
+    // The shapes reach every outcome.
+    assert!(refused > 0 && capped > 20 && empty > 20 && refused + capped + empty < 380, "{refused} {capped} {empty}");
+}
+
+/// A tiny deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Accounts with French names (accents, compound and particle names,
+/// apostrophes), one or two addresses, some display names.
+fn generate(rng: &mut Rng, count: usize) -> Vec<AccountRecord> {
+    const GIVEN: [&str; 16] = [
+        "Élodie", "Léa", "Hélène", "Timothée", "Mathieu", "Eugène", "Jean-Pierre", "Marie-Thérèse", "Anne", "Chloé", "Loïc",
+        "Zoé", "Noël", "Jean", "Paul", "Ève",
+    ];
+    const FAMILY: [&str; 14] = [
+        "Martin", "Leclerc", "Besnard", "Bernard", "Dubois-Legrand", "Le Floc'h", "de La Fontaine", "Müller", "Strauß",
+        "Dupont", "Meunier", "Lefèvre", "Nguyen", "Saint-Martin",
+    ];
+    let mut out = Vec::new();
+    let mut used = std::collections::HashMap::new();
+    for _ in 0..count {
+        let (given, family) = (*rng.pick(&GIVEN), *rng.pick(&FAMILY));
+        let base = format!("{}.{}", slug(given), slug(family));
+        let k = used.entry(base.clone()).and_modify(|k| *k += 1).or_insert(1);
+        let username = if *k == 1 { base } else { format!("{base}{k}") };
+        let academie = *rng.pick(&["lyon", "creteil"]);
+        let mut emails = vec![format!("{username}@ac-{academie}.fr")];
+        if rng.below(4) == 0 {
+            emails.push(format!("{}@education.gouv.fr", username.replace('.', "_")));
+        }
+        let display = match rng.below(10) {
+            0..=3 => Some(format!("{given} {}", family.to_uppercase())),
+            4 => Some(format!("Mme {family}")),
+            _ => None,
+        };
+        out.push(AccountRecord {
+            username,
+            given_name: Some(given.into()),
+            family_name: Some(family.into()),
+            display_name: display,
+            emails,
+            academie: Some(academie.into()),
+            title: Some("Professeure des écoles".into()),
+            phone: (rng.below(2) == 0).then(|| format!("+33 4 72 {:02} {:02} 00", rng.below(100), rng.below(100))),
+        });
+    }
+    out
+}
+
+fn slug(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.replace('ß', "ss").nfkd().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>().to_lowercase()
+}
+
+/// A random filter on the values of random entries, as XML and as the
+/// filter the server parses it into.
+fn random_filter(rng: &mut Rng, entries: &[almanach::store::DirectoryEntry]) -> (String, almanach::vcard::filter::CardFilter) {
+    use almanach::collation::{Collation, MatchType, TextMatch};
+    use almanach::vcard::filter::{CardFilter, CardPropFilter, FilterTest};
+    let test = if rng.below(2) == 0 { FilterTest::AnyOf } else { FilterTest::AllOf };
+    let count = if rng.below(10) < 7 { 1 } else { 2 };
+    let mut filter = CardFilter { test, prop_filters: Vec::new() };
+    for _ in 0..count {
+        let e = rng.pick(entries);
+        let (prop, value) = match rng.below(20) {
+            0..=7 => ("FN", almanach::store::directory::full_name(&e.username, e.display_name.as_deref(), e.given_name.as_deref(), e.family_name.as_deref())),
+            8..=11 => ("N", almanach::store::directory::structured_name(e.given_name.as_deref(), e.family_name.as_deref())),
+            _ => ("EMAIL", e.emails.first().cloned().unwrap_or_else(|| "x@y.fr".into())),
+        };
+        let chars: Vec<char> = value.chars().collect();
+        let (match_type, mut needle) = match rng.below(12) {
+            0 => (MatchType::Equals, value.clone()),
+            1 | 2 => (MatchType::StartsWith, chars[..1 + rng.below(chars.len())].iter().collect()),
+            3 | 4 => (MatchType::EndsWith, chars[rng.below(chars.len())..].iter().collect()),
+            5 => (MatchType::Contains, rng.pick(&["zq", "x@y", ".b", "ée", "e.b", "n@", "_", ";;", "ß", " l", "-m", "'h", "é", "ç"]).to_string()),
+            _ => {
+                let len = 1 + rng.below(14.min(chars.len()));
+                let from = rng.below(chars.len() - len + 1);
+                (MatchType::Contains, chars[from..from + len].iter().collect())
+            }
+        };
+        match rng.below(10) {
+            0..=2 => needle = needle.to_uppercase(),
+            3 => needle = slug_keep(&needle),
+            _ => {}
+        }
+        if needle.is_empty() {
+            needle = "a".into();
+        }
+        let collation = match rng.below(20) {
+            0 | 1 => Collation::AsciiCasemap,
+            2 => Collation::Octet,
+            _ => Collation::UnicodeCasemap,
+        };
+        let mut pf = CardPropFilter::new(prop);
+        pf.text_matches.push(TextMatch { value: needle, collation, match_type, negate: false });
+        filter.prop_filters.push(pf);
+    }
+    // Conditions only the cards can check, next to one the index narrows.
+    if test == FilterTest::AllOf && rng.below(4) == 0 {
+        let mut tel = CardPropFilter::new("TEL");
+        tel.text_matches.push(TextMatch { value: "72".into(), collation: Collation::UnicodeCasemap, match_type: MatchType::Contains, negate: rng.below(2) == 0 });
+        filter.prop_filters.push(tel);
+    }
+    let xml = format!(
+        r#"<C:filter test="{}">{}</C:filter>"#,
+        filter.test.as_str(),
+        filter
+            .prop_filters
+            .iter()
+            .map(|pf| {
+                let tm = &pf.text_matches[0];
+                format!(
+                    r#"<C:prop-filter name="{}"><C:text-match collation="{}" match-type="{}" negate-condition="{}">{}</C:text-match></C:prop-filter>"#,
+                    pf.name,
+                    tm.collation.as_str(),
+                    tm.match_type.as_str(),
+                    if tm.negate { "yes" } else { "no" },
+                    tm.value.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+                )
+            })
+            .collect::<String>()
+    );
+    (xml, filter)
+}
+
+/// The text without accents, other characters kept.
+fn slug_keep(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).collect()
+}
+
+/// RFC 3744 §9.4: principals of the académie matched under
+/// i;unicode-casemap, at most 100 with a 507 beyond (issue 16: no short
+/// answer that hides matches).
+async fn principal_search_is_exact_and_capped(srv: TestServer) {
+    let mut batch = vec![
+        AccountRecord { display_name: Some("Élodie Martin".into()), ..record("emartin", "Élodie", "Martin", "elodie.martin@ac-lyon.fr") },
+        AccountRecord { display_name: Some("Johann Strauß".into()), ..record("jstrauss", "Johann", "Strauß", "johann.strauss@ac-lyon.fr") },
+    ];
+    for i in 0..101 {
+        batch.push(AccountRecord {
+            display_name: Some(format!("Agent {i:03}")),
+            ..record(&format!("agent{i:03}"), "Agent", &format!("{i:03}"), &format!("agent{i:03}@ac-lyon.fr"))
+        });
+    }
+    import(&srv, &batch).await;
+    let search = |matching: &str, prop: &str| {
+        format!(
+            r#"<D:principal-property-search xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:property-search><D:prop>{prop}</D:prop><D:match>{matching}</D:match></D:property-search><D:prop><D:displayname/></D:prop></D:principal-property-search>"#
+        )
+    };
+    let principals = |body: &str| crate::caldav::names(body, "/principals/");
+    let r = crate::caldav::report(&srv, "/principals/", "0", &search("ÉLODIE", "<D:displayname/>")).await;
+    assert_eq!(principals(&r.text()), ["emartin/"]);
+    let r = crate::caldav::report(&srv, "/principals/", "0", &search("STRAUSS", "<D:displayname/>")).await;
+    assert_eq!(principals(&r.text()), ["jstrauss/"], "ß is ss");
+    let r = crate::caldav::report(&srv, "/principals/", "0", &search("MARTIN@AC-", "<C:calendar-user-address-set/>")).await;
+    assert_eq!(principals(&r.text()), ["emartin/"]);
+    // 101 agents match: 100 and a 507 for the request-URI.
+    let r = crate::caldav::report(&srv, "/principals/", "0", &search("agent", "<D:displayname/>")).await;
+    assert_eq!(r.status, 207);
+    let all = responses(&r.text());
+    assert_eq!(all.len(), 101, "{}", r.text());
+    let cut = all.iter().find(|(h, _)| h == "/principals/").expect("507").1.clone();
+    assert!(cut.contains("507") && cut.contains("number-of-matches-within-limits"), "{cut}");
+    let r = crate::caldav::report(&srv, "/principals/", "0", &search("agent 10", "<D:displayname/>")).await;
+    assert_eq!(principals(&r.text()), ["agent100/"]);
+    assert!(!r.text().contains("507"));
+}
+
 fn record(username: &str, given: &str, family: &str, email: &str) -> AccountRecord {
     AccountRecord {
         username: username.into(),
@@ -302,6 +535,7 @@ both_stores!(
     searches_by_name_and_email,
     cards_by_get_and_multiget,
     structured_name_is_matched_whole,
-    separator_needles_are_exact
+    separator_needles_are_exact,
+    principal_search_is_exact_and_capped
 );
-each_store!(results_are_capped, short_needles_are_answered_completely);
+each_store!(results_are_capped, short_needles_are_answered_completely, every_answer_is_exact);

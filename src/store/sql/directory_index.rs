@@ -272,10 +272,13 @@ pub fn windows(text: &str, bit: i64) -> Vec<Source> {
 }
 
 /// The windows of an address needle whose first `@` is at byte `at`: those
-/// starting at or before the `@` (an address has rows only there).
+/// starting at or before the `@` (an address has rows only there), of
+/// [`SUFFIX_CHARS`] characters when the needle has them (a shorter window
+/// at the end finds all that a longer one before it does, and more).
 fn address_windows(text: &str, at: usize) -> Vec<Source> {
-    let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).take_while(|i| *i <= at).collect();
     let all: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    let last = all.len().saturating_sub(SUFFIX_CHARS);
+    let starts: Vec<usize> = all.iter().copied().take_while(|i| *i <= at).take(last + 1).collect();
     spread(starts.len())
         .into_iter()
         .map(|k| {
@@ -937,7 +940,14 @@ mod tests {
         let w = plan(term(Email, Suffix, ".besnard@ac-lyon.fr"));
         assert_eq!(w[0].len(), 8);
         assert_eq!(w[0][0], ".besnard@ac-");
-        assert_eq!(w[0][7], "@ac-lyon.fr");
+        assert_eq!(w[0][7], "d@ac-lyon.fr");
+        assert_eq!(plan(term(Email, Substring, "e.besnard@ac")), [["e.besnard@ac"]]);
+        assert_eq!(plan(term(Email, Substring, "@ac-lyon")), [["@ac-lyon"]]);
+        let w = plan(term(Email, Substring, "catherine.besnard@ac-lyon.fr"));
+        assert_eq!(
+            w[0],
+            ["catherine.be", "therine.besn", "erine.besnar", "ine.besnard@", ".besnard@ac-", "esnard@ac-ly", "nard@ac-lyon", "d@ac-lyon.fr"]
+        );
         assert_eq!(plan(term(Email, Substring, "n.b")), [vec!["n.b".to_string()]]);
         // Without `@`: the local part, and the domains holding it.
         assert_eq!(plan(term(Email, Substring, "lyon")), [vec!["lyon".to_string()], vec!["h:ac-lyon.fr".to_string()]]);
