@@ -34,6 +34,9 @@
 //! - [`compute`] — CPU-heavy work (parsing, filters, expansion) on a
 //!   bounded pool off the async workers, cancelled with its request and
 //!   held to a work budget.
+//! - [`imip`] — the email side of scheduling (RFC 6047): composing
+//!   invitations, sending them over SMTP, receiving replies over LMTP
+//!   (RFC 2033), per-invitation reply addresses; no SQL.
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
@@ -49,6 +52,7 @@ pub mod dav;
 pub mod directory;
 pub mod http;
 pub mod ical;
+pub mod imip;
 pub mod logwriter;
 pub mod store;
 pub mod vcard;
