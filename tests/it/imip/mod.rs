@@ -1,0 +1,5 @@
+//! iMIP transport pieces over real sockets: `SmtpTransport` against a test
+//! SMTP server, the LMTP listener against a test client.
+mod lmtp;
+mod smtp;
+pub mod smtp_server;
