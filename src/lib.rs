@@ -49,6 +49,7 @@ pub mod dav;
 pub mod directory;
 pub mod http;
 pub mod ical;
+pub mod itip;
 pub mod logwriter;
 pub mod store;
 pub mod vcard;

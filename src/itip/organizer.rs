@@ -1,0 +1,567 @@
+//! The organizer's side (RFC 6638 §3.2.1): creating, modifying and
+//! removing an organizer scheduling object resource sends REQUEST and
+//! CANCEL messages to the attendees, per instance (§3.2.6).
+
+use std::collections::BTreeSet;
+
+use calcard::icalendar::{
+    ICalendar, ICalendarComponentType, ICalendarEntry, ICalendarParameterName,
+    ICalendarParameterValue, ICalendarProperty, ICalendarValue, Uri,
+};
+use chrono::{DateTime, Utc};
+
+use super::{
+    address::{AddressSet, CalAddress},
+    message::{build, clean, Outgoing},
+    model::{
+        address_of, agent, force_send, param, partstat, remove_param, set_param, set_partstat,
+        Agent, Cal, ForceSend, Tree,
+    },
+    role::{is_scheduled_kind, organizer_of},
+    Method, SchedulingError,
+};
+
+/// What an organizer's change produces.
+#[derive(Debug, Clone)]
+pub struct OrganizerOutcome {
+    /// One message per recipient and method, in the order to deliver them
+    /// (a CANCEL before a REQUEST to the same recipient).
+    pub outgoing: Vec<Outgoing>,
+    /// The object to store: SCHEDULE-FORCE-SEND removed (RFC 6638 §7.2),
+    /// SCHEDULE-STATUS 1.0 (pending, §3.2.9) on the ATTENDEE properties of
+    /// every recipient and 2.3 where a SCHEDULE-FORCE-SEND value was not
+    /// recognized (§7.2); on the other attendees the server scheduled
+    /// with, the SCHEDULE-STATUS stored before, whatever the client sent
+    /// (§7.3: the server's); SEQUENCE and PARTSTAT as described at
+    /// [`organizer_change`]. On a removal, the object as cancelled
+    /// (STATUS:CANCELLED, SEQUENCE + 1), for information.
+    pub stored: ICalendar,
+}
+
+fn refuse(why: impl Into<String>) -> SchedulingError {
+    SchedulingError::AllowedOrganizerChange(why.into())
+}
+
+fn invalid(why: impl Into<String>) -> SchedulingError {
+    SchedulingError::ValidSchedulingMessage(why.into())
+}
+
+/// An organizer creates (`old` None), modifies, or removes (`new` None) a
+/// scheduling object resource (RFC 6638 §3.2.1.1–§3.2.1.3, invoked by PUT,
+/// DELETE, COPY and MOVE as §3.2.3 says). `owner` is the owner's
+/// calendar-user-address-set; `now` becomes the messages' DTSTAMP
+/// (§3.2.5).
+///
+/// Messages:
+/// - Create: a REQUEST to every ATTENDEE whose SCHEDULE-AGENT is SERVER or
+///   absent (§3.2.1.1), never to one of the owner's addresses (§3.2.1).
+/// - Modify: the §3.2.1.2 table, per attendee and per instance (§3.2.6):
+///   each attendee is sent only the instances that list them — the
+///   components listing them, the master carrying an EXDATE for each
+///   override that does not (or that is cancelled), as RFC 5546 §3.2.2
+///   allows. An attendee who no longer appears anywhere (or whose
+///   SCHEDULE-AGENT became CLIENT or NONE) gets a CANCEL; one removed from
+///   an instance, or whose instance was cancelled (EXDATE added, override
+///   with STATUS:CANCELLED), a CANCEL of that RECURRENCE-ID; a new or
+///   changed override a REQUEST with that override only; a change of the
+///   master (or of what the attendee sees of it) a REQUEST of everything
+///   they see. A REQUEST goes only when something significant for that
+///   attendee changed (RFC 5546 §2.1.4; see `model::Sig`: times,
+///   recurrence, STATUS, SUMMARY, LOCATION, DESCRIPTION, the attendee list,
+///   the organizer…, not alarms, DTSTAMP, LAST-MODIFIED, SEQUENCE,
+///   TRANSP or SCHEDULE-* parameters), or when SCHEDULE-FORCE-SEND=REQUEST
+///   is on their ATTENDEE (§3.2.7, §7.2).
+/// - Remove: a CANCEL (STATUS:CANCELLED, SEQUENCE + 1, RFC 5546 §3.2.5) to
+///   every attendee the server scheduled with (§3.2.1.3).
+///
+/// Messages carry no SCHEDULE-AGENT, SCHEDULE-STATUS or
+/// SCHEDULE-FORCE-SEND (§7), no VALARM, and DTSTAMP = `now`.
+///
+/// SEQUENCE (RFC 5546 §2.1.4, RFC 6638 §3.2.5): the client's values are
+/// kept, except that a component with a significant change whose SEQUENCE
+/// is not above the old object's highest gets that highest + 1 — in the
+/// messages and in the stored object — so that attendees never see a
+/// change as stale (clients do forget to increment). A CANCEL carries a
+/// SEQUENCE above the old object's.
+///
+/// PARTSTAT: a PARTSTAT other than NEEDS-ACTION set on another attendee
+/// the server schedules with is refused with
+/// `allowed-organizer-scheduling-object-change` (§3.2.1, §3.2.4.3) —
+/// unless it is the value already stored for that attendee (a client
+/// writing back the replies it was shown). When a component is
+/// rescheduled (DTSTART, DTEND, DURATION, DUE, RRULE, RDATE changed, or an
+/// EXDATE removed), those attendees' PARTSTAT is reset to NEEDS-ACTION
+/// (§3.2.8).
+///
+/// A SCHEDULE-AGENT of CLIENT or NONE on the ORGANIZER itself means the
+/// client schedules: nothing is sent.
+pub fn organizer_change(
+    old: Option<&ICalendar>,
+    new: Option<&ICalendar>,
+    owner: &AddressSet,
+    now: DateTime<Utc>,
+) -> Result<OrganizerOutcome, SchedulingError> {
+    let old = old.map(Cal::from_ical).transpose().map_err(invalid)?;
+    let new = new.map(Cal::from_ical).transpose().map_err(invalid)?;
+    let mut organizer = None;
+    for cal in old.iter().chain(new.iter()) {
+        if !is_scheduled_kind(cal) {
+            return Err(invalid("only VEVENT and VTODO objects are scheduled (RFC 5546 §3.2, §3.4)"));
+        }
+        match organizer_of(cal)? {
+            Some((address, entry)) if owner.contains(&address) => {
+                organizer = Some((address, agent(entry)));
+            }
+            _ => return Err(refuse("the ORGANIZER is not one of the owner's addresses (RFC 6638 §3.1)")),
+        }
+    }
+    let Some((originator, organizer_agent)) = organizer else {
+        return Err(invalid("no object"));
+    };
+    if let (Some(o), Some(n)) = (&old, &new) {
+        if o.uid() != n.uid() {
+            return Err(refuse("the UID changed"));
+        }
+    }
+    let ctx = Ctx { owner, originator, now };
+
+    let Some(mut new) = new else {
+        // §3.2.1.3: removal.
+        let Some(mut old) = old else {
+            return Err(invalid("no object"));
+        };
+        let seq = old.max_sequence() + 1;
+        let mut outgoing = Vec::new();
+        if organizer_agent == Agent::Server {
+            for who in ctx.attendees(&old, None) {
+                if !view(&old, &who).is_empty() {
+                    outgoing.push(ctx.cancel_all(&who, &old, None, seq, true));
+                }
+            }
+        }
+        for item in old.items.iter_mut() {
+            item.tree.set_cancelled();
+            item.tree.set_sequence(seq);
+        }
+        return Ok(OrganizerOutcome { outgoing, stored: old.to_ical() });
+    };
+
+    // §3.2.1: PARTSTAT of the other attendees.
+    for item in &new.items {
+        for entry in item.tree.attendees() {
+            let Some(who) = address_of(entry) else { continue };
+            if owner.contains(&who) || agent(entry) != Agent::Server {
+                continue;
+            }
+            let value = partstat(entry);
+            if value == "NEEDS-ACTION" {
+                continue;
+            }
+            let before = old.as_ref().and_then(|o| {
+                o.item(item.rid)
+                    .or(o.master())
+                    .and_then(|i| i.tree.attendee(&who))
+                    .map(partstat)
+            });
+            if before.as_deref() != Some(value.as_str()) {
+                return Err(refuse(format!(
+                    "PARTSTAT={value} on attendee {who}: only the attendee sets it (RFC 6638 §3.2.1)"
+                )));
+            }
+        }
+    }
+
+    if let Some(old) = &old {
+        // §3.2.8: a reschedule resets the attendees' PARTSTAT.
+        let old_master = old.master().map(|m| old.sig(&m.tree));
+        for i in 0..new.items.len() {
+            let rid = new.items[i].rid;
+            let before = match (old.item(rid), rid, &old_master) {
+                (Some(o), _, _) => Some(old.sig(&o.tree)),
+                (None, Some(r), Some(m)) => Some(m.instance(r)),
+                _ => None,
+            };
+            let now_sig = new.sig(&new.items[i].tree);
+            if before.is_some_and(|b| b.rescheduled(&now_sig)) {
+                for entry in new.items[i].tree.comp.entries.iter_mut() {
+                    if entry.name != ICalendarProperty::Attendee || agent(entry) != Agent::Server {
+                        continue;
+                    }
+                    if address_of(entry).is_some_and(|a| !owner.contains(&a)) {
+                        set_partstat(entry, "NEEDS-ACTION");
+                    }
+                }
+            }
+        }
+        bump_sequences(old, &mut new);
+    }
+
+    let mut outgoing = Vec::new();
+    let mut unknown_force: BTreeSet<CalAddress> = BTreeSet::new();
+    if organizer_agent == Agent::Server {
+        for who in ctx.attendees(&new, old.as_ref()) {
+            let forced = new.items.iter().any(|i| {
+                i.tree.attendees().any(|e| {
+                    address_of(e).is_some_and(|a| a == who) && agent(e) == Agent::Server && force_send(e) == Some(ForceSend::Request)
+                })
+            });
+            if new.items.iter().any(|i| {
+                i.tree.attendees().any(|e| address_of(e).is_some_and(|a| a == who) && force_send(e) == Some(ForceSend::Unknown))
+            }) {
+                unknown_force.insert(who.clone());
+            }
+            outgoing.extend(ctx.plan(&who, old.as_ref(), &new, forced));
+        }
+    }
+
+    // The object to store (§7.2, §7.3).
+    let recipients: BTreeSet<CalAddress> = outgoing.iter().map(|o| o.recipient.clone()).collect();
+    for i in 0..new.items.len() {
+        let rid = new.items[i].rid;
+        for entry in new.items[i].tree.comp.entries.iter_mut() {
+            if !matches!(entry.name, ICalendarProperty::Attendee | ICalendarProperty::Organizer) {
+                continue;
+            }
+            remove_param(entry, &ICalendarParameterName::ScheduleForceSend);
+            if entry.name != ICalendarProperty::Attendee {
+                continue;
+            }
+            let Some(who) = address_of(entry) else { continue };
+            if owner.contains(&who) || agent(entry) != Agent::Server {
+                continue;
+            }
+            let status = if unknown_force.contains(&who) {
+                Some("2.3".to_string())
+            } else if recipients.contains(&who) {
+                Some("1.0".to_string())
+            } else {
+                // Not sent this time: what the server stored before.
+                old.as_ref().and_then(|o| {
+                    o.item(rid)
+                        .and_then(|i| i.tree.attendee(&who))
+                        .or_else(|| o.items.iter().find_map(|i| i.tree.attendee(&who)))
+                        .and_then(|e| param(e, &ICalendarParameterName::ScheduleStatus))
+                        .and_then(|v| v.as_text())
+                        .map(str::to_string)
+                })
+            };
+            match status {
+                Some(s) => set_param(entry, ICalendarParameterName::ScheduleStatus, ICalendarParameterValue::Text(s)),
+                None => remove_param(entry, &ICalendarParameterName::ScheduleStatus),
+            }
+        }
+    }
+    Ok(OrganizerOutcome { outgoing, stored: new.to_ical() })
+}
+
+/// RFC 6638 §3.2.9, §7.3: records the outcome of delivering to
+/// `recipient` (1.2 delivered, 1.1 sent, 3.7 unknown calendar user, 3.8
+/// no privilege, 5.x failures) on every ATTENDEE property of that address.
+pub fn set_schedule_status(object: &mut ICalendar, recipient: &CalAddress, status: &str) {
+    for comp in object.components.iter_mut() {
+        for entry in comp.entries.iter_mut() {
+            if entry.name == ICalendarProperty::Attendee && address_of(entry).is_some_and(|a| &a == recipient) {
+                set_param(
+                    entry,
+                    ICalendarParameterName::ScheduleStatus,
+                    ICalendarParameterValue::Text(status.to_string()),
+                );
+            }
+        }
+    }
+}
+
+/// RFC 5546 §2.1.4 through RFC 6638 §3.2.5: every component of `new` with
+/// a significant change and a SEQUENCE not above `old`'s highest gets
+/// that highest + 1. A new override is compared with the old master's
+/// instance; an override removed (the instance reverts to the master, or
+/// is cancelled) counts as a change of the master.
+fn bump_sequences(old: &Cal, new: &mut Cal) {
+    let base = old.max_sequence();
+    let old_master = old.master().map(|m| old.sig(&m.tree));
+    let new_master = new.master().map(|m| new.sig(&m.tree));
+    let mut changed_rids: Vec<Option<i64>> = Vec::new();
+    for item in &new.items {
+        let now_sig = new.sig(&item.tree);
+        let changed = match (old.item(item.rid), item.rid, &old_master) {
+            (Some(o), _, _) => old.sig(&o.tree) != now_sig,
+            (None, Some(r), Some(m)) => m.instance(r) != now_sig,
+            _ => true,
+        };
+        if changed {
+            changed_rids.push(item.rid);
+        }
+    }
+    for item in &old.items {
+        let Some(r) = item.rid else { continue };
+        if new.item(Some(r)).is_none()
+            && new_master.as_ref().is_some_and(|m| m.instance(r) != old.sig(&item.tree))
+            && !changed_rids.contains(&None)
+        {
+            changed_rids.push(None);
+        }
+    }
+    for item in new.items.iter_mut() {
+        if changed_rids.contains(&item.rid) && item.tree.sequence() <= base {
+            item.tree.set_sequence(base + 1);
+        }
+    }
+}
+
+/// What one attendee sees of an organizer's object (RFC 6638 §3.2.6).
+#[derive(Debug, Default)]
+struct View {
+    /// The master lists them (and is not cancelled).
+    master: bool,
+    /// Overrides not shown to them, written as EXDATEs in their master.
+    hidden: Vec<i64>,
+    /// The view master's EXDATEs: the master's own and `hidden`.
+    exdates: BTreeSet<i64>,
+    /// Overrides that list them and are not cancelled.
+    overrides: Vec<i64>,
+}
+
+impl View {
+    fn is_empty(&self) -> bool {
+        !self.master && self.overrides.is_empty()
+    }
+}
+
+fn view(cal: &Cal, who: &CalAddress) -> View {
+    let mut v = View::default();
+    let master = cal.master();
+    if master.is_some_and(|m| m.tree.is_cancelled()) {
+        return v;
+    }
+    v.master = master.is_some_and(|m| m.tree.lists_server(who));
+    for item in &cal.items {
+        let Some(rid) = item.rid else { continue };
+        if item.tree.lists_server(who) && !item.tree.is_cancelled() {
+            v.overrides.push(rid);
+        } else if v.master {
+            v.hidden.push(rid);
+        }
+    }
+    if let (true, Some(m)) = (v.master, master) {
+        v.exdates = cal.instants(&m.tree, &ICalendarProperty::Exdate);
+        v.exdates.extend(v.hidden.iter().copied());
+    }
+    v
+}
+
+struct Ctx<'a> {
+    owner: &'a AddressSet,
+    originator: CalAddress,
+    now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    /// The attendees of `cal` (and `other`) the server may schedule with:
+    /// not the owner's addresses, in order of first appearance.
+    fn attendees(&self, cal: &Cal, other: Option<&Cal>) -> Vec<CalAddress> {
+        let mut out: Vec<CalAddress> = Vec::new();
+        for c in std::iter::once(cal).chain(other) {
+            for item in &c.items {
+                for who in item.tree.attendees().filter_map(address_of) {
+                    if !self.owner.contains(&who) && !out.contains(&who) {
+                        out.push(who);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn outgoing(&self, method: Method, who: &CalAddress, message: ICalendar) -> Outgoing {
+        Outgoing { method, originator: self.originator.clone(), recipient: who.clone(), message }
+    }
+
+    /// The §3.2.1.2 table for one attendee, per instance.
+    fn plan(&self, who: &CalAddress, old: Option<&Cal>, new: &Cal, forced: bool) -> Vec<Outgoing> {
+        let nv = view(new, who);
+        let ov = old.map(|o| view(o, who)).unwrap_or_default();
+        let Some(old) = old.filter(|_| !ov.is_empty()) else {
+            // Not invited before (or a create): invited now?
+            return if nv.is_empty() { Vec::new() } else { vec![self.request(who, new, &nv, None)] };
+        };
+        let seq = new.max_sequence().max(old.max_sequence() + 1);
+        if nv.is_empty() {
+            // Removed from everything, or everything they saw cancelled.
+            let cancelled = new.items.iter().any(|i| i.tree.attendee(who).is_some());
+            return vec![self.cancel_all(who, old, Some(new), seq, cancelled)];
+        }
+        let mut out = Vec::new();
+        if ov.master && !nv.master {
+            // Removed from the series but kept in some instances: cancel
+            // their copy, then invite them to those instances.
+            out.push(self.cancel_all(who, old, Some(new), seq, false));
+            out.push(self.request(who, new, &nv, None));
+            return out;
+        }
+        let mut full = forced || (!ov.master && nv.master);
+        let mut cancel: Vec<i64> = Vec::new();
+        let mut changed: Vec<i64> = Vec::new();
+        if nv.master && ov.master {
+            let (Some(om), Some(nm)) = (old.master(), new.master()) else { return out };
+            let (mut os, mut ns) = (old.sig(&om.tree), new.sig(&nm.tree));
+            // Reinstated instances are a change; added EXDATEs, cancellations.
+            if !ov.exdates.is_subset(&nv.exdates) {
+                full = true;
+            }
+            cancel.extend(nv.exdates.difference(&ov.exdates).copied());
+            os.exdates.clear();
+            ns.exdates.clear();
+            if os != ns {
+                full = true;
+            }
+        }
+        for &r in &ov.overrides {
+            if nv.overrides.contains(&r) {
+                continue;
+            }
+            if nv.master && !nv.exdates.contains(&r) {
+                // The override is gone: the instance is the master's again.
+                full = true;
+            } else if !cancel.contains(&r) {
+                cancel.push(r);
+            }
+        }
+        let old_master = old.master().filter(|_| ov.master).map(|m| old.sig(&m.tree));
+        for &r in &nv.overrides {
+            let Some(item) = new.item(Some(r)) else { continue };
+            let now_sig = new.sig(&item.tree);
+            let differs = if ov.overrides.contains(&r) {
+                old.item(Some(r)).is_none_or(|o| old.sig(&o.tree) != now_sig)
+            } else {
+                match &old_master {
+                    Some(m) if !ov.exdates.contains(&r) => m.instance(r) != now_sig,
+                    _ => true,
+                }
+            };
+            if differs {
+                changed.push(r);
+            }
+        }
+        if full {
+            out.push(self.request(who, new, &nv, None));
+            return out;
+        }
+        if !cancel.is_empty() {
+            cancel.sort_unstable();
+            out.push(self.cancel_instances(who, old, new, &cancel, seq));
+        }
+        if !changed.is_empty() {
+            out.push(self.request(who, new, &nv, Some(&changed)));
+        }
+        out
+    }
+
+    /// A REQUEST of what `who` sees (`only`: just those overrides).
+    fn request(&self, who: &CalAddress, cal: &Cal, v: &View, only: Option<&[i64]>) -> Outgoing {
+        let mut comps: Vec<Tree> = Vec::new();
+        if only.is_none() && v.master {
+            if let Some(m) = cal.master() {
+                let mut tree = m.tree.clone();
+                for &r in &v.hidden {
+                    tree.comp.entries.push(cal.time_entry(ICalendarProperty::Exdate, r));
+                }
+                comps.push(tree);
+            }
+        }
+        for &r in &v.overrides {
+            if only.is_some_and(|o| !o.contains(&r)) {
+                continue;
+            }
+            if let Some(item) = cal.item(Some(r)) {
+                comps.push(item.tree.clone());
+            }
+        }
+        for c in comps.iter_mut() {
+            clean(c, Method::Request, self.now);
+        }
+        self.outgoing(Method::Request, who, build(Method::Request, cal, comps))
+    }
+
+    /// A CANCEL of the whole event for `who` (RFC 5546 §3.2.5): STATUS:CANCELLED
+    /// when the event is cancelled, none when only they are removed.
+    fn cancel_all(&self, who: &CalAddress, old: &Cal, new: Option<&Cal>, seq: i64, cancelled: bool) -> Outgoing {
+        let base = old
+            .master()
+            .filter(|m| m.tree.attendee(who).is_some())
+            .or_else(|| old.items.iter().find(|i| i.tree.attendee(who).is_some()))
+            .or(old.master())
+            .or(old.items.first());
+        let mut comp = base.map(|b| self.cancel_component(who, &b.tree, None, seq, cancelled)).unwrap_or_else(|| Tree::new(ICalendarComponentType::VEvent));
+        if base.is_some_and(|b| b.rid.is_some()) {
+            // The attendee saw only overrides: the cancel names the event.
+            comp.remove(&ICalendarProperty::RecurrenceId);
+        }
+        let _ = new;
+        self.outgoing(Method::Cancel, who, build(Method::Cancel, old, vec![comp]))
+    }
+
+    /// A CANCEL of some instances for `who`: STATUS:CANCELLED for an
+    /// instance the organizer cancelled, none where only they are removed.
+    fn cancel_instances(&self, who: &CalAddress, old: &Cal, new: &Cal, rids: &[i64], seq: i64) -> Outgoing {
+        let new_exdates = new.master().map(|m| new.instants(&m.tree, &ICalendarProperty::Exdate)).unwrap_or_default();
+        let mut comps = Vec::new();
+        for &r in rids {
+            let cancelled = new_exdates.contains(&r) || new.item(Some(r)).is_none_or(|i| i.tree.is_cancelled());
+            let rid_entry = new.rid_entry(r, &[old]);
+            let comp = match new.item(Some(r)).or(old.item(Some(r))) {
+                Some(item) => self.cancel_component(who, &item.tree, Some(rid_entry), seq, cancelled),
+                None => {
+                    let Some(master) = new.master().or(old.master()) else { continue };
+                    let mut c = self.cancel_component(who, &master.tree, Some(rid_entry), seq, cancelled);
+                    c.remove(&ICalendarProperty::Dtend);
+                    c.remove(&ICalendarProperty::Duration);
+                    c.remove(&ICalendarProperty::Due);
+                    c.set(new.time_entry(ICalendarProperty::Dtstart, r));
+                    c
+                }
+            };
+            comps.push(comp);
+        }
+        self.outgoing(Method::Cancel, who, build(Method::Cancel, new, comps))
+    }
+
+    /// One CANCEL component made from `base`: UID, SEQUENCE, ORGANIZER,
+    /// the recipient's ATTENDEE, RECURRENCE-ID, and for the reader the
+    /// times, SUMMARY and LOCATION (RFC 5546 §3.2.5 / §3.4.5 tables).
+    fn cancel_component(&self, who: &CalAddress, base: &Tree, rid: Option<ICalendarEntry>, seq: i64, cancelled: bool) -> Tree {
+        let mut comp = Tree::new(base.kind().clone());
+        for entry in &base.comp.entries {
+            let keep = match entry.name {
+                ICalendarProperty::Uid
+                | ICalendarProperty::Organizer
+                | ICalendarProperty::Dtstart
+                | ICalendarProperty::Dtend
+                | ICalendarProperty::Duration
+                | ICalendarProperty::Due
+                | ICalendarProperty::Summary
+                | ICalendarProperty::Location => true,
+                ICalendarProperty::RecurrenceId => rid.is_none(),
+                ICalendarProperty::Attendee => address_of(entry).is_some_and(|a| &a == who),
+                _ => false,
+            };
+            if keep {
+                comp.comp.entries.push(entry.clone());
+            }
+        }
+        if comp.attendee(who).is_none() {
+            comp.comp.entries.push(
+                ICalendarEntry::new(ICalendarProperty::Attendee)
+                    .with_value(ICalendarValue::Uri(Uri::Location(who.as_str().to_string()))),
+            );
+        }
+        if let Some(rid) = rid {
+            comp.set(rid);
+        }
+        comp.set_sequence(seq);
+        if cancelled {
+            comp.set_cancelled();
+        }
+        clean(&mut comp, Method::Cancel, self.now);
+        comp
+    }
+}
