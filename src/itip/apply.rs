@@ -151,8 +151,15 @@ fn request(copy: Option<Cal>, msg: &Cal, me: &CalAddress) -> Cal {
             let r = m.rid?;
             copy.master().map(|p| (p, copy.sig(&p.tree).instance(r)))
         });
-        if let Some((p, before)) = prev {
-            let rescheduled = before.rescheduled(&msg.sig(&m.tree));
+        if let Some((p, mut before)) = prev {
+            // EXDATEs differ by the attendee's own (declined instances):
+            // the times and the recurrence rule decide (RFC 6638 §3.2.8).
+            let mut after = msg.sig(&m.tree);
+            before.exdates.clear();
+            after.exdates.clear();
+            let rescheduled = before.rescheduled(&after);
+            // An instance the attendee excluded keeps the message's answer.
+            let excluded = p.rid.is_none() && m.rid.is_some_and(|r| copy_ex.contains(&r));
             if m.rid.is_none() {
                 master_rescheduled = rescheduled;
             }
@@ -162,7 +169,7 @@ fn request(copy: Option<Cal>, msg: &Cal, me: &CalAddress) -> Cal {
                 tree.comp.entries.retain(|e| !kept(&e.name));
                 tree.comp.entries.extend(p.tree.comp.entries.iter().filter(|e| kept(&e.name)).cloned());
             }
-            if let Some(mine) = p.tree.attendee(me).filter(|_| !rescheduled).map(partstat) {
+            if let Some(mine) = p.tree.attendee(me).filter(|_| !rescheduled && !excluded).map(partstat) {
                 for e in tree.attendee_mut(me) {
                     set_partstat(e, &mine);
                 }

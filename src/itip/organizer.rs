@@ -146,6 +146,18 @@ pub fn organizer_change(
         return Ok(OrganizerOutcome { outgoing, stored: old.to_ical() });
     };
 
+    if organizer_agent != Agent::Server {
+        // The client schedules (§7.1): it records the replies it gets, and
+        // SCHEDULE-STATUS is its own (§7.3); only SCHEDULE-FORCE-SEND is
+        // never stored (§7.2).
+        for item in new.items.iter_mut() {
+            for entry in item.tree.comp.entries.iter_mut() {
+                remove_param(entry, &ICalendarParameterName::ScheduleForceSend);
+            }
+        }
+        return Ok(OrganizerOutcome { outgoing: Vec::new(), stored: new.to_ical() });
+    }
+
     // §3.2.1: PARTSTAT of the other attendees.
     for item in &new.items {
         for entry in item.tree.attendees() {
@@ -198,20 +210,18 @@ pub fn organizer_change(
 
     let mut outgoing = Vec::new();
     let mut unknown_force: BTreeSet<CalAddress> = BTreeSet::new();
-    if organizer_agent == Agent::Server {
-        for who in ctx.attendees(&new, old.as_ref()) {
-            let forced = new.items.iter().any(|i| {
-                i.tree.attendees().any(|e| {
-                    address_of(e).is_some_and(|a| a == who) && agent(e) == Agent::Server && force_send(e) == Some(ForceSend::Request)
-                })
-            });
-            if new.items.iter().any(|i| {
-                i.tree.attendees().any(|e| address_of(e).is_some_and(|a| a == who) && force_send(e) == Some(ForceSend::Unknown))
-            }) {
-                unknown_force.insert(who.clone());
-            }
-            outgoing.extend(ctx.plan(&who, old.as_ref(), &new, forced));
+    for who in ctx.attendees(&new, old.as_ref()) {
+        let forced = new.items.iter().any(|i| {
+            i.tree.attendees().any(|e| {
+                address_of(e).is_some_and(|a| a == who) && agent(e) == Agent::Server && force_send(e) == Some(ForceSend::Request)
+            })
+        });
+        if new.items.iter().any(|i| {
+            i.tree.attendees().any(|e| address_of(e).is_some_and(|a| a == who) && force_send(e) == Some(ForceSend::Unknown))
+        }) {
+            unknown_force.insert(who.clone());
         }
+        outgoing.extend(ctx.plan(&who, old.as_ref(), &new, forced));
     }
 
     // The object to store (§7.2, §7.3).
@@ -387,7 +397,9 @@ impl Ctx<'_> {
         let seq = new.max_sequence().max(old.max_sequence() + 1);
         if nv.is_empty() {
             // Removed from everything, or everything they saw cancelled.
-            let cancelled = new.items.iter().any(|i| i.tree.attendee(who).is_some());
+            let listing: Vec<&Tree> = new.items.iter().map(|i| &i.tree).filter(|t| t.attendee(who).is_some()).collect();
+            let cancelled = new.master().is_some_and(|m| m.tree.is_cancelled())
+                || (!listing.is_empty() && listing.iter().all(|t| t.is_cancelled()));
             return vec![self.cancel_all(who, old, Some(new), seq, cancelled)];
         }
         let mut out = Vec::new();
@@ -491,7 +503,7 @@ impl Ctx<'_> {
             .or_else(|| old.items.iter().find(|i| i.tree.attendee(who).is_some()))
             .or(old.master())
             .or(old.items.first());
-        let mut comp = base.map(|b| self.cancel_component(who, &b.tree, None, seq, cancelled)).unwrap_or_else(|| Tree::new(ICalendarComponentType::VEvent));
+        let mut comp = base.map(|b| self.cancel_component(who, &b.tree, Some(old), None, seq, cancelled)).unwrap_or_else(|| Tree::new(ICalendarComponentType::VEvent));
         if base.is_some_and(|b| b.rid.is_some()) {
             // The attendee saw only overrides: the cancel names the event.
             comp.remove(&ICalendarProperty::RecurrenceId);
@@ -509,10 +521,10 @@ impl Ctx<'_> {
             let cancelled = new_exdates.contains(&r) || new.item(Some(r)).is_none_or(|i| i.tree.is_cancelled());
             let rid_entry = new.rid_entry(r, &[old]);
             let comp = match new.item(Some(r)).or(old.item(Some(r))) {
-                Some(item) => self.cancel_component(who, &item.tree, Some(rid_entry), seq, cancelled),
+                Some(item) => self.cancel_component(who, &item.tree, Some(old), Some(rid_entry), seq, cancelled),
                 None => {
                     let Some(master) = new.master().or(old.master()) else { continue };
-                    let mut c = self.cancel_component(who, &master.tree, Some(rid_entry), seq, cancelled);
+                    let mut c = self.cancel_component(who, &master.tree, Some(old), Some(rid_entry), seq, cancelled);
                     c.remove(&ICalendarProperty::Dtend);
                     c.remove(&ICalendarProperty::Duration);
                     c.remove(&ICalendarProperty::Due);
@@ -528,7 +540,7 @@ impl Ctx<'_> {
     /// One CANCEL component made from `base`: UID, SEQUENCE, ORGANIZER,
     /// the recipient's ATTENDEE, RECURRENCE-ID, and for the reader the
     /// times, SUMMARY and LOCATION (RFC 5546 §3.2.5 / §3.4.5 tables).
-    fn cancel_component(&self, who: &CalAddress, base: &Tree, rid: Option<ICalendarEntry>, seq: i64, cancelled: bool) -> Tree {
+    fn cancel_component(&self, who: &CalAddress, base: &Tree, fallback: Option<&Cal>, rid: Option<ICalendarEntry>, seq: i64, cancelled: bool) -> Tree {
         let mut comp = Tree::new(base.kind().clone());
         for entry in &base.comp.entries {
             let keep = match entry.name {
@@ -549,10 +561,12 @@ impl Ctx<'_> {
             }
         }
         if comp.attendee(who).is_none() {
-            comp.comp.entries.push(
+            // Removed from this component: their ATTENDEE as they knew it.
+            let known = fallback.and_then(|f| f.items.iter().find_map(|i| i.tree.attendee(who))).cloned();
+            comp.comp.entries.push(known.unwrap_or_else(|| {
                 ICalendarEntry::new(ICalendarProperty::Attendee)
-                    .with_value(ICalendarValue::Uri(Uri::Location(who.as_str().to_string()))),
-            );
+                    .with_value(ICalendarValue::Uri(Uri::Location(who.as_str().to_string())))
+            }));
         }
         if let Some(rid) = rid {
             comp.set(rid);

@@ -25,6 +25,9 @@
 //!   `Applied::Ignore` with a reason containing text; `error Name`: the
 //!   error (Debug) starts with Name; `none`: no message.
 //!
+//! `ITIP_DUMP=1 cargo test --lib itip::tests::scenarios -- --nocapture`
+//! prints what each check looks at.
+//!
 //! Every message must pass [`validate_message`] and, without its METHOD,
 //! [`parse_calendar_object`]; every stored object too.
 
@@ -131,6 +134,9 @@ fn blocks(expect: &str) -> Vec<Block> {
 
 fn check_lines(scenario: &str, what: &str, ical: &ICalendar, checks: &[String]) {
     let lines = lines(ical);
+    if std::env::var_os("ITIP_DUMP").is_some() {
+        println!("==== {scenario}: {what}\n{}", lines.join("\n"));
+    }
     let text = lines.join("\n");
     for check in checks {
         let (op, pattern) = check.split_once(' ').unwrap_or((check, ""));
@@ -300,7 +306,7 @@ fn scenarios() {
         .filter(|p| p.extension().is_some_and(|x| x == "txt"))
         .collect();
     files.sort();
-    assert!(files.len() >= 1, "scenario files: {}", files.len());
+    assert!(files.len() >= 40, "scenario files: {}", files.len());
     for path in files {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let text = std::fs::read_to_string(&path).expect("scenario");
