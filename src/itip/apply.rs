@@ -132,7 +132,7 @@ fn request(copy: Option<Cal>, msg: &Cal, me: &CalAddress) -> Cal {
     let mut out = copy.clone();
     out.root = copy.root.clone();
     // The message's VTIMEZONEs win.
-    let ids: Vec<String> = msg.timezones.iter().filter_map(|t| tz_text(t)).collect();
+    let ids: Vec<String> = msg.timezones.iter().filter_map(tz_text).collect();
     out.timezones.retain(|t| tz_text(t).is_none_or(|id| !ids.contains(&id)));
     out.timezones.extend(msg.timezones.iter().cloned());
     let full = msg.master().is_some();

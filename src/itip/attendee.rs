@@ -386,27 +386,12 @@ fn compare(ac: &Cal, a: &Tree, bc: &Cal, b: &Tree, me: &CalAddress, instance: Op
             .comp
             .entries
             .iter()
-            .filter(|e| {
-                !attendee_owned(&e.name)
-                    && !matches!(
-                        e.name,
-                        ICalendarProperty::Attendee
-                            | ICalendarProperty::Organizer
-                            | ICalendarProperty::Dtstart
-                            | ICalendarProperty::Dtend
-                            | ICalendarProperty::Duration
-                            | ICalendarProperty::Due
-                            | ICalendarProperty::Rrule
-                            | ICalendarProperty::Rdate
-                            | ICalendarProperty::Exdate
-                    )
-                    && !(instance.is_some() && matches!(e.name, ICalendarProperty::RecurrenceId | ICalendarProperty::Sequence))
-            })
+            .filter(|e| compared_as_text(&e.name, instance.is_some()))
             .map(canonical)
             .collect();
         // Item 5: VALARMs are the attendee's.
         v.extend(t.children.iter().filter(|c| c.kind() != &ICalendarComponentType::VAlarm).map(canonical_tree));
-        v.extend(t.organizer().map(|e| organizer_line(e)));
+        v.extend(t.organizer().map(organizer_line));
         v.extend(t.attendees().map(|e| attendee_line(e, me)));
         v.sort();
         v
@@ -417,12 +402,40 @@ fn compare(ac: &Cal, a: &Tree, bc: &Cal, b: &Tree, me: &CalAddress, instance: Op
     }
 }
 
-/// The ORGANIZER without the server's parameters.
+/// Whether [`compare`] compares a property as text: not the attendee's
+/// own (§3.2.2.1), not ATTENDEE and ORGANIZER (compared apart), not the
+/// times, recurrence and RECURRENCE-ID (compared as instants: their form
+/// may change), not SEQUENCE between an override and its master's instance.
+fn compared_as_text(name: &ICalendarProperty, instance: bool) -> bool {
+    if attendee_owned(name) || (instance && *name == ICalendarProperty::Sequence) {
+        return false;
+    }
+    !matches!(
+        name,
+        ICalendarProperty::Attendee
+            | ICalendarProperty::Organizer
+            | ICalendarProperty::Dtstart
+            | ICalendarProperty::Dtend
+            | ICalendarProperty::Duration
+            | ICalendarProperty::Due
+            | ICalendarProperty::Rrule
+            | ICalendarProperty::Rdate
+            | ICalendarProperty::Exdate
+            | ICalendarProperty::RecurrenceId
+    )
+}
+
+/// The ORGANIZER without the server's parameters nor X- ones.
 fn organizer_line(e: &ICalendarEntry) -> String {
     let mut e = e.clone();
     remove_param(&mut e, &ICalendarParameterName::ScheduleStatus);
     remove_param(&mut e, &ICalendarParameterName::ScheduleForceSend);
+    e.params.retain(|p| !is_x_param(&p.name));
     canonical(&e)
+}
+
+fn is_x_param(name: &ICalendarParameterName) -> bool {
+    matches!(name, ICalendarParameterName::Other(n) if n.len() > 2 && n[..2].eq_ignore_ascii_case("X-"))
 }
 
 /// An ATTENDEE without what the attendee may change: their own PARTSTAT
@@ -438,7 +451,7 @@ fn attendee_line(e: &ICalendarEntry, me: &CalAddress) -> String {
     } else if agent(&e) == Agent::Client {
         remove_param(&mut e, &ICalendarParameterName::ScheduleStatus);
     }
-    e.params.retain(|p| !matches!(&p.name, ICalendarParameterName::Other(n) if n.len() > 2 && n[..2].eq_ignore_ascii_case("X-")));
+    e.params.retain(|p| !is_x_param(&p.name));
     canonical(&e)
 }
 
