@@ -419,3 +419,36 @@ fn override_from_master(cal: &Cal, r: i64) -> Option<Item> {
     tree.comp.entries.push(rid);
     Some(Item { tree, rid: Some(r) })
 }
+
+/// RFC 6638 §3.2.10, attendee rule 2: whether an attendee's copy went from
+/// `old` to `new` with only the participation of attendees changed (their
+/// PARTSTAT, RSVP, DELEGATED-TO, DELEGATED-FROM, SCHEDULE-STATUS), besides
+/// DTSTAMP — then its schedule-tag stays. False when either cannot be read.
+pub fn only_participation_changed(old: &ICalendar, new: &ICalendar) -> bool {
+    let (Ok(old), Ok(new)) = (Cal::from_ical(old), Cal::from_ical(new)) else { return false };
+    let strip = |cal: &Cal| -> Vec<(Option<i64>, String)> {
+        let mut v: Vec<(Option<i64>, String)> = cal
+            .items
+            .iter()
+            .map(|i| {
+                let mut t = i.tree.clone();
+                t.remove(&ICalendarProperty::Dtstamp);
+                for e in t.comp.entries.iter_mut().filter(|e| e.name == ICalendarProperty::Attendee) {
+                    for name in [
+                        ICalendarParameterName::Partstat,
+                        ICalendarParameterName::Rsvp,
+                        ICalendarParameterName::DelegatedTo,
+                        ICalendarParameterName::DelegatedFrom,
+                        ICalendarParameterName::ScheduleStatus,
+                    ] {
+                        super::model::remove_param(e, &name);
+                    }
+                }
+                (i.rid, super::model::canonical_tree(&t))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    strip(&old) == strip(&new)
+}

@@ -12,7 +12,11 @@
 //!   (§3.2.2.1) and the REPLY to the organizer.
 //! - [`apply_to_attendee`] — a REQUEST / ADD / CANCEL delivered to an
 //!   attendee, applied to their copy (§4.1).
-//! - [`apply_reply`] — a REPLY applied to the organizer's copy (§4.2).
+//! - [`apply_reply`] — a REPLY applied to the organizer's copy (§4.2),
+//!   and [`reply_updates`], the other attendees told of it.
+//! - [`merge_attendee_status`], [`only_participation_changed`] — the
+//!   "inconsequential" changes of §3.2.10 (`If-Schedule-Tag-Match`,
+//!   `schedule-tag`).
 //! - [`validate_message`] — the RFC 5546 restriction tables a message
 //!   obeys (`CALDAV:valid-scheduling-message`, §5.2.1).
 //!
@@ -33,10 +37,12 @@ mod role;
 mod tests;
 
 pub use address::{AddressSet, CalAddress};
-pub use apply::{apply_reply, apply_to_attendee, Applied};
+pub use apply::{apply_reply, apply_to_attendee, only_participation_changed, Applied};
 pub use attendee::{attendee_change, set_organizer_schedule_status, AttendeeOutcome};
 pub use message::{validate_message, Outgoing};
-pub use organizer::{organizer_change, set_schedule_status, OrganizerOutcome};
+pub use organizer::{
+    merge_attendee_status, organizer_change, reply_updates, set_schedule_status, OrganizerOutcome,
+};
 pub use role::{role, Role};
 
 /// An iTIP method (RFC 5546 §1.4, §3.2).

@@ -169,10 +169,12 @@ pub fn organizer_change(
             if value == "NEEDS-ACTION" {
                 continue;
             }
+            // What the server stored for them in that instance (or in the
+            // series, for an instance they were not listed in).
             let before = old.as_ref().and_then(|o| {
                 o.item(item.rid)
-                    .or(o.master())
                     .and_then(|i| i.tree.attendee(&who))
+                    .or_else(|| o.master().and_then(|m| m.tree.attendee(&who)))
                     .map(partstat)
             });
             if before.as_deref() != Some(value.as_str()) {
@@ -578,4 +580,66 @@ impl Ctx<'_> {
         clean(&mut comp, Method::Cancel, self.now);
         comp
     }
+}
+
+/// RFC 6638 §4.2 ("SHOULD"): after a REPLY was applied to the organizer's
+/// copy (`before` → `after`, see [`super::apply_reply`]), a REQUEST to
+/// each other attendee who sees a changed instance (§3.2.6), with only
+/// what changed for them, so that their copies show the new
+/// participation status. SEQUENCE is not raised (RFC 5546 §3.2.2.7);
+/// the replying attendee and the owner's addresses get nothing. The
+/// attendees' servers treat these as "inconsequential" (§3.2.10,
+/// [`super::only_participation_changed`]).
+pub fn reply_updates(
+    before: &ICalendar,
+    after: &ICalendar,
+    replying: &CalAddress,
+    owner: &AddressSet,
+    now: DateTime<Utc>,
+) -> Result<Vec<Outgoing>, SchedulingError> {
+    let before = Cal::from_ical(before).map_err(invalid)?;
+    let after = Cal::from_ical(after).map_err(invalid)?;
+    let originator = match organizer_of(&after)? {
+        Some((address, entry)) if owner.contains(&address) && agent(entry) == Agent::Server => address,
+        _ => return Ok(Vec::new()),
+    };
+    let ctx = Ctx { owner, originator, now };
+    let mut out = Vec::new();
+    for who in ctx.attendees(&after, None) {
+        if &who != replying {
+            out.extend(ctx.plan(&who, Some(&before), &after, false));
+        }
+    }
+    Ok(out)
+}
+
+/// RFC 6638 §3.2.10.1: a PUT by the organizer with a matching
+/// If-Schedule-Tag-Match keeps what the server stored from the attendees'
+/// replies since: for every ATTENDEE of `new` that is not one of
+/// `owner`'s addresses and is in `stored`'s component of the same
+/// instance (or, for an override `stored` lacks, in its master), its
+/// PARTSTAT, DELEGATED-TO and SCHEDULE-STATUS are taken from `stored`.
+/// Components `new` lacks are not brought back (an override the server
+/// created for an instance reply is lost if the client's copy predates
+/// it). Returns `new` unchanged when either cannot be read.
+pub fn merge_attendee_status(stored: &ICalendar, new: &ICalendar, owner: &AddressSet) -> ICalendar {
+    let (Ok(stored), Ok(mut merged)) = (Cal::from_ical(stored), Cal::from_ical(new)) else {
+        return new.clone();
+    };
+    let taken = [ICalendarParameterName::Partstat, ICalendarParameterName::DelegatedTo, ICalendarParameterName::ScheduleStatus];
+    for item in merged.items.iter_mut() {
+        let source = stored.item(item.rid).or(stored.master());
+        let Some(source) = source else { continue };
+        for entry in item.tree.comp.entries.iter_mut().filter(|e| e.name == ICalendarProperty::Attendee) {
+            let Some(who) = address_of(entry).filter(|a| !owner.contains(a)) else { continue };
+            let Some(known) = source.tree.attendee(&who) else { continue };
+            for name in &taken {
+                match param(known, name) {
+                    Some(v) => set_param(entry, name.clone(), v.clone()),
+                    None => remove_param(entry, name),
+                }
+            }
+        }
+    }
+    merged.to_ical()
 }

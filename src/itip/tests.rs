@@ -7,7 +7,8 @@
 //! - `kind`: `organizer` ([`organizer_change`]), `attendee`
 //!   ([`attendee_change`]), `apply` ([`apply_to_attendee`]) or `reply`
 //!   ([`apply_reply`]).
-//! - `owner` (organizer): the owner's addresses, one a line; `attendee`
+//! - `owner` (organizer; reply, to check [`reply_updates`] too): the
+//!   owner's addresses, one a line; `attendee`
 //!   (attendee, apply): the attendee's address.
 //! - `now`: a UTC DATE-TIME (default 20240301T120000Z).
 //! - `options` (attendee): `schedule-reply: F` for the Schedule-Reply
@@ -282,7 +283,8 @@ fn run(s: &Scenario) {
         }
         "reply" => {
             let copy = s.object("copy").unwrap_or_else(|| panic!("{name}: no copy"));
-            match apply_reply(&copy, &s.message("message")) {
+            let message = s.message("message");
+            match apply_reply(&copy, &message) {
                 Err(e) => expect_error(name, &expect, format!("{e:?}")),
                 Ok(ical) => {
                     let Some(b) = block(&expect, &["stored", "store"]) else {
@@ -290,6 +292,18 @@ fn run(s: &Scenario) {
                     };
                     check_stored(name, &ical);
                     check_lines(name, "stored", &ical, &b.checks);
+                    // With an owner: the other attendees told (§4.2).
+                    if let Some(owner) = s.get("owner") {
+                        let owner: AddressSet = owner.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                        let replying = message.components.iter().flat_map(|c| &c.entries).find_map(|e| {
+                            (e.name == calcard::icalendar::ICalendarProperty::Attendee)
+                                .then(|| e.values.first().and_then(|v| v.as_text()).map(CalAddress::new))
+                                .flatten()
+                        });
+                        let replying = replying.unwrap_or_else(|| panic!("{name}: no ATTENDEE in the reply"));
+                        let updates = reply_updates(&copy, &ical, &replying, &owner, s.now()).expect("reply_updates");
+                        check_outgoing(name, &updates, &expect);
+                    }
                 }
             }
         }
@@ -410,4 +424,28 @@ ATTENDEE;SCHEDULE-STATUS=1.0:MAILTO:C@X\nEND:VEVENT\n");
     assert!(text.contains("ATTENDEE;SCHEDULE-STATUS=3.7:MAILTO:C@X"), "{text}");
     assert!(text.contains("ATTENDEE:mailto:b@x"), "{text}");
     assert!(text.contains("ORGANIZER;SCHEDULE-STATUS=1.2:mailto:a@x"), "{text}");
+}
+
+#[test]
+fn schedule_tag_merge() {
+    // §3.2.10.1: the organizer's client PUTs from a version older than
+    // Bob's reply; Bob's answer survives, the organizer's own change too.
+    let stored = cal("BEGIN:VEVENT\nUID:1\nDTSTAMP:20240101T000000Z\nDTSTART:20240101T100000Z\nSUMMARY:a\n\
+ORGANIZER:mailto:a@x\nATTENDEE;PARTSTAT=ACCEPTED:mailto:a@x\nATTENDEE;PARTSTAT=ACCEPTED;SCHEDULE-STATUS=2.0:mailto:b@x\n\
+ATTENDEE;SCHEDULE-STATUS=1.2:mailto:c@x\nEND:VEVENT\n");
+    let new = cal("BEGIN:VEVENT\nUID:1\nDTSTAMP:20240102T000000Z\nDTSTART:20240101T100000Z\nSUMMARY:b\n\
+ORGANIZER:mailto:a@x\nATTENDEE;PARTSTAT=TENTATIVE:mailto:a@x\nATTENDEE;ROLE=CHAIR;SCHEDULE-STATUS=1.2:mailto:b@x\n\
+ATTENDEE;SCHEDULE-STATUS=1.2:mailto:c@x\nATTENDEE:mailto:d@x\nEND:VEVENT\n");
+    let owner: AddressSet = ["mailto:a@x"].into_iter().collect();
+    let text = write_ical(&merge_attendee_status(&stored, &new, &owner));
+    assert!(text.contains("ATTENDEE;PARTSTAT=TENTATIVE:mailto:a@x"), "{text}");
+    assert!(text.contains("ATTENDEE;ROLE=CHAIR;SCHEDULE-STATUS=2.0;PARTSTAT=ACCEPTED:mailto:b@x"), "{text}");
+    assert!(text.contains("ATTENDEE:mailto:d@x") && text.contains("SUMMARY:b"), "{text}");
+
+    // §3.2.10, attendee rule 2.
+    assert!(only_participation_changed(&stored, &cal(&write_ical(&stored)
+        .replace("PARTSTAT=ACCEPTED;SCHEDULE-STATUS=2.0:mailto:b@x", "PARTSTAT=DECLINED:mailto:b@x")
+        .replace("DTSTAMP:20240101T000000Z", "DTSTAMP:20240105T000000Z")
+        .replace("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n", "").replace("END:VCALENDAR\r\n", "").replace("\r\n", "\n"))));
+    assert!(!only_participation_changed(&stored, &new));
 }
