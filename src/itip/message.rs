@@ -64,7 +64,7 @@ pub(crate) fn build(method: Method, cal: &Cal, comps: Vec<Tree>) -> ICalendar {
     }
     root.entries.push(ICalendarEntry::new(ICalendarProperty::Method).with_value(ICalendarValue::Method(method.to_ical())));
     let timezones = cal.timezones_for(&comps);
-    super::model::assemble(root, &timezones, &comps)
+    super::model::assemble_owned(root, &timezones, comps)
 }
 
 /// The METHOD of a message.

@@ -66,7 +66,21 @@ impl Tree {
         }
     }
 
-    /// Appends this tree to `out` (its root as a child of `parent`).
+    /// Moves this tree into `out` (its root as a child of `parent`).
+    fn move_into(self, out: &mut ICalendar, parent: usize) {
+        let idx = out.components.len() as u32;
+        out.components.push(ICalendarComponent {
+            component_type: self.comp.component_type,
+            entries: self.comp.entries,
+            component_ids: Vec::new(),
+        });
+        out.components[parent].component_ids.push(idx);
+        for child in self.children {
+            child.move_into(out, idx as usize);
+        }
+    }
+
+    /// Appends a copy of this tree to `out` (its root as a child of `parent`).
     fn push_into(&self, out: &mut ICalendar, parent: usize) {
         let idx = out.components.len() as u32;
         out.components.push(ICalendarComponent {
@@ -183,13 +197,6 @@ impl Tree {
             .entries
             .iter_mut()
             .filter(move |e| e.name == ICalendarProperty::Attendee && address_of(e).is_some_and(|a| &a == who))
-    }
-
-    /// Whether `who` is an ATTENDEE the server schedules with (SCHEDULE-AGENT
-    /// SERVER or absent, RFC 6638 §7.1).
-    pub fn lists_server(&self, who: &CalAddress) -> bool {
-        self.attendees()
-            .any(|e| address_of(e).is_some_and(|a| &a == who) && agent(e) == Agent::Server)
     }
 
     pub fn organizer(&self) -> Option<&ICalendarEntry> {
@@ -517,6 +524,15 @@ impl Cal {
     }
 }
 
+/// [`assemble`], moving the components in.
+pub(crate) fn assemble_owned(root: ICalendarComponent, timezones: &[Tree], items: Vec<Tree>) -> ICalendar {
+    let mut out = assemble(root, timezones, std::iter::empty());
+    for item in items {
+        item.move_into(&mut out, 0);
+    }
+    out
+}
+
 /// A calcard calendar of a VCALENDAR's properties, VTIMEZONEs and
 /// components.
 pub(crate) fn assemble<'a>(
@@ -815,6 +831,27 @@ impl Sig {
             exdates: BTreeSet::new(),
             ..self.clone()
         }
+    }
+
+    /// `other == self.instance(rid)`, without the copy.
+    pub fn is_instance(&self, rid: i64, other: &Sig) -> bool {
+        other.start == Some(rid)
+            && other.length == self.length
+            && other.recurrence.is_empty()
+            && other.exdates.is_empty()
+            && other.props == self.props
+            && other.attendees == self.attendees
+            && other.organizer == self.organizer
+    }
+
+    /// Equal but for the EXDATEs.
+    pub fn same_but_exdates(&self, other: &Sig) -> bool {
+        self.start == other.start
+            && self.length == other.length
+            && self.recurrence == other.recurrence
+            && self.props == other.props
+            && self.attendees == other.attendees
+            && self.organizer == other.organizer
     }
 
     /// Whether going from `self` to `new` reschedules (RFC 6638 §3.2.8):

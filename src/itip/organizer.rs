@@ -2,7 +2,10 @@
 //! removing an organizer scheduling object resource sends REQUEST and
 //! CANCEL messages to the attendees, per instance (§3.2.6).
 
-use std::collections::BTreeSet;
+use std::{
+    cell::RefCell,
+    collections::{BTreeSet, HashMap, HashSet},
+};
 
 use calcard::icalendar::{
     ICalendar, ICalendarComponentType, ICalendarEntry, ICalendarParameterName,
@@ -15,7 +18,7 @@ use super::{
     message::{build, clean, Outgoing},
     model::{
         address_of, agent, force_send, param, partstat, remove_param, set_param, set_partstat,
-        Agent, Cal, ForceSend, Tree,
+        Agent, Cal, ForceSend, Sig, Tree,
     },
     role::{is_scheduled_kind, organizer_of},
     Method, SchedulingError,
@@ -123,7 +126,7 @@ pub fn organizer_change(
             return Err(refuse("the UID changed"));
         }
     }
-    let ctx = Ctx { owner, originator, now };
+    let ctx = Ctx::new(owner, originator, now);
 
     let Some(mut new) = new else {
         // §3.2.1.3: removal.
@@ -133,9 +136,10 @@ pub fn organizer_change(
         let seq = old.max_sequence() + 1;
         let mut outgoing = Vec::new();
         if organizer_agent == Agent::Server {
+            let snap = Snap::new(&old);
             for who in ctx.attendees(&old, None) {
-                if !view(&old, &who).is_empty() {
-                    outgoing.push(ctx.cancel_all(&who, &old, None, seq, true));
+                if !view(&snap, &who).is_empty() {
+                    outgoing.push(ctx.cancel_all(&who, &old, seq, true));
                 }
             }
         }
@@ -159,6 +163,7 @@ pub fn organizer_change(
     }
 
     // §3.2.1: PARTSTAT of the other attendees.
+    let old_table = old.as_ref().map(attendee_table);
     for item in &new.items {
         for entry in item.tree.attendees() {
             let Some(who) = address_of(entry) else { continue };
@@ -171,11 +176,11 @@ pub fn organizer_change(
             }
             // What the server stored for them in that instance (or in the
             // series, for an instance they were not listed in).
-            let before = old.as_ref().and_then(|o| {
-                o.item(item.rid)
-                    .and_then(|i| i.tree.attendee(&who))
-                    .or_else(|| o.master().and_then(|m| m.tree.attendee(&who)))
-                    .map(partstat)
+            let before = old_table.as_ref().and_then(|t| {
+                t.get(&item.rid)
+                    .and_then(|m| m.get(&who))
+                    .or_else(|| t.get(&None).and_then(|m| m.get(&who)))
+                    .map(|e| partstat(e))
             });
             if before.as_deref() != Some(value.as_str()) {
                 return Err(refuse(format!(
@@ -210,24 +215,39 @@ pub fn organizer_change(
         bump_sequences(old, &mut new);
     }
 
-    let mut outgoing = Vec::new();
-    let mut unknown_force: BTreeSet<CalAddress> = BTreeSet::new();
-    for who in ctx.attendees(&new, old.as_ref()) {
-        let forced = new.items.iter().any(|i| {
-            i.tree.attendees().any(|e| {
-                address_of(e).is_some_and(|a| a == who) && agent(e) == Agent::Server && force_send(e) == Some(ForceSend::Request)
-            })
-        });
-        if new.items.iter().any(|i| {
-            i.tree.attendees().any(|e| address_of(e).is_some_and(|a| a == who) && force_send(e) == Some(ForceSend::Unknown))
-        }) {
-            unknown_force.insert(who.clone());
+    // §3.2.7, §7.2: SCHEDULE-FORCE-SEND.
+    let mut forced: HashSet<CalAddress> = HashSet::new();
+    let mut unknown_force: HashSet<CalAddress> = HashSet::new();
+    for entry in new.items.iter().flat_map(|i| i.tree.attendees()) {
+        let Some(who) = address_of(entry) else { continue };
+        match force_send(entry) {
+            Some(ForceSend::Request) if agent(entry) == Agent::Server => {
+                forced.insert(who);
+            }
+            Some(ForceSend::Unknown) => {
+                unknown_force.insert(who);
+            }
+            _ => {}
         }
-        outgoing.extend(ctx.plan(&who, old.as_ref(), &new, forced));
+    }
+    let mut outgoing = Vec::new();
+    {
+        let new_snap = Snap::new(&new);
+        let old_snap = old.as_ref().map(Snap::new);
+        for who in ctx.attendees(&new, old.as_ref()) {
+            let forced = forced.contains(&who);
+            outgoing.extend(ctx.plan(&who, old_snap.as_ref(), &new_snap, forced));
+        }
     }
 
     // The object to store (§7.2, §7.3).
-    let recipients: BTreeSet<CalAddress> = outgoing.iter().map(|o| o.recipient.clone()).collect();
+    let recipients: HashSet<CalAddress> = outgoing.iter().map(|o| o.recipient.clone()).collect();
+    let anywhere: HashMap<CalAddress, &ICalendarEntry> = old_table
+        .iter()
+        .flat_map(|t| t.values())
+        .flat_map(|m| m.iter())
+        .map(|(a, e)| (a.clone(), *e))
+        .collect();
     for i in 0..new.items.len() {
         let rid = new.items[i].rid;
         for entry in new.items[i].tree.comp.entries.iter_mut() {
@@ -248,14 +268,13 @@ pub fn organizer_change(
                 Some("1.0".to_string())
             } else {
                 // Not sent this time: what the server stored before.
-                old.as_ref().and_then(|o| {
-                    o.item(rid)
-                        .and_then(|i| i.tree.attendee(&who))
-                        .or_else(|| o.items.iter().find_map(|i| i.tree.attendee(&who)))
-                        .and_then(|e| param(e, &ICalendarParameterName::ScheduleStatus))
-                        .and_then(|v| v.as_text())
-                        .map(str::to_string)
-                })
+                old_table
+                    .as_ref()
+                    .and_then(|t| t.get(&rid).and_then(|m| m.get(&who)))
+                    .or_else(|| anywhere.get(&who))
+                    .and_then(|e| param(e, &ICalendarParameterName::ScheduleStatus))
+                    .and_then(|v| v.as_text())
+                    .map(str::to_string)
             };
             match status {
                 Some(s) => set_param(entry, ICalendarParameterName::ScheduleStatus, ICalendarParameterValue::Text(s)),
@@ -264,6 +283,23 @@ pub fn organizer_change(
         }
     }
     Ok(OrganizerOutcome { outgoing, stored: new.to_ical() })
+}
+
+/// Per component (by RECURRENCE-ID), each attendee's first ATTENDEE
+/// property.
+fn attendee_table(cal: &Cal) -> HashMap<Option<i64>, HashMap<CalAddress, &ICalendarEntry>> {
+    cal.items
+        .iter()
+        .map(|item| {
+            let mut m: HashMap<CalAddress, &ICalendarEntry> = HashMap::new();
+            for e in item.tree.attendees() {
+                if let Some(a) = address_of(e) {
+                    m.entry(a).or_insert(e);
+                }
+            }
+            (item.rid, m)
+        })
+        .collect()
 }
 
 /// RFC 6638 §3.2.9, §7.3: records the outcome of delivering to
@@ -297,7 +333,7 @@ fn bump_sequences(old: &Cal, new: &mut Cal) {
         let now_sig = new.sig(&item.tree);
         let changed = match (old.item(item.rid), item.rid, &old_master) {
             (Some(o), _, _) => old.sig(&o.tree) != now_sig,
-            (None, Some(r), Some(m)) => m.instance(r) != now_sig,
+            (None, Some(r), Some(m)) => !m.is_instance(r, &now_sig),
             _ => true,
         };
         if changed {
@@ -307,7 +343,7 @@ fn bump_sequences(old: &Cal, new: &mut Cal) {
     for item in &old.items {
         let Some(r) = item.rid else { continue };
         if new.item(Some(r)).is_none()
-            && new_master.as_ref().is_some_and(|m| m.instance(r) != old.sig(&item.tree))
+            && new_master.as_ref().is_some_and(|m| !m.is_instance(r, &old.sig(&item.tree)))
             && !changed_rids.contains(&None)
         {
             changed_rids.push(None);
@@ -339,23 +375,60 @@ impl View {
     }
 }
 
-fn view(cal: &Cal, who: &CalAddress) -> View {
+/// A calendar with what planning reads for every attendee, computed once:
+/// the components' significant content, who each lists (with
+/// SCHEDULE-AGENT SERVER), the master's EXDATEs.
+struct Snap<'a> {
+    cal: &'a Cal,
+    sigs: HashMap<Option<i64>, Sig>,
+    server: HashMap<Option<i64>, HashSet<CalAddress>>,
+    exdates: BTreeSet<i64>,
+}
+
+impl<'a> Snap<'a> {
+    fn new(cal: &'a Cal) -> Snap<'a> {
+        let mut sigs = HashMap::new();
+        let mut server = HashMap::new();
+        for item in &cal.items {
+            sigs.insert(item.rid, cal.sig(&item.tree));
+            let listed: HashSet<CalAddress> = item
+                .tree
+                .attendees()
+                .filter(|e| agent(e) == Agent::Server)
+                .filter_map(address_of)
+                .collect();
+            server.insert(item.rid, listed);
+        }
+        let exdates = cal.master().map(|m| cal.instants(&m.tree, &ICalendarProperty::Exdate)).unwrap_or_default();
+        Snap { cal, sigs, server, exdates }
+    }
+
+    fn lists(&self, rid: Option<i64>, who: &CalAddress) -> bool {
+        self.server.get(&rid).is_some_and(|s| s.contains(who))
+    }
+
+    fn sig(&self, rid: Option<i64>) -> Option<&Sig> {
+        self.sigs.get(&rid)
+    }
+}
+
+fn view(snap: &Snap<'_>, who: &CalAddress) -> View {
     let mut v = View::default();
-    let master = cal.master();
+    let master = snap.cal.master();
     if master.is_some_and(|m| m.tree.is_cancelled()) {
         return v;
     }
-    v.master = master.is_some_and(|m| m.tree.lists_server(who));
-    for item in &cal.items {
+    v.master = master.is_some() && snap.lists(None, who);
+    for item in &snap.cal.items {
         let Some(rid) = item.rid else { continue };
-        if item.tree.lists_server(who) && !item.tree.is_cancelled() {
+        if snap.lists(Some(rid), who) && !item.tree.is_cancelled() {
             v.overrides.push(rid);
         } else if v.master {
             v.hidden.push(rid);
         }
     }
-    if let (true, Some(m)) = (v.master, master) {
-        v.exdates = cal.instants(&m.tree, &ICalendarProperty::Exdate);
+    if v.master {
+        v.exdates = snap.exdates.clone();
         v.exdates.extend(v.hidden.iter().copied());
     }
     v
@@ -365,6 +438,19 @@ struct Ctx<'a> {
     owner: &'a AddressSet,
     originator: CalAddress,
     now: DateTime<Utc>,
+    /// REQUESTs built, by what they hold: attendees who see the same
+    /// instances get copies of one message.
+    requests: RefCell<HashMap<RequestKey, ICalendar>>,
+}
+
+/// What a REQUEST holds: the calendar it is cut from, whether the master
+/// is in it, the overrides shown as EXDATEs, the overrides in it.
+type RequestKey = (usize, bool, Vec<i64>, Vec<i64>);
+
+impl<'a> Ctx<'a> {
+    fn new(owner: &'a AddressSet, originator: CalAddress, now: DateTime<Utc>) -> Ctx<'a> {
+        Ctx { owner, originator, now, requests: RefCell::new(HashMap::new()) }
+    }
 }
 
 impl Ctx<'_> {
@@ -372,10 +458,11 @@ impl Ctx<'_> {
     /// not the owner's addresses, in order of first appearance.
     fn attendees(&self, cal: &Cal, other: Option<&Cal>) -> Vec<CalAddress> {
         let mut out: Vec<CalAddress> = Vec::new();
+        let mut seen: HashSet<CalAddress> = HashSet::new();
         for c in std::iter::once(cal).chain(other) {
             for item in &c.items {
                 for who in item.tree.attendees().filter_map(address_of) {
-                    if !self.owner.contains(&who) && !out.contains(&who) {
+                    if !self.owner.contains(&who) && seen.insert(who.clone()) {
                         out.push(who);
                     }
                 }
@@ -389,44 +476,42 @@ impl Ctx<'_> {
     }
 
     /// The §3.2.1.2 table for one attendee, per instance.
-    fn plan(&self, who: &CalAddress, old: Option<&Cal>, new: &Cal, forced: bool) -> Vec<Outgoing> {
+    fn plan(&self, who: &CalAddress, old: Option<&Snap<'_>>, new: &Snap<'_>, forced: bool) -> Vec<Outgoing> {
         let nv = view(new, who);
         let ov = old.map(|o| view(o, who)).unwrap_or_default();
         let Some(old) = old.filter(|_| !ov.is_empty()) else {
             // Not invited before (or a create): invited now?
-            return if nv.is_empty() { Vec::new() } else { vec![self.request(who, new, &nv, None)] };
+            return if nv.is_empty() { Vec::new() } else { vec![self.request(who, new.cal, &nv, None)] };
         };
-        let seq = new.max_sequence().max(old.max_sequence() + 1);
+        let (oc, nc) = (old.cal, new.cal);
+        let seq = nc.max_sequence().max(oc.max_sequence() + 1);
         if nv.is_empty() {
             // Removed from everything, or everything they saw cancelled.
-            let listing: Vec<&Tree> = new.items.iter().map(|i| &i.tree).filter(|t| t.attendee(who).is_some()).collect();
-            let cancelled = new.master().is_some_and(|m| m.tree.is_cancelled())
+            let listing: Vec<&Tree> = nc.items.iter().map(|i| &i.tree).filter(|t| t.attendee(who).is_some()).collect();
+            let cancelled = nc.master().is_some_and(|m| m.tree.is_cancelled())
                 || (!listing.is_empty() && listing.iter().all(|t| t.is_cancelled()));
-            return vec![self.cancel_all(who, old, Some(new), seq, cancelled)];
+            return vec![self.cancel_all(who, oc, seq, cancelled)];
         }
         let mut out = Vec::new();
         if ov.master && !nv.master {
             // Removed from the series but kept in some instances: cancel
             // their copy, then invite them to those instances.
-            out.push(self.cancel_all(who, old, Some(new), seq, false));
-            out.push(self.request(who, new, &nv, None));
+            out.push(self.cancel_all(who, oc, seq, false));
+            out.push(self.request(who, nc, &nv, None));
             return out;
         }
         let mut full = forced || (!ov.master && nv.master);
         let mut cancel: Vec<i64> = Vec::new();
         let mut changed: Vec<i64> = Vec::new();
         if nv.master && ov.master {
-            let (Some(om), Some(nm)) = (old.master(), new.master()) else { return out };
-            let (mut os, mut ns) = (old.sig(&om.tree), new.sig(&nm.tree));
             // Reinstated instances are a change; added EXDATEs, cancellations.
             if !ov.exdates.is_subset(&nv.exdates) {
                 full = true;
             }
             cancel.extend(nv.exdates.difference(&ov.exdates).copied());
-            os.exdates.clear();
-            ns.exdates.clear();
-            if os != ns {
-                full = true;
+            match (old.sig(None), new.sig(None)) {
+                (Some(os), Some(ns)) if os.same_but_exdates(ns) => {}
+                _ => full = true,
             }
         }
         for &r in &ov.overrides {
@@ -440,15 +525,14 @@ impl Ctx<'_> {
                 cancel.push(r);
             }
         }
-        let old_master = old.master().filter(|_| ov.master).map(|m| old.sig(&m.tree));
+        let old_master = old.sig(None).filter(|_| ov.master);
         for &r in &nv.overrides {
-            let Some(item) = new.item(Some(r)) else { continue };
-            let now_sig = new.sig(&item.tree);
+            let Some(now_sig) = new.sig(Some(r)) else { continue };
             let differs = if ov.overrides.contains(&r) {
-                old.item(Some(r)).is_none_or(|o| old.sig(&o.tree) != now_sig)
+                old.sig(Some(r)).is_none_or(|o| o != now_sig)
             } else {
-                match &old_master {
-                    Some(m) if !ov.exdates.contains(&r) => m.instance(r) != now_sig,
+                match old_master {
+                    Some(m) if !ov.exdates.contains(&r) => !m.is_instance(r, now_sig),
                     _ => true,
                 }
             };
@@ -457,23 +541,34 @@ impl Ctx<'_> {
             }
         }
         if full {
-            out.push(self.request(who, new, &nv, None));
+            out.push(self.request(who, nc, &nv, None));
             return out;
         }
         if !cancel.is_empty() {
             cancel.sort_unstable();
-            out.push(self.cancel_instances(who, old, new, &cancel, seq));
+            out.push(self.cancel_instances(who, oc, nc, &cancel, seq));
         }
         if !changed.is_empty() {
-            out.push(self.request(who, new, &nv, Some(&changed)));
+            out.push(self.request(who, nc, &nv, Some(&changed)));
         }
         out
     }
 
     /// A REQUEST of what `who` sees (`only`: just those overrides).
     fn request(&self, who: &CalAddress, cal: &Cal, v: &View, only: Option<&[i64]>) -> Outgoing {
+        let with_master = only.is_none() && v.master;
+        let shown: Vec<i64> = v.overrides.iter().copied().filter(|r| only.is_none_or(|o| o.contains(r))).collect();
+        let key: RequestKey = (
+            cal as *const Cal as usize,
+            with_master,
+            if with_master { v.hidden.clone() } else { Vec::new() },
+            shown,
+        );
+        if let Some(message) = self.requests.borrow().get(&key) {
+            return self.outgoing(Method::Request, who, message.clone());
+        }
         let mut comps: Vec<Tree> = Vec::new();
-        if only.is_none() && v.master {
+        if with_master {
             if let Some(m) = cal.master() {
                 let mut tree = m.tree.clone();
                 for &r in &v.hidden {
@@ -493,12 +588,14 @@ impl Ctx<'_> {
         for c in comps.iter_mut() {
             clean(c, Method::Request, self.now);
         }
-        self.outgoing(Method::Request, who, build(Method::Request, cal, comps))
+        let message = build(Method::Request, cal, comps);
+        self.requests.borrow_mut().insert(key, message.clone());
+        self.outgoing(Method::Request, who, message)
     }
 
     /// A CANCEL of the whole event for `who` (RFC 5546 §3.2.5): STATUS:CANCELLED
     /// when the event is cancelled, none when only they are removed.
-    fn cancel_all(&self, who: &CalAddress, old: &Cal, new: Option<&Cal>, seq: i64, cancelled: bool) -> Outgoing {
+    fn cancel_all(&self, who: &CalAddress, old: &Cal, seq: i64, cancelled: bool) -> Outgoing {
         let base = old
             .master()
             .filter(|m| m.tree.attendee(who).is_some())
@@ -510,7 +607,6 @@ impl Ctx<'_> {
             // The attendee saw only overrides: the cancel names the event.
             comp.remove(&ICalendarProperty::RecurrenceId);
         }
-        let _ = new;
         self.outgoing(Method::Cancel, who, build(Method::Cancel, old, vec![comp]))
     }
 
@@ -603,11 +699,12 @@ pub fn reply_updates(
         Some((address, entry)) if owner.contains(&address) && agent(entry) == Agent::Server => address,
         _ => return Ok(Vec::new()),
     };
-    let ctx = Ctx { owner, originator, now };
+    let ctx = Ctx::new(owner, originator, now);
+    let (before, after_snap) = (Snap::new(&before), Snap::new(&after));
     let mut out = Vec::new();
     for who in ctx.attendees(&after, None) {
         if &who != replying {
-            out.extend(ctx.plan(&who, Some(&before), &after, false));
+            out.extend(ctx.plan(&who, Some(&before), &after_snap, false));
         }
     }
     Ok(out)

@@ -449,3 +449,28 @@ ATTENDEE;SCHEDULE-STATUS=1.2:mailto:c@x\nATTENDEE:mailto:d@x\nEND:VEVENT\n");
         .replace("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n", "").replace("END:VCALENDAR\r\n", "").replace("\r\n", "\n"))));
     assert!(!only_participation_changed(&stored, &new));
 }
+
+/// `max-attendees-per-instance` attendees (2,000): planning stays linear in
+/// what it sends (one message each, each with the whole list).
+#[test]
+fn many_attendees() {
+    let n = crate::caldav::limits::MAX_ATTENDEES_PER_INSTANCE;
+    let attendees: String = (0..n).map(|i| format!("ATTENDEE;SCHEDULE-STATUS=1.2:mailto:u{i}@example.com\n")).collect();
+    let event = |summary: &str| {
+        cal(&format!(
+            "BEGIN:VEVENT\nUID:big\nDTSTAMP:20240101T000000Z\nDTSTART:20240101T100000Z\nRRULE:FREQ=DAILY\nSUMMARY:{summary}\n\
+ORGANIZER:mailto:a@x\n{attendees}END:VEVENT\n\
+BEGIN:VEVENT\nUID:big\nDTSTAMP:20240101T000000Z\nRECURRENCE-ID:20240102T100000Z\nDTSTART:20240102T120000Z\nSUMMARY:{summary}\n\
+ORGANIZER:mailto:a@x\n{attendees}END:VEVENT\n"
+        ))
+    };
+    let owner: AddressSet = ["mailto:a@x"].into_iter().collect();
+    let now = Utc::now();
+    let started = std::time::Instant::now();
+    let unchanged = organizer_change(Some(&event("a")), Some(&event("a")), &owner, now).expect("no change");
+    assert!(unchanged.outgoing.is_empty());
+    let planning = started.elapsed();
+    let out = organizer_change(Some(&event("a")), Some(&event("b")), &owner, now).expect("change");
+    assert_eq!(out.outgoing.len(), n);
+    println!("{n} attendees: planning {planning:?}, with messages {:?}", started.elapsed() - planning);
+}
