@@ -34,7 +34,8 @@ pub struct Outgoing {
 /// A component as sent (RFC 6638 §3.2.5, §7): no VALARM (RFC 5546 tables:
 /// the organizer's alarms are their own), no SCHEDULE-AGENT,
 /// SCHEDULE-STATUS or SCHEDULE-FORCE-SEND, DTSTAMP = now; no
-/// REQUEST-STATUS except in a REPLY.
+/// REQUEST-STATUS except in a REPLY; no DURATION next to DTEND / DUE; a
+/// SUMMARY in a REQUEST or ADD.
 pub(crate) fn clean(tree: &mut Tree, method: Method, now: DateTime<Utc>) {
     tree.drop_children(&ICalendarComponentType::VAlarm);
     for entry in tree.comp.entries.iter_mut() {
@@ -46,6 +47,11 @@ pub(crate) fn clean(tree: &mut Tree, method: Method, now: DateTime<Utc>) {
         tree.remove(&ICalendarProperty::RequestStatus);
     }
     tree.set_dtstamp(now);
+    // RFC 5546 tables: DTEND or DURATION, not both (this server accepts
+    // both in an object, DTEND winning: see `ical::object`).
+    if tree.has(&ICalendarProperty::Dtend) || tree.has(&ICalendarProperty::Due) {
+        tree.remove(&ICalendarProperty::Duration);
+    }
     // RFC 5546 §3.2.2 / §3.2.4 / §3.4.2: SUMMARY is required in a REQUEST
     // or ADD, and "can be null".
     if matches!(method, Method::Request | Method::Add) && !tree.has(&ICalendarProperty::Summary) {
