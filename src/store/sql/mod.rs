@@ -223,6 +223,9 @@ macro_rules! sql_store {
                 async fn principal_by_username(&self, username: &str) -> StoreResult<Option<Principal>> {
                     directory::principal_by_username(self, username).await
                 }
+                async fn principal_by_email(&self, address: &str) -> StoreResult<Option<Principal>> {
+                    directory::principal_by_email(self, address).await
+                }
                 async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>> {
                     directory::principal(self, id).await
                 }

@@ -63,10 +63,12 @@ conformance!(
     principals::principal_emails,
     principals::delete_principal_cascades,
     principals::principal_search,
+    principals::principal_by_email,
     principals::directory_generation,
     // DirectoryStore
     national_directory::directory_search,
     national_directory::directory_import,
+    national_directory::former_addresses_across_imports,
     // CollectionStore
     collections::collections_tree,
     // ObjectStore
