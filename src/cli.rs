@@ -356,7 +356,7 @@ async fn user(store: &SharedStore, cmd: &UserCommand) -> Result<(), CliError> {
         UserCommand::List => {
             for p in store.list_principals().await? {
                 let emails = store.principal_emails(p.id).await?;
-                let emails: Vec<_> = emails.into_iter().map(|e| e.address).collect();
+                let emails: Vec<_> = emails.into_iter().filter(|e| !e.former).map(|e| e.address).collect();
                 println!(
                     "{}\t{}\t{}\t{}{}{}",
                     p.username,
