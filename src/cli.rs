@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::AppState;
-use crate::config::{self, Config, FileConfig, LogFormat};
+use crate::config::{self, Config, FileConfig, LogFormat, SecretString};
 use crate::directory::{self, NewUser};
 use crate::store::{self, SharedStore};
 
@@ -64,6 +64,22 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes [default: 20971520]
     #[arg(long, env = "ALMANACH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// SMTP relay for email invitations (iMIP): smtp://HOST[:PORT],
+    /// smtp+starttls://USER:PASS@HOST[:587] or smtps://USER:PASS@HOST[:465]
+    #[arg(long, env = "ALMANACH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+    /// Sending address of invitations, e.g. "Almanach <agenda@agenda.example.fr>"
+    #[arg(long, env = "ALMANACH_IMIP_FROM")]
+    pub imip_from: Option<String>,
+    /// Domain of the reply addresses (reply+TOKEN@DOMAIN)
+    #[arg(long, env = "ALMANACH_IMIP_REPLY_DOMAIN")]
+    pub imip_reply_domain: Option<String>,
+    /// Address of the LMTP listener receiving replies, e.g. 127.0.0.1:2424
+    #[arg(long, env = "ALMANACH_LMTP_LISTEN")]
+    pub lmtp_listen: Option<std::net::SocketAddr>,
+    /// Largest message the LMTP listener accepts, in bytes [default: 10485760]
+    #[arg(long, env = "ALMANACH_LMTP_MAX_MESSAGE_BYTES")]
+    pub lmtp_max_message_bytes: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -178,7 +194,7 @@ fn redact(url: &str) -> String {
 fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliError> {
     let mut config = Config::default();
     if let Some(path) = &cli.config {
-        FileConfig::load(path)?.apply(&mut config);
+        FileConfig::load(path)?.apply(&mut config)?;
     }
     let mut base_url_set = config.base_url != Config::default().base_url;
     if let Some(db) = &cli.database {
@@ -197,6 +213,22 @@ fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliErr
         }
         if let Some(m) = s.max_body_bytes {
             config.max_body_bytes = m;
+        }
+        // iMIP: parsed and validated here; the server does not use them yet.
+        if let Some(u) = &s.smtp_url {
+            config.smtp_url = Some(config::parse_smtp_url(u.expose())?);
+        }
+        if let Some(f) = &s.imip_from {
+            config.imip_from = Some(config::parse_imip_from(f)?);
+        }
+        if let Some(d) = &s.imip_reply_domain {
+            config.imip_reply_domain = Some(config::parse_reply_domain(d)?);
+        }
+        if let Some(l) = s.lmtp_listen {
+            config.lmtp_listen = Some(config::check_lmtp_listen(l)?);
+        }
+        if let Some(m) = s.lmtp_max_message_bytes {
+            config.lmtp_max_message_bytes = m;
         }
     }
     if !base_url_set {
@@ -324,7 +356,7 @@ async fn user(store: &SharedStore, cmd: &UserCommand) -> Result<(), CliError> {
         UserCommand::List => {
             for p in store.list_principals().await? {
                 let emails = store.principal_emails(p.id).await?;
-                let emails: Vec<_> = emails.into_iter().map(|e| e.address).collect();
+                let emails: Vec<_> = emails.into_iter().filter(|e| !e.former).map(|e| e.address).collect();
                 println!(
                     "{}\t{}\t{}\t{}{}{}",
                     p.username,

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::imip::compose::{self, Mailbox};
+use crate::imip::transport::{SmtpUrl, SmtpUrlError};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -93,6 +96,19 @@ pub struct Config {
     /// look for; longer ones are refused (400, or 403
     /// `CARDDAV:supported-filter` for the directory).
     pub max_search_length: usize,
+    /// The relay iMIP invitations are sent through (`imip::transport`);
+    /// prints without its password.
+    pub smtp_url: Option<SmtpUrl>,
+    /// The platform's sending address for iMIP (`From`), with an optional
+    /// display name (default "Almanach").
+    pub imip_from: Option<Mailbox>,
+    /// The domain of the per-invitation reply addresses
+    /// (`reply+TOKEN@DOMAIN`, `imip::token`), lower case.
+    pub imip_reply_domain: Option<String>,
+    /// Where the LMTP listener receiving replies listens (`imip::lmtp`).
+    pub lmtp_listen: Option<SocketAddr>,
+    /// Largest message the LMTP listener accepts (552 beyond).
+    pub lmtp_max_message_bytes: usize,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8008";
@@ -132,6 +148,11 @@ impl Default for Config {
             max_lock_owner_bytes: 4096,
             max_locks_per_user: 100,
             max_locks_per_resource: 32,
+            smtp_url: None,
+            imip_from: None,
+            imip_reply_domain: None,
+            lmtp_listen: None,
+            lmtp_max_message_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -179,6 +200,36 @@ pub struct FileConfig {
     pub max_report_bytes: Option<usize>,
     pub max_resource_items: Option<usize>,
     pub max_search_length: Option<usize>,
+    pub smtp_url: Option<SecretString>,
+    pub imip_from: Option<String>,
+    pub imip_reply_domain: Option<String>,
+    pub lmtp_listen: Option<SocketAddr>,
+    pub lmtp_max_message_bytes: Option<usize>,
+}
+
+/// A setting that may hold a password (`smtp_url`): it never shows in
+/// `Debug` output.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for SecretString {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretString(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretString(***)")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +240,15 @@ pub enum ConfigError {
     Parse(PathBuf, toml::de::Error),
     #[error("invalid base URL {0:?}: expected http://HOST[:PORT][/PREFIX] or https://…")]
     BaseUrl(String),
+    /// The URL itself is not repeated: it may hold a password.
+    #[error("invalid smtp_url: {0} (accepted: smtp://HOST[:PORT], smtp+starttls://[USER:PASS@]HOST[:PORT], smtps://[USER:PASS@]HOST[:PORT])")]
+    SmtpUrl(SmtpUrlError),
+    #[error("invalid imip_from {0:?}: {1} (expected ADDRESS or \"Name <ADDRESS>\")")]
+    ImipFrom(String, compose::AddressError),
+    #[error("invalid imip_reply_domain {0:?}: expected a domain name")]
+    ImipReplyDomain(String),
+    #[error("invalid lmtp_listen {0}: {1}")]
+    LmtpListen(SocketAddr, &'static str),
 }
 
 impl FileConfig {
@@ -197,8 +257,9 @@ impl FileConfig {
         toml::from_str(&text).map_err(|e| ConfigError::Parse(path.into(), e))
     }
 
-    /// Apply the file's values over the defaults.
-    pub fn apply(self, c: &mut Config) {
+    /// Apply the file's values over the defaults; the iMIP settings are
+    /// validated here.
+    pub fn apply(self, c: &mut Config) -> Result<(), ConfigError> {
         let secs = Duration::from_secs;
         if let Some(v) = self.listen { c.listen = v }
         if let Some(v) = self.database { c.database = v }
@@ -228,7 +289,40 @@ impl FileConfig {
         if let Some(v) = self.max_lock_owner_bytes { c.max_lock_owner_bytes = v }
         if let Some(v) = self.max_locks_per_user { c.max_locks_per_user = v }
         if let Some(v) = self.max_locks_per_resource { c.max_locks_per_resource = v }
+        if let Some(v) = self.smtp_url { c.smtp_url = Some(parse_smtp_url(v.expose())?) }
+        if let Some(v) = self.imip_from { c.imip_from = Some(parse_imip_from(&v)?) }
+        if let Some(v) = self.imip_reply_domain { c.imip_reply_domain = Some(parse_reply_domain(&v)?) }
+        if let Some(v) = self.lmtp_listen { c.lmtp_listen = Some(check_lmtp_listen(v)?) }
+        if let Some(v) = self.lmtp_max_message_bytes { c.lmtp_max_message_bytes = v }
+        Ok(())
     }
+}
+
+/// Validate `smtp_url` (forms in `imip::transport`): a bad scheme,
+/// credentials over plain `smtp://`, … are configuration errors.
+pub fn parse_smtp_url(url: &str) -> Result<SmtpUrl, ConfigError> {
+    SmtpUrl::parse(url).map_err(ConfigError::SmtpUrl)
+}
+
+/// Validate `imip_from`: `agenda@agenda.example.fr` or
+/// `Almanach <agenda@agenda.example.fr>`.
+pub fn parse_imip_from(from: &str) -> Result<Mailbox, ConfigError> {
+    from.parse::<Mailbox>().map_err(|e| ConfigError::ImipFrom(from.to_string(), e))
+}
+
+/// Validate `imip_reply_domain`; returns it in lower case.
+pub fn parse_reply_domain(domain: &str) -> Result<String, ConfigError> {
+    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    compose::check_domain(&d).map_err(|_| ConfigError::ImipReplyDomain(domain.to_string()))?;
+    Ok(d)
+}
+
+/// RFC 2033 §5: LMTP MUST NOT be used on TCP port 25.
+pub fn check_lmtp_listen(addr: SocketAddr) -> Result<SocketAddr, ConfigError> {
+    if addr.port() == 25 {
+        return Err(ConfigError::LmtpListen(addr, "LMTP must not listen on port 25 (RFC 2033 §5)"));
+    }
+    Ok(addr)
 }
 
 /// Check a base URL's shape.
@@ -256,16 +350,47 @@ mod tests {
     fn file_overrides_defaults() {
         let f: FileConfig = toml::from_str("listen = \"0.0.0.0:9000\"\nmax_body_bytes = 5\n").unwrap();
         let mut c = Config::default();
-        f.apply(&mut c);
+        f.apply(&mut c).unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.max_body_bytes, 5);
         assert!(toml::from_str::<FileConfig>("unknown = 1").is_err());
         let f: FileConfig = toml::from_str("max_failed_logins_per_address = 80\nmax_login_delay_secs = 0\n").unwrap();
-        f.apply(&mut c);
+        f.apply(&mut c).unwrap();
         assert_eq!((c.max_failed_logins_per_address, c.max_login_delay), (80, Duration::ZERO));
         let f: FileConfig =
             toml::from_str("max_lock_owner_bytes = 100\nmax_locks_per_user = 7\nmax_locks_per_resource = 3\n").unwrap();
-        f.apply(&mut c);
+        f.apply(&mut c).unwrap();
         assert_eq!((c.max_lock_owner_bytes, c.max_locks_per_user, c.max_locks_per_resource), (100, 7, 3));
+    }
+
+    #[test]
+    fn imip_settings() {
+        let mut c = Config::default();
+        assert_eq!((c.smtp_url.is_none(), c.lmtp_listen, c.lmtp_max_message_bytes), (true, None, 10 * 1024 * 1024));
+        let f: FileConfig = toml::from_str(
+            "smtp_url = \"smtps://agenda:hunter2@smtp.example.fr\"\nimip_from = \"Almanach <agenda@agenda.example.fr>\"\n\
+             imip_reply_domain = \"Agenda.Example.FR\"\nlmtp_listen = \"127.0.0.1:2424\"\nlmtp_max_message_bytes = 1000\n",
+        )
+        .unwrap();
+        assert!(!format!("{f:?}").contains("hunter2"));
+        f.apply(&mut c).unwrap();
+        assert_eq!(c.smtp_url.as_ref().unwrap().port(), 465);
+        assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
+        assert_eq!(c.imip_from.as_ref().map(|m| (m.name(), m.address())), Some((Some("Almanach"), "agenda@agenda.example.fr")));
+        assert_eq!(c.imip_reply_domain.as_deref(), Some("agenda.example.fr"));
+        assert_eq!((c.lmtp_listen.unwrap().port(), c.lmtp_max_message_bytes), (2424, 1000));
+
+        for (toml, wanted) in [
+            ("smtp_url = \"ftp://user:hunter2@relay\"", "smtp_url"),
+            ("smtp_url = \"smtp://user:hunter2@relay\"", "in clear"),
+            ("imip_from = \"not an address\"", "imip_from"),
+            ("imip_reply_domain = \"bad domain\"", "imip_reply_domain"),
+            ("lmtp_listen = \"0.0.0.0:25\"", "port 25"),
+        ] {
+            let f: FileConfig = toml::from_str(toml).unwrap();
+            let e = f.apply(&mut Config::default()).unwrap_err().to_string();
+            assert!(e.contains(wanted), "{toml}: {e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
     }
 }

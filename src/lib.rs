@@ -17,6 +17,10 @@
 //! - [`ical`] — iCalendar semantics (parsing, time zones, recurrences, the
 //!   §9.9 time-range rules, filters, partial retrieval, free-busy), with no
 //!   HTTP, XML or SQL.
+//! - [`itip`] — the iTIP logic of CalDAV scheduling (RFC 6638, RFC 5546):
+//!   an organizer's or attendee's change → the messages to send and the
+//!   object to store; incoming REQUEST / CANCEL / REPLY → the updated copy.
+//!   Pure: no HTTP, XML, SQL, I/O or clock.
 //! - [`auth`] — HTTP Basic against argon2id hashes, the credential cache,
 //!   login throttling (`auth::throttle`), and [`auth::acl`], the one authorisation module.
 //! - [`directory`] — principals and académies: validation and account
@@ -34,6 +38,9 @@
 //! - [`compute`] — CPU-heavy work (parsing, filters, expansion) on a
 //!   bounded pool off the async workers, cancelled with its request and
 //!   held to a work budget.
+//! - [`imip`] — the email side of scheduling (RFC 6047): composing
+//!   invitations, sending them over SMTP, receiving replies over LMTP
+//!   (RFC 2033), per-invitation reply addresses; no SQL.
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
@@ -49,6 +56,8 @@ pub mod dav;
 pub mod directory;
 pub mod http;
 pub mod ical;
+pub mod imip;
+pub mod itip;
 pub mod logwriter;
 pub mod store;
 pub mod vcard;

@@ -124,7 +124,9 @@ fn max_resource_size(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<Prop
 }
 
 /// RFC 6638 §2.4.1: the addresses that identify the user as an attendee:
-/// its email addresses (primary first) and its principal URL.
+/// its email addresses (primary first; former addresses after the current
+/// ones, so that replies to old invitations still find it) and its
+/// principal URL.
 pub async fn user_addresses(req: &DavRequest<'_>, p: &Principal) -> DavResult<Vec<String>> {
     let mut emails = req.state.store.principal_emails(p.id).await?;
     emails.sort_by_key(|e| !e.primary);

@@ -56,7 +56,7 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
             let parent_path = req.path.parent().map(|p| p.collection_path()).unwrap_or_default();
             let guard = lock_guard(req, &submitted, &[&collection.path, &parent_path], &[&collection.path]);
             store
-                .delete_collection(&Resolved::collection(collection), &guard)
+                .delete_collection(&Resolved::collection(collection), &guard, Vec::new())
                 .await
                 .map_err(|e| DavError::from_store(req, e))?;
         }

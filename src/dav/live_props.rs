@@ -235,8 +235,12 @@ fn alternate_uri_set<'a>(req: &'a DavRequest<'a>, r: &'a Resource, _: &'a str) -
     Box::pin(async move {
         Ok(match r {
             Resource::Principal(p) => {
+                // Current addresses only: a former one still identifies
+                // the user for scheduling (`calendar-user-address-set`),
+                // but is not shown or searched as the principal's.
                 let emails = req.state.store.principal_emails(p.id).await?;
-                Some(PropValue::Hrefs(emails.into_iter().map(|e| format!("mailto:{}", e.address)).collect()))
+                let current = emails.into_iter().filter(|e| !e.former);
+                Some(PropValue::Hrefs(current.map(|e| format!("mailto:{}", e.address)).collect()))
             }
             _ => None,
         })

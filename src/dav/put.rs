@@ -70,6 +70,7 @@ pub async fn put(req: &DavRequest<'_>) -> DavResult<Response> {
             index: prepared.index,
             unique_uid: unique,
             enqueue: prepared.enqueue,
+            schedule_tag: None,
         })
         .await
         .map_err(|e| match e {

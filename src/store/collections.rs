@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 
 use super::{
-    CollectionId, DeadProperty, Destination, LockGuard, Millis, PrincipalId, Resolved, StoreResult, TransferOutcome,
+    CollectionId, DeadProperty, Destination, JobId, LockGuard, Millis, NewJob, PrincipalId, Resolved, StoreResult,
+    TransferOutcome,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +99,10 @@ pub trait CollectionStore: Send + Sync {
     /// Delete a collection and its whole subtree (objects, properties, change
     /// logs, locks below it). Records the deletion in the parent's change log.
     /// `NotFound` if it is no longer at `collection.path` (see [`Resolved`]).
-    async fn delete_collection(&self, collection: &Resolved, guard: &LockGuard) -> StoreResult<()>;
+    /// `enqueue`: jobs written in the same transaction (see
+    /// [`OutboxStore`](super::OutboxStore)), if and only if it commits;
+    /// their ids are returned, in order.
+    async fn delete_collection(&self, collection: &Resolved, guard: &LockGuard, enqueue: Vec<NewJob>) -> StoreResult<Vec<JobId>>;
     /// Bytes used by `owner`: its objects' contents, the values of the dead
     /// properties on its collections and objects, and the `DAV:owner` XML of
     /// its unexpired locks (RFC 4331).

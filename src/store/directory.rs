@@ -17,7 +17,9 @@ pub struct DirectoryEntry {
     pub family_name: Option<String>,
     pub title: Option<String>,
     pub phone: Option<String>,
-    /// Primary first, then in insertion order.
+    /// Its current addresses (never former ones, see
+    /// [`PrincipalEmail::former`](super::PrincipalEmail::former)): primary
+    /// first, then in insertion order.
     pub emails: Vec<String>,
     /// (slug, name) of the académie.
     pub academie: Option<(String, String)>,
@@ -193,7 +195,15 @@ pub trait DirectoryStore: Send + Sync {
     /// account keeps its password, kind, admin and disabled flags. A record
     /// is rejected (and nothing of it written) when its académie is
     /// unknown, the username belongs to a non-user principal, it repeats an
-    /// earlier username of the batch, or one of its addresses belongs to
-    /// another principal or to an earlier record of the batch.
+    /// earlier username of the batch, or one of its addresses is given to an
+    /// earlier record of the batch or is a current address of another
+    /// principal — unless that principal's record, accepted in the same
+    /// batch, drops it (the address then moves).
+    ///
+    /// Addresses a record drops stay with its principal as former addresses
+    /// ([`PrincipalEmail::former`](super::PrincipalEmail::former), RFC 6638
+    /// §2.4.1), unless a record of the batch takes them; a former address
+    /// a record lists again becomes current again, and one a record of
+    /// another account lists is taken over by that account as current.
     async fn import_accounts(&self, batch: &[AccountRecord]) -> StoreResult<Vec<ImportOutcome>>;
 }

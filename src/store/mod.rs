@@ -62,8 +62,8 @@ pub use directory::{
 };
 pub use locks::{Lock, LockCap, LockGuard, LockLimits, LockNull, LockScope, LockStore};
 pub use objects::{
-    etag_for, Destination, IndexedObject, ObjectIndex, ObjectMeta, ObjectQuery, ObjectStore, PutObject, PutOutcome,
-    TransferOutcome, WriteCondition,
+    etag_for, BatchOutcome, BatchResult, BatchWrite, Destination, IndexedObject, ObjectIndex, ObjectMeta, ObjectQuery,
+    ObjectStore, PutObject, PutOutcome, TransferOutcome, WriteBatch, WriteCondition,
 };
 pub use outbox::{Job, NewJob, OutboxStore};
 pub use principals::{

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::{Collection, CollectionId, LockGuard, Millis, NewJob, ObjectId, Resolved, StoreResult};
+use super::{Collection, CollectionId, JobId, LockGuard, Millis, NewJob, ObjectId, PrincipalId, Resolved, StoreResult};
 
 /// Metadata of a stored (non-collection) resource; its bytes are fetched with
 /// [`Store::object_with_content`](ObjectStore::object_with_content).
@@ -22,6 +22,13 @@ pub struct ObjectMeta {
     pub size: i64,
     pub created_at: Millis,
     pub modified_at: Millis,
+    /// The Schedule-Tag of a scheduling object resource (RFC 6638
+    /// §3.2.10), without quotes, as the last write set it
+    /// ([`PutObject::schedule_tag`]); None for any other object. The store
+    /// never derives it: the scheduling layer decides when it changes (a
+    /// change by the organizer or by the attendee itself, not a mere
+    /// PARTSTAT update delivered by the server). COPY and MOVE carry it.
+    pub schedule_tag: Option<String>,
 }
 
 /// The strong entity tag of a body: a digest of its exact bytes.
@@ -65,8 +72,12 @@ pub struct PutObject {
     pub unique_uid: bool,
     /// Jobs to write in the same transaction (the outbox, see
     /// [`OutboxStore`](super::OutboxStore)): written if and only if the
-    /// write commits.
+    /// write commits; their ids are [`PutOutcome::jobs`].
     pub enqueue: Vec<NewJob>,
+    /// The object's Schedule-Tag (RFC 6638 §3.2.10), stored as given: None
+    /// stores none (NULL), also over an object that had one. Writes outside
+    /// scheduling pass None.
+    pub schedule_tag: Option<String>,
 }
 
 /// The queryable summary of an object, extracted by the protocol layer at
@@ -141,6 +152,10 @@ pub struct IndexedObject {
 pub struct PutOutcome {
     pub created: bool,
     pub meta: ObjectMeta,
+    /// Ids of the jobs of [`PutObject::enqueue`], in its order (the request
+    /// that wrote them can run them at once, see
+    /// [`OutboxStore::claim_job_ids`](super::OutboxStore::claim_job_ids)).
+    pub jobs: Vec<JobId>,
 }
 
 /// Where a COPY or MOVE puts its result.
@@ -166,9 +181,58 @@ pub struct Destination {
 }
 
 /// Outcome of COPY/MOVE: whether something was replaced at the destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferOutcome {
     pub replaced: bool,
+    /// Ids of the jobs of [`Destination::enqueue`], in its order.
+    pub jobs: Vec<JobId>,
+}
+
+/// Several object writes in one transaction ([`ObjectStore::apply_batch`]):
+/// all of them or none.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    /// Applied in this order, each seeing those before it (a delete and a
+    /// put of another name with the same UID, in that order, do not
+    /// conflict). At most one write per (collection, name).
+    pub writes: Vec<BatchWrite>,
+    /// Outbox jobs the batch carries out: deleted in the transaction. If one
+    /// of them no longer exists (another worker completed it), the whole
+    /// batch fails with [`StoreError::NotFound`](super::StoreError::NotFound)
+    /// and nothing is written, so that a job's effect is applied once.
+    pub complete_jobs: Vec<JobId>,
+    /// Jobs written in the transaction, after the writes' own
+    /// ([`PutObject::enqueue`]); their ids are [`BatchResult::jobs`].
+    pub enqueue: Vec<NewJob>,
+}
+
+/// One write of a [`WriteBatch`].
+// A batch holds a few writes, most of them puts: boxing the put would cost
+// an allocation each and gain nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum BatchWrite {
+    /// As [`ObjectStore::put_object`] (its `enqueue` included).
+    Put(PutObject),
+    /// As [`ObjectStore::delete_object`]: the object `name` of
+    /// `collection`, only if its ETag is `if_match` when given.
+    Delete { collection: Resolved, name: String, if_match: Option<String>, guard: LockGuard },
+}
+
+/// What one [`BatchWrite`] did.
+#[derive(Debug, Clone)]
+pub enum BatchOutcome {
+    Put(PutOutcome),
+    Deleted,
+}
+
+/// What [`ObjectStore::apply_batch`] did.
+#[derive(Debug, Clone)]
+pub struct BatchResult {
+    /// One per write, in order.
+    pub outcomes: Vec<BatchOutcome>,
+    /// Ids of the jobs of [`WriteBatch::enqueue`], in its order.
+    pub jobs: Vec<JobId>,
 }
 
 /// Stored objects: reads, conditional writes, index queries, COPY and MOVE.
@@ -196,11 +260,27 @@ pub trait ObjectStore: Send + Sync {
     /// if the collection is gone or no longer at `put.collection_path`.
     /// `put.enqueue` is written in the same transaction.
     async fn put_object(&self, put: PutObject) -> StoreResult<PutOutcome>;
+    /// Apply several puts and deletes, possibly in several collections, in
+    /// one transaction: all or nothing. Each write is checked as
+    /// [`put_object`](ObjectStore::put_object) or
+    /// [`delete_object`](ObjectStore::delete_object) checks it (condition,
+    /// collection path, lock guard, UID, quota) and fails the batch with
+    /// the error that call would return. Every collection written into gets
+    /// one new revision, with every member the batch changed in it logged
+    /// under it. `batch.complete_jobs` are deleted and `batch.enqueue`
+    /// written in the same transaction (see [`WriteBatch`]). `Invalid` when
+    /// two writes name the same (collection, name), or a job twice.
+    ///
+    /// Collections are locked in ascending id order before any check, as
+    /// every write of the store does, so batches and single writes never
+    /// deadlock.
+    async fn apply_batch(&self, batch: WriteBatch) -> StoreResult<BatchResult>;
     /// Delete the object `name` of `collection` (optionally only if its ETag
     /// matches). `NotFound` if absent or if the collection is no longer at
     /// `collection.path`, `PreconditionFailed` if the ETag differs.
     /// `enqueue`: jobs written in the same transaction (see
-    /// [`OutboxStore`](super::OutboxStore)), if and only if it commits.
+    /// [`OutboxStore`](super::OutboxStore)), if and only if it commits;
+    /// their ids are returned, in order.
     async fn delete_object(
         &self,
         collection: &Resolved,
@@ -208,7 +288,15 @@ pub trait ObjectStore: Send + Sync {
         if_match: Option<&str>,
         guard: &LockGuard,
         enqueue: Vec<NewJob>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<Vec<JobId>>;
+
+    /// The objects whose UID is `uid` in the calendars
+    /// ([`CollectionKind::Calendar`](super::CollectionKind::Calendar)) owned
+    /// by `owner`, with their calendar, ordered by calendar path then name
+    /// (RFC 6638: where a scheduling message for that UID goes, or which
+    /// resource it updates). One indexed read (the owner's collections,
+    /// then the (collection, UID) index in each).
+    async fn calendar_objects_by_uid(&self, owner: PrincipalId, uid: &str) -> StoreResult<Vec<(Collection, ObjectMeta)>>;
 
     /// Objects of a collection chosen on their index (see [`ObjectQuery`]),
     /// ordered by name.

@@ -11,7 +11,12 @@
 //! Workers of any server process then [claim](OutboxStore::claim_jobs) the
 //! due jobs of their topic, each claim leasing them for a while, and
 //! [complete](OutboxStore::complete_job) or [retry](OutboxStore::retry_job)
-//! each. A lease keeps other claims away until it expires; a job whose
+//! each. A write reports the ids of the jobs it wrote, so the request that
+//! wrote them can [claim them by id](OutboxStore::claim_job_ids) and run
+//! them at once; workers take what it could not finish. A job whose effect
+//! is a write is completed in that write's transaction
+//! ([`WriteBatch::complete_jobs`](super::WriteBatch::complete_jobs)), which
+//! fails whole if the job is already gone: that effect is applied once. A lease keeps other claims away until it expires; a job whose
 //! worker died is claimed again once its lease has expired. Delivery is
 //! therefore at least once: a worker that outlives its lease may see its job
 //! claimed again, so the lease must exceed the time a job takes, and
@@ -67,6 +72,16 @@ pub trait OutboxStore: Send + Sync {
     /// while the lease is written; SQLite: one writer at a time).
     /// `Invalid` for a zero lease.
     async fn claim_jobs(&self, topic: &str, now: Millis, limit: u32, lease: Duration) -> StoreResult<Vec<Job>>;
+    /// Claim those of `ids` that exist and are not leased (no claim, or one
+    /// expired by `now`), whatever their `not_before`, leasing each until
+    /// `now + lease`, in one transaction; ordered by id. The request that
+    /// wrote jobs runs them at once with this (the ids of
+    /// [`PutOutcome::jobs`](super::PutOutcome::jobs) and the like), and
+    /// workers pick up, through [`OutboxStore::claim_jobs`], what it could
+    /// not finish. Rows are locked as `claim_jobs` locks them, so the two
+    /// never return the same job while its lease runs. `Invalid` for a zero
+    /// lease.
+    async fn claim_job_ids(&self, ids: &[JobId], now: Millis, lease: Duration) -> StoreResult<Vec<Job>>;
     /// The job is done: delete it. `NotFound` if it no longer exists.
     async fn complete_job(&self, id: JobId) -> StoreResult<()>;
     /// The job failed: count the attempt, remember `error`, release the lease

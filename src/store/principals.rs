@@ -100,7 +100,14 @@ pub struct PrincipalAnswer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrincipalEmail {
     pub address: String,
+    /// The one address mail goes to; never a former one.
     pub primary: bool,
+    /// An address the principal held before an address change (a directory
+    /// import dropped it): it still identifies the principal for scheduling
+    /// (RFC 6638 §2.4.1, `calendar-user-address-set`: replies to old
+    /// invitations), but the directory and the principal searches neither
+    /// show nor match it. An account that is given it takes it over.
+    pub former: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -141,6 +148,12 @@ pub trait PrincipalStore: Send + Sync {
     // -- principals
     async fn create_principal(&self, new: NewPrincipal) -> StoreResult<Principal>;
     async fn principal_by_username(&self, username: &str) -> StoreResult<Option<Principal>>;
+    /// The principal holding `address` (compared case-insensitively, as
+    /// stored), whether as a current or as a former address (see
+    /// [`PrincipalEmail::former`]); an address belongs to one principal at
+    /// most. Disabled principals are returned too (`Principal::disabled`).
+    /// One read on the unique index of lower-cased addresses.
+    async fn principal_by_email(&self, address: &str) -> StoreResult<Option<Principal>>;
     async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>>;
     async fn list_principals(&self) -> StoreResult<Vec<Principal>>;
     /// Active principals matching a search (RFC 3744 §9.4), among those of
@@ -155,7 +168,14 @@ pub trait PrincipalStore: Send + Sync {
     /// Delete a principal with everything it owns (collections, objects,
     /// properties, change logs, locks), in one transaction.
     async fn delete_principal(&self, id: PrincipalId) -> StoreResult<()>;
-    /// Addresses in insertion order; exactly one is primary when any exist.
+    /// The current addresses, the primary first then in insertion order,
+    /// then the former ones (see [`PrincipalEmail::former`]); exactly one
+    /// is primary when any current address exists.
     async fn principal_emails(&self, id: PrincipalId) -> StoreResult<Vec<PrincipalEmail>>;
+    /// Give `id` the current address `address` (the primary one with
+    /// `primary`, or when it has no other). An address it held as former
+    /// becomes current again; one another principal held as former is taken
+    /// over; `AlreadyExists` when a principal (this one included) holds it
+    /// as current.
     async fn add_principal_email(&self, id: PrincipalId, address: &str, primary: bool) -> StoreResult<()>;
 }

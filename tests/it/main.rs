@@ -9,6 +9,7 @@ mod db;
 mod directory;
 mod harness;
 mod hostile;
+mod imip;
 mod limits;
 mod locks;
 mod properties;

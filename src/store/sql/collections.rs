@@ -16,6 +16,7 @@ macro_rules! body {
         use super::directory::principal_exists;
         use super::locks::{check_guard, remove_locks_under_in};
         use super::objects::fetch_object_named;
+        use super::outbox::enqueue;
         use super::properties::set_property;
 
         // ------------------------------------------------------ Store methods
@@ -92,7 +93,7 @@ macro_rules! body {
             rows.into_iter().map(CollectionRow::into_collection).collect()
         }
 
-        pub(super) async fn delete_collection(store: &Backend, at: &Resolved, guard: &LockGuard) -> StoreResult<()> {
+        pub(super) async fn delete_collection(store: &Backend, at: &Resolved, guard: &LockGuard, jobs: &[NewJob]) -> StoreResult<Vec<JobId>> {
             let now = now_millis();
             let id = at.id;
             let mut tx = store.begin_exclusive_write().await?;
@@ -113,8 +114,9 @@ macro_rules! body {
             if let Some((p, rev)) = logged {
                 log_change(&mut tx, p, coll.name(), rev, true).await?;
             }
+            let ids = enqueue(&mut tx, jobs, now).await?;
             tx.commit().await?;
-            Ok(())
+            Ok(ids)
         }
 
         pub(super) async fn quota_used(store: &Backend, owner: PrincipalId) -> StoreResult<i64> {
@@ -183,13 +185,21 @@ macro_rules! body {
         /// `limit`. Row-locks the owner first, which serializes quota-checked
         /// writers of one owner across collections until commit.
         pub(super) async fn check_quota(conn: &mut Conn, owner: i64, limit: i64, adding: i64) -> StoreResult<()> {
+            lock_owner(conn, owner).await?;
+            if quota_used_in(conn, owner).await? + adding > limit {
+                return Err(StoreError::QuotaExceeded);
+            }
+            Ok(())
+        }
+
+        /// Row-lock the principal `owner` until commit (a no-op `UPDATE`),
+        /// as [`check_quota`] does; a transaction checking the quota of
+        /// several owners locks them first, in ascending id order.
+        pub(super) async fn lock_owner(conn: &mut Conn, owner: i64) -> StoreResult<()> {
             sqlx::query("UPDATE principals SET quota_bytes = quota_bytes WHERE id = $1")
                 .bind(owner)
                 .execute(&mut *conn)
                 .await?;
-            if quota_used_in(conn, owner).await? + adding > limit {
-                return Err(StoreError::QuotaExceeded);
-            }
             Ok(())
         }
 

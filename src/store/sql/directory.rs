@@ -125,6 +125,20 @@ macro_rules! body {
             row.map(PrincipalRow::into_principal).transpose()
         }
 
+        pub(super) async fn principal_by_email(store: &Backend, address: &str) -> StoreResult<Option<Principal>> {
+            // `address_lower` is unique: one holder at most, current or former.
+            let mut conn = store.read_conn().await?;
+            let row: Result<Option<PrincipalRow>, _> = sqlx::query_as(concat!(
+                principal_select!(),
+                "JOIN principal_emails e ON e.principal_id = p.id WHERE e.address_lower = $1"
+            ))
+            .bind(address.trim().to_lowercase())
+            .fetch_optional(&mut *conn)
+            .await;
+            let row = conn.done(row)?;
+            row.map(PrincipalRow::into_principal).transpose()
+        }
+
         pub(super) async fn principal(store: &Backend, id: PrincipalId) -> StoreResult<Option<Principal>> {
             fetch_principal(&mut *store.reader().acquire().await?, id).await
         }
@@ -248,7 +262,7 @@ macro_rules! body {
                 return Ok(out);
             }
             let sql = format!(
-                "SELECT principal_id, address FROM principal_emails WHERE principal_id IN ({})",
+                "SELECT principal_id, address FROM principal_emails WHERE principal_id IN ({}) AND former = FALSE",
                 $crate::store::sql::directory_index::placeholders(1, ids.len())
             );
             let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
@@ -350,13 +364,14 @@ macro_rules! body {
         }
 
         pub(super) async fn principal_emails(store: &Backend, id: PrincipalId) -> StoreResult<Vec<PrincipalEmail>> {
-            let rows: Vec<(String, bool)> = sqlx::query_as(
-                "SELECT address, is_primary FROM principal_emails WHERE principal_id = $1 ORDER BY position, id",
+            let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+                "SELECT address, is_primary, former FROM principal_emails WHERE principal_id = $1 \
+                 ORDER BY former, is_primary DESC, position, id",
             )
             .bind(id)
             .fetch_all(store.reader())
             .await?;
-            Ok(rows.into_iter().map(|(address, primary)| PrincipalEmail { address, primary }).collect())
+            Ok(rows.into_iter().map(|(address, primary, former)| PrincipalEmail { address, primary, former }).collect())
         }
 
         pub(super) async fn add_principal_email(store: &Backend, id: PrincipalId, address: &str, primary: bool) -> StoreResult<()> {
@@ -364,14 +379,15 @@ macro_rules! body {
             if !principal_exists(&mut tx, id).await? {
                 return Err(StoreError::NotFound);
             }
-            let (count, next): (i64, i64) = sqlx::query_as(
-                "SELECT COUNT(*), CAST(COALESCE(MAX(position), -1) + 1 AS BIGINT) \
+            let (current, next): (i64, i64) = sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN former THEN 0 ELSE 1 END), 0) AS BIGINT), \
+                 CAST(COALESCE(MAX(position), -1) + 1 AS BIGINT) \
                  FROM principal_emails WHERE principal_id = $1",
             )
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-            let primary = primary || count == 0;
+            let primary = primary || current == 0;
             if primary {
                 sqlx::query("UPDATE principal_emails SET is_primary = $2 WHERE principal_id = $1")
                     .bind(id)
@@ -379,7 +395,23 @@ macro_rules! body {
                     .execute(&mut *tx)
                     .await?;
             }
-            insert_email(&mut tx, id, address, primary, next).await?;
+            // An address it held before comes back as current (after the
+            // current ones, spelt as given now); otherwise a new row.
+            let revived = sqlx::query(
+                "UPDATE principal_emails SET former = $3, is_primary = $4, position = $5, address = $6 \
+                 WHERE principal_id = $1 AND address_lower = $2 AND former = TRUE",
+            )
+            .bind(id)
+            .bind(address.trim().to_lowercase())
+            .bind(false)
+            .bind(primary)
+            .bind(next)
+            .bind(address.trim())
+            .execute(&mut *tx)
+            .await?;
+            if revived.rows_affected() == 0 {
+                insert_email(&mut tx, id, address, primary, next).await?;
+            }
             sqlx::query("UPDATE principals SET modified_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(now_millis())
@@ -408,11 +440,18 @@ macro_rules! body {
             Ok(row.is_some())
         }
 
+        /// Give `principal` the current address `address`, taking it over
+        /// from a principal that held it as former; `AlreadyExists` when a
+        /// principal holds it as current.
         async fn insert_email(conn: &mut Conn, principal: i64, address: &str, primary: bool, position: i64) -> StoreResult<()> {
             let address = address.trim();
             if address.is_empty() || address.chars().any(char::is_whitespace) {
                 return Err(StoreError::Invalid(format!("invalid email address {address:?}")));
             }
+            sqlx::query("DELETE FROM principal_emails WHERE address_lower = $1 AND former = TRUE")
+                .bind(address.to_lowercase())
+                .execute(&mut *conn)
+                .await?;
             sqlx::query(
                 "INSERT INTO principal_emails (principal_id, address, address_lower, is_primary, position) \
                  VALUES ($1, $2, $3, $4, $5)",

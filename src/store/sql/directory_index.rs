@@ -663,7 +663,7 @@ macro_rules! body {
                 "SELECT p.id, p.username, p.display_name, p.given_name, p.family_name, p.title, p.phone, \
                  a.slug, a.name, p.modified_at, e.address FROM principals p \
                  LEFT JOIN academies a ON a.id = p.academie_id \
-                 LEFT JOIN principal_emails e ON e.principal_id = p.id \
+                 LEFT JOIN principal_emails e ON e.principal_id = p.id AND e.former = FALSE \
                  WHERE p.id IN ({}) AND p.kind = 'user' AND NOT p.disabled \
                  ORDER BY p.username, e.is_primary DESC, e.position, e.id",
                 placeholders(1, ids.len())
@@ -724,7 +724,8 @@ macro_rules! body {
                 }
                 let principals = query.fetch_all(&mut *conn).await?;
                 let sql = format!(
-                    "SELECT principal_id, address FROM principal_emails WHERE principal_id IN ({list}) ORDER BY position, id"
+                    "SELECT principal_id, address FROM principal_emails WHERE principal_id IN ({list}) AND former = FALSE \
+                     ORDER BY position, id"
                 );
                 let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
                 for id in chunk {

@@ -69,6 +69,18 @@ macro_rules! body {
             Unchanged,
         }
 
+        /// A principal's addresses before the batch: current ones (the
+        /// primary first, then in order), then former ones.
+        #[derive(Default)]
+        struct Held {
+            current: Vec<String>,
+            former: Vec<String>,
+        }
+
+        /// The verdicts on a batch: per record, its outcome and, when
+        /// accepted, its plan and académie.
+        type Verdicts = (Vec<ImportOutcome>, Vec<Option<(Plan, Option<i64>)>>);
+
         pub(super) async fn import_accounts(store: &Backend, batch: &[AccountRecord]) -> StoreResult<Vec<ImportOutcome>> {
             let records: Vec<AccountRecord> = batch.iter().map(normalized).collect();
             let mut tx = store.begin_write().await?;
@@ -81,29 +93,47 @@ macro_rules! body {
             let lowered: Vec<String> = records.iter().flat_map(|r| r.emails.iter().map(|e| e.to_lowercase())).collect();
             let holders = address_holders(&mut tx, &lowered).await?;
 
-            let mut outcomes = Vec::with_capacity(records.len());
-            let mut plans: Vec<Option<(Plan, Option<i64>)>> = Vec::with_capacity(records.len());
-            let mut seen: HashSet<&str> = HashSet::new();
-            let mut claimed: HashSet<String> = HashSet::new();
+            // A current address of a principal whose record in the batch
+            // drops it may go to another record of the batch (an address
+            // moving from one account to another in one import) — provided
+            // that record is accepted. Decide with every such release, then
+            // without those whose record was rejected, until none is.
+            let mut releasable: HashMap<String, i64> = HashMap::new();
             for r in &records {
-                let decided = decide(r, &academies, existing.get(&r.username), &old_emails, &holders, &seen, &claimed);
-                match decided {
-                    Ok((plan, academie_id)) => {
-                        seen.insert(&r.username);
-                        claimed.extend(r.emails.iter().map(|e| e.to_lowercase()));
-                        outcomes.push(match plan {
-                            Plan::Create => ImportOutcome::Created,
-                            Plan::Update { .. } => ImportOutcome::Updated,
-                            Plan::Unchanged => ImportOutcome::Unchanged,
-                        });
-                        plans.push(Some((plan, academie_id)));
-                    }
-                    Err(reason) => {
-                        outcomes.push(ImportOutcome::Rejected(reason));
-                        plans.push(None);
+                let Some(e) = existing.get(&r.username) else { continue };
+                let listed: HashSet<String> = r.emails.iter().map(|a| a.to_lowercase()).collect();
+                for a in old_emails.get(&e.id).map(|h| h.current.as_slice()).unwrap_or(&[]) {
+                    if !listed.contains(&a.to_lowercase()) {
+                        releasable.insert(a.to_lowercase(), e.id);
                     }
                 }
             }
+            let (outcomes, plans) = loop {
+                let (outcomes, plans) = decide_all(&records, &academies, &existing, &old_emails, &holders, &releasable);
+                // The accepted updates, with the addresses they keep.
+                let kept: HashMap<i64, HashSet<String>> = records
+                    .iter()
+                    .zip(&plans)
+                    .filter_map(|(r, p)| match p {
+                        Some((Plan::Update { id, .. }, _)) => Some((*id, r.emails.iter().map(|a| a.to_lowercase()).collect())),
+                        _ => None,
+                    })
+                    .collect();
+                let void: HashSet<String> = releasable
+                    .iter()
+                    .filter(|(a, holder)| kept.get(holder).is_none_or(|k| k.contains(*a)))
+                    .map(|(a, _)| a.clone())
+                    .collect();
+                let used_void = records.iter().zip(&plans).any(|(r, p)| {
+                    p.is_some() && r.emails.iter().any(|a| void.contains(&a.to_lowercase()))
+                });
+                if !used_void {
+                    break (outcomes, plans);
+                }
+                for a in void {
+                    releasable.remove(&a);
+                }
+            };
 
             let now = now_millis();
             let created: Vec<(&AccountRecord, Option<i64>)> = records
@@ -115,6 +145,27 @@ macro_rules! body {
                 })
                 .collect();
             let new_ids = insert_principals(&mut tx, &created, now).await?;
+
+            // Every address given to an accepted record, and those of them
+            // another principal held (as former, or released by its record):
+            // they leave it.
+            let mut claimed: HashSet<String> = HashSet::new();
+            let mut taken_over: Vec<String> = Vec::new();
+            for (r, plan) in records.iter().zip(&plans) {
+                let claimer = match plan {
+                    Some((Plan::Create, _)) => None,
+                    Some((Plan::Update { id, .. }, _)) => Some(*id),
+                    Some((Plan::Unchanged, _)) => existing.get(&r.username).map(|e| e.id),
+                    None => continue,
+                };
+                for a in &r.emails {
+                    let lower = a.to_lowercase();
+                    if holders.get(&lower).is_some_and(|(holder, _)| Some(*holder) != claimer) {
+                        taken_over.push(lower.clone());
+                    }
+                    claimed.insert(lower);
+                }
+            }
 
             // (principal, record) of every principal whose addresses and
             // index rows are (re)written.
@@ -137,11 +188,27 @@ macro_rules! body {
                 }
             }
             delete_addresses(&mut tx, &emails_replaced).await?;
-            let addresses: Vec<(i64, &str, usize)> = written
-                .iter()
-                .filter(|(_, _, write)| *write)
-                .flat_map(|(id, r, _)| r.emails.iter().enumerate().map(move |(i, e)| (*id, e.as_str(), i)))
-                .collect();
+            delete_taken_over(&mut tx, &taken_over).await?;
+            // The record's addresses, current; then, for a principal that
+            // had others, those it held before and no account of the batch
+            // takes (RFC 6638 §2.4.1: they still identify it), former.
+            let mut addresses: Vec<(i64, &str, usize, bool)> = Vec::new();
+            for (id, r, write) in &written {
+                if !*write {
+                    continue;
+                }
+                addresses.extend(r.emails.iter().enumerate().map(|(i, e)| (*id, e.as_str(), i, false)));
+                let Some(held) = old_emails.get(id) else { continue };
+                let mut former: Vec<&str> = Vec::new();
+                for a in held.former.iter().chain(&held.current) {
+                    let lower = a.to_lowercase();
+                    if !claimed.contains(&lower) && !former.iter().any(|f| f.to_lowercase() == lower) {
+                        former.push(a);
+                    }
+                }
+                let n = r.emails.len();
+                addresses.extend(former.into_iter().enumerate().map(|(i, e)| (*id, e, n + i, true)));
+            }
             insert_addresses(&mut tx, &addresses).await?;
 
             let updated: Vec<i64> = records
@@ -174,16 +241,64 @@ macro_rules! body {
             Ok(outcomes)
         }
 
+        /// The verdict on every record, in order, each against the state
+        /// before the batch, the records accepted before it and the current
+        /// addresses `releasable` by their holder's record.
+        fn decide_all(
+            records: &[AccountRecord],
+            academies: &HashMap<String, i64>,
+            existing: &HashMap<String, Existing>,
+            old_emails: &HashMap<i64, Held>,
+            holders: &HashMap<String, (i64, bool)>,
+            releasable: &HashMap<String, i64>,
+        ) -> Verdicts {
+            let mut outcomes = Vec::with_capacity(records.len());
+            let mut plans: Vec<Option<(Plan, Option<i64>)>> = Vec::with_capacity(records.len());
+            let mut seen: HashSet<&str> = HashSet::new();
+            let mut claimed: HashSet<String> = HashSet::new();
+            for r in records {
+                let taken = Taken { holders, releasable, claimed: &claimed };
+                let decided = decide(r, academies, existing.get(&r.username), old_emails, &taken, &seen);
+                match decided {
+                    Ok((plan, academie_id)) => {
+                        seen.insert(&r.username);
+                        claimed.extend(r.emails.iter().map(|e| e.to_lowercase()));
+                        outcomes.push(match plan {
+                            Plan::Create => ImportOutcome::Created,
+                            Plan::Update { .. } => ImportOutcome::Updated,
+                            Plan::Unchanged => ImportOutcome::Unchanged,
+                        });
+                        plans.push(Some((plan, academie_id)));
+                    }
+                    Err(reason) => {
+                        outcomes.push(ImportOutcome::Rejected(reason));
+                        plans.push(None);
+                    }
+                }
+            }
+            (outcomes, plans)
+        }
+
+        /// Who holds the addresses a record asks for.
+        struct Taken<'a> {
+            /// Before the batch: the holder of each address, and whether it
+            /// is a former address of it.
+            holders: &'a HashMap<String, (i64, bool)>,
+            /// Current addresses the holder's record drops (the holder).
+            releasable: &'a HashMap<String, i64>,
+            /// Given to records of the batch accepted before.
+            claimed: &'a HashSet<String>,
+        }
+
         /// The verdict on one record, against the state before the batch and
         /// the records of the batch accepted before it.
         fn decide(
             r: &AccountRecord,
             academies: &HashMap<String, i64>,
             existing: Option<&Existing>,
-            old_emails: &HashMap<i64, Vec<String>>,
-            holders: &HashMap<String, i64>,
+            old_emails: &HashMap<i64, Held>,
+            taken: &Taken<'_>,
             seen: &HashSet<&str>,
-            claimed: &HashSet<String>,
         ) -> Result<(Plan, Option<i64>), String> {
             if r.username.is_empty() || r.username.contains('/') {
                 return Err(format!("invalid username {:?}", r.username));
@@ -203,19 +318,22 @@ macro_rules! body {
                 if address.chars().any(char::is_whitespace) {
                     return Err(format!("invalid email address {address:?}"));
                 }
-                if let Some(holder) = holders.get(&lower) {
-                    if Some(*holder) != existing.map(|e| e.id) {
+                // Another principal's current address, unless its record
+                // releases it; a former one goes to whoever claims it.
+                if let Some(&(holder, former)) = taken.holders.get(&lower) {
+                    let own = Some(holder) == existing.map(|e| e.id);
+                    if !own && !former && taken.releasable.get(&lower) != Some(&holder) {
                         return Err(format!("email address {address:?} already belongs to another account"));
                     }
                 }
-                if claimed.contains(&lower) {
+                if taken.claimed.contains(&lower) {
                     return Err(format!("email address {address:?} is already given to an earlier account of the batch"));
                 }
             }
             let Some(e) = existing else {
                 return Ok((Plan::Create, academie_id));
             };
-            let emails_changed = old_emails.get(&e.id).map(Vec::as_slice).unwrap_or(&[]) != r.emails.as_slice();
+            let emails_changed = old_emails.get(&e.id).map(|h| h.current.as_slice()).unwrap_or(&[]) != r.emails.as_slice();
             let same = !emails_changed
                 && e.display_name == r.display_name
                 && e.given_name == r.given_name
@@ -249,38 +367,42 @@ macro_rules! body {
             Ok(out)
         }
 
-        /// Addresses of each principal, in order.
-        async fn addresses_of(conn: &mut Conn, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
-            let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+        /// Addresses of each principal: current ones (primary first, then
+        /// in order), then former ones.
+        async fn addresses_of(conn: &mut Conn, ids: &[i64]) -> StoreResult<HashMap<i64, Held>> {
+            let mut out: HashMap<i64, Held> = HashMap::new();
             for chunk in ids.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
-                    "SELECT principal_id, address FROM principal_emails WHERE principal_id IN ({}) ORDER BY position, id",
+                    "SELECT principal_id, address, former FROM principal_emails WHERE principal_id IN ({}) \
+                     ORDER BY former, is_primary DESC, position, id",
                     placeholders(1, chunk.len())
                 );
-                let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+                let mut query = sqlx::query_as::<_, (i64, String, bool)>(&sql);
                 for id in chunk {
                     query = query.bind(id);
                 }
-                for (id, address) in query.fetch_all(&mut *conn).await? {
-                    out.entry(id).or_default().push(address);
+                for (id, address, former) in query.fetch_all(&mut *conn).await? {
+                    let held = out.entry(id).or_default();
+                    if former { held.former.push(address) } else { held.current.push(address) }
                 }
             }
             Ok(out)
         }
 
-        /// The principal holding each of these lower-cased addresses.
-        async fn address_holders(conn: &mut Conn, lowered: &[String]) -> StoreResult<HashMap<String, i64>> {
+        /// The principal holding each of these lower-cased addresses, and
+        /// whether it is a former address of it.
+        async fn address_holders(conn: &mut Conn, lowered: &[String]) -> StoreResult<HashMap<String, (i64, bool)>> {
             let mut out = HashMap::new();
             for chunk in lowered.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
-                    "SELECT address_lower, principal_id FROM principal_emails WHERE address_lower IN ({})",
+                    "SELECT address_lower, principal_id, former FROM principal_emails WHERE address_lower IN ({})",
                     placeholders(1, chunk.len())
                 );
-                let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+                let mut query = sqlx::query_as::<_, (String, i64, bool)>(&sql);
                 for a in chunk {
                     query = query.bind(a);
                 }
-                out.extend(query.fetch_all(&mut *conn).await?);
+                out.extend(query.fetch_all(&mut *conn).await?.into_iter().map(|(a, id, former)| (a, (id, former))));
             }
             Ok(out)
         }
@@ -358,22 +480,43 @@ macro_rules! body {
             Ok(())
         }
 
-        /// Insert `(principal, address, position)`; position 0 is primary.
-        async fn insert_addresses(conn: &mut Conn, rows: &[(i64, &str, usize)]) -> StoreResult<()> {
+        /// Delete the rows of these lower-cased addresses, whoever holds them
+        /// (the accounts of the batch that take them over insert them again).
+        async fn delete_taken_over(conn: &mut Conn, lowered: &[String]) -> StoreResult<()> {
+            for chunk in lowered.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!("DELETE FROM principal_emails WHERE address_lower IN ({})", placeholders(1, chunk.len()));
+                let mut query = sqlx::query(&sql);
+                for a in chunk {
+                    query = query.bind(a);
+                }
+                query.execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+
+        /// Insert `(principal, address, position, former)`; position 0 of a
+        /// current address is the primary one.
+        async fn insert_addresses(conn: &mut Conn, rows: &[(i64, &str, usize, bool)]) -> StoreResult<()> {
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 let values: Vec<String> = (0..chunk.len())
                     .map(|i| {
-                        let n = 1 + 5 * i;
-                        format!("(${}, ${}, ${}, ${}, ${})", n, n + 1, n + 2, n + 3, n + 4)
+                        let n = 1 + 6 * i;
+                        format!("(${}, ${}, ${}, ${}, ${}, ${})", n, n + 1, n + 2, n + 3, n + 4, n + 5)
                     })
                     .collect();
                 let sql = format!(
-                    "INSERT INTO principal_emails (principal_id, address, address_lower, is_primary, position) VALUES {}",
+                    "INSERT INTO principal_emails (principal_id, address, address_lower, is_primary, position, former) VALUES {}",
                     values.join(", ")
                 );
                 let mut query = sqlx::query(&sql);
-                for (id, address, position) in chunk {
-                    query = query.bind(id).bind(*address).bind(address.to_lowercase()).bind(*position == 0).bind(*position as i64);
+                for (id, address, position, former) in chunk {
+                    query = query
+                        .bind(id)
+                        .bind(*address)
+                        .bind(address.to_lowercase())
+                        .bind(*position == 0 && !*former)
+                        .bind(*position as i64)
+                        .bind(*former);
                 }
                 query.execute(&mut *conn).await.map_err(map_unique)?;
             }

@@ -85,15 +85,24 @@ impl ListingCache {
     /// change the cached listing already shows (read after the commit) is a
     /// no-op, so the listing is never older than its revision.
     pub fn advance(&self, collection: CollectionId, revision: i64, name: &str, meta: Option<&ObjectMeta>) {
+        self.advance_many(collection, revision, &[(name, meta)]);
+    }
+
+    /// [`ListingCache::advance`] for a write that made several changes to
+    /// the members of `collection` (distinct names) under one new revision
+    /// (a batch).
+    pub fn advance_many(&self, collection: CollectionId, revision: i64, changes: &[(&str, Option<&ObjectMeta>)]) {
         let Some(previous) = self.get(collection, revision - 1) else { return };
         let mut listing = previous.as_ref().clone();
-        match (listing.binary_search_by(|m| m.name.as_str().cmp(name)), meta) {
-            (Ok(i), Some(meta)) => listing[i] = meta.clone(),
-            (Err(i), Some(meta)) => listing.insert(i, meta.clone()),
-            (Ok(i), None) => {
-                listing.remove(i);
+        for (name, meta) in changes {
+            match (listing.binary_search_by(|m| m.name.as_str().cmp(name)), meta) {
+                (Ok(i), Some(meta)) => listing[i] = (*meta).clone(),
+                (Err(i), Some(meta)) => listing.insert(i, (*meta).clone()),
+                (Ok(i), None) => {
+                    listing.remove(i);
+                }
+                (Err(_), None) => {}
             }
-            (Err(_), None) => {}
         }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         // Only over the listing it was derived from (not over a newer one).
@@ -150,6 +159,7 @@ mod tests {
             size: 1,
             created_at: 0,
             modified_at: 0,
+            schedule_tag: None,
         }
     }
 

@@ -68,7 +68,7 @@ macro_rules! body {
                     return Err(StoreError::AlreadyExists);
                 }
                 let etag = etag_for(&[]);
-                let new = NewObjectRow { name: &ln.name, content_type: &ln.content_type, content: &[], etag: &etag };
+                let new = NewObjectRow { name: &ln.name, content_type: &ln.content_type, content: &[], etag: &etag, schedule_tag: None };
                 insert_object(&mut tx, ln.collection, &new, &ObjectIndex::default(), now).await?;
                 log_change(&mut tx, ln.collection, &ln.name, rev, false).await?;
             }

@@ -68,6 +68,15 @@
 //! collection, which touch the rows of a whole subtree, run exclusively
 //! (`begin_exclusive_write()`), so writers cannot deadlock.
 //!
+//! A batch (`objects::apply_batch`) bumps every collection it writes into,
+//! in ascending id order, before anything else; then row-locks, in
+//! ascending id order, the owners whose quota it checks (a single write
+//! locks its one owner in `collections::check_quota`, after its
+//! collections), then deletes the outbox jobs it completes, in ascending id
+//! order (claims lock outbox rows only). Every transaction thus takes its
+//! row locks in one global order — collections, then principals, then
+//! outbox rows, each by id — so none waits for another in a cycle.
+//!
 //! Locks are enforced inside the same transactions: each write on behalf of a
 //! WebDAV request starts with `begin_guarded_write()` and checks its
 //! [`LockGuard`](super::LockGuard) right after the bump (`locks::check_guard`);
@@ -214,6 +223,9 @@ macro_rules! sql_store {
                 async fn principal_by_username(&self, username: &str) -> StoreResult<Option<Principal>> {
                     directory::principal_by_username(self, username).await
                 }
+                async fn principal_by_email(&self, address: &str) -> StoreResult<Option<Principal>> {
+                    directory::principal_by_email(self, address).await
+                }
                 async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>> {
                     directory::principal(self, id).await
                 }
@@ -286,8 +298,8 @@ macro_rules! sql_store {
                 async fn child_collections(&self, parent: CollectionId) -> StoreResult<Vec<Collection>> {
                     collections::child_collections(self, parent).await
                 }
-                async fn delete_collection(&self, collection: &Resolved, guard: &LockGuard) -> StoreResult<()> {
-                    collections::delete_collection(self, collection, guard).await
+                async fn delete_collection(&self, collection: &Resolved, guard: &LockGuard, enqueue: Vec<NewJob>) -> StoreResult<Vec<JobId>> {
+                    collections::delete_collection(self, collection, guard, &enqueue).await
                 }
                 async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64> {
                     collections::quota_used(self, owner).await
@@ -357,8 +369,14 @@ macro_rules! sql_store {
                     if_match: Option<&str>,
                     guard: &LockGuard,
                     enqueue: Vec<NewJob>,
-                ) -> StoreResult<()> {
+                ) -> StoreResult<Vec<JobId>> {
                     objects::delete_object(self, collection, name, if_match, guard, &enqueue).await
+                }
+                async fn apply_batch(&self, batch: WriteBatch) -> StoreResult<BatchResult> {
+                    objects::apply_batch(self, batch).await
+                }
+                async fn calendar_objects_by_uid(&self, owner: PrincipalId, uid: &str) -> StoreResult<Vec<(Collection, ObjectMeta)>> {
+                    objects::calendar_objects_by_uid(self, owner, uid).await
                 }
 
                 // -- COPY / MOVE
@@ -440,6 +458,9 @@ macro_rules! sql_store {
             impl OutboxStore for $store {
                 async fn claim_jobs(&self, topic: &str, now: Millis, limit: u32, lease: std::time::Duration) -> StoreResult<Vec<Job>> {
                     outbox::claim_jobs(self, topic, now, limit, lease).await
+                }
+                async fn claim_job_ids(&self, ids: &[JobId], now: Millis, lease: std::time::Duration) -> StoreResult<Vec<Job>> {
+                    outbox::claim_job_ids(self, ids, now, lease).await
                 }
                 async fn complete_job(&self, id: JobId) -> StoreResult<()> {
                     outbox::complete_job(self, id).await

@@ -1,9 +1,11 @@
-//! Stored objects (non-collection resources): metadata, exact bytes, and the
-//! conditional, quota-checked `PUT` and `DELETE`.
+//! Stored objects (non-collection resources): metadata, exact bytes, the
+//! conditional, quota-checked `PUT` and `DELETE`, batches of them in one
+//! transaction, and the lookup of a user's calendar objects by UID.
 //!
 //! Every write bumps the collection's revision first, so the `If-Match` /
 //! `If-None-Match` condition, the lock guard and the quota are checked under
-//! that lock.
+//! that lock. A batch bumps all its collections first, in id order (see the
+//! [module documentation](super), "Concurrency").
 //!
 //! Expanded by [`sql_store!`](super::sql_store) into the per-database module
 //! of the same name (see the [module documentation](super)).
@@ -13,9 +15,9 @@ macro_rules! body {
     () => {
         use super::*;
         use super::changes::{bump, log_change};
-        use super::collections::{check_quota, fetch_collection_by_path};
+        use super::collections::{check_quota, fetch_collection_by_path, lock_owner};
         use super::locks::{check_guard, remove_locks_under_in};
-        use super::outbox::enqueue;
+        use super::outbox::{complete_in, enqueue};
 
         // ------------------------------------------------------ Store methods
 
@@ -230,40 +232,200 @@ macro_rules! body {
         pub(super) async fn put_object(store: &Backend, put: PutObject) -> StoreResult<PutOutcome> {
             validate_name(&put.name)?;
             let now = now_millis();
-            let size = put.content.len() as i64;
-            let etag = etag_for(&put.content);
             let mut tx = store.begin_guarded_write().await?;
             // Bump first: the collection row lock serializes writers.
-            let (rev, owner, coll_path) =
-                bump(&mut tx, put.collection, now).await?.ok_or(StoreError::MissingParent)?;
+            let bumped = bump(&mut tx, put.collection, now).await?.ok_or(StoreError::MissingParent)?;
+            let rev = bumped.0;
+            let outcome = write_put(&mut tx, &put, &bumped, now).await?;
+            tx.commit().await?;
+            // One change, one bump: a cached listing follows, and the bytes
+            // just written are those of this ETag.
+            store.listing_cache().advance(put.collection, rev, &put.name, Some(&outcome.meta));
+            store.listing_cache().put_content(outcome.meta.id, &outcome.meta.etag, put.content.clone());
+            Ok(outcome)
+        }
+
+        pub(super) async fn delete_object(
+            store: &Backend,
+            at: &Resolved,
+            name: &str,
+            if_match: Option<&str>,
+            guard: &LockGuard,
+            jobs: &[NewJob],
+        ) -> StoreResult<Vec<JobId>> {
+            let now = now_millis();
+            let mut tx = store.begin_guarded_write().await?;
+            let bumped = bump(&mut tx, at.id, now).await?.ok_or(StoreError::NotFound)?;
+            write_delete(&mut tx, at, name, if_match, guard, &bumped, now).await?;
+            let ids = enqueue(&mut tx, jobs, now).await?;
+            tx.commit().await?;
+            store.listing_cache().advance(at.id, bumped.0, name, None);
+            Ok(ids)
+        }
+
+        pub(super) async fn apply_batch(store: &Backend, batch: WriteBatch) -> StoreResult<BatchResult> {
+            // Refused before anything is locked: bad names, a member written
+            // twice, a job completed twice.
+            let mut members = std::collections::HashSet::new();
+            for w in &batch.writes {
+                let (collection, name) = match w {
+                    BatchWrite::Put(p) => (p.collection, p.name.as_str()),
+                    BatchWrite::Delete { collection, name, .. } => (collection.id, name.as_str()),
+                };
+                validate_name(name)?;
+                if !members.insert((collection, name)) {
+                    return Err(StoreError::Invalid(format!("a batch writes {name:?} of collection {collection} twice")));
+                }
+            }
+            let mut completed = batch.complete_jobs.clone();
+            completed.sort_unstable();
+            if completed.windows(2).any(|w| w[0] == w[1]) {
+                return Err(StoreError::Invalid("a batch completes a job twice".into()));
+            }
+            let now = now_millis();
+            let mut tx = store.begin_guarded_write().await?;
+            // Every collection written into, bumped in ascending id order
+            // before anything is checked (as `bump_two`: two transactions
+            // lock shared collections in one order), then the owners whose
+            // quota is checked, in ascending id order too (a single write
+            // locks one owner, after its collections), then the jobs
+            // completed (ascending ids). Every transaction takes these row
+            // locks in that order: none waits for another in a cycle.
+            let mut ids: Vec<CollectionId> = batch
+                .writes
+                .iter()
+                .map(|w| match w {
+                    BatchWrite::Put(p) => p.collection,
+                    BatchWrite::Delete { collection, .. } => collection.id,
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut bumped = std::collections::HashMap::new();
+            for id in ids {
+                if let Some(b) = bump(&mut tx, id, now).await? {
+                    bumped.insert(id, b);
+                }
+            }
+            let mut owners: Vec<PrincipalId> = batch
+                .writes
+                .iter()
+                .filter_map(|w| match w {
+                    BatchWrite::Put(p) if p.quota_limit.is_some() => bumped.get(&p.collection).map(|b| b.1),
+                    _ => None,
+                })
+                .collect();
+            owners.sort_unstable();
+            owners.dedup();
+            for owner in owners {
+                lock_owner(&mut tx, owner).await?;
+            }
+            complete_in(&mut tx, &completed).await?;
+            let mut outcomes = Vec::with_capacity(batch.writes.len());
+            for w in &batch.writes {
+                outcomes.push(match w {
+                    BatchWrite::Put(put) => {
+                        let b = bumped.get(&put.collection).ok_or(StoreError::MissingParent)?;
+                        BatchOutcome::Put(write_put(&mut tx, put, b, now).await?)
+                    }
+                    BatchWrite::Delete { collection, name, if_match, guard } => {
+                        let b = bumped.get(&collection.id).ok_or(StoreError::NotFound)?;
+                        write_delete(&mut tx, collection, name, if_match.as_deref(), guard, b, now).await?;
+                        BatchOutcome::Deleted
+                    }
+                });
+            }
+            let jobs = enqueue(&mut tx, &batch.enqueue, now).await?;
+            tx.commit().await?;
+            // Each collection moved by one revision, with all of the batch's
+            // changes in it: a cached listing follows.
+            let mut changes: std::collections::HashMap<CollectionId, Vec<(&str, Option<&ObjectMeta>)>> =
+                std::collections::HashMap::new();
+            for (w, outcome) in batch.writes.iter().zip(&outcomes) {
+                match (w, outcome) {
+                    (BatchWrite::Put(put), BatchOutcome::Put(o)) => {
+                        changes.entry(put.collection).or_default().push((&put.name, Some(&o.meta)));
+                        store.listing_cache().put_content(o.meta.id, &o.meta.etag, put.content.clone());
+                    }
+                    (BatchWrite::Delete { collection, name, .. }, _) => {
+                        changes.entry(collection.id).or_default().push((name, None));
+                    }
+                    _ => {}
+                }
+            }
+            for (collection, list) in changes {
+                if let Some(b) = bumped.get(&collection) {
+                    store.listing_cache().advance_many(collection, b.0, &list);
+                }
+            }
+            Ok(BatchResult { outcomes, jobs })
+        }
+
+        pub(super) async fn calendar_objects_by_uid(
+            store: &Backend,
+            owner: PrincipalId,
+            uid: &str,
+        ) -> StoreResult<Vec<(Collection, ObjectMeta)>> {
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                #[sqlx(flatten)]
+                collection: CollectionRow,
+                #[sqlx(flatten)]
+                object: PrefixedObjectRow,
+            }
+            // The owner's collections (collections_owner_idx), then the UID
+            // in each calendar among them (objects_uid_idx).
+            let sql = format!(
+                "SELECT {COLLECTION_AND_OBJECT_COLUMNS} FROM collections c \
+                 JOIN objects o ON o.collection_id = c.id AND o.uid = $2 \
+                 WHERE c.owner_id = $1 AND c.kind = $3 ORDER BY c.path, o.name"
+            );
+            let rows: Vec<Row> = sqlx::query_as(&sql)
+                .bind(owner)
+                .bind(uid)
+                .bind(CollectionKind::Calendar.as_str())
+                .fetch_all(store.reader())
+                .await?;
+            rows.into_iter().map(|r| Ok((r.collection.into_collection()?, r.object.into()))).collect()
+        }
+
+        // ------------------------------------------------- writes, in a transaction
+
+        /// `put_object`'s checks and write, in the caller's guarded
+        /// transaction, once `put.collection` was bumped (`bumped`: its new
+        /// revision, owner and path); `put.enqueue` is written too.
+        async fn write_put(conn: &mut Conn, put: &PutObject, bumped: &(i64, i64, String), now: Millis) -> StoreResult<PutOutcome> {
+            let (rev, owner, coll_path) = (bumped.0, bumped.1, bumped.2.as_str());
+            let size = put.content.len() as i64;
+            let etag = etag_for(&put.content);
             // The collection the request named, not where a MOVE has since
             // put it (RFC 4918 §9.7.1: 409 without the parent).
             if coll_path != put.collection_path {
                 return Err(StoreError::MissingParent);
             }
-            let existing = fetch_object_named(&mut tx, put.collection, &put.name).await?;
+            let existing = fetch_object_named(conn, put.collection, &put.name).await?;
             // The object itself and, when it is created, the collection's
             // membership (RFC 4918 §7.4).
             let target = format!("{coll_path}{}", put.name);
-            let places: &[&str] = if existing.is_some() { &[&target] } else { &[&target, &coll_path] };
-            check_guard(&mut tx, &put.guard.with(places, &[]), now).await?;
+            let places: &[&str] = if existing.is_some() { &[&target] } else { &[&target, coll_path] };
+            check_guard(conn, &put.guard.with(places, &[]), now).await?;
             check_condition(&put.condition, existing.as_ref().map(|o| o.etag.as_str()))?;
-            if fetch_collection_by_path(&mut tx, &child_path(&coll_path, &put.name)).await?.is_some() {
+            if fetch_collection_by_path(conn, &child_path(coll_path, &put.name)).await?.is_some() {
                 return Err(StoreError::AlreadyExists);
             }
             if put.unique_uid {
-                check_uid_unique(&mut tx, put.collection, &put.name, put.index.uid.as_deref()).await?;
+                check_uid_unique(conn, put.collection, &put.name, put.index.uid.as_deref()).await?;
             }
             if let Some(limit) = put.quota_limit {
                 let old = existing.as_ref().map_or(0, |o| o.size);
-                check_quota(&mut tx, owner, limit, size - old).await?;
+                check_quota(conn, owner, limit, size - old).await?;
             }
             let meta = match &existing {
                 Some(old) => {
                     let row: ObjectRow = sqlx::query_as(concat!(
                         "UPDATE objects SET content_type = $2, etag = $3, size = $4, content = $5, modified_at = $6, \
                          uid = $7, component = $8, time_start = $9, time_end = $10, time_simple = $11, instances = $12, \
-                         search_text = $13 WHERE id = $1 RETURNING ", object_cols!()
+                         search_text = $13, schedule_tag = $14 WHERE id = $1 RETURNING ", object_cols!()
                     ))
                     .bind(old.id)
                     .bind(&put.content_type)
@@ -278,55 +440,54 @@ macro_rules! body {
                     .bind(put.index.time_simple)
                     .bind(put.index.encode_instances())
                     .bind(&put.index.search_text)
-                    .fetch_one(&mut *tx)
+                    .bind(&put.schedule_tag)
+                    .fetch_one(&mut *conn)
                     .await?;
                     row.into()
                 }
                 None => {
-                    let new = NewObjectRow { name: &put.name, content_type: &put.content_type, content: &put.content, etag: &etag };
-                    insert_object(&mut tx, put.collection, &new, &put.index, now).await?
+                    let new = NewObjectRow {
+                        name: &put.name,
+                        content_type: &put.content_type,
+                        content: &put.content,
+                        etag: &etag,
+                        schedule_tag: put.schedule_tag.as_deref(),
+                    };
+                    insert_object(conn, put.collection, &new, &put.index, now).await?
                 }
             };
-            log_change(&mut tx, put.collection, &put.name, rev, false).await?;
-            enqueue(&mut tx, &put.enqueue, now).await?;
-            tx.commit().await?;
-            // One change, one bump: a cached listing follows, and the bytes
-            // just written are those of this ETag.
-            store.listing_cache().advance(put.collection, rev, &put.name, Some(&meta));
-            store.listing_cache().put_content(meta.id, &meta.etag, put.content.clone());
-            Ok(PutOutcome { created: existing.is_none(), meta })
+            log_change(conn, put.collection, &put.name, rev, false).await?;
+            let jobs = enqueue(conn, &put.enqueue, now).await?;
+            Ok(PutOutcome { created: existing.is_none(), meta, jobs })
         }
 
-        pub(super) async fn delete_object(
-            store: &Backend,
+        /// `delete_object`'s checks and removal, in the caller's guarded
+        /// transaction, once `at`'s collection was bumped (`bumped`: its new
+        /// revision, owner and path).
+        async fn write_delete(
+            conn: &mut Conn,
             at: &Resolved,
             name: &str,
             if_match: Option<&str>,
             guard: &LockGuard,
-            jobs: &[NewJob],
+            bumped: &(i64, i64, String),
+            now: Millis,
         ) -> StoreResult<()> {
-            let now = now_millis();
-            let collection = at.id;
-            let mut tx = store.begin_guarded_write().await?;
-            let (rev, _, coll_path) = bump(&mut tx, collection, now).await?.ok_or(StoreError::NotFound)?;
+            let (rev, coll_path) = (bumped.0, bumped.2.as_str());
             // RFC 4918 §9.6: the member the request named, not one a
             // concurrent MOVE of its collection has taken elsewhere.
             if coll_path != at.path {
                 return Err(StoreError::NotFound);
             }
-            check_guard(&mut tx, &guard.with(&[&format!("{coll_path}{name}"), &coll_path], &[]), now).await?;
-            let object = fetch_object_named(&mut tx, collection, name).await?.ok_or(StoreError::NotFound)?;
+            check_guard(conn, &guard.with(&[&format!("{coll_path}{name}"), coll_path], &[]), now).await?;
+            let object = fetch_object_named(conn, at.id, name).await?.ok_or(StoreError::NotFound)?;
             if let Some(want) = if_match {
                 if object.etag != want {
                     return Err(StoreError::PreconditionFailed);
                 }
             }
-            delete_object_row(&mut tx, object.id, &object_path(&coll_path, name)).await?;
-            log_change(&mut tx, collection, name, rev, true).await?;
-            enqueue(&mut tx, jobs, now).await?;
-            tx.commit().await?;
-            store.listing_cache().advance(collection, rev, name, None);
-            Ok(())
+            delete_object_row(conn, object.id, &object_path(coll_path, name)).await?;
+            log_change(conn, at.id, name, rev, true).await
         }
 
         // ------------------------------------------------------------ helpers
@@ -368,11 +529,11 @@ macro_rules! body {
             index: &ObjectIndex,
             now: i64,
         ) -> StoreResult<ObjectMeta> {
-            let NewObjectRow { name, content_type, content, etag } = *new;
+            let NewObjectRow { name, content_type, content, etag, schedule_tag } = *new;
             let row: ObjectRow = sqlx::query_as(concat!(
                 "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
-                 uid, component, time_start, time_end, time_simple, instances, search_text) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ", object_cols!()
+                 uid, component, time_start, time_end, time_simple, instances, search_text, schedule_tag) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ", object_cols!()
             ))
             .bind(collection)
             .bind(name)
@@ -388,6 +549,7 @@ macro_rules! body {
             .bind(index.time_simple)
             .bind(index.encode_instances())
             .bind(&index.search_text)
+            .bind(schedule_tag)
             .fetch_one(&mut *conn)
             .await
             .map_err(map_unique)?;

@@ -20,6 +20,9 @@ macro_rules! body {
     () => {
         use super::*;
 
+        /// Most ids in one statement's `IN` list.
+        const ID_LIST: usize = 500;
+
         #[derive(sqlx::FromRow)]
         struct JobRow {
             id: i64,
@@ -85,6 +88,50 @@ macro_rules! body {
             Ok(jobs)
         }
 
+        pub(super) async fn claim_job_ids(
+            store: &Backend,
+            ids: &[JobId],
+            now: Millis,
+            lease: std::time::Duration,
+        ) -> StoreResult<Vec<Job>> {
+            if lease.is_zero() {
+                return Err(StoreError::Invalid("a job lease must not be zero".into()));
+            }
+            let mut ids = ids.to_vec();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+            let mut tx = store.begin_write().await?;
+            let mut jobs: Vec<Job> = Vec::with_capacity(ids.len());
+            // Bounded IN lists, in one transaction.
+            for chunk in ids.chunks(ID_LIST) {
+                // As `claim_jobs`: the inner SELECT locks the rows it
+                // returns (PostgreSQL: skipping those a claim holds) and the
+                // lease condition is re-checked on a row whose claim
+                // committed meanwhile.
+                let sql = format!(
+                    "UPDATE outbox SET leased_until = $2 WHERE id IN (\
+                     SELECT id FROM outbox WHERE id IN ({}) \
+                     AND (leased_until IS NULL OR leased_until <= $1) ORDER BY id{}) \
+                     RETURNING id, topic, payload, not_before, attempts, last_error, created_at, leased_until",
+                    (0..chunk.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", "),
+                    Backend::claim_locking()
+                );
+                let mut query = sqlx::query_as::<_, JobRow>(&sql).bind(now).bind(until);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                jobs.extend(query.fetch_all(&mut *tx).await?.into_iter().map(Job::from));
+            }
+            tx.commit().await?;
+            // RETURNING has no order.
+            jobs.sort_by_key(|j| j.id);
+            Ok(jobs)
+        }
+
         pub(super) async fn complete_job(store: &Backend, id: JobId) -> StoreResult<()> {
             let done = sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id).execute(store.writer()).await?;
             if done.rows_affected() == 0 {
@@ -121,22 +168,40 @@ macro_rules! body {
 
         /// Write `jobs` in the transaction of the write that carries them
         /// (called last, once every check of that write has passed, right
-        /// before its commit). `Invalid` for an empty topic, which rolls the
-        /// write back.
-        pub(super) async fn enqueue(conn: &mut Conn, jobs: &[NewJob], now: Millis) -> StoreResult<()> {
+        /// before its commit); their ids, in order. `Invalid` for an empty
+        /// topic, which rolls the write back.
+        pub(super) async fn enqueue(conn: &mut Conn, jobs: &[NewJob], now: Millis) -> StoreResult<Vec<JobId>> {
+            let mut ids = Vec::with_capacity(jobs.len());
             for job in jobs {
                 if job.topic.is_empty() {
                     return Err(StoreError::Invalid("a job needs a topic".into()));
                 }
-                sqlx::query(
-                    "INSERT INTO outbox (topic, payload, not_before, attempts, created_at) VALUES ($1, $2, $3, 0, $4)",
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO outbox (topic, payload, not_before, attempts, created_at) VALUES ($1, $2, $3, 0, $4) \
+                     RETURNING id",
                 )
                 .bind(&job.topic)
                 .bind(&job.payload)
                 .bind(job.not_before)
                 .bind(now)
-                .execute(&mut *conn)
+                .fetch_one(&mut *conn)
                 .await?;
+                ids.push(id);
+            }
+            Ok(ids)
+        }
+
+        /// Delete the jobs `ids` (distinct) in the caller's transaction, in
+        /// ascending id order (row locks in one order: no deadlock between
+        /// two such transactions); `NotFound` if one no longer exists.
+        pub(super) async fn complete_in(conn: &mut Conn, ids: &[JobId]) -> StoreResult<()> {
+            let mut ids = ids.to_vec();
+            ids.sort_unstable();
+            for id in ids {
+                let done = sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id).execute(&mut *conn).await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
             }
             Ok(())
         }

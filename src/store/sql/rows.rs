@@ -175,7 +175,7 @@ impl CollectionRow {
 /// or appended for an [`ObjectContentRow`]).
 macro_rules! object_cols {
     () => {
-        "id, collection_id, name, content_type, etag, size, created_at, modified_at"
+        "id, collection_id, name, content_type, etag, size, created_at, modified_at, schedule_tag"
     };
 }
 pub(crate) use object_cols;
@@ -190,6 +190,7 @@ pub struct ObjectRow {
     pub size: i64,
     pub created_at: i64,
     pub modified_at: i64,
+    pub schedule_tag: Option<String>,
 }
 
 impl From<ObjectRow> for ObjectMeta {
@@ -203,6 +204,7 @@ impl From<ObjectRow> for ObjectMeta {
             size: r.size,
             created_at: r.created_at,
             modified_at: r.modified_at,
+            schedule_tag: r.schedule_tag,
         }
     }
 }
@@ -245,7 +247,7 @@ impl From<IndexRow> for ObjectIndex {
 pub const COLLECTION_AND_OBJECT_COLUMNS: &str = "c.id, c.owner_id, c.parent_id, c.path, c.kind, c.sync_revision, \
      c.components, c.created_at, c.modified_at, o.id AS o_id, o.collection_id AS o_collection_id, o.name AS o_name, \
      o.content_type AS o_content_type, o.etag AS o_etag, o.size AS o_size, o.created_at AS o_created_at, \
-     o.modified_at AS o_modified_at";
+     o.modified_at AS o_modified_at, o.schedule_tag AS o_schedule_tag";
 
 /// An object's metadata under `o_`-prefixed column names (for joins with
 /// a collection row).
@@ -259,6 +261,7 @@ pub struct PrefixedObjectRow {
     pub o_size: i64,
     pub o_created_at: i64,
     pub o_modified_at: i64,
+    pub o_schedule_tag: Option<String>,
 }
 
 impl From<PrefixedObjectRow> for ObjectMeta {
@@ -272,6 +275,7 @@ impl From<PrefixedObjectRow> for ObjectMeta {
             size: r.o_size,
             created_at: r.o_created_at,
             modified_at: r.o_modified_at,
+            schedule_tag: r.o_schedule_tag,
         }
     }
 }
@@ -294,6 +298,8 @@ pub struct NewObjectRow<'a> {
     pub content: &'a [u8],
     /// [`etag_for`] the content.
     pub etag: &'a str,
+    /// RFC 6638 §3.2.10 (see [`ObjectMeta::schedule_tag`]).
+    pub schedule_tag: Option<&'a str>,
 }
 
 /// An object's metadata with its bytes when they were asked for.

@@ -50,8 +50,9 @@ macro_rules! body {
             check_uid_free(&mut tx, &dest_coll, id, Source::Stays).await?;
             let (new_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
-                 uid, component, time_start, time_end, time_simple, instances, search_text) \
-                 SELECT $1, $2, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple, instances, search_text \
+                 uid, component, time_start, time_end, time_simple, instances, search_text, schedule_tag) \
+                 SELECT $1, $2, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple, instances, search_text, \
+                 schedule_tag \
                  FROM objects WHERE id = $4 RETURNING id",
             )
             .bind(to.parent)
@@ -66,9 +67,9 @@ macro_rules! body {
                 check_quota(&mut tx, dest_owner, limit, 0).await?;
             }
             log_change(&mut tx, to.parent, &to.name, rev, false).await?;
-            enqueue(&mut tx, &to.enqueue, now).await?;
+            let jobs = enqueue(&mut tx, &to.enqueue, now).await?;
             tx.commit().await?;
-            Ok(TransferOutcome { replaced })
+            Ok(TransferOutcome { replaced, jobs })
         }
 
         pub(super) async fn move_object(store: &Backend, at: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
@@ -112,9 +113,9 @@ macro_rules! body {
             }
             log_change(&mut tx, src.collection, &src.name, src_rev, true).await?;
             log_change(&mut tx, to.parent, &to.name, dest_rev, false).await?;
-            enqueue(&mut tx, &to.enqueue, now).await?;
+            let jobs = enqueue(&mut tx, &to.enqueue, now).await?;
             tx.commit().await?;
-            Ok(TransferOutcome { replaced })
+            Ok(TransferOutcome { replaced, jobs })
         }
 
         pub(super) async fn copy_collection(
@@ -174,9 +175,9 @@ macro_rules! body {
                 check_quota(&mut tx, dest_owner, limit, 0).await?;
             }
             log_change(&mut tx, to.parent, &to.name, rev, false).await?;
-            enqueue(&mut tx, &to.enqueue, now).await?;
+            let jobs = enqueue(&mut tx, &to.enqueue, now).await?;
             tx.commit().await?;
-            Ok(TransferOutcome { replaced })
+            Ok(TransferOutcome { replaced, jobs })
         }
 
         pub(super) async fn move_collection(store: &Backend, at: &Resolved, to: Destination, guard: &LockGuard) -> StoreResult<TransferOutcome> {
@@ -233,9 +234,9 @@ macro_rules! body {
                 log_change(&mut tx, p, src.name(), rev, true).await?;
             }
             log_change(&mut tx, to.parent, &to.name, dest_rev, false).await?;
-            enqueue(&mut tx, &to.enqueue, now).await?;
+            let jobs = enqueue(&mut tx, &to.enqueue, now).await?;
             tx.commit().await?;
-            Ok(TransferOutcome { replaced })
+            Ok(TransferOutcome { replaced, jobs })
         }
 
         // ------------------------------------------------------------ helpers
@@ -317,8 +318,9 @@ macro_rules! body {
         async fn copy_objects(conn: &mut Conn, from: i64, to: i64, now: i64) -> StoreResult<()> {
             sqlx::query(
                 "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
-                 uid, component, time_start, time_end, time_simple, instances, search_text) \
-                 SELECT $2, name, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple, instances, search_text \
+                 uid, component, time_start, time_end, time_simple, instances, search_text, schedule_tag) \
+                 SELECT $2, name, content_type, etag, size, content, $3, $3, uid, component, time_start, time_end, time_simple, instances, search_text, \
+                 schedule_tag \
                  FROM objects WHERE collection_id = $1",
             )
             .bind(from)

@@ -67,7 +67,7 @@ pub async fn collections_tree(store: SharedStore) {
     let orphan = NewCollection { parent: Some(987_654), path: "/files/alice/gone/x/".into(), ..dup.clone() };
     assert!(matches!(store.create_collection(orphan).await, Err(StoreError::MissingParent)));
 
-    store.delete_collection(&coll_at(&store, cal.id).await, &LockGuard::none()).await.unwrap();
+    store.delete_collection(&coll_at(&store, cal.id).await, &LockGuard::none(), Vec::new()).await.unwrap();
     for gone in [&cal, &inner, &deep] {
         assert_eq!(store.collection(gone.id).await.unwrap(), None);
     }
@@ -80,7 +80,7 @@ pub async fn collections_tree(store: SharedStore) {
     let changes = store.changes_since(root.id, 0).await.unwrap();
     let last = changes.last().unwrap();
     assert_eq!((last.name.as_str(), last.deleted), ("cal_1%", true));
-    assert!(matches!(store.delete_collection(&coll_at(&store, cal.id).await, &LockGuard::none()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_collection(&coll_at(&store, cal.id).await, &LockGuard::none(), Vec::new()).await, Err(StoreError::NotFound)));
     // The same path can be created again, empty.
     let again = mkcol(&store, &root, "cal_1%").await;
     assert_ne!(again.id, cal.id);

@@ -295,7 +295,7 @@ pub async fn concurrent_moves_of_one_resource(backend: Backend) {
         let c = Resolved::collection(&mkcol(&one, &root, &format!("c{round}")).await);
         let (s1, s2, c2) = (one.clone(), two.clone(), c.clone());
         let to = dest(&root, &format!("c{round}-moved"), false);
-        let del = tokio::spawn(async move { s1.delete_collection(&c, &LockGuard::none()).await.map(|_| TransferOutcome { replaced: false }) });
+        let del = tokio::spawn(async move { s1.delete_collection(&c, &LockGuard::none(), Vec::new()).await.map(|jobs| TransferOutcome { replaced: false, jobs }) });
         let mv = tokio::spawn(async move { s2.move_collection(&c2, to, &LockGuard::none()).await });
         let done = outcomes(vec![del.await, mv.await]);
         assert_eq!(done.iter().filter(|d| **d).count(), 1, "round {round}: DELETE and MOVE {done:?}");
@@ -340,13 +340,13 @@ pub async fn writes_recheck_what_the_request_named(backend: Backend) {
     one.move_collection(&cal_then, dest(&root, "moved", false), &LockGuard::none()).await.unwrap();
     let rev = reload(&one, &cal).await.sync_revision;
     no_parent(two.put_object(put(&stale_cal, "new.ics", b"new", WriteCondition::None)).await.map(|_| ()));
-    not_found(two.delete_object(&cal_then, "renamed.ics", None, &LockGuard::none(), Vec::new()).await);
+    not_found(two.delete_object(&cal_then, "renamed.ics", None, &LockGuard::none(), Vec::new()).await.map(|_| ()));
     not_found(unit(two.move_object(&ev_renamed, dest(&other, "x.ics", false), &LockGuard::none()).await));
     not_found(unit(two.copy_object(&ev_renamed, dest(&other, "x.ics", false), &LockGuard::none()).await));
     not_found(two.update_dead_properties(PropertyTarget::Collection(cal.id), &cal_then.path, &set, &LockGuard::none(), None).await);
     not_found(unit(two.move_collection(&cal_then, dest(&root, "again", false), &LockGuard::none()).await));
     not_found(unit(two.copy_collection(&cal_then, dest(&root, "again", false), true, &LockGuard::none()).await));
-    not_found(two.delete_collection(&cal_then, &LockGuard::none()).await);
+    not_found(two.delete_collection(&cal_then, &LockGuard::none(), Vec::new()).await.map(|_| ()));
     // Into the moved calendar: a copy, a new collection, a lock-null resource.
     let o = put_ok(&one, &other, "o.ics", b"o").await;
     let into_stale = dest(&stale_cal, "o.ics", false);

@@ -72,7 +72,7 @@ pub async fn locks(store: SharedStore) {
     assert_eq!(store.lock("urn:uuid:file").await.unwrap(), None);
     put_ok(&store, &docs, "other.txt", b"o").await;
     store.create_lock(shared(test_lock("urn:uuid:file2", "/files/alice/docs/other.txt", false, alice.id, None)), None, &LockLimits::none()).await.unwrap();
-    store.delete_collection(&coll_at(&store, docs.id).await, &LockGuard::none()).await.unwrap();
+    store.delete_collection(&coll_at(&store, docs.id).await, &LockGuard::none(), Vec::new()).await.unwrap();
     assert_eq!(store.lock("urn:uuid:docs").await.unwrap(), None);
     assert_eq!(store.lock("urn:uuid:file2").await.unwrap(), None);
     assert!(store.lock("urn:uuid:sib").await.unwrap().is_some(), "sibling /docs2/ keeps its lock");
@@ -181,12 +181,12 @@ pub async fn lock_guards(store: SharedStore) {
     // `below`: every lock strictly below the subtree must be held, and the
     // first one that is not is reported.
     let g = guard(&alice, &[], &["/files/alice/docs/", "/files/alice/"], &["/files/alice/docs/"]);
-    assert_eq!(locked_root(store.delete_collection(&coll_at(&store, docs.id).await, &g).await), file_path);
+    assert_eq!(locked_root(store.delete_collection(&coll_at(&store, docs.id).await, &g, Vec::new()).await), file_path);
     let g = guard(&alice, &[], &["/files/alice/docs/", "/files/alice/", "/files/alice/moved/"], &["/files/alice/docs/"]);
     assert_eq!(locked_root(store.move_collection(&coll_at(&store, docs.id).await, dest(&root, "moved", false), &g).await), file_path);
     assert_eq!(reload(&store, &docs).await.path, "/files/alice/docs/");
     let g = guard(&alice, &["urn:uuid:cal"], &["/files/alice/cal/", "/files/alice/"], &["/files/alice/cal/"]);
-    store.delete_collection(&coll_at(&store, cal.id).await, &g).await.unwrap();
+    store.delete_collection(&coll_at(&store, cal.id).await, &g, Vec::new()).await.unwrap();
     assert_eq!(store.lock("urn:uuid:cal").await.unwrap(), None, "the deleted collection's lock is gone");
     let g = guard(&alice, &["urn:uuid:file"], &["/files/alice/docs/", "/files/alice/", "/files/alice/moved/"], &["/files/alice/docs/"]);
     store.move_collection(&coll_at(&store, docs.id).await, dest(&root, "moved", false), &g).await.unwrap();
@@ -359,7 +359,7 @@ pub async fn stale_guards_still_protect(store: SharedStore) {
     store.move_collection(&coll_at(&store, x.id).await, dest(&root, "y", false), &LockGuard::none()).await.unwrap();
     store.create_lock(test_lock("urn:uuid:y", "/files/alice/y/", true, bob.id, None), None, &LockLimits::none()).await.unwrap();
     let g = guard(&alice, &[], &["/files/alice/x/", "/files/alice/"], &["/files/alice/x/"]);
-    assert_eq!(locked_root(store.delete_collection(&coll_at(&store, x.id).await, &g).await), "/files/alice/y/");
+    assert_eq!(locked_root(store.delete_collection(&coll_at(&store, x.id).await, &g, Vec::new()).await), "/files/alice/y/");
     assert!(store.lock("urn:uuid:y").await.unwrap().is_some(), "bob's lock survives");
 
     // MOVE of an object renamed (and locked by bob) since.

@@ -18,6 +18,7 @@ mod objects;
 mod outbox;
 mod principals;
 mod properties;
+mod scheduling;
 mod throttle;
 mod transfer;
 
@@ -62,10 +63,12 @@ conformance!(
     principals::principal_emails,
     principals::delete_principal_cascades,
     principals::principal_search,
+    principals::principal_by_email,
     principals::directory_generation,
     // DirectoryStore
     national_directory::directory_search,
     national_directory::directory_import,
+    national_directory::former_addresses_across_imports,
     // CollectionStore
     collections::collections_tree,
     // ObjectStore
@@ -100,6 +103,12 @@ conformance!(
     outbox::writes_carry_jobs,
     outbox::racing_writes_carry_only_the_winners_job,
     outbox::claim_lease_complete_retry,
+    // Scheduling (RFC 6638): schedule tags, job ids, batches, UID lookups
+    scheduling::schedule_tags,
+    scheduling::writes_report_job_ids,
+    scheduling::claim_jobs_by_id,
+    scheduling::batch_writes,
+    scheduling::calendar_objects_by_uid,
     // Concurrent writers (across concerns)
     concurrency::concurrent_etag_match,
     concurrency::concurrent_exclusive_locks,
@@ -178,6 +187,30 @@ mod outbox_two_stores {
     }
 }
 
+/// Claims by id racing claims by topic, from two stores.
+mod claim_job_ids_races_claim_jobs {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::scheduling::claim_job_ids_races_claim_jobs(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::scheduling::claim_job_ids_races_claim_jobs(crate::db::Backend::Postgres).await;
+    }
+}
+
+/// Batches racing single writes and each other, from two stores.
+mod batches_race_single_writes {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::scheduling::batches_race_single_writes(crate::db::Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::scheduling::batches_race_single_writes(crate::db::Backend::Postgres).await;
+    }
+}
+
 /// Outbox jobs across a restart (the store opened again).
 mod outbox_durability {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,6 +277,7 @@ pub fn put(collection: &Collection, name: &str, body: &[u8], condition: WriteCon
         index: Default::default(),
         unique_uid: false,
         enqueue: Vec::new(),
+        schedule_tag: None,
     }
 }
 

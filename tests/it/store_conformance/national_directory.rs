@@ -349,6 +349,125 @@ pub async fn directory_import(store: SharedStore) {
     assert!(store.principal(aok.id).await.unwrap().unwrap().disabled);
 }
 
+/// Addresses an import drops stay with their account as former addresses
+/// (RFC 6638 §2.4.1: they still identify it for scheduling), which the
+/// directory neither shows nor searches; one that comes back is current
+/// again; one another account claims — released by its holder's record in
+/// the same batch, or held as former — moves to that account as current.
+pub async fn former_addresses_across_imports(store: SharedStore) {
+    use DirectoryMatch::*;
+    store.create_academie("lyon", "Académie de Lyon", None).await.unwrap();
+    let by_email = |address: &'static str| {
+        let store = store.clone();
+        async move { store.principal_by_email(address).await.unwrap().map(|p| p.username) }
+    };
+    let emails = |username: &'static str| {
+        let store = store.clone();
+        async move {
+            let p = store.principal_by_username(username).await.unwrap().unwrap();
+            let list = store.principal_emails(p.id).await.unwrap();
+            list.into_iter().map(|e| format!("{}{}{}", if e.former { "~" } else { "" }, e.address, if e.primary { "*" } else { "" })).collect::<Vec<_>>()
+        }
+    };
+    let import = |batch: Vec<AccountRecord>| {
+        let store = store.clone();
+        async move {
+            store
+                .import_accounts(&batch)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|o| match o {
+                    ImportOutcome::Created => "created".to_string(),
+                    ImportOutcome::Updated => "updated".to_string(),
+                    ImportOutcome::Unchanged => "unchanged".to_string(),
+                    ImportOutcome::Rejected(r) => format!("rejected: {r}"),
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let first = vec![
+        account("anne", "Martin", &["anne@ac-lyon.fr", "a.martin@ac-lyon.fr"], "lyon"),
+        account("bruno", "Petit", &["bruno@ac-lyon.fr"], "lyon"),
+    ];
+    assert_eq!(import(first).await, ["created", "created"]);
+
+    // Anne changes addresses; one of her old ones moves to bruno in the
+    // same import (his record comes first: the order does not matter).
+    let second = vec![
+        account("bruno", "Petit", &["bruno@ac-lyon.fr", "A.Martin@ac-lyon.fr"], "lyon"),
+        account("anne", "Martin", &["anne.martin@ac-lyon.fr"], "lyon"),
+    ];
+    assert_eq!(import(second.clone()).await, ["updated", "updated"]);
+    assert_eq!(emails("anne").await, ["anne.martin@ac-lyon.fr*", "~anne@ac-lyon.fr"]);
+    assert_eq!(emails("bruno").await, ["bruno@ac-lyon.fr*", "A.Martin@ac-lyon.fr"]);
+    assert_eq!(by_email("ANNE@ac-lyon.fr").await.as_deref(), Some("anne"), "a former address still finds her");
+    assert_eq!(by_email("a.martin@ac-lyon.fr").await.as_deref(), Some("bruno"));
+    // The directory shows and searches current addresses only.
+    assert_eq!(store.directory_entry("anne").await.unwrap().unwrap().emails, ["anne.martin@ac-lyon.fr"]);
+    assert!(find(&store, vec![email(Prefix, "anne@")]).await.is_empty());
+    assert!(find(&store, vec![email(Equals, "anne@ac-lyon.fr")]).await.is_empty());
+    assert_eq!(find(&store, vec![email(Prefix, "anne.martin@")]).await, ["anne"]);
+    assert_eq!(find(&store, vec![email(Substring, "martin@ac")]).await, ["anne", "bruno"]);
+    let anne = store.principal_by_username("anne").await.unwrap().unwrap();
+    let by_mail = PrincipalSearch {
+        academie: None,
+        always: Some(anne.id),
+        name_terms: vec![],
+        email_terms: vec!["anne@ac".into()],
+        match_all: true,
+        limit: 10,
+    };
+    assert!(store.search_principals(&by_mail).await.unwrap().principals.is_empty(), "principal searches ignore former addresses");
+    // Idempotent.
+    assert_eq!(import(second).await, ["unchanged", "unchanged"]);
+    assert_eq!(emails("anne").await, ["anne.martin@ac-lyon.fr*", "~anne@ac-lyon.fr"]);
+
+    // A former address that comes back is current again (and searched).
+    let back = account("anne", "Martin", &["anne.martin@ac-lyon.fr", "anne@ac-lyon.fr"], "lyon");
+    assert_eq!(import(vec![back]).await, ["updated"]);
+    assert_eq!(emails("anne").await, ["anne.martin@ac-lyon.fr*", "anne@ac-lyon.fr"]);
+    assert_eq!(find(&store, vec![email(Prefix, "anne@")]).await, ["anne"]);
+    // Dropped again: former again, after every other change.
+    let again = account("anne", "Martin", &["a.m@ac-lyon.fr"], "lyon");
+    assert_eq!(import(vec![again]).await, ["updated"]);
+    assert_eq!(emails("anne").await, ["a.m@ac-lyon.fr*", "~anne.martin@ac-lyon.fr", "~anne@ac-lyon.fr"]);
+
+    // A current address is refused to another account, unless its holder's
+    // record (accepted) drops it in the same batch: bruno's record is
+    // rejected (unknown académie), so he keeps his address and claire's
+    // record, which claims it, is rejected too; dan takes a former address
+    // of anne's.
+    let third = vec![
+        account("claire", "Durand", &["bruno@ac-lyon.fr"], "lyon"),
+        account("bruno", "Petit", &["b.petit@ac-lyon.fr"], "atlantide"),
+        account("dan", "Roux", &["Anne@ac-lyon.fr"], "lyon"),
+    ];
+    let verdicts = import(third).await;
+    assert!(verdicts[0].contains("another account"), "{verdicts:?}");
+    assert!(verdicts[1].contains("atlantide"), "{verdicts:?}");
+    assert_eq!(verdicts[2], "created");
+    assert!(store.principal_by_username("claire").await.unwrap().is_none());
+    assert_eq!(emails("bruno").await, ["bruno@ac-lyon.fr*", "A.Martin@ac-lyon.fr"]);
+    assert_eq!(emails("dan").await, ["Anne@ac-lyon.fr*"]);
+    assert_eq!(emails("anne").await, ["a.m@ac-lyon.fr*", "~anne.martin@ac-lyon.fr"]);
+    assert_eq!(by_email("anne@ac-lyon.fr").await.as_deref(), Some("dan"));
+
+    // Two accounts swap an address through one batch; one released address
+    // claimed by two records goes to the first.
+    let fourth = vec![
+        account("bruno", "Petit", &["bruno@ac-lyon.fr"], "lyon"),
+        account("anne", "Martin", &["a.m@ac-lyon.fr", "a.martin@ac-lyon.fr"], "lyon"),
+        account("erin", "Blanc", &["A.Martin@ac-lyon.fr"], "lyon"),
+    ];
+    let verdicts = import(fourth).await;
+    assert_eq!(verdicts[..2], ["updated", "updated"]);
+    assert!(verdicts[2].contains("earlier account of the batch"), "{verdicts:?}");
+    assert_eq!(emails("bruno").await, ["bruno@ac-lyon.fr*"], "given to anne: not his former address");
+    assert_eq!(emails("anne").await, ["a.m@ac-lyon.fr*", "a.martin@ac-lyon.fr", "~anne.martin@ac-lyon.fr"]);
+}
+
 /// Upgrading a database that has principals (schema 0002) indexes them
 /// once, with the Rust folding, when the store migrates.
 pub async fn upgrade_indexes_existing_principals(backend: crate::db::Backend) {

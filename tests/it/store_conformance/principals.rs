@@ -101,20 +101,22 @@ pub async fn principal_emails(store: SharedStore) {
         .await
         .unwrap();
     let emails = store.principal_emails(alice.id).await.unwrap();
-    assert_eq!(
-        emails,
-        vec![
-            PrincipalEmail { address: "Alice@Example.org".into(), primary: true },
-            PrincipalEmail { address: "second@example.org".into(), primary: false },
-        ]
-    );
+    assert_eq!(emails, vec![email("Alice@Example.org", true, false), email("second@example.org", false, false)]);
     store.add_principal_email(alice.id, "third@example.org", false).await.unwrap();
     store.add_principal_email(alice.id, "new-primary@example.org", true).await.unwrap();
     let emails = store.principal_emails(alice.id).await.unwrap();
     assert_eq!(emails.len(), 4);
     assert_eq!(emails.iter().filter(|e| e.primary).count(), 1);
-    assert_eq!(emails[3], PrincipalEmail { address: "new-primary@example.org".into(), primary: true });
-    assert_eq!(emails[0].address, "Alice@Example.org");
+    // The primary first, then in insertion order.
+    assert_eq!(
+        emails,
+        vec![
+            email("new-primary@example.org", true, false),
+            email("Alice@Example.org", false, false),
+            email("second@example.org", false, false),
+            email("third@example.org", false, false),
+        ]
+    );
 
     let bob = user(&store, "bob").await;
     assert!(store.principal_emails(bob.id).await.unwrap().is_empty());
@@ -126,9 +128,99 @@ pub async fn principal_emails(store: SharedStore) {
     store.add_principal_email(bob.id, "bob@example.org", false).await.unwrap();
     assert_eq!(
         store.principal_emails(bob.id).await.unwrap(),
-        vec![PrincipalEmail { address: "bob@example.org".into(), primary: true }]
+        vec![email("bob@example.org", true, false)]
     );
     assert!(matches!(store.add_principal_email(9999, "x@example.org", true).await, Err(StoreError::NotFound)));
+}
+
+fn email(address: &str, primary: bool, former: bool) -> PrincipalEmail {
+    PrincipalEmail { address: address.into(), primary, former }
+}
+
+/// A principal is found by any of its addresses, current or former,
+/// case-insensitively; `add_principal_email` makes a former address
+/// current again, or takes it over from another principal.
+pub async fn principal_by_email(store: SharedStore) {
+    store.create_academie("lyon", "Académie de Lyon", None).await.unwrap();
+    let alice = store
+        .create_principal(NewPrincipal {
+            username: "alice".into(),
+            emails: vec!["Alice@Example.org".into(), "a2@example.org".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let bob = user(&store, "bob").await;
+    let by = |address: &'static str| {
+        let store = store.clone();
+        async move { store.principal_by_email(address).await.unwrap().map(|p| p.username) }
+    };
+    assert_eq!(by("alice@example.org").await.as_deref(), Some("alice"));
+    assert_eq!(by("  ALICE@EXAMPLE.ORG ").await.as_deref(), Some("alice"));
+    assert_eq!(by("A2@example.org").await.as_deref(), Some("alice"));
+    assert_eq!(by("bob@example.org").await, None);
+    assert_eq!(by("").await, None);
+    // Disabled principals are found too (the caller decides).
+    store.set_disabled(alice.id, true).await.unwrap();
+    assert!(store.principal_by_email("alice@example.org").await.unwrap().unwrap().disabled);
+    store.set_disabled(alice.id, false).await.unwrap();
+
+    // An import that changes alice's addresses keeps the old ones as former:
+    // still hers for scheduling, listed after the current ones.
+    let record = |username: &str, emails: &[&str]| AccountRecord {
+        username: username.into(),
+        family_name: Some(username.into()),
+        emails: emails.iter().map(|e| e.to_string()).collect(),
+        academie: Some("lyon".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.import_accounts(&[record("alice", &["alice@new.example.org"])]).await.unwrap(), [ImportOutcome::Updated]);
+    assert_eq!(
+        store.principal_emails(alice.id).await.unwrap(),
+        vec![
+            email("alice@new.example.org", true, false),
+            email("Alice@Example.org", false, true),
+            email("a2@example.org", false, true),
+        ]
+    );
+    assert_eq!(by("alice@example.org").await.as_deref(), Some("alice"));
+    assert_eq!(by("ALICE@new.example.org").await.as_deref(), Some("alice"));
+
+    // Adding a former address makes it current again (not primary unless
+    // asked), after the current ones, spelt as given.
+    store.add_principal_email(alice.id, "ALICE@example.org", false).await.unwrap();
+    assert_eq!(
+        store.principal_emails(alice.id).await.unwrap(),
+        vec![email("alice@new.example.org", true, false), email("ALICE@example.org", false, false), email("a2@example.org", false, true)]
+    );
+    // A current address is not added twice, to anyone.
+    assert!(matches!(store.add_principal_email(alice.id, "alice@example.org", false).await, Err(StoreError::AlreadyExists)));
+    assert!(matches!(store.add_principal_email(bob.id, "alice@example.org", false).await, Err(StoreError::AlreadyExists)));
+    // Another principal given a former address takes it over: it becomes
+    // bob's (his first address: primary), and alice no longer holds it.
+    store.add_principal_email(bob.id, "A2@example.org", false).await.unwrap();
+    assert_eq!(store.principal_emails(bob.id).await.unwrap(), vec![email("A2@example.org", true, false)]);
+    assert_eq!(by("a2@example.org").await.as_deref(), Some("bob"));
+    assert_eq!(
+        store.principal_emails(alice.id).await.unwrap(),
+        vec![email("alice@new.example.org", true, false), email("ALICE@example.org", false, false)]
+    );
+    // So does a new principal.
+    store.import_accounts(&[record("alice", &["alice@new.example.org"])]).await.unwrap();
+    let carol = store
+        .create_principal(NewPrincipal { username: "carol".into(), emails: vec!["alice@example.org".into()], ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(by("alice@example.org").await.as_deref(), Some("carol"));
+    assert_eq!(store.principal_emails(carol.id).await.unwrap(), vec![email("alice@example.org", true, false)]);
+    assert_eq!(store.principal_emails(alice.id).await.unwrap(), vec![email("alice@new.example.org", true, false)]);
+    // A former address made primary again.
+    store.import_accounts(&[record("alice", &["alice@third.example.org"])]).await.unwrap();
+    store.add_principal_email(alice.id, "alice@new.example.org", true).await.unwrap();
+    assert_eq!(
+        store.principal_emails(alice.id).await.unwrap(),
+        vec![email("alice@new.example.org", true, false), email("alice@third.example.org", false, false)]
+    );
 }
 
 pub async fn delete_principal_cascades(store: SharedStore) {
@@ -233,6 +325,17 @@ pub async fn principal_search(store: SharedStore) {
     // No term: everyone in scope, up to the limit.
     assert_eq!(found(search(&[], &[], true, Some(carol.id), 10)).await, ["alice", "bob", "carol"]);
     assert_eq!(found(search(&[], &[], false, Some(carol.id), 2)).await, ["alice", "bob"]);
+    // Former addresses are not searched.
+    let record = AccountRecord {
+        username: "alice".into(),
+        display_name: Some("Alice Martin".into()),
+        emails: vec!["alice.martin@ac-nice.fr".into()],
+        academie: Some("nice".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.import_accounts(&[record]).await.unwrap(), [ImportOutcome::Updated]);
+    assert!(found(search(&[], &["alice@"], true, None, 10)).await.is_empty());
+    assert_eq!(found(search(&[], &["alice.martin@"], true, None, 10)).await, ["alice"]);
 }
 
 /// `directory_generation` changes once a change to the directory commits
