@@ -365,6 +365,14 @@ impl Narrow {
         }
     }
 
+    /// The same candidates, every one checked on its card.
+    fn checked_on_cards(self) -> Narrow {
+        match self {
+            Narrow::Clauses(clauses, _) => Narrow::Clauses(clauses, false),
+            other => other,
+        }
+    }
+
     fn combine(test: FilterTest, items: Vec<Narrow>) -> Narrow {
         match test {
             FilterTest::AnyOf => Narrow::any(items),
@@ -456,7 +464,15 @@ fn narrow_prop_filter(pf: &CardPropFilter) -> Narrow {
     if items.is_empty() {
         return Narrow::All;
     }
-    Narrow::combine(pf.test, items)
+    let several = items.len() > 1;
+    let narrowed = Narrow::combine(pf.test, items);
+    // §10.5.1 tests each EMAIL property against all the text-matches; the
+    // store meets each term with any address: with several conditions on
+    // one of several addresses, only the card decides.
+    if several && pf.test == FilterTest::AllOf && field == DirectoryField::Email {
+        return narrowed.checked_on_cards();
+    }
+    narrowed
 }
 
 /// §10.5.4: a term every value matching `tm` matches. The index holds the
@@ -703,6 +719,16 @@ mod tests {
         two.prop_filters[0].text_matches.push(TextMatch { value: "z".into(), collation: Collation::UnicodeCasemap, match_type: MatchType::Contains, negate: false });
         assert_eq!(clauses(&two), vec![vec![term(FullName, DirectoryMatch::Substring, "x"), term(StructuredName, DirectoryMatch::Substring, "y")]]);
         assert!(!exact(&two), "an allof inside an anyof is narrowed on one of its conditions");
+        // Two conditions on one EMAIL hold on one address (§10.5.1): the
+        // cards decide; on FN (one per card) the store's check is the
+        // filter's.
+        let mut one_address = filter(FilterTest::AllOf, vec![("EMAIL", MatchType::StartsWith, "anne@")]);
+        one_address.prop_filters[0].test = FilterTest::AllOf;
+        one_address.prop_filters[0].text_matches.push(TextMatch { value: "@ac-nice.fr".into(), collation: Collation::UnicodeCasemap, match_type: MatchType::EndsWith, negate: false });
+        assert_eq!(clauses(&one_address).len(), 2);
+        assert!(!exact(&one_address));
+        one_address.prop_filters[0].name = "FN".into();
+        assert!(exact(&one_address));
         let grouped = filter(FilterTest::AnyOf, vec![("item1.EMAIL", MatchType::Contains, "x")]);
         assert_eq!(directory_search(&grouped, 5, 256), Ok(None));
 
