@@ -13,13 +13,21 @@
 --   field 'h'  the mail domain of each address (the principals of a domain)
 --
 -- directory_suffixes: the text from every position of the names (FN, display
--- name, each component of N; bit 1), of the username and of the local part of
--- each address up to and with its '@' (bit 2), cut to 12 characters (so an
--- address's rows run on into its domain), once per principal; a row that is a
--- prefix of another of the same principal with its bits is left out. A
--- contains or ends-with needle (or a window of a longer one) is then a
--- byte-wise range scan (store/sql/directory_index.rs).
-DELETE FROM directory_suffixes;
+-- name, each component of N; kind 1), and of the username and of the local
+-- part of each address up to and with its '@' (kind 2), cut to 12 characters
+-- (so an address's rows run on into its domain), once per principal and kind;
+-- a row that is a prefix of another of the same principal and kind is left
+-- out. A contains or ends-with needle (or a window of a longer one) is then a
+-- byte-wise range scan within one kind (store/sql/directory_index.rs): the
+-- kind leads the key, so a name needle never reads address rows.
+DROP TABLE directory_suffixes;
+CREATE TABLE directory_suffixes (
+    kind          INTEGER NOT NULL,
+    suffix        TEXT NOT NULL,
+    principal_id  BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+    PRIMARY KEY (kind, suffix, principal_id)
+) WITHOUT ROWID;
+CREATE INDEX directory_suffixes_principal_idx ON directory_suffixes(principal_id);
 DELETE FROM directory_terms;
 INSERT INTO directory_backfill (pending)
     SELECT TRUE WHERE EXISTS (SELECT 1 FROM principals) AND NOT EXISTS (SELECT 1 FROM directory_backfill);

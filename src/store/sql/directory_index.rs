@@ -14,8 +14,9 @@
 //! (docs/decisions.md, "The directory index"):
 //! - equals and starts-with: a byte-wise range on `(field, term)`;
 //! - contains and ends-with: a byte-wise range on `directory_suffixes`
-//!   (the text from every position of the names, usernames and the local
-//!   part of addresses, cut to [`SUFFIX_CHARS`] characters) on a window of
+//!   (the text from every position of the names, and apart from them of
+//!   the usernames and the local part of addresses, cut to
+//!   [`SUFFIX_CHARS`] characters) on a window of
 //!   the needle, and for addresses the principals of the mail domains that
 //!   hold the needle (`directory_domains`, `h` rows); each candidate is
 //!   checked on its values with the backend's `term_pattern*`
@@ -48,10 +49,13 @@ pub const COUNT_CAP: usize = 400;
 /// Most windows of one needle considered.
 const MAX_WINDOWS: usize = 8;
 
-/// The bit in `directory_suffixes.fields` of the names (FN, display name,
-/// the components of N) and of the addresses (username, email addresses).
-pub const NAME_BIT: i64 = 1;
-pub const ADDRESS_BIT: i64 = 2;
+/// The `directory_suffixes.kind` of the rows of names (FN, display name,
+/// the components of N) and of addresses (username, email addresses): the
+/// first column of the key, so that a range holds the rows of one kind only
+/// (a name needle never reads the many address rows that hold it, as
+/// "elodie" in "elodie.martin@…" for the name "Élodie Martin").
+pub const NAME_KIND: i64 = 1;
+pub const ADDRESS_KIND: i64 = 2;
 
 /// The `field` of the `directory_terms` rows holding the mail domains of a
 /// principal's addresses (walked to find the principals of a domain).
@@ -79,42 +83,40 @@ pub fn domain_of(address: &str) -> &str {
 /// `;`-separated component of N), of its username and of the local part of
 /// its addresses (up to and with the `@`), the text from there, cut to
 /// [`SUFFIX_CHARS`] characters (so an address's rows run on into its
-/// domain), with the bits of the fields it occurs in; a row that is a
-/// prefix of another one with at least its bits is left out (a range scan
-/// on the longer one finds the principal already). Sorted by suffix.
+/// domain), with its kind ([`NAME_KIND`], [`ADDRESS_KIND`]; a text of both
+/// kinds has a row of each); a row that is a prefix of another one of its
+/// kind is left out (a range scan on the longer one finds the principal
+/// already). Sorted by kind, then suffix.
 ///
 /// So a needle of up to [`SUFFIX_CHARS`] characters that occurs in a name,
 /// a username or an address's local part (or starts there and runs on into
 /// the domain) starts one of the principal's rows, and any window of a
 /// longer one does.
 pub fn suffixes_of<'a>(terms: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String, i64)> {
-    let mut all: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
-    let mut positions = |value: &str, end: usize, bit: i64| {
+    let mut all: std::collections::BTreeSet<(i64, String)> = std::collections::BTreeSet::new();
+    let mut positions = |value: &str, end: usize, kind: i64| {
         for (start, _) in value.char_indices().take_while(|(i, _)| *i < end) {
             let rest = &value[start..];
             let cut = rest.char_indices().nth(SUFFIX_CHARS).map_or(rest.len(), |(i, _)| i);
-            *all.entry(rest[..cut].to_string()).or_insert(0) |= bit;
+            all.insert((kind, rest[..cut].to_string()));
         }
     };
     for (field, value) in terms {
         match field {
-            "f" | "d" => positions(value, value.len(), NAME_BIT),
-            "n" => value.split(';').for_each(|component| positions(component, component.len(), NAME_BIT)),
-            "u" => positions(value, value.len(), ADDRESS_BIT),
-            "e" => positions(value, value.rfind('@').map_or(value.len(), |at| at + 1), ADDRESS_BIT),
+            "f" | "d" => positions(value, value.len(), NAME_KIND),
+            "n" => value.split(';').for_each(|component| positions(component, component.len(), NAME_KIND)),
+            "u" => positions(value, value.len(), ADDRESS_KIND),
+            "e" => positions(value, value.rfind('@').map_or(value.len(), |at| at + 1), ADDRESS_KIND),
             _ => {}
         }
     }
-    let all: Vec<(String, i64)> = all.into_iter().collect();
+    let all: Vec<(i64, String)> = all.into_iter().collect();
     let mut out = Vec::with_capacity(all.len());
-    for (i, (suffix, bits)) in all.iter().enumerate() {
-        // The suffixes that start with this one follow it in sorted order.
-        let covered = all[i + 1..]
-            .iter()
-            .take_while(|(other, _)| other.starts_with(suffix.as_str()))
-            .any(|(_, other_bits)| other_bits & bits == *bits);
+    for (i, (kind, suffix)) in all.iter().enumerate() {
+        // The rows of its kind that start with this one follow it.
+        let covered = all.get(i + 1).is_some_and(|(k, other)| k == kind && other.starts_with(suffix.as_str()));
         if !covered {
-            out.push((suffix.clone(), *bits));
+            out.push((suffix.clone(), *kind));
         }
     }
     out
@@ -179,9 +181,9 @@ pub fn value_matches(term: &DirectoryTerm, value: &str) -> bool {
 pub enum Source {
     /// `directory_terms` rows of `field` whose term is in `range`.
     Terms { field: &'static str, range: Range },
-    /// `directory_suffixes` rows whose suffix starts with `prefix`, kept
-    /// when they have `bit`.
-    Suffixes { bit: i64, prefix: String },
+    /// `directory_suffixes` rows of `kind` whose suffix starts with
+    /// `prefix`.
+    Suffixes { kind: i64, prefix: String },
     /// Every active user principal, by username (a term no index can
     /// narrow, such as N contains ";").
     Everyone,
@@ -210,16 +212,16 @@ pub fn term_parts(term: &DirectoryTerm, domains: &[String]) -> Vec<Part> {
     let x = term.needle.as_str();
     let code = field_code(term.field);
     let terms = |range| Part { options: vec![Source::Terms { field: code, range }], exact: true };
-    let by_windows = |bit, text: &str| Part { options: windows(text, bit), exact: false };
+    let by_windows = |kind, text: &str| Part { options: windows(text, kind), exact: false };
     let contains = term.kind == DirectoryMatch::Substring;
     match (term.kind, term.field) {
         (DirectoryMatch::Equals, _) => vec![terms(Range::Equal(x.to_string()))],
         (DirectoryMatch::Prefix, _) => vec![terms(Range::Prefix(x.to_string()))],
-        (_, DirectoryField::FullName | DirectoryField::DisplayName) => vec![by_windows(NAME_BIT, x)],
-        (_, DirectoryField::Username) => vec![by_windows(ADDRESS_BIT, x)],
+        (_, DirectoryField::FullName | DirectoryField::DisplayName) => vec![by_windows(NAME_KIND, x)],
+        (_, DirectoryField::Username) => vec![by_windows(ADDRESS_KIND, x)],
         // A piece of the needle between `;` lies inside one component.
         (_, DirectoryField::StructuredName) => {
-            let options: Vec<Source> = x.split(';').filter(|p| !p.is_empty()).flat_map(|p| windows(p, NAME_BIT)).collect();
+            let options: Vec<Source> = x.split(';').filter(|p| !p.is_empty()).flat_map(|p| windows(p, NAME_KIND)).collect();
             if options.is_empty() {
                 vec![Part { options: vec![Source::Everyone], exact: false }]
             } else {
@@ -235,7 +237,7 @@ pub fn term_parts(term: &DirectoryTerm, domains: &[String]) -> Vec<Part> {
             None => {
                 let mut parts = Vec::new();
                 if contains {
-                    parts.push(by_windows(ADDRESS_BIT, x));
+                    parts.push(by_windows(ADDRESS_KIND, x));
                 }
                 for domain in domains {
                     let found = if contains { domain.contains(x) } else { domain.ends_with(x) };
@@ -255,18 +257,18 @@ pub fn term_parts(term: &DirectoryTerm, domains: &[String]) -> Vec<Part> {
 /// The windows of `text` a suffix range can look up: the text itself when
 /// it fits in [`SUFFIX_CHARS`], otherwise up to [`MAX_WINDOWS`] of its runs
 /// of that many characters, spread over it (first and last included).
-pub fn windows(text: &str, bit: i64) -> Vec<Source> {
+pub fn windows(text: &str, kind: i64) -> Vec<Source> {
     let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
     let count = starts.len();
     if count <= SUFFIX_CHARS {
-        return vec![Source::Suffixes { bit, prefix: text.to_string() }];
+        return vec![Source::Suffixes { kind, prefix: text.to_string() }];
     }
     let last = count - SUFFIX_CHARS;
     spread(last + 1)
         .into_iter()
         .map(|k| {
             let end = starts.get(k + SUFFIX_CHARS).copied().unwrap_or(text.len());
-            Source::Suffixes { bit, prefix: text[starts[k]..end].to_string() }
+            Source::Suffixes { kind, prefix: text[starts[k]..end].to_string() }
         })
         .collect()
 }
@@ -283,7 +285,7 @@ fn address_windows(text: &str, at: usize) -> Vec<Source> {
         .into_iter()
         .map(|k| {
             let end = all.get(k + SUFFIX_CHARS).copied().unwrap_or(text.len());
-            Source::Suffixes { bit: ADDRESS_BIT, prefix: text[starts[k]..end].to_string() }
+            Source::Suffixes { kind: ADDRESS_KIND, prefix: text[starts[k]..end].to_string() }
         })
         .collect()
 }
@@ -311,8 +313,7 @@ pub enum Bind {
 }
 
 /// The SQL of the rows of `source` (aliased inside), in key order, after
-/// `cursor`, at most `limit`: selects `k` (the key), `principal_id` and
-/// `fields` (the bits; 0 outside the suffix table).
+/// `cursor`, at most `limit`: selects `k` (the key) and `principal_id`.
 pub fn source_sql(source: &Source, cursor: Option<&(String, i64)>, limit: usize, binds: &mut Vec<Bind>) -> String {
     let mut push = |b: Bind| {
         binds.push(b);
@@ -328,17 +329,18 @@ pub fn source_sql(source: &Source, cursor: Option<&(String, i64)>, limit: usize,
                     conditions.push(format!("term < {}", push(Bind::Text(prefix_upper(v)))));
                 }
             }
-            ("term AS k, principal_id, 0 AS fields", "directory_terms", conditions, "term")
+            ("term AS k, principal_id", "directory_terms", conditions, "term")
         }
-        Source::Suffixes { prefix, .. } => {
+        Source::Suffixes { kind, prefix } => {
             let conditions = vec![
+                format!("kind = {kind}"),
                 format!("suffix >= {}", push(Bind::Text(prefix.clone()))),
                 format!("suffix < {}", push(Bind::Text(prefix_upper(prefix)))),
             ];
-            ("suffix AS k, principal_id, fields", "directory_suffixes", conditions, "suffix")
+            ("suffix AS k, principal_id", "directory_suffixes", conditions, "suffix")
         }
         Source::Everyone => (
-            "username AS k, id AS principal_id, 0 AS fields",
+            "username AS k, id AS principal_id",
             "principals",
             vec!["kind = 'user'".to_string(), "NOT disabled".to_string()],
             "username",
@@ -462,7 +464,7 @@ macro_rules! body {
                     let size = chunk.min(ROW_BUDGET - read);
                     let mut binds = Vec::new();
                     let inner = source_sql(&source, cursor.as_ref(), size, &mut binds);
-                    let ok = candidate_condition(&source, own, &others, scope, &mut binds);
+                    let ok = candidate_condition(own, &others, scope, &mut binds);
                     let sql = format!(
                         "SELECT c.k, c.principal_id, CASE WHEN {ok} THEN 1 ELSE 0 END FROM ({inner}) c ORDER BY c.k, c.principal_id"
                     );
@@ -592,20 +594,15 @@ macro_rules! body {
             (0..sources.len()).map(|i| Ok(row.try_get::<i64, _>(i)?.max(0) as usize)).collect()
         }
 
-        /// The SQL condition a candidate row `c` of `source` must meet: its
-        /// field bit, `own` on its values, one term of each of `others`, and
-        /// the académie `scope`.
+        /// The SQL condition a candidate row `c` must meet: `own` on its
+        /// values, one term of each of `others`, and the académie `scope`.
         fn candidate_condition(
-            source: &Source,
             own: Option<&DirectoryTerm>,
             others: &[&Vec<DirectoryTerm>],
             scope: Option<i64>,
             binds: &mut Vec<Bind>,
         ) -> String {
             let mut all = Vec::new();
-            if let Source::Suffixes { bit, .. } = source {
-                all.push(format!("(c.fields & {bit}) <> 0"));
-            }
             let clauses = own.map(std::slice::from_ref).into_iter().chain(others.iter().map(|c| &c[..]));
             for clause in clauses {
                 let any: Vec<String> = clause.iter().map(|t| format!("({})", term_condition("v", t, binds))).collect();
@@ -775,19 +772,19 @@ macro_rules! body {
                 let id = rows[start].0;
                 let end = start + rows[start..].iter().take_while(|r| r.0 == id).count();
                 let of_one = suffixes_of(rows[start..end].iter().map(|(_, field, term)| (*field, term.as_str())));
-                suffixes.extend(of_one.into_iter().map(|(suffix, bits)| (id, suffix, bits)));
+                suffixes.extend(of_one.into_iter().map(|(suffix, kind)| (id, suffix, kind)));
                 start = end;
             }
             // In index order: consecutive inserts land on neighbouring pages.
-            suffixes.sort_unstable_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
+            suffixes.sort_unstable_by(|a, b| (a.2, &a.1, a.0).cmp(&(b.2, &b.1, b.0)));
             for chunk in suffixes.chunks(ROWS_PER_STATEMENT) {
                 let values: Vec<String> =
                     (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
                 let sql =
-                    format!("INSERT INTO directory_suffixes (principal_id, suffix, fields) VALUES {}", values.join(", "));
+                    format!("INSERT INTO directory_suffixes (principal_id, suffix, kind) VALUES {}", values.join(", "));
                 let mut query = sqlx::query(&sql);
-                for (id, suffix, bits) in chunk {
-                    query = query.bind(id).bind(suffix).bind(*bits as i16);
+                for (id, suffix, kind) in chunk {
+                    query = query.bind(id).bind(suffix).bind(*kind as i16);
                 }
                 query.execute(&mut *conn).await?;
             }
@@ -857,7 +854,7 @@ mod tests {
     }
 
     /// Every substring of a searchable text that a needle can be, up to
-    /// [`SUFFIX_CHARS`] characters, starts some row with the field's bit.
+    /// [`SUFFIX_CHARS`] characters, starts some row of the field's kind.
     #[test]
     fn suffixes_cover_every_position() {
         let terms = [
@@ -868,34 +865,39 @@ mod tests {
             ("h", "ac-lyon.fr"),
         ];
         let rows = suffixes_of(terms);
-        let has = |piece: &str, bit: i64| rows.iter().any(|(s, b)| s.starts_with(piece) && b & bit != 0);
-        let covered = |text: &str, end: usize, bit: i64| {
+        let has = |piece: &str, kind: i64| rows.iter().any(|(s, k)| s.starts_with(piece) && *k == kind);
+        let covered = |text: &str, end: usize, kind: i64| {
             for (i, _) in text.char_indices().filter(|(i, _)| *i < end) {
                 let rest = &text[i..];
                 for (j, _) in rest.char_indices().skip(1).chain([(rest.len(), ' ')]) {
                     let piece = &rest[..j];
                     if piece.chars().count() <= SUFFIX_CHARS {
-                        assert!(has(piece, bit), "{piece:?} of {text:?}");
+                        assert!(has(piece, kind), "{piece:?} of {text:?}");
                     }
                 }
             }
         };
-        covered("jean-marc martin", usize::MAX, NAME_BIT);
-        covered("martin", usize::MAX, NAME_BIT);
-        covered("jean-marc", usize::MAX, NAME_BIT);
-        covered("jm.martin", usize::MAX, ADDRESS_BIT);
+        covered("jean-marc martin", usize::MAX, NAME_KIND);
+        covered("martin", usize::MAX, NAME_KIND);
+        covered("jean-marc", usize::MAX, NAME_KIND);
+        covered("jm.martin", usize::MAX, ADDRESS_KIND);
         // An address: every position of the local part and the `@`, the
         // rows running on into the domain.
-        covered("jean-marc.martin@ac-lyon.fr", "jean-marc.martin@".len(), ADDRESS_BIT);
-        assert!(has("n@ac-lyon.fr", ADDRESS_BIT) && has("@ac-lyon.fr", ADDRESS_BIT));
-        assert!(!has("ac-lyon", ADDRESS_BIT), "no rows inside the domain");
-        assert!(!has(";", NAME_BIT), "N is split at ;");
-        // A row that is a prefix of a longer one with its bits is left out.
+        covered("jean-marc.martin@ac-lyon.fr", "jean-marc.martin@".len(), ADDRESS_KIND);
+        assert!(has("n@ac-lyon.fr", ADDRESS_KIND) && has("@ac-lyon.fr", ADDRESS_KIND));
+        assert!(!has("ac-lyon", ADDRESS_KIND), "no rows inside the domain");
+        assert!(!has(";", NAME_KIND), "N is split at ;");
+        // A row that is a prefix of a longer one of its kind is left out;
+        // a text of both kinds has a row of each, and no other.
         assert!(!rows.iter().any(|(s, _)| s == "jean"));
+        assert!(rows.iter().any(|(s, k)| s == "martin" && *k == NAME_KIND));
+        assert!(rows.iter().any(|(s, k)| s == "martin@ac-ly" && *k == ADDRESS_KIND));
+        assert!(!has("jm", NAME_KIND) && !has("n martin", ADDRESS_KIND) && !has("martin;", NAME_KIND));
+        assert!(rows.windows(2).all(|w| (w[0].1, &w[0].0) < (w[1].1, &w[1].0)), "sorted by kind, then suffix");
         let long = suffixes_of([("f", "abcdefghijklmnopq")]);
         assert_eq!(long[0].0, "abcdefghijkl");
         // Short ones stay: every position.
-        assert!(has("n", NAME_BIT) && has("in", NAME_BIT));
+        assert!(has("n", NAME_KIND) && has("in", NAME_KIND));
     }
 
     fn term(field: DirectoryField, kind: DirectoryMatch, needle: &str) -> DirectoryTerm {
