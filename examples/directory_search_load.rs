@@ -30,7 +30,14 @@
 //!   `i;unicode-casemap` accents count, so it rarely matches);
 //! - `nequals`: N equals `Family;Given;;;`;
 //! - `autocomplete`: anyof FN contains / EMAIL contains the first 1–4
-//!   characters of a name.
+//!   characters of a name;
+//! - `principal`: a `principal-property-search` as calendar clients send
+//!   it for an attendee field (the same text on `DAV:displayname` and
+//!   `calendar-user-address-set`, anyof), the first 1–4 characters of a
+//!   name, in the account's académie, at most 100 principals (the server's
+//!   `MAX_RESULTS`), through the store's `search_principals`;
+//! - `principal-address`: the same with 3–12 characters of an address
+//!   from inside its local part (`ine.besn`, `n.b`, `rd@ac-ly`).
 //!
 //! TASKS tasks (default 32) run searches back to back for SECONDS (default
 //! 10) per kind; the p50, p99 and max latency of each kind are printed,
@@ -50,11 +57,11 @@ use std::time::{Duration, Instant};
 
 use almanach::carddav::directory::search;
 use almanach::collation::{fold, Collation, MatchType, PreparedNeedle, TextMatch};
-use almanach::store::directory::{full_name, structured_name};
-use almanach::store::SharedStore;
+use almanach::store::directory::{display_name, full_name, structured_name};
+use almanach::store::{PrincipalSearch, SharedStore};
 use almanach::vcard::filter::{CardFilter, CardPropFilter, FilterTest};
 
-const KINDS: [&str; 13] = [
+const KINDS: [&str; 15] = [
     "prefix",
     "substring",
     "short",
@@ -68,7 +75,70 @@ const KINDS: [&str; 13] = [
     "unaccented",
     "nequals",
     "autocomplete",
+    "principal",
+    "principal-address",
 ];
+
+/// Most principals a `principal-property-search` answers
+/// (`dav::principal_search::MAX_RESULTS`).
+const PRINCIPAL_LIMIT: usize = 100;
+
+/// A search of one kind: an `addressbook-query` filter on the directory,
+/// or a principal search.
+enum Query {
+    Card(CardFilter),
+    Principal(PrincipalSearch),
+}
+
+impl Query {
+    /// The most results it answers.
+    fn limit(&self, limit: usize) -> usize {
+        match self {
+            Query::Card(_) => limit,
+            Query::Principal(_) => PRINCIPAL_LIMIT,
+        }
+    }
+
+    /// The usernames found, and whether there may be more.
+    async fn run(&self, store: &SharedStore, limit: usize) -> anyhow::Result<(Vec<String>, bool)> {
+        Ok(match self {
+            Query::Card(f) => {
+                let answer = search(store, f, limit, 256).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                (answer.entries.into_iter().map(|e| e.username).collect(), answer.more)
+            }
+            Query::Principal(p) => {
+                let answer = store.search_principals(p).await?;
+                (answer.principals.into_iter().map(|p| p.username).collect(), answer.more)
+            }
+        })
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Query::Card(f) => describe(f),
+            Query::Principal(p) => format!("principal {:?} in {}", p.name_terms[0], p.academie.as_deref().unwrap_or("-")),
+        }
+    }
+
+    /// The accounts of the file it matches.
+    fn truth(&self, rows: &[Row]) -> HashSet<String> {
+        match self {
+            Query::Card(f) => truth(rows, f),
+            Query::Principal(p) => {
+                let needle = fold(Collation::UnicodeCasemap, &p.name_terms[0]).into_owned();
+                rows.iter()
+                    .filter(|r| Some(&r.academie) == p.academie.as_ref())
+                    .filter(|r| {
+                        r.display_folded.as_deref().is_some_and(|d| d.contains(&needle))
+                            || r.username_folded.contains(&needle)
+                            || r.emails_folded.iter().any(|e| e.contains(&needle))
+                    })
+                    .map(|r| r.username.clone())
+                    .collect()
+            }
+        }
+    }
+}
 
 /// One account of the file: what its card shows, and folded for checking.
 struct Row {
@@ -76,10 +146,14 @@ struct Row {
     given: String,
     family: String,
     email: String,
-    /// FN, N and the addresses, folded with i;unicode-casemap.
+    academie: String,
+    /// FN, N and the addresses, folded with i;unicode-casemap; the display
+    /// name and the username too (principal searches).
     fn_folded: String,
     n_folded: String,
     emails_folded: Vec<String>,
+    display_folded: Option<String>,
+    username_folded: String,
 }
 
 /// A tiny deterministic generator (xorshift), so that runs are comparable.
@@ -115,6 +189,33 @@ fn text_match(prop: &str, match_type: MatchType, value: &str) -> CardPropFilter 
 
 fn one(pf: CardPropFilter) -> CardFilter {
     CardFilter { test: FilterTest::AnyOf, prop_filters: vec![pf] }
+}
+
+/// A search of `kind` from `row` (None when the row has no such needle).
+fn query(kind: &str, row: &Row, rng: &mut Rng) -> Option<Query> {
+    let principal = |needle: String| {
+        Query::Principal(PrincipalSearch {
+            academie: Some(row.academie.clone()),
+            always: None,
+            name_terms: vec![needle.clone()],
+            email_terms: vec![needle],
+            match_all: false,
+            limit: PRINCIPAL_LIMIT as i64,
+        })
+    };
+    match kind {
+        "principal" => {
+            let name = if rng.below(2) == 0 { &row.family } else { &row.given };
+            Some(principal(chars(name, 0, 1 + rng.below(4))))
+        }
+        "principal-address" => {
+            let at = row.email.find('@')?;
+            let local_chars = row.email[..at].chars().count();
+            let from = 1 + rng.below(local_chars.saturating_sub(1).max(1));
+            Some(principal(chars(&row.email, from, 3 + rng.below(10))))
+        }
+        _ => filter(kind, row, rng).map(Query::Card),
+    }
 }
 
 /// A filter of `kind` from `row` (None when the row has no such needle).
@@ -271,12 +372,12 @@ async fn check(store: &SharedStore, rows: &[Row], kind: &str, count: usize, limi
     let mut tries = 0;
     while checked < count && tries < count * 50 {
         tries += 1;
-        let Some(f) = filter(kind, &rows[rng.below(rows.len().min(50_000))], &mut rng) else { continue };
+        let Some(q) = query(kind, &rows[rng.below(rows.len().min(50_000))], &mut rng) else { continue };
         checked += 1;
-        let expected = truth(rows, &f);
-        let answer = search(store, &f, limit, 256).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let got: HashSet<String> = answer.entries.iter().map(|e| e.username.clone()).collect();
-        let outcome = verdict(&expected, &got, answer.more, limit);
+        let expected = q.truth(rows);
+        let (found, more) = q.run(store, limit).await?;
+        let got: HashSet<String> = found.into_iter().collect();
+        let outcome = verdict(&expected, &got, more, q.limit(limit));
         match outcome {
             Some("complete") => complete += 1,
             Some("capped") => capped += 1,
@@ -286,12 +387,12 @@ async fn check(store: &SharedStore, rows: &[Row], kind: &str, count: usize, limi
         if outcome.is_none() {
             wrong += 1;
             println!(
-                "WRONG {kind} {}: expected {} (first: {:?}), got {} more={}",
-                describe(&f),
+                "WRONG {kind} {}: expected {} (first: {:?}), got {} more={more} (not expected: {:?})",
+                q.describe(),
                 expected.len(),
                 expected.iter().take(3).collect::<Vec<_>>(),
                 got.len(),
-                answer.more
+                got.difference(&expected).take(3).collect::<Vec<_>>(),
             );
         }
     }
@@ -317,6 +418,7 @@ async fn main() -> anyhow::Result<()> {
     let headers = reader.headers()?.clone();
     let col = |name: &str| headers.iter().position(|h| h == name).ok_or_else(|| anyhow::anyhow!("no {name} column"));
     let (u, g, f, d, e) = (col("username")?, col("given_name")?, col("family_name")?, col("display_name")?, col("emails")?);
+    let a = col("academie")?;
     let mut rows = Vec::new();
     let folded = |s: &str| fold(Collation::UnicodeCasemap, s).into_owned();
     let some = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_string);
@@ -329,6 +431,15 @@ async fn main() -> anyhow::Result<()> {
             fn_folded: folded(&full_name(&r[u], display.as_deref(), given.as_deref(), family.as_deref())),
             n_folded: folded(&structured_name(given.as_deref(), family.as_deref())),
             emails_folded: emails.iter().map(|a| folded(a)).collect(),
+            // `directory import` gives an account without one "Given Family".
+            display_folded: display_name(display.as_deref())
+                .or_else(|| match (&given, &family) {
+                    (Some(g), Some(f)) => Some(format!("{g} {f}")),
+                    (g, f) => g.clone().or_else(|| f.clone()),
+                })
+                .map(|d| folded(&d)),
+            username_folded: folded(&r[u]),
+            academie: r[a].to_string(),
             given: given.unwrap_or_default(),
             family: family.unwrap_or_default(),
             email: emails.first().cloned().unwrap_or_default(),
@@ -358,14 +469,14 @@ async fn main() -> anyhow::Result<()> {
                 let mut times = Vec::new();
                 let (mut cards, mut capped) = (0usize, 0usize);
                 while Instant::now() < deadline {
-                    let Some(f) = filter(&kind, &rows[rng.below(rows.len().min(50_000))], &mut rng) else { continue };
+                    let Some(q) = query(&kind, &rows[rng.below(rows.len().min(50_000))], &mut rng) else { continue };
                     let start = Instant::now();
-                    let answer = search(&store, &f, limit, 256).await.expect("search");
+                    let (found, more) = q.run(&store, limit).await.expect("search");
                     let took = start.elapsed();
-                    cards += answer.entries.len();
-                    capped += usize::from(answer.more);
+                    cards += found.len();
+                    capped += usize::from(more);
                     if slow.is_some_and(|ms| took > Duration::from_millis(ms)) {
-                        eprintln!("slow {kind} {}: {took:?}", describe(&f));
+                        eprintln!("slow {kind} {}: {took:?}", q.describe());
                     }
                     times.push(took);
                 }

@@ -49,13 +49,25 @@ pub const COUNT_CAP: usize = 400;
 /// Most windows of one needle considered.
 const MAX_WINDOWS: usize = 8;
 
-/// The `directory_suffixes.kind` of the rows of names (FN, display name,
-/// the components of N) and of addresses (username, email addresses): the
+/// The `directory_suffixes.kind` of a row: the text it comes from. The
 /// first column of the key, so that a range holds the rows of one kind only
 /// (a name needle never reads the many address rows that hold it, as
-/// "elodie" in "elodie.martin@…" for the name "Élodie Martin").
-pub const NAME_KIND: i64 = 1;
-pub const ADDRESS_KIND: i64 = 2;
+/// "elodie" in "elodie.martin@…" for the name "Élodie Martin"), and a
+/// contains of up to [`SUFFIX_CHARS`] characters on FN or EMAIL is a range
+/// whose every row matches (no check on the values).
+///
+/// The card's FN (and the display name, which is the FN when there is one).
+pub const FN_KIND: i64 = 1;
+/// The email addresses (their local part and `@`, running on into the
+/// domain).
+pub const EMAIL_KIND: i64 = 2;
+/// The other names: the components of N, and a display name that differs
+/// from the FN; a row that a [`FN_KIND`] row starts with is left out (a
+/// name needle reads both kinds).
+pub const NAME_KIND: i64 = 3;
+/// The username; a row that an [`EMAIL_KIND`] row starts with is left out
+/// (a username needle reads both kinds).
+pub const USERNAME_KIND: i64 = 4;
 
 /// The `field` of the `directory_terms` rows holding the mail domains of a
 /// principal's addresses (walked to find the principals of a domain).
@@ -83,40 +95,56 @@ pub fn domain_of(address: &str) -> &str {
 /// `;`-separated component of N), of its username and of the local part of
 /// its addresses (up to and with the `@`), the text from there, cut to
 /// [`SUFFIX_CHARS`] characters (so an address's rows run on into its
-/// domain), with its kind ([`NAME_KIND`], [`ADDRESS_KIND`]; a text of both
-/// kinds has a row of each); a row that is a prefix of another one of its
-/// kind is left out (a range scan on the longer one finds the principal
-/// already). Sorted by kind, then suffix.
+/// domain), with its kind ([`FN_KIND`], [`EMAIL_KIND`], [`NAME_KIND`],
+/// [`USERNAME_KIND`]); a row that is a prefix of another one of its kind
+/// is left out (a range scan on the longer one finds the principal
+/// already), and so is a [`NAME_KIND`] row that a [`FN_KIND`] row starts
+/// with, a [`USERNAME_KIND`] row that an [`EMAIL_KIND`] row starts with.
+/// Sorted by kind, then suffix.
 ///
 /// So a needle of up to [`SUFFIX_CHARS`] characters that occurs in a name,
 /// a username or an address's local part (or starts there and runs on into
 /// the domain) starts one of the principal's rows, and any window of a
 /// longer one does.
 pub fn suffixes_of<'a>(terms: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String, i64)> {
-    let mut all: std::collections::BTreeSet<(i64, String)> = std::collections::BTreeSet::new();
+    use std::collections::BTreeSet;
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    let mut by_kind: [BTreeSet<String>; 4] = Default::default();
     let mut positions = |value: &str, end: usize, kind: i64| {
         for (start, _) in value.char_indices().take_while(|(i, _)| *i < end) {
             let rest = &value[start..];
             let cut = rest.char_indices().nth(SUFFIX_CHARS).map_or(rest.len(), |(i, _)| i);
-            all.insert((kind, rest[..cut].to_string()));
+            by_kind[kind as usize - 1].insert(rest[..cut].to_string());
         }
     };
     for (field, value) in terms {
         match field {
-            "f" | "d" => positions(value, value.len(), NAME_KIND),
+            "f" => positions(value, value.len(), FN_KIND),
+            "d" => positions(value, value.len(), NAME_KIND),
             "n" => value.split(';').for_each(|component| positions(component, component.len(), NAME_KIND)),
-            "u" => positions(value, value.len(), ADDRESS_KIND),
-            "e" => positions(value, value.rfind('@').map_or(value.len(), |at| at + 1), ADDRESS_KIND),
+            "u" => positions(value, value.len(), USERNAME_KIND),
+            "e" => positions(value, value.rfind('@').map_or(value.len(), |at| at + 1), EMAIL_KIND),
             _ => {}
         }
     }
-    let all: Vec<(i64, String)> = all.into_iter().collect();
-    let mut out = Vec::with_capacity(all.len());
-    for (i, (kind, suffix)) in all.iter().enumerate() {
-        // The rows of its kind that start with this one follow it.
-        let covered = all.get(i + 1).is_some_and(|(k, other)| k == kind && other.starts_with(suffix.as_str()));
-        if !covered {
-            out.push((suffix.clone(), *kind));
+    // Whether a row of `set` starts with `row` (other than `row` itself,
+    // unless `equal`): the rows starting with it follow it in order.
+    let covered = |set: &BTreeSet<String>, row: &str, equal: bool| {
+        let from = if equal { Included(row) } else { Excluded(row) };
+        set.range::<str, _>((from, Unbounded)).next().is_some_and(|other| other.starts_with(row))
+    };
+    let mut out = Vec::new();
+    for kind in [FN_KIND, EMAIL_KIND, NAME_KIND, USERNAME_KIND] {
+        let own = &by_kind[kind as usize - 1];
+        let wider = match kind {
+            NAME_KIND => Some(&by_kind[FN_KIND as usize - 1]),
+            USERNAME_KIND => Some(&by_kind[EMAIL_KIND as usize - 1]),
+            _ => None,
+        };
+        for row in own {
+            if !covered(own, row, false) && !wider.is_some_and(|w| covered(w, row, true)) {
+                out.push((row.clone(), kind));
+            }
         }
     }
     out
@@ -125,6 +153,11 @@ pub fn suffixes_of<'a>(terms: impl IntoIterator<Item = (&'a str, &'a str)>) -> V
 /// Rows per multi-row statement (well under SQLite's 32,766 and
 /// PostgreSQL's 65,535 parameters for every statement here).
 pub const ROWS_PER_STATEMENT: usize = 1000;
+
+/// A `directory_terms` row: the principal, its académie (both index
+/// tables carry it, so a search scoped to an académie filters inside the
+/// index), the field and the folded value.
+pub type TermRow = (i64, Option<i64>, &'static str, String);
 
 /// The searchable values of one principal.
 pub struct TermSource<'a> {
@@ -196,11 +229,13 @@ pub enum Range {
 }
 
 /// One part of the candidates of a term: any of `options` reads them all
-/// (windows of the needle), the smallest range is walked. With `exact`,
-/// every row of the range matches the term (no check on the values).
+/// (an option: the ranges of one window of the needle, in each kind of
+/// text it can lie in), the one with the fewest rows is walked. With
+/// `exact`, every row of its ranges matches the term (no check on the
+/// values).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
-    pub options: Vec<Source>,
+    pub options: Vec<Vec<Source>>,
     pub exact: bool,
 }
 
@@ -211,19 +246,22 @@ pub struct Part {
 pub fn term_parts(term: &DirectoryTerm, domains: &[String]) -> Vec<Part> {
     let x = term.needle.as_str();
     let code = field_code(term.field);
-    let terms = |range| Part { options: vec![Source::Terms { field: code, range }], exact: true };
-    let by_windows = |kind, text: &str| Part { options: windows(text, kind), exact: false };
+    let terms = |range| Part { options: vec![vec![Source::Terms { field: code, range }]], exact: true };
     let contains = term.kind == DirectoryMatch::Substring;
+    // A contains that fits in a row: every row starting with it holds it.
+    let whole = contains && x.chars().count() <= SUFFIX_CHARS;
     match (term.kind, term.field) {
         (DirectoryMatch::Equals, _) => vec![terms(Range::Equal(x.to_string()))],
         (DirectoryMatch::Prefix, _) => vec![terms(Range::Prefix(x.to_string()))],
-        (_, DirectoryField::FullName | DirectoryField::DisplayName) => vec![by_windows(NAME_KIND, x)],
-        (_, DirectoryField::Username) => vec![by_windows(ADDRESS_KIND, x)],
+        (_, DirectoryField::FullName) => vec![Part { options: windows(x, &[FN_KIND]), exact: whole }],
+        (_, DirectoryField::DisplayName) => vec![Part { options: windows(x, &[FN_KIND, NAME_KIND]), exact: false }],
+        (_, DirectoryField::Username) => vec![Part { options: windows(x, &[USERNAME_KIND, EMAIL_KIND]), exact: false }],
         // A piece of the needle between `;` lies inside one component.
         (_, DirectoryField::StructuredName) => {
-            let options: Vec<Source> = x.split(';').filter(|p| !p.is_empty()).flat_map(|p| windows(p, NAME_KIND)).collect();
+            let options: Vec<Vec<Source>> =
+                x.split(';').filter(|p| !p.is_empty()).flat_map(|p| windows(p, &[FN_KIND, NAME_KIND])).collect();
             if options.is_empty() {
-                vec![Part { options: vec![Source::Everyone], exact: false }]
+                vec![Part { options: vec![vec![Source::Everyone]], exact: false }]
             } else {
                 vec![Part { options, exact: false }]
             }
@@ -231,19 +269,19 @@ pub fn term_parts(term: &DirectoryTerm, domains: &[String]) -> Vec<Part> {
         (_, DirectoryField::Email) => match x.find('@') {
             // The needle's `@` is the address's: it starts in the local
             // part or at the `@`, where the rows run on into the domain.
-            Some(at) => vec![Part { options: address_windows(x, at), exact: false }],
+            Some(at) => vec![Part { options: address_windows(x, at), exact: whole }],
             // Inside the local part, or inside the domain; an ends-with
             // without `@` ends the domain.
             None => {
                 let mut parts = Vec::new();
                 if contains {
-                    parts.push(by_windows(ADDRESS_KIND, x));
+                    parts.push(Part { options: windows(x, &[EMAIL_KIND]), exact: whole });
                 }
                 for domain in domains {
                     let found = if contains { domain.contains(x) } else { domain.ends_with(x) };
                     if found {
                         parts.push(Part {
-                            options: vec![Source::Terms { field: DOMAIN_FIELD, range: Range::Equal(domain.clone()) }],
+                            options: vec![vec![Source::Terms { field: DOMAIN_FIELD, range: Range::Equal(domain.clone()) }]],
                             exact: true,
                         });
                     }
@@ -254,21 +292,23 @@ pub fn term_parts(term: &DirectoryTerm, domains: &[String]) -> Vec<Part> {
     }
 }
 
-/// The windows of `text` a suffix range can look up: the text itself when
-/// it fits in [`SUFFIX_CHARS`], otherwise up to [`MAX_WINDOWS`] of its runs
-/// of that many characters, spread over it (first and last included).
-pub fn windows(text: &str, kind: i64) -> Vec<Source> {
+/// The windows of `text` a suffix range can look up, each in `kinds`: the
+/// text itself when it fits in [`SUFFIX_CHARS`], otherwise up to
+/// [`MAX_WINDOWS`] of its runs of that many characters, spread over it
+/// (first and last included).
+pub fn windows(text: &str, kinds: &[i64]) -> Vec<Vec<Source>> {
+    let in_kinds = |prefix: &str| kinds.iter().map(|&kind| Source::Suffixes { kind, prefix: prefix.to_string() }).collect();
     let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
     let count = starts.len();
     if count <= SUFFIX_CHARS {
-        return vec![Source::Suffixes { kind, prefix: text.to_string() }];
+        return vec![in_kinds(text)];
     }
     let last = count - SUFFIX_CHARS;
     spread(last + 1)
         .into_iter()
         .map(|k| {
             let end = starts.get(k + SUFFIX_CHARS).copied().unwrap_or(text.len());
-            Source::Suffixes { kind, prefix: text[starts[k]..end].to_string() }
+            in_kinds(&text[starts[k]..end])
         })
         .collect()
 }
@@ -277,7 +317,7 @@ pub fn windows(text: &str, kind: i64) -> Vec<Source> {
 /// starting at or before the `@` (an address has rows only there), of
 /// [`SUFFIX_CHARS`] characters when the needle has them (a shorter window
 /// at the end finds all that a longer one before it does, and more).
-fn address_windows(text: &str, at: usize) -> Vec<Source> {
+fn address_windows(text: &str, at: usize) -> Vec<Vec<Source>> {
     let all: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
     let last = all.len().saturating_sub(SUFFIX_CHARS);
     let starts: Vec<usize> = all.iter().copied().take_while(|i| *i <= at).take(last + 1).collect();
@@ -285,7 +325,7 @@ fn address_windows(text: &str, at: usize) -> Vec<Source> {
         .into_iter()
         .map(|k| {
             let end = all.get(k + SUFFIX_CHARS).copied().unwrap_or(text.len());
-            Source::Suffixes { kind: ADDRESS_KIND, prefix: text[starts[k]..end].to_string() }
+            vec![Source::Suffixes { kind: EMAIL_KIND, prefix: text[starts[k]..end].to_string() }]
         })
         .collect()
 }
@@ -313,8 +353,16 @@ pub enum Bind {
 }
 
 /// The SQL of the rows of `source` (aliased inside), in key order, after
-/// `cursor`, at most `limit`: selects `k` (the key) and `principal_id`.
-pub fn source_sql(source: &Source, cursor: Option<&(String, i64)>, limit: usize, binds: &mut Vec<Bind>) -> String {
+/// `cursor`, at most `limit`, of principals of the académie `scope` when
+/// given (filtered inside the index: both index tables carry the
+/// principal's académie): selects `k` (the key) and `principal_id`.
+pub fn source_sql(
+    source: &Source,
+    scope: Option<i64>,
+    cursor: Option<&(String, i64)>,
+    limit: usize,
+    binds: &mut Vec<Bind>,
+) -> String {
     let mut push = |b: Bind| {
         binds.push(b);
         format!("${}", binds.len())
@@ -347,6 +395,9 @@ pub fn source_sql(source: &Source, cursor: Option<&(String, i64)>, limit: usize,
         ),
     };
     let id = if matches!(source, Source::Everyone) { "id" } else { "principal_id" };
+    if let Some(academie) = scope {
+        conditions.push(format!("academie_id = {}", push(Bind::Int(academie))));
+    }
     if let Some((k, p)) = cursor {
         if matches!(source, Source::Everyone) {
             conditions.push(format!("username > {}", push(Bind::Text(k.clone()))));
@@ -440,7 +491,7 @@ macro_rules! body {
                 .iter()
                 .map(|clause| clause.iter().enumerate().map(|(i, t)| (i, term_parts(t, &domains))).collect())
                 .collect();
-            let (driver, chosen) = choose(conn, &planned).await?;
+            let (driver, chosen) = choose(conn, &planned, scope).await?;
             let mut walked = Walked { ids: Vec::new(), entries: Vec::new(), more: false };
             let mut seen: HashSet<i64> = HashSet::new();
             let mut read = 0usize;
@@ -463,8 +514,8 @@ macro_rules! body {
                     }
                     let size = chunk.min(ROW_BUDGET - read);
                     let mut binds = Vec::new();
-                    let inner = source_sql(&source, cursor.as_ref(), size, &mut binds);
-                    let ok = candidate_condition(own, &others, scope, &mut binds);
+                    let inner = source_sql(&source, scope, cursor.as_ref(), size, &mut binds);
+                    let ok = candidate_condition(own, &others, &mut binds);
                     let sql = format!(
                         "SELECT c.k, c.principal_id, CASE WHEN {ok} THEN 1 ELSE 0 END FROM ({inner}) c ORDER BY c.k, c.principal_id"
                     );
@@ -524,27 +575,30 @@ macro_rules! body {
         }
 
         /// The clause to walk (the one whose parts have the fewest rows,
-        /// counting each range up to [`COUNT_CAP`] rows), and for each of
-        /// its parts the window to read: `(term, source, exact)`. Counts only
-        /// when there is a choice. No clause: everyone, by username.
+        /// counting each range up to [`COUNT_CAP`] rows, in the académie
+        /// `scope`), and for each of its parts the ranges of the option to
+        /// read: `(term, source, exact)`. Counts only when there is a
+        /// choice. No clause: everyone, by username.
         async fn choose(
             conn: &mut Conn,
             planned: &[Vec<(usize, Vec<Part>)>],
+            scope: Option<i64>,
         ) -> StoreResult<(usize, Vec<(usize, Source, bool)>)> {
             if planned.is_empty() {
                 return Ok((0, vec![(0, Source::Everyone, true)]));
             }
             let mut sources: Vec<Source> = Vec::new();
             for part in planned.iter().flatten().flat_map(|(_, parts)| parts) {
-                for option in &part.options {
-                    if !sources.contains(option) {
-                        sources.push(option.clone());
+                for source in part.options.iter().flatten() {
+                    if !sources.contains(source) {
+                        sources.push(source.clone());
                     }
                 }
             }
             let choice = planned.len() > 1 || planned.iter().flatten().flat_map(|(_, p)| p).any(|p| p.options.len() > 1);
-            let counts: Vec<usize> = if choice { count(conn, &sources).await? } else { vec![0; sources.len()] };
-            let size = |s: &Source| sources.iter().position(|x| x == s).map_or(COUNT_CAP, |i| counts[i]);
+            let counts: Vec<usize> = if choice { count(conn, &sources, scope).await? } else { vec![0; sources.len()] };
+            let one = |s: &Source| sources.iter().position(|x| x == s).map_or(COUNT_CAP, |i| counts[i]);
+            let size = |option: &Vec<Source>| option.iter().map(one).sum::<usize>();
             let mut best: Option<(usize, usize)> = None;
             for (c, clause) in planned.iter().enumerate() {
                 let cost: usize = clause
@@ -561,17 +615,17 @@ macro_rules! body {
             for (term, parts) in &planned[driver] {
                 for part in parts {
                     // Fewest rows; among equals, the first (the longest window).
-                    if let Some(source) = part.options.iter().min_by_key(|s| size(s)) {
-                        chosen.push((*term, source.clone(), part.exact));
+                    if let Some(option) = part.options.iter().min_by_key(|o| size(o)) {
+                        chosen.extend(option.iter().map(|source| (*term, source.clone(), part.exact)));
                     }
                 }
             }
             Ok((driver, chosen))
         }
 
-        /// The rows of each source, counted up to [`COUNT_CAP`] (one
-        /// statement).
-        async fn count(conn: &mut Conn, sources: &[Source]) -> StoreResult<Vec<usize>> {
+        /// The rows of each source (in the académie `scope`), counted up to
+        /// [`COUNT_CAP`] (one statement).
+        async fn count(conn: &mut Conn, sources: &[Source], scope: Option<i64>) -> StoreResult<Vec<usize>> {
             let mut binds = Vec::new();
             let mut columns = Vec::new();
             for source in sources {
@@ -579,7 +633,7 @@ macro_rules! body {
                     columns.push(format!("{COUNT_CAP}"));
                     continue;
                 }
-                let inner = source_sql(source, None, COUNT_CAP, &mut binds);
+                let inner = source_sql(source, scope, None, COUNT_CAP, &mut binds);
                 columns.push(format!("(SELECT COUNT(*) FROM ({inner}) x)"));
             }
             let sql = format!("SELECT {}", columns.join(", "));
@@ -595,13 +649,8 @@ macro_rules! body {
         }
 
         /// The SQL condition a candidate row `c` must meet: `own` on its
-        /// values, one term of each of `others`, and the académie `scope`.
-        fn candidate_condition(
-            own: Option<&DirectoryTerm>,
-            others: &[&Vec<DirectoryTerm>],
-            scope: Option<i64>,
-            binds: &mut Vec<Bind>,
-        ) -> String {
+        /// values and one term of each of `others`.
+        fn candidate_condition(own: Option<&DirectoryTerm>, others: &[&Vec<DirectoryTerm>], binds: &mut Vec<Bind>) -> String {
             let mut all = Vec::new();
             let clauses = own.map(std::slice::from_ref).into_iter().chain(others.iter().map(|c| &c[..]));
             for clause in clauses {
@@ -609,13 +658,6 @@ macro_rules! body {
                 let any = if any.is_empty() { "1 = 0".to_string() } else { any.join(" OR ") };
                 all.push(format!(
                     "EXISTS (SELECT 1 FROM directory_terms v WHERE v.principal_id = c.principal_id AND ({any}))"
-                ));
-            }
-            if let Some(academie) = scope {
-                binds.push(Bind::Int(academie));
-                all.push(format!(
-                    "EXISTS (SELECT 1 FROM principals p WHERE p.id = c.principal_id AND p.academie_id = ${})",
-                    binds.len()
                 ));
             }
             if all.is_empty() {
@@ -712,10 +754,11 @@ macro_rules! body {
                 delete_terms(conn, chunk).await?;
                 let list = placeholders(1, chunk.len());
                 let sql = format!(
-                    "SELECT id, username, display_name, given_name, family_name FROM principals \
+                    "SELECT id, username, display_name, given_name, family_name, academie_id FROM principals \
                      WHERE id IN ({list}) AND kind = 'user' AND NOT disabled"
                 );
-                let mut query = sqlx::query_as::<_, (i64, String, Option<String>, Option<String>, Option<String>)>(&sql);
+                type Names = (i64, String, Option<String>, Option<String>, Option<String>, Option<i64>);
+                let mut query = sqlx::query_as::<_, Names>(&sql);
                 for id in chunk {
                     query = query.bind(id);
                 }
@@ -733,7 +776,7 @@ macro_rules! body {
                     emails.entry(id).or_default().push(address);
                 }
                 let mut rows = Vec::new();
-                for (id, username, display, given, family) in &principals {
+                for (id, username, display, given, family, academie) in &principals {
                     let addresses = emails.remove(id).unwrap_or_default();
                     let source = TermSource {
                         username,
@@ -742,7 +785,7 @@ macro_rules! body {
                         family_name: family.as_deref(),
                         emails: &addresses,
                     };
-                    rows.extend(terms_of(&source).into_iter().map(|(field, term)| (*id, field, term)));
+                    rows.extend(terms_of(&source).into_iter().map(|(field, term)| (*id, *academie, field, term)));
                 }
                 insert_terms(conn, &rows).await?;
             }
@@ -763,44 +806,51 @@ macro_rules! body {
             Ok(())
         }
 
-        /// Insert `(principal, field, folded value)` rows (all the rows of
-        /// each principal, in one call), and their suffix rows.
-        pub(super) async fn insert_terms(conn: &mut Conn, rows: &[(i64, &'static str, String)]) -> StoreResult<()> {
-            let mut suffixes: Vec<(i64, String, i64)> = Vec::new();
+        /// Insert [`TermRow`]s (all the rows of each principal, in one
+        /// call), and their suffix rows.
+        pub(super) async fn insert_terms(conn: &mut Conn, rows: &[TermRow]) -> StoreResult<()> {
+            let mut suffixes: Vec<(i64, Option<i64>, String, i64)> = Vec::new();
             let mut start = 0;
             while start < rows.len() {
-                let id = rows[start].0;
+                let (id, academie) = (rows[start].0, rows[start].1);
                 let end = start + rows[start..].iter().take_while(|r| r.0 == id).count();
-                let of_one = suffixes_of(rows[start..end].iter().map(|(_, field, term)| (*field, term.as_str())));
-                suffixes.extend(of_one.into_iter().map(|(suffix, kind)| (id, suffix, kind)));
+                let of_one = suffixes_of(rows[start..end].iter().map(|(_, _, field, term)| (*field, term.as_str())));
+                suffixes.extend(of_one.into_iter().map(|(suffix, kind)| (id, academie, suffix, kind)));
                 start = end;
             }
             // In index order: consecutive inserts land on neighbouring pages.
-            suffixes.sort_unstable_by(|a, b| (a.2, &a.1, a.0).cmp(&(b.2, &b.1, b.0)));
+            suffixes.sort_unstable_by(|a, b| (a.3, &a.2, a.0).cmp(&(b.3, &b.2, b.0)));
             for chunk in suffixes.chunks(ROWS_PER_STATEMENT) {
-                let values: Vec<String> =
-                    (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-                let sql =
-                    format!("INSERT INTO directory_suffixes (principal_id, suffix, kind) VALUES {}", values.join(", "));
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO directory_suffixes (principal_id, academie_id, suffix, kind) VALUES {}",
+                    values.join(", ")
+                );
                 let mut query = sqlx::query(&sql);
-                for (id, suffix, kind) in chunk {
-                    query = query.bind(id).bind(suffix).bind(*kind as i16);
+                for (id, academie, suffix, kind) in chunk {
+                    query = query.bind(id).bind(academie).bind(suffix).bind(*kind as i16);
                 }
                 query.execute(&mut *conn).await?;
             }
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                let values: Vec<String> =
-                    (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-                let sql = format!("INSERT INTO directory_terms (principal_id, field, term) VALUES {}", values.join(", "));
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO directory_terms (principal_id, academie_id, field, term) VALUES {}",
+                    values.join(", ")
+                );
                 let mut query = sqlx::query(&sql);
-                for (id, field, term) in chunk {
-                    query = query.bind(id).bind(*field).bind(term);
+                for (id, academie, field, term) in chunk {
+                    query = query.bind(id).bind(academie).bind(*field).bind(term);
                 }
                 query.execute(&mut *conn).await?;
             }
             // The mail domains the directory has ever held (a domain without
             // principals left only costs an empty walk).
-            let mut domains: Vec<&str> = rows.iter().filter(|r| r.1 == DOMAIN_FIELD).map(|r| r.2.as_str()).collect();
+            let mut domains: Vec<&str> = rows.iter().filter(|r| r.2 == DOMAIN_FIELD).map(|r| r.3.as_str()).collect();
             domains.sort_unstable();
             domains.dedup();
             for chunk in domains.chunks(ROWS_PER_STATEMENT) {
@@ -854,7 +904,8 @@ mod tests {
     }
 
     /// Every substring of a searchable text that a needle can be, up to
-    /// [`SUFFIX_CHARS`] characters, starts some row of the field's kind.
+    /// [`SUFFIX_CHARS`] characters, starts some row of the kinds its field
+    /// is searched in.
     #[test]
     fn suffixes_cover_every_position() {
         let terms = [
@@ -865,55 +916,71 @@ mod tests {
             ("h", "ac-lyon.fr"),
         ];
         let rows = suffixes_of(terms);
-        let has = |piece: &str, kind: i64| rows.iter().any(|(s, k)| s.starts_with(piece) && *k == kind);
-        let covered = |text: &str, end: usize, kind: i64| {
+        let has = |piece: &str, kinds: &[i64]| rows.iter().any(|(s, k)| s.starts_with(piece) && kinds.contains(k));
+        let covered = |text: &str, end: usize, kinds: &[i64]| {
             for (i, _) in text.char_indices().filter(|(i, _)| *i < end) {
                 let rest = &text[i..];
                 for (j, _) in rest.char_indices().skip(1).chain([(rest.len(), ' ')]) {
                     let piece = &rest[..j];
                     if piece.chars().count() <= SUFFIX_CHARS {
-                        assert!(has(piece, kind), "{piece:?} of {text:?}");
+                        assert!(has(piece, kinds), "{piece:?} of {text:?}");
                     }
                 }
             }
         };
-        covered("jean-marc martin", usize::MAX, NAME_KIND);
-        covered("martin", usize::MAX, NAME_KIND);
-        covered("jean-marc", usize::MAX, NAME_KIND);
-        covered("jm.martin", usize::MAX, ADDRESS_KIND);
+        covered("jean-marc martin", usize::MAX, &[FN_KIND]);
+        covered("martin", usize::MAX, &[FN_KIND, NAME_KIND]);
+        covered("jean-marc", usize::MAX, &[FN_KIND, NAME_KIND]);
+        covered("jm.martin", usize::MAX, &[USERNAME_KIND, EMAIL_KIND]);
         // An address: every position of the local part and the `@`, the
         // rows running on into the domain.
-        covered("jean-marc.martin@ac-lyon.fr", "jean-marc.martin@".len(), ADDRESS_KIND);
-        assert!(has("n@ac-lyon.fr", ADDRESS_KIND) && has("@ac-lyon.fr", ADDRESS_KIND));
-        assert!(!has("ac-lyon", ADDRESS_KIND), "no rows inside the domain");
-        assert!(!has(";", NAME_KIND), "N is split at ;");
+        covered("jean-marc.martin@ac-lyon.fr", "jean-marc.martin@".len(), &[EMAIL_KIND]);
+        assert!(has("n@ac-lyon.fr", &[EMAIL_KIND]) && has("@ac-lyon.fr", &[EMAIL_KIND]));
+        assert!(!has("ac-lyon", &[EMAIL_KIND]), "no rows inside the domain");
+        assert!(!has(";", &[FN_KIND, NAME_KIND]), "N is split at ;");
         // A row that is a prefix of a longer one of its kind is left out;
-        // a text of both kinds has a row of each, and no other.
+        // so are the components of N that the FN holds, the username rows
+        // that an address holds (here: the "jm." ones only).
         assert!(!rows.iter().any(|(s, _)| s == "jean"));
-        assert!(rows.iter().any(|(s, k)| s == "martin" && *k == NAME_KIND));
-        assert!(rows.iter().any(|(s, k)| s == "martin@ac-ly" && *k == ADDRESS_KIND));
-        assert!(!has("jm", NAME_KIND) && !has("n martin", ADDRESS_KIND) && !has("martin;", NAME_KIND));
+        assert!(rows.iter().any(|(s, k)| s == "martin" && *k == FN_KIND));
+        assert!(rows.iter().any(|(s, k)| s == "martin@ac-ly" && *k == EMAIL_KIND));
+        assert!(!rows.iter().any(|(_, k)| *k == NAME_KIND));
+        assert_eq!(rows.iter().filter(|(_, k)| *k == USERNAME_KIND).map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["jm.martin", "m.martin"]);
+        assert!(!has("jm", &[FN_KIND]) && !has("n martin", &[EMAIL_KIND]) && !has("martin;", &[FN_KIND, NAME_KIND]));
         assert!(rows.windows(2).all(|w| (w[0].1, &w[0].0) < (w[1].1, &w[1].0)), "sorted by kind, then suffix");
         let long = suffixes_of([("f", "abcdefghijklmnopq")]);
         assert_eq!(long[0].0, "abcdefghijkl");
         // Short ones stay: every position.
-        assert!(has("n", NAME_KIND) && has("in", NAME_KIND));
+        assert!(has("n", &[FN_KIND]) && has("in", &[FN_KIND]));
+        // A FN that is not "given family": the given name has its rows.
+        let rows = suffixes_of([("f", "mme dupont"), ("d", "mme dupont"), ("n", "dupont;marie;;;")]);
+        let of = |kind| rows.iter().filter(|(_, k)| *k == kind).map(|(s, _)| s.as_str()).collect::<Vec<_>>();
+        assert_eq!(of(NAME_KIND), ["arie", "ie", "marie", "rie"], "\"e\" starts \"e dupont\"");
+        assert_eq!(of(FN_KIND).len(), "mme dupont".len());
     }
 
     fn term(field: DirectoryField, kind: DirectoryMatch, needle: &str) -> DirectoryTerm {
         DirectoryTerm { field, kind, needle: needle.into() }
     }
 
+    /// Each part as its options, each option as `kind:prefix` of its ranges
+    /// (`+` between them), `field:value` or `*`.
     fn prefixes(parts: &[Part]) -> Vec<Vec<String>> {
         parts
             .iter()
             .map(|p| {
                 p.options
                     .iter()
-                    .map(|s| match s {
-                        Source::Suffixes { prefix, .. } => prefix.clone(),
-                        Source::Terms { field, range: Range::Equal(v) | Range::Prefix(v) } => format!("{field}:{v}"),
-                        Source::Everyone => "*".into(),
+                    .map(|option| {
+                        option
+                            .iter()
+                            .map(|s| match s {
+                                Source::Suffixes { kind, prefix } => format!("{kind}:{prefix}"),
+                                Source::Terms { field, range: Range::Equal(v) | Range::Prefix(v) } => format!("{field}:{v}"),
+                                Source::Everyone => "*".into(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join("+")
                     })
                     .collect()
             })
@@ -926,37 +993,58 @@ mod tests {
         use DirectoryMatch::*;
         let domains = vec!["ac-lyon.fr".to_string(), "ac-nice.fr".to_string(), "education.gouv.fr".to_string()];
         let plan = |t: DirectoryTerm| prefixes(&term_parts(&t, &domains));
+        let exact = |t: DirectoryTerm| term_parts(&t, &domains).iter().map(|p| p.exact).collect::<Vec<_>>();
         assert_eq!(plan(term(FullName, Equals, "jean")), [["f:jean"]]);
         assert_eq!(plan(term(StructuredName, Prefix, "dup")), [["n:dup"]]);
-        assert!(term_parts(&term(StructuredName, Prefix, "dup"), &domains)[0].exact);
-        // Short needles are ranges too (every position has a row).
-        assert_eq!(plan(term(FullName, Substring, "eu")), [["eu"]]);
-        assert!(!term_parts(&term(FullName, Substring, "eu"), &domains)[0].exact);
-        // N: a piece between `;` (each is inside a component).
+        assert_eq!(exact(term(StructuredName, Prefix, "dup")), [true]);
+        // Short needles are ranges too (every position has a row); a
+        // contains on FN that fits in a row matches every row of its range.
+        assert_eq!(plan(term(FullName, Substring, "eu")), [["1:eu"]]);
+        assert_eq!(exact(term(FullName, Substring, "eu")), [true]);
+        assert_eq!(exact(term(FullName, Suffix, "eu")), [false], "the range holds it anywhere");
+        assert_eq!(exact(term(FullName, Substring, "abcdefghijklm")), [false], "a window");
+        // The display name: in the FN's rows and the other names'.
+        assert_eq!(plan(term(DisplayName, Substring, "eu")), [["1:eu+3:eu"]]);
+        assert_eq!(exact(term(DisplayName, Substring, "eu")), [false]);
+        // N: a piece between `;` (each is inside a component), in both.
         assert_eq!(plan(term(StructuredName, Equals, "leclerc;timothée;;;")), [["n:leclerc;timothée;;;"]]);
-        assert_eq!(plan(term(StructuredName, Substring, "pont;je")), [["pont", "je"]]);
+        assert_eq!(plan(term(StructuredName, Substring, "pont;je")), [["1:pont+3:pont", "1:je+3:je"]]);
         assert_eq!(plan(term(StructuredName, Substring, ";;")), [["*"]]);
         // Long needles: windows, first and last included.
         let w = plan(term(FullName, Substring, "abcdefghijklmn"));
-        assert_eq!(w, [["abcdefghijkl", "bcdefghijklm", "cdefghijklmn"]]);
+        assert_eq!(w, [["1:abcdefghijkl", "1:bcdefghijklm", "1:cdefghijklmn"]]);
         // Addresses: a needle with `@` starts at or before it.
         let w = plan(term(Email, Suffix, ".besnard@ac-lyon.fr"));
         assert_eq!(w[0].len(), 8);
-        assert_eq!(w[0][0], ".besnard@ac-");
-        assert_eq!(w[0][7], "d@ac-lyon.fr");
-        assert_eq!(plan(term(Email, Substring, "e.besnard@ac")), [["e.besnard@ac"]]);
-        assert_eq!(plan(term(Email, Substring, "@ac-lyon")), [["@ac-lyon"]]);
+        assert_eq!(w[0][0], "2:.besnard@ac-");
+        assert_eq!(w[0][7], "2:d@ac-lyon.fr");
+        assert_eq!(plan(term(Email, Substring, "e.besnard@ac")), [["2:e.besnard@ac"]]);
+        assert_eq!(exact(term(Email, Substring, "e.besnard@ac")), [true]);
+        assert_eq!(plan(term(Email, Substring, "@ac-lyon")), [["2:@ac-lyon"]]);
         let w = plan(term(Email, Substring, "catherine.besnard@ac-lyon.fr"));
         assert_eq!(
             w[0],
-            ["catherine.be", "therine.besn", "erine.besnar", "ine.besnard@", ".besnard@ac-", "esnard@ac-ly", "nard@ac-lyon", "d@ac-lyon.fr"]
+            [
+                "2:catherine.be",
+                "2:therine.besn",
+                "2:erine.besnar",
+                "2:ine.besnard@",
+                "2:.besnard@ac-",
+                "2:esnard@ac-ly",
+                "2:nard@ac-lyon",
+                "2:d@ac-lyon.fr"
+            ]
         );
-        assert_eq!(plan(term(Email, Substring, "n.b")), [vec!["n.b".to_string()]]);
+        assert_eq!(exact(term(Email, Substring, "catherine.besnard@ac-lyon.fr")), [false]);
+        assert_eq!(plan(term(Email, Substring, "n.b")), [["2:n.b"]]);
+        assert_eq!(exact(term(Email, Substring, "n.b")), [true]);
         // Without `@`: the local part, and the domains holding it.
-        assert_eq!(plan(term(Email, Substring, "lyon")), [vec!["lyon".to_string()], vec!["h:ac-lyon.fr".to_string()]]);
+        assert_eq!(plan(term(Email, Substring, "lyon")), [["2:lyon"], ["h:ac-lyon.fr"]]);
+        assert_eq!(exact(term(Email, Substring, "lyon")), [true, true]);
         assert_eq!(plan(term(Email, Suffix, "gouv.fr")), [["h:education.gouv.fr"]]);
         assert_eq!(plan(term(Email, Suffix, ".fr")).len(), 3);
         assert!(plan(term(Email, Suffix, "zz")).is_empty(), "no domain ends with it: nothing matches");
-        assert_eq!(plan(term(Username, Substring, "n.m")), [["n.m"]]);
+        // The username: in its rows and the addresses'.
+        assert_eq!(plan(term(Username, Substring, "n.m")), [["4:n.m+2:n.m"]]);
     }
 }
