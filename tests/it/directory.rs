@@ -535,6 +535,27 @@ async fn principal_search_is_exact_and_capped(srv: TestServer) {
     assert!(!r.text().contains("HTTP/1.1 507") && !responses(&r.text()).iter().any(|(h, _)| h == "/principals/"), "{}", r.text());
 }
 
+/// A principal search whose terms share a range (the username and the
+/// address both read the address rows) answers up to its cap with a 507,
+/// never fewer: more accounts match than a search reads index rows
+/// (`ROW_BUDGET`), and none of them by its username.
+async fn principal_search_shares_ranges(srv: TestServer) {
+    // The store's ROW_BUDGET is 4,000 index rows.
+    let batch: Vec<AccountRecord> = (0..4100)
+        .map(|i| record(&format!("agent{i:05}"), "Agent", &format!("N{i:05}"), &format!("a{i:05}.x5@ac-lyon.fr")))
+        .collect();
+    for chunk in batch.chunks(1000) {
+        import(&srv, chunk).await;
+    }
+    let body = r#"<D:principal-property-search xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" test="anyof"><D:property-search><D:prop><D:displayname/></D:prop><D:match>5@ac-</D:match></D:property-search><D:property-search><D:prop><C:calendar-user-address-set/></D:prop><D:match>5@ac-</D:match></D:property-search><D:prop><D:displayname/></D:prop></D:principal-property-search>"#;
+    let r = crate::caldav::report(&srv, "/principals/", "0", body).await;
+    assert_eq!(r.status, 207);
+    let all = responses(&r.text());
+    assert_eq!(all.iter().filter(|(h, _)| h != "/principals/").count(), 100, "{}", r.text());
+    let cut = all.iter().find(|(h, _)| h == "/principals/").expect("507").1.clone();
+    assert!(cut.contains("HTTP/1.1 507") && cut.contains("number-of-matches-within-limits"), "{cut}");
+}
+
 fn record(username: &str, given: &str, family: &str, email: &str) -> AccountRecord {
     AccountRecord {
         username: username.into(),
@@ -561,6 +582,7 @@ both_stores!(
     structured_name_is_matched_whole,
     separator_needles_are_exact,
     conditions_of_a_prop_filter_hold_on_one_address,
-    principal_search_is_exact_and_capped
+    principal_search_is_exact_and_capped,
+    principal_search_shares_ranges
 );
 each_store!(results_are_capped, short_needles_are_answered_completely, every_answer_is_exact);

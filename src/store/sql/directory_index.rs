@@ -487,20 +487,20 @@ macro_rules! body {
                 Vec::new()
             };
             // Per clause, per term: its parts.
-            let planned: Vec<Vec<(usize, Vec<Part>)>> = clauses
+            let planned: Vec<Vec<Vec<Part>>> = clauses
                 .iter()
-                .map(|clause| clause.iter().enumerate().map(|(i, t)| (i, term_parts(t, &domains))).collect())
+                .map(|clause| clause.iter().map(|t| term_parts(t, &domains)).collect())
                 .collect();
             let (driver, chosen) = choose(conn, &planned, scope).await?;
             let mut walked = Walked { ids: Vec::new(), entries: Vec::new(), more: false };
             let mut seen: HashSet<i64> = HashSet::new();
             let mut read = 0usize;
-            for (term, source, exact) in chosen {
-                // The candidate must match this term (unless every row of
-                // the range does) and every other clause.
-                let own = (!exact).then(|| &clauses[driver][term]);
-                let others: Vec<&Vec<DirectoryTerm>> =
-                    clauses.iter().enumerate().filter(|(i, _)| *i != driver).map(|(_, c)| c).collect();
+            for (source, exact) in chosen {
+                // The candidate must match the walked clause (any of its
+                // terms: unless every row of the range matches one) and
+                // every other clause.
+                let checked: Vec<&Vec<DirectoryTerm>> =
+                    clauses.iter().enumerate().filter(|(i, _)| *i != driver || !exact).map(|(_, c)| c).collect();
                 let mut cursor: Option<(String, i64)> = None;
                 let mut chunk = 2 * (limit + 1) + 16;
                 loop {
@@ -515,7 +515,7 @@ macro_rules! body {
                     let size = chunk.min(ROW_BUDGET - read);
                     let mut binds = Vec::new();
                     let inner = source_sql(&source, scope, cursor.as_ref(), size, &mut binds);
-                    let ok = candidate_condition(own, &others, &mut binds);
+                    let ok = candidate_condition(&checked, &mut binds);
                     let sql = format!(
                         "SELECT c.k, c.principal_id, CASE WHEN {ok} THEN 1 ELSE 0 END FROM ({inner}) c ORDER BY c.k, c.principal_id"
                     );
@@ -576,26 +576,27 @@ macro_rules! body {
 
         /// The clause to walk (the one whose parts have the fewest rows,
         /// counting each range up to [`COUNT_CAP`] rows, in the académie
-        /// `scope`), and for each of its parts the ranges of the option to
-        /// read: `(term, source, exact)`. Counts only when there is a
-        /// choice. No clause: everyone, by username.
+        /// `scope`), and the ranges to read for its parts, each once:
+        /// `(source, exact)` — exact when every row of the range matches a
+        /// term of the clause. Counts only when there is a choice. No
+        /// clause: everyone, by username.
         async fn choose(
             conn: &mut Conn,
-            planned: &[Vec<(usize, Vec<Part>)>],
+            planned: &[Vec<Vec<Part>>],
             scope: Option<i64>,
-        ) -> StoreResult<(usize, Vec<(usize, Source, bool)>)> {
+        ) -> StoreResult<(usize, Vec<(Source, bool)>)> {
             if planned.is_empty() {
-                return Ok((0, vec![(0, Source::Everyone, true)]));
+                return Ok((0, vec![(Source::Everyone, true)]));
             }
             let mut sources: Vec<Source> = Vec::new();
-            for part in planned.iter().flatten().flat_map(|(_, parts)| parts) {
+            for part in planned.iter().flatten().flatten() {
                 for source in part.options.iter().flatten() {
                     if !sources.contains(source) {
                         sources.push(source.clone());
                     }
                 }
             }
-            let choice = planned.len() > 1 || planned.iter().flatten().flat_map(|(_, p)| p).any(|p| p.options.len() > 1);
+            let choice = planned.len() > 1 || planned.iter().flatten().flatten().any(|p| p.options.len() > 1);
             let counts: Vec<usize> = if choice { count(conn, &sources, scope).await? } else { vec![0; sources.len()] };
             let one = |s: &Source| sources.iter().position(|x| x == s).map_or(COUNT_CAP, |i| counts[i]);
             let size = |option: &Vec<Source>| option.iter().map(one).sum::<usize>();
@@ -603,7 +604,7 @@ macro_rules! body {
             for (c, clause) in planned.iter().enumerate() {
                 let cost: usize = clause
                     .iter()
-                    .flat_map(|(_, parts)| parts)
+                    .flatten()
                     .map(|p| p.options.iter().map(size).min().unwrap_or(0))
                     .sum();
                 if best.is_none_or(|(_, b)| cost < b) {
@@ -611,12 +612,18 @@ macro_rules! body {
                 }
             }
             let driver = best.map_or(0, |(c, _)| c);
-            let mut chosen = Vec::new();
-            for (term, parts) in &planned[driver] {
+            let mut chosen: Vec<(Source, bool)> = Vec::new();
+            for parts in &planned[driver] {
                 for part in parts {
                     // Fewest rows; among equals, the first (the longest window).
-                    if let Some(option) = part.options.iter().min_by_key(|o| size(o)) {
-                        chosen.extend(option.iter().map(|source| (*term, source.clone(), part.exact)));
+                    let Some(option) = part.options.iter().min_by_key(|o| size(o)) else { continue };
+                    for source in option {
+                        // A range two terms read (a username and an address
+                        // needle both read the address rows) is read once.
+                        match chosen.iter_mut().find(|(s, _)| s == source) {
+                            Some((_, exact)) => *exact |= part.exact,
+                            None => chosen.push((source.clone(), part.exact)),
+                        }
                     }
                 }
             }
@@ -648,11 +655,10 @@ macro_rules! body {
             (0..sources.len()).map(|i| Ok(row.try_get::<i64, _>(i)?.max(0) as usize)).collect()
         }
 
-        /// The SQL condition a candidate row `c` must meet: `own` on its
-        /// values and one term of each of `others`.
-        fn candidate_condition(own: Option<&DirectoryTerm>, others: &[&Vec<DirectoryTerm>], binds: &mut Vec<Bind>) -> String {
+        /// The SQL condition a candidate row `c` must meet: one term of
+        /// each of `clauses`, on its values.
+        fn candidate_condition(clauses: &[&Vec<DirectoryTerm>], binds: &mut Vec<Bind>) -> String {
             let mut all = Vec::new();
-            let clauses = own.map(std::slice::from_ref).into_iter().chain(others.iter().map(|c| &c[..]));
             for clause in clauses {
                 let any: Vec<String> = clause.iter().map(|t| format!("({})", term_condition("v", t, binds))).collect();
                 let any = if any.is_empty() { "1 = 0".to_string() } else { any.join(" OR ") };
