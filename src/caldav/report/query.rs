@@ -38,10 +38,10 @@ pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &El
     let depth = req.depth(Depth::One)?;
     let mut query = Query { req, props: &props, filter: &filter, limit, ms: MultiStatus::new(), count: 0, cut: None };
     match resource {
-        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) && depth != Depth::Zero => {
+        Resource::Collection { collection, .. } if crate::caldav::holds_calendar_objects(collection) && depth != Depth::Zero => {
             query.run_on_calendar(collection, root, None).await?;
         }
-        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {}
+        Resource::Collection { collection, .. } if crate::caldav::holds_calendar_objects(collection) => {}
         Resource::Collection { collection, .. } if depth == Depth::Infinity => {
             for child in req.state.store.child_collections(collection.id).await? {
                 if crate::caldav::is_calendar(&child) {
