@@ -91,6 +91,12 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                     return Err(XmlError::TooDeep(limits.max_depth));
                 }
                 let ns = namespace_of(resolved, start.name().prefix().map(|p| p.as_ref().to_vec()))?;
+                // Namespaces in XML 1.0 §3: "Element names MUST NOT have the
+                // prefix xmlns" (quick-xml resolves it; it could not be
+                // written back, since that namespace cannot be declared).
+                if ns == NS_XMLNS {
+                    return Err(malformed("an element name with the xmlns prefix"));
+                }
                 charge(&ns)?;
                 let name = utf8(start.local_name().as_ref())?;
                 // Count first without quick-xml's duplicate check, which is
@@ -294,6 +300,15 @@ mod tests {
         assert!(p("<a>\u{1}</a>").is_err());
         assert!(p("<a>&#0;</a>").is_err());
         assert!(p("<a b='\u{0}'/>").is_err());
+    }
+
+    #[test]
+    fn refuses_the_xmlns_prefix_on_elements() {
+        // Found by fuzzing (fuzz/fuzz_targets/xml_reader.rs): accepted, its
+        // fragment declared a prefix for the xmlns namespace and did not
+        // parse back.
+        assert!(matches!(p("<xmlns:Cple+com/saadntr3z+sddszr/3/>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(p(r#"<a xmlns="DAV:"><xmlns:b/></a>"#), Err(XmlError::Malformed(_))));
     }
 
     #[test]
