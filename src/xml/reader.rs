@@ -139,6 +139,16 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                     charge(&attr_ns)?;
                     attrs.push(Attribute { ns: attr_ns, name: utf8(key.local_name().as_ref())?, value });
                 }
+                // Namespaces in XML 1.0 §6.3: no two attributes of an element
+                // have the same expanded name (`p:x` and `q:x` with `p` and
+                // `q` bound to one namespace; quick-xml only compares the
+                // qualified names). Written back with one prefix per
+                // namespace they would be one duplicated attribute.
+                for (i, a) in attrs.iter().enumerate() {
+                    if attrs[..i].iter().any(|b| b.ns == a.ns && b.name == a.name) {
+                        return Err(malformed(format!("attribute {{{}}}{} is repeated", a.ns, a.name)));
+                    }
+                }
                 stack.push(Element { ns, name, attrs, children: Vec::new() });
             }
             Event::End(_) => {
@@ -309,6 +319,43 @@ mod tests {
         // parse back.
         assert!(matches!(p("<xmlns:Cple+com/saadntr3z+sddszr/3/>"), Err(XmlError::Malformed(_))));
         assert!(matches!(p(r#"<a xmlns="DAV:"><xmlns:b/></a>"#), Err(XmlError::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_attributes_with_the_same_expanded_name() {
+        assert!(matches!(p(r#"<a xmlns:p="urn:u" xmlns:q="urn:u" p:x="1" q:x="2"/>"#), Err(XmlError::Malformed(_))));
+        let ok = p(r#"<a xmlns:p="urn:u" xmlns:q="urn:v" p:x="1" q:x="2" x="3"/>"#).unwrap();
+        assert_eq!(ok.attrs.len(), 3);
+        let frag = ok.to_fragment();
+        assert_eq!(crate::xml::parse_fragment(&frag).unwrap(), ok);
+    }
+
+    #[test]
+    fn fragment_round_trips_at_the_limits() {
+        // The deepest document accepted: the fragment's wrapper adds a level.
+        let deep = format!("<a xmlns='urn:x'>{}{}</a>", "<b>".repeat(63), "</b>".repeat(63));
+        let e = p(&deep).unwrap();
+        assert_eq!(crate::xml::parse_fragment(&e.to_fragment()).unwrap(), e);
+        // 64 attributes, each in a namespace declared by an ancestor: the
+        // fragment declares them on the element itself.
+        let decls: String = (0..64).map(|i| format!(" xmlns:p{i}='urn:{i}'")).collect();
+        let attrs: String = (0..64).map(|i| format!(" p{i}:a='{i}'")).collect();
+        let doc = format!("<r{decls}><e{attrs}/></r>");
+        let e = p(&doc).unwrap();
+        let prop = e.elements().next().unwrap();
+        assert_eq!(crate::xml::parse_fragment(&prop.to_fragment()).unwrap(), *prop);
+    }
+
+    #[test]
+    fn fragment_declares_namespaces_where_they_are_used() {
+        // Not every namespace on the root: the root of a dead property in
+        // many namespaces would be over the attribute limit, and collecting
+        // them there was quadratic (15 s for 100 000 of them).
+        let children: String = (0..200).map(|i| format!("<c xmlns='urn:c{i}'/>")).collect();
+        let e = p(&format!("<a xmlns='urn:a'>{children}</a>")).unwrap();
+        let frag = e.to_fragment();
+        assert!(frag.starts_with(r#"<x0:a xmlns:x0="urn:a"><x1:c xmlns:x1="urn:c0"/>"#), "{frag}");
+        assert_eq!(crate::xml::parse_fragment(&frag).unwrap(), e);
     }
 
     #[test]
