@@ -98,7 +98,7 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                     return Err(malformed("an element name with the xmlns prefix"));
                 }
                 charge(&ns)?;
-                let name = utf8(start.local_name().as_ref())?;
+                let name = ncname(start.local_name().as_ref())?;
                 // Count first without quick-xml's duplicate check, which is
                 // quadratic in the number of attributes.
                 if start.attributes().with_checks(false).count() > limits.max_attributes {
@@ -137,7 +137,7 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                         }
                     };
                     charge(&attr_ns)?;
-                    attrs.push(Attribute { ns: attr_ns, name: utf8(key.local_name().as_ref())?, value });
+                    attrs.push(Attribute { ns: attr_ns, name: ncname(key.local_name().as_ref())?, value });
                 }
                 // Namespaces in XML 1.0 §6.3: no two attributes of an element
                 // have the same expanded name (`p:x` and `q:x` with `p` and
@@ -248,6 +248,26 @@ fn namespace_of(resolved: ResolveResult<'_>, prefix: Option<Vec<u8>>) -> Result<
     }
 }
 
+/// A local name: an NCName (Namespaces in XML 1.0 §3, XML 1.0 §2.3
+/// `Name` without colons). quick-xml takes anything up to a space, `/` or
+/// `>` as a name; an empty or odd one would be written back into dead
+/// properties that no client could parse.
+fn ncname(bytes: &[u8]) -> Result<String, XmlError> {
+    let name = utf8(bytes)?;
+    let start = |c: char| {
+        matches!(c, 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+            | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+            | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+            | '\u{10000}'..='\u{EFFFF}')
+    };
+    let rest = |c: char| start(c) || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}');
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if start(c) && chars.all(rest) => Ok(name),
+        _ => Err(malformed(format!("{name:?} is not an XML name"))),
+    }
+}
+
 fn utf8(bytes: &[u8]) -> Result<String, XmlError> {
     String::from_utf8(bytes.to_vec()).map_err(|_| malformed("invalid UTF-8"))
 }
@@ -319,6 +339,20 @@ mod tests {
         // parse back.
         assert!(matches!(p("<xmlns:Cple+com/saadntr3z+sddszr/3/>"), Err(XmlError::Malformed(_))));
         assert!(matches!(p(r#"<a xmlns="DAV:"><xmlns:b/></a>"#), Err(XmlError::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_names_that_are_not_xml_names() {
+        // Found by fuzzing (fuzz/fuzz_targets/xml_reader.rs, the exact
+        // input): quick-xml read `< ...>` as an element with an empty
+        // name, written back as `</>`.
+        assert!(matches!(p(r#"< xmlns:X="http:/example.com/z/"/>"#), Err(XmlError::Malformed(_))));
+        for bad in ["<a: xmlns:a='urn:a'/>", "<a:b:c xmlns:a='urn:a'/>", "<1a/>", "<a\"b/>", "<a b\"c='1'/>", "<a .b='1'/>", "<-a/>"] {
+            assert!(matches!(p(bad), Err(XmlError::Malformed(_))), "{bad}");
+        }
+        let ok = p("<r xmlns:a='urn:a'><a:b-c.d_e\u{b7}0/><\u{e9}l\u{e8}ve a:x-y='1' _z='2'/></r>").unwrap();
+        assert_eq!(ok.elements().next().unwrap().name, "b-c.d_e\u{b7}0");
+        assert_eq!(ok.elements().nth(1).unwrap().name, "\u{e9}l\u{e8}ve");
     }
 
     #[test]
