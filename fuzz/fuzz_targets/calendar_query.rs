@@ -7,8 +7,9 @@
 //! Input: the report body, a NUL byte, the iCalendar object.
 //!
 //! Checked besides panics: an object the full filter matches is among the
-//! candidates the store's index returns (component type, time bounds):
-//! otherwise the query would miss it.
+//! candidates the store's index returns (component type, time bounds),
+//! and where the index alone decides the filter, it decides as the full
+//! filter does: otherwise the query would answer differently.
 //!
 //! Outside a compute job there is no work budget, so the expansion limits
 //! are small (the server's are larger, but the budget bounds them).
@@ -16,6 +17,7 @@
 
 use almanach::caldav::put::{prepare, ResourceLimits};
 use almanach::caldav::report::request::{parse_calendar_data, parse_filter};
+use almanach::caldav::report::IndexShape;
 use almanach::ical::expand::{expand_into, limit_freebusy_set, limit_recurrence_set, write_ical, ExpandLimits};
 use almanach::ical::filter::{matches, CompFilter};
 use almanach::ical::object::parse_stored;
@@ -23,6 +25,7 @@ use almanach::ical::select::select;
 use almanach::ical::timerange::TimeContext;
 use almanach::ical::tz::{zone_from_calendar_timezone, Zone};
 use almanach::ical::TimeRange;
+use almanach::store::ObjectIndex;
 use almanach::xml::{parse, XmlLimits, NS_CALDAV, NS_DAV};
 use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
@@ -63,9 +66,8 @@ fuzz_target!(|data: &[u8]| {
 
     if let Some(filter) = &filter {
         let time = TimeContext::new(&object, Some(zone.clone()));
-        if matches(&object.ical, filter, &time) {
-            check_candidate(filter, &prepared.index);
-        }
+        let full = matches(&object.ical, filter, &time);
+        check_index(filter, &prepared.index, full);
     }
 
     let resolver = object.resolver(Some(zone.clone()));
@@ -97,26 +99,25 @@ fn first_time_range(f: &CompFilter) -> Option<TimeRange> {
     f.time_range.or_else(|| f.comp_filters.iter().find_map(first_time_range))
 }
 
-/// The store's candidates for a filter `VCALENDAR > X` (no other test on
-/// VCALENDAR) are the objects of component X whose index bounds meet X's
-/// time range (`caldav::report::query`, `IndexShape` and the store's
-/// `query_objects`). An object the full filter matches must be one.
-fn check_candidate(filter: &CompFilter, index: &almanach::store::ObjectIndex) {
-    if filter.is_not_defined || filter.time_range.is_some() || !filter.prop_filters.is_empty() {
-        return;
+/// What the query layer does before the full filter (`caldav::report::
+/// query`): the store returns the objects of the shape's component whose
+/// index bounds meet its time range (`query_objects`: `time_start <= end
+/// AND time_end >= start`), and the index alone decides some of them. An
+/// object the full filter matches must be a candidate, and a decision of
+/// the index must be the full filter's.
+fn check_index(filter: &CompFilter, index: &ObjectIndex, full: bool) {
+    let shape = IndexShape::of(filter);
+    let candidate = shape.component.as_ref().is_none_or(|c| index.component.as_ref() == Some(c))
+        && shape.time_range.is_none_or(|r| {
+            let (s, e) = r.millis();
+            index.time_start.is_none_or(|f| f <= e) && index.time_end.is_none_or(|l| l >= s)
+        });
+    if full {
+        assert!(candidate, "the filter matches an object the index excludes: {index:?}");
     }
-    let [comp] = filter.comp_filters.as_slice() else { return };
-    if comp.is_not_defined {
-        return;
-    }
-    assert_eq!(
-        index.component.as_deref(),
-        Some(comp.name.to_ascii_uppercase().as_str()),
-        "the filter matches an object the component index excludes"
-    );
-    if let Some(range) = &comp.time_range {
-        let (s, e) = range.millis();
-        let candidate = index.time_start.is_none_or(|f| f <= e) && index.time_end.is_none_or(|l| l >= s);
-        assert!(candidate, "the filter matches an object whose index bounds {:?}..{:?} exclude {range:?}", index.time_start, index.time_end);
+    if candidate {
+        if let Some(decided) = shape.decide(index) {
+            assert_eq!(decided, full, "the index decides {decided}, the full filter {full}: {index:?}");
+        }
     }
 }
