@@ -10,7 +10,8 @@
 # tests never skip: without a server they fail.
 #
 # Extra arguments are passed to `cargo test` (e.g. a test name filter).
-# Then the fuzz targets are built (not run).
+# Without arguments (the whole suite, as CI runs it) the fuzz targets are
+# then built (not run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +31,6 @@ cargo test --locked "$@"
 # `parallel` feature still makes the build scripts that use cc, and what
 # depends on them, build once more the first time). No fuzzing runs here;
 # see fuzz/README.md.
-cargo build --locked --manifest-path fuzz/Cargo.toml --bins --target-dir target
+if [ $# -eq 0 ]; then
+  cargo build --locked --manifest-path fuzz/Cargo.toml --bins --target-dir target
+fi
