@@ -15,7 +15,8 @@
 //! are small (the server's are larger, but the budget bounds them).
 #![no_main]
 
-use almanach::caldav::put::{prepare, ResourceLimits};
+use almanach::caldav::put::prepare;
+use almanach::dav::collection_type::ResourceLimits;
 use almanach::caldav::report::request::{parse_calendar_data, parse_filter};
 use almanach::caldav::report::IndexShape;
 use almanach::ical::expand::{expand_into, limit_freebusy_set, limit_recurrence_set, write_ical, ExpandLimits};
@@ -57,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
     };
 
     // Only what PUT accepted is stored; the query path parses it again.
-    let limits = ResourceLimits { max_bytes: 1 << 20, max_lines: 100_000 };
+    let limits = ResourceLimits { max_bytes: 1 << 20, max_items: 100_000 };
     let components: Vec<String> =
         ["VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY"].iter().map(|c| c.to_string()).collect();
     let Ok(prepared) = prepare(limits, None, &components, ical) else { return };

@@ -4,14 +4,15 @@
 //! be coherent.
 #![no_main]
 
-use almanach::caldav::put::{prepare, ResourceLimits};
+use almanach::caldav::put::prepare;
+use almanach::dav::collection_type::ResourceLimits;
 use almanach::ical::object::parse_stored;
 use almanach::ical::recur::instances;
 use almanach::ical::TimeRange;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = ResourceLimits { max_bytes: 1 << 20, max_lines: 100_000 };
+    let limits = ResourceLimits { max_bytes: 1 << 20, max_items: 100_000 };
     let components: Vec<String> =
         ["VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY"].iter().map(|c| c.to_string()).collect();
     let Ok(prepared) = prepare(limits, Some("text/calendar"), &components, data) else { return };

@@ -8,7 +8,7 @@
 //! Input: the report body, a NUL byte, the vCard.
 #![no_main]
 
-use almanach::caldav::put::ResourceLimits;
+use almanach::dav::collection_type::ResourceLimits;
 use almanach::carddav::put::prepare;
 use almanach::carddav::report::render_address_data;
 use almanach::carddav::report::request::{parse_address_data, parse_filter};
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
         },
         None => None,
     };
-    let limits = ResourceLimits { max_bytes: 1 << 20, max_lines: 100_000 };
+    let limits = ResourceLimits { max_bytes: 1 << 20, max_items: 100_000 };
     let Ok(prepared) = prepare(limits, None, vcf) else { return };
     let card = parse_stored(vcf).expect("accepted vCards parse again");
     let full = card_matches(&card, &filter);

@@ -4,7 +4,7 @@
 //! back (RFC 6352 §5.1.1), the search text.
 #![no_main]
 
-use almanach::caldav::put::ResourceLimits;
+use almanach::dav::collection_type::ResourceLimits;
 use almanach::carddav::put::prepare;
 use almanach::vcard::convert::convert;
 use almanach::vcard::object::{parse_stored, search_text, stored_version};
@@ -12,7 +12,7 @@ use almanach::vcard::VCardVersion;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = ResourceLimits { max_bytes: 1 << 20, max_lines: 100_000 };
+    let limits = ResourceLimits { max_bytes: 1 << 20, max_items: 100_000 };
     let Ok(prepared) = prepare(limits, Some("text/vcard"), data) else { return };
     assert!(prepared.index.search_text.is_some());
     let card = parse_stored(data).expect("an accepted vCard parses on the query path");

@@ -81,6 +81,21 @@ pub fn queue(state: &AppState, out: &Outgoing, email: &str, object: Option<(Prin
     Ok(Some(NewJob { topic: SEND.into(), payload: serde_json::to_vec(&job).expect("a mail job serializes"), not_before: now_millis() }))
 }
 
+/// Once the cancellation of an event the organizer no longer has is sent,
+/// answers to it are not wanted: its reply addresses are dropped (and,
+/// with them, every expired one).
+async fn forget_replies_if_gone(state: &AppState, mail: &MailJob) {
+    let gone = match state.store.calendar_objects_by_uid(mail.owner, &mail.uid).await {
+        Ok(objects) => objects.is_empty(),
+        Err(_) => false,
+    };
+    if gone {
+        if let Err(e) = state.store.drop_reply_tokens(mail.owner, &mail.uid, now_millis()).await {
+            tracing::warn!(error = %e, "dropping the reply addresses of a cancelled event failed");
+        }
+    }
+}
+
 /// Sends the queued emails.
 pub struct SendHandler;
 
@@ -116,6 +131,9 @@ impl JobHandler for SendHandler {
             Err(SendError::Temporary(e)) => (status::TEMPORARY_FAILURE, JobOutcome::Abandoned { error: e }),
             Err(SendError::Permanent(e)) => (status::PERMANENT_FAILURE, JobOutcome::Abandoned { error: e }),
         };
+        if matches!(result, JobOutcome::Done) && Method::parse(&mail.method) == Some(Method::Cancel) {
+            forget_replies_if_gone(state, &mail).await;
+        }
         let recipient = organizer_side.then(|| CalAddress::new(&mail.recipient));
         if let Err(e) = record_status(state, mail.owner, &mail.uid, recipient.as_ref(), code).await {
             tracing::warn!(error = %e, "the outcome of an email could not be recorded on its event");

@@ -19,8 +19,15 @@ use crate::store::{Collection, CollectionKind, Principal, PrincipalId, PropertyT
 use crate::xml::{Element, OutElement, NS_CALDAV, NS_DAV};
 
 pub fn properties() -> Vec<LiveProperty> {
-    vec![SCHEDULE_INBOX_URL, SCHEDULE_OUTBOX_URL, SCHEDULE_DEFAULT_CALENDAR_URL, SCHEDULE_CALENDAR_TRANSP]
+    vec![SCHEDULE_INBOX_URL, SCHEDULE_OUTBOX_URL, SCHEDULE_DEFAULT_CALENDAR_URL, SCHEDULE_CALENDAR_TRANSP, SCHEDULE_TAG]
 }
+
+/// RFC 6638 §9.3: the schedule tag of a scheduling object resource, as its
+/// `Schedule-Tag` header gives it (§3.2.10).
+pub const SCHEDULE_TAG: LiveProperty = LiveProperty::now(NS_CALDAV, "schedule-tag", |_, r, _| match r {
+    Resource::Object { meta, .. } => meta.schedule_tag.as_ref().map(|t| PropValue::Text(format!("\"{t}\""))),
+    _ => None,
+});
 
 /// RFC 6638 §2.2.1.
 pub const SCHEDULE_INBOX_URL: LiveProperty = LiveProperty::now(NS_CALDAV, "schedule-inbox-URL", |req, r, _| match r {

@@ -398,6 +398,14 @@ async fn schedule_tags_keep_replies(srv: TestServer) {
     let now = get_as(&srv, "alice", path).await;
     assert_ne!(now.header("etag").unwrap(), etag, "the reply changed the object");
     assert_eq!(now.header("schedule-tag").unwrap(), tag, "but not its schedule tag");
+    // The property says the same (RFC 6638 §9.3).
+    let r = srv
+        .as_user("PROPFIND", path, "alice")
+        .header("depth", "0")
+        .body(r#"<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:schedule-tag/></D:prop></D:propfind>"#)
+        .send()
+        .await;
+    assert!(r.text().contains(&format!("<C:schedule-tag>{}</C:schedule-tag>", tag.replace('"', "&quot;"))) || r.text().contains(&format!("<C:schedule-tag>{tag}</C:schedule-tag>")), "{}", r.text());
 
     // Alice's client, with what it read before the reply, changes the
     // location: If-Match fails, If-Schedule-Tag-Match merges.
