@@ -50,6 +50,12 @@ pub trait JobHandler: Send + Sync + 'static {
         Duration::from_secs(120)
     }
 
+    /// How many due jobs the worker claims at once: all of them must run
+    /// within one lease.
+    fn claim_batch(&self) -> u32 {
+        16
+    }
+
     /// Whether this process runs jobs of this topic at all (a process
     /// without a mail relay leaves email to those that have one).
     fn enabled(&self, _state: &AppState) -> bool {
@@ -222,7 +228,7 @@ impl Jobs {
     /// Claim and run one batch of due jobs of `handler`'s topic; whether
     /// there were any.
     async fn run_due(&self, state: &AppState, handler: &Arc<dyn JobHandler>) -> bool {
-        let jobs = match state.store.claim_jobs(handler.topic(), now_millis(), 16, handler.lease()).await {
+        let jobs = match state.store.claim_jobs(handler.topic(), now_millis(), handler.claim_batch(), handler.lease()).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 tracing::warn!(error = %e, topic = handler.topic(), "claiming due jobs failed");

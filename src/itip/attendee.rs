@@ -425,7 +425,7 @@ fn keep_organizer_sequence(old: &Cal, new: &mut Cal) {
 /// times, recurrence and RECURRENCE-ID (compared as instants: their form
 /// may change), not SEQUENCE (the organizer's, put back by
 /// [`keep_organizer_sequence`]).
-fn compared_as_text(name: &ICalendarProperty, instance: bool) -> bool {
+fn compared_as_text(name: &ICalendarProperty, _instance: bool) -> bool {
     if attendee_owned(name) || *name == ICalendarProperty::Sequence {
         return false;
     }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::address::{address_set, calendar_user, CalendarUser};
 use super::freebusy::invalid_message;
 use super::props::default_calendar;
-use super::{inbox_path, schedule_tag};
+use super::{inbox_path, new_schedule_tag};
 use crate::app::AppState;
 use crate::auth::acl::{self, Privileges};
 use crate::caldav::collection::CALENDAR_HOMES;
@@ -65,6 +65,11 @@ pub struct Delivery {
     /// ATTENDEE).
     pub originator: String,
     pub messages: Vec<LocalMessage>,
+    /// The messages come from a change of the organizer's object (not a
+    /// POST by a client that schedules itself): a REQUEST is stale once
+    /// the organizer no longer has the object.
+    #[serde(default)]
+    pub from_object: bool,
 }
 
 /// What a change's messages become: jobs to queue with it, and the
@@ -155,7 +160,7 @@ async fn plan_for(
     }
     if !local.is_empty() {
         let originator = outgoing.first().map(|o| o.originator.as_str().to_string()).unwrap_or_default();
-        let payload = serde_json::to_vec(&Delivery { originator, messages: local }).expect("a delivery serializes");
+        let payload = serde_json::to_vec(&Delivery { originator, messages: local, from_object: object.is_some() }).expect("a delivery serializes");
         plan.jobs.push(NewJob { topic: DELIVER.into(), payload, not_before: crate::jobs::not_before_in_request() });
     }
     Ok(plan)
@@ -180,61 +185,185 @@ impl JobHandler for DeliveryHandler {
         // PUT) makes the batch fail on its condition: read again, decide
         // again, write again.
         let mut last = String::new();
-        for _ in 0..4 {
-            let (writes, follow_up) = match delivery_writes(state, &delivery).await {
+        for _ in 0..3 {
+            let groups = match delivery_writes(state, &delivery).await {
                 Ok(w) => w,
-                Err(e) => return JobOutcome::RetryAt { at: state.jobs.retry_at(job), error: e.to_string() },
+                Err(e) => return retry_or_abandon(state, job, e.to_string()),
             };
-            let batch = WriteBatch { writes, complete_jobs: vec![job.id], enqueue: follow_up };
+            let mut batch = WriteBatch { writes: Vec::new(), complete_jobs: vec![job.id], enqueue: Vec::new() };
+            for g in groups {
+                batch.writes.extend(g.writes);
+                batch.enqueue.extend(g.follow_up);
+            }
             match state.store.apply_batch(batch).await {
                 Ok(written) => return JobOutcome::Completed { follow_up: written.jobs },
                 Err(StoreError::JobGone) => return JobOutcome::Completed { follow_up: Vec::new() },
-                Err(e @ (StoreError::PreconditionFailed | StoreError::UidConflict { .. } | StoreError::NotFound | StoreError::MissingParent | StoreError::AlreadyExists)) => {
-                    last = e.to_string();
-                }
-                Err(e) => return JobOutcome::RetryAt { at: state.jobs.retry_at(job), error: e.to_string() },
+                Err(e) if is_conflict(&e) => last = e.to_string(),
+                Err(e) => return retry_or_abandon(state, job, e.to_string()),
             }
         }
-        JobOutcome::RetryAt { at: state.jobs.retry_at(job), error: format!("concurrent changes: {last}") }
+        // Still failing together: one recipient's state (a full quota, a
+        // copy changed at every try) must not hold up the others. Each
+        // recipient's writes go on their own; what fails for one is
+        // logged and dropped, then the job is done.
+        tracing::warn!(error = %last, "a delivery kept failing as a whole; delivering recipient by recipient");
+        let groups = match delivery_writes(state, &delivery).await {
+            Ok(w) => w,
+            Err(e) => return retry_or_abandon(state, job, e.to_string()),
+        };
+        let mut follow_up = Vec::new();
+        for g in groups {
+            let batch = WriteBatch { writes: g.writes, complete_jobs: Vec::new(), enqueue: g.follow_up };
+            match state.store.apply_batch(batch).await {
+                Ok(written) => follow_up.extend(written.jobs),
+                Err(e) => tracing::warn!(error = %e, recipient = g.recipient, "a scheduling message could not be delivered to this recipient"),
+            }
+        }
+        match state.store.complete_job(job.id).await {
+            Ok(()) | Err(StoreError::NotFound) => JobOutcome::Completed { follow_up },
+            Err(e) => JobOutcome::RetryAt { at: state.jobs.retry_at(job), error: e.to_string() },
+        }
     }
 }
 
-/// Every write a delivery makes, as read now, and the deliveries it causes
-/// in turn (a reply forwarded to the other attendees).
-async fn delivery_writes(state: &AppState, delivery: &Delivery) -> DavResult<(Vec<BatchWrite>, Vec<NewJob>)> {
-    let mut writes = Vec::new();
-    let mut follow_up = Vec::new();
+/// A delivery failing for a reason other than a concurrent change (the
+/// database unreachable) is retried with back-off, at most
+/// [`MAX_DELIVERY_ATTEMPTS`] times.
+fn retry_or_abandon(state: &AppState, job: &Job, error: String) -> JobOutcome {
+    if job.attempts + 1 >= MAX_DELIVERY_ATTEMPTS {
+        JobOutcome::Abandoned { error }
+    } else {
+        JobOutcome::RetryAt { at: state.jobs.retry_at(job), error }
+    }
+}
+
+/// Attempts of a delivery before it is given up (about four days of
+/// back-off).
+const MAX_DELIVERY_ATTEMPTS: i64 = 24;
+
+fn is_conflict(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::PreconditionFailed
+            | StoreError::UidConflict { .. }
+            | StoreError::NotFound
+            | StoreError::MissingParent
+            | StoreError::AlreadyExists
+            | StoreError::QuotaExceeded
+            | StoreError::Invalid(_)
+    )
+}
+
+/// What a delivery writes for one recipient.
+struct RecipientWrites {
+    recipient: PrincipalId,
+    writes: Vec<BatchWrite>,
+    /// Deliveries it causes in turn (a reply forwarded to the other
+    /// attendees).
+    follow_up: Vec<NewJob>,
+}
+
+/// A recipient's copy of one UID as the delivery changes it in memory:
+/// the object as stored (where, and which version), and what it becomes.
+struct Working {
+    stored: Option<(Collection, ObjectMeta)>,
+    /// None: removed.
+    current: Option<ICalendar>,
+    /// The schedule tag to keep (only other attendees' answers changed).
+    tag: Option<String>,
+    changed: bool,
+}
+
+/// Every write a delivery makes, as read now, per recipient. Messages to
+/// one recipient (a CANCEL of the series then a REQUEST of one instance;
+/// one person under two addresses) are applied one after the other to one
+/// copy in memory, so each recipient gets one write per object.
+async fn delivery_writes(state: &AppState, delivery: &Delivery) -> DavResult<Vec<RecipientWrites>> {
+    // RFC 5546 §2.1.5: a REQUEST from an organizer of the platform who no
+    // longer has the event (deleted while the delivery waited) is stale.
+    let organizer_gone = organizer_gone(state, delivery).await?;
+    let mut order: Vec<PrincipalId> = Vec::new();
     for m in &delivery.messages {
-        let Some(recipient) = state.store.principal(m.recipient).await? else { continue };
+        if !order.contains(&m.recipient) {
+            order.push(m.recipient);
+        }
+    }
+    let mut out = Vec::new();
+    for id in order {
+        let Some(recipient) = state.store.principal(id).await? else { continue };
         if recipient.disabled {
             continue;
         }
-        let Ok(message) = ICalendar::parse(&m.message) else {
-            tracing::warn!(recipient = m.recipient, "an unreadable message was queued; skipped");
-            continue;
-        };
-        let Some(method) = Method::parse(&m.method) else { continue };
         ensure_home_with_permanent(state, &recipient, CALENDAR_HOMES).await?;
-        let applied = match method {
-            Method::Reply => match reply_write(state, &recipient, &message).await? {
-                Some((write, jobs)) => {
-                    follow_up.extend(jobs);
-                    Some(write)
+        let quota = Some(recipient.quota_bytes.unwrap_or(state.config.default_quota_bytes));
+        let mut group = RecipientWrites { recipient: id, writes: Vec::new(), follow_up: Vec::new() };
+        let mut copies: Vec<(String, Working)> = Vec::new();
+        let mut inbox_texts: Vec<&str> = Vec::new();
+        for m in delivery.messages.iter().filter(|m| m.recipient == id) {
+            let Ok(message) = ICalendar::parse(&m.message) else {
+                tracing::warn!(recipient = id, "an unreadable message was queued; skipped");
+                continue;
+            };
+            let Some(method) = Method::parse(&m.method) else { continue };
+            let Some(uid) = uid_of(&message) else { continue };
+            if matches!(method, Method::Request | Method::Add) && organizer_gone.contains(&uid) {
+                tracing::debug!(%uid, "a request for an event its organizer deleted since: not delivered");
+                continue;
+            }
+            let k = match copies.iter().position(|(u, _)| *u == uid) {
+                Some(k) => k,
+                None => {
+                    let Some(working) = read_copy(state, &recipient, &uid, &message, method).await? else { continue };
+                    copies.push((uid.clone(), working));
+                    copies.len() - 1
                 }
-                None => None,
-            },
-            _ => request_write(state, &recipient, &CalAddress::new(&m.address), &message).await?,
-        };
-        // RFC 6638 §4.1, §4.2: the message appears in the inbox once it
-        // is processed (and only when it was: an ignored one is stale).
-        if let Some(write) = applied {
-            writes.push(write);
-            if let Some(inbox) = inbox_write(state, &recipient, &message, &m.message).await? {
-                writes.push(inbox);
+            };
+            let working = &mut copies[k].1;
+            let applied = match method {
+                Method::Reply => apply_reply_to(state, &recipient, working, &message, &uid, &mut group.follow_up).await?,
+                _ => apply_request_to(working, &CalAddress::new(&m.address), &message),
+            };
+            // RFC 6638 §4.1, §4.2: the message appears in the inbox once it
+            // is processed (and only when it was: an ignored one is stale).
+            if applied && !inbox_texts.contains(&m.message.as_str()) {
+                inbox_texts.push(&m.message);
+                if let Some(inbox) = inbox_write(state, &recipient, &message, &m.message, quota).await? {
+                    group.writes.push(inbox);
+                }
             }
         }
+        for (uid, working) in copies.into_iter().filter(|(_, w)| w.changed) {
+            if let Some(write) = copy_write(state, &recipient, &uid, working, quota).await? {
+                // The copy first: the inbox message tells of it.
+                group.writes.insert(0, write);
+            }
+        }
+        if !group.writes.is_empty() {
+            out.push(group);
+        }
     }
-    Ok((writes, follow_up))
+    Ok(out)
+}
+
+/// The UIDs of the REQUESTs of `delivery` whose organizer, an account of
+/// the platform, no longer has the event.
+async fn organizer_gone(state: &AppState, delivery: &Delivery) -> DavResult<Vec<String>> {
+    let mut gone = Vec::new();
+    if !delivery.from_object {
+        return Ok(gone);
+    }
+    let requests: Vec<&LocalMessage> = delivery.messages.iter().filter(|m| matches!(Method::parse(&m.method), Some(Method::Request | Method::Add))).collect();
+    if requests.is_empty() {
+        return Ok(gone);
+    }
+    let CalendarUser::Local(organizer) = calendar_user(state, &CalAddress::new(&delivery.originator)).await? else { return Ok(gone) };
+    for m in requests {
+        let Some(uid) = ICalendar::parse(&m.message).ok().as_ref().and_then(uid_of) else { continue };
+        if !gone.contains(&uid) && state.store.calendar_objects_by_uid(organizer.id, &uid).await?.is_empty() {
+            gone.push(uid);
+        }
+    }
+    Ok(gone)
 }
 
 /// The UID of a message's components.
@@ -250,52 +379,82 @@ fn uid_of(message: &ICalendar) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
-/// `owner`'s scheduling object of `uid`, with its bytes, if it has one.
-async fn scheduling_object(state: &AppState, owner: PrincipalId, uid: &str) -> DavResult<Option<(Collection, ObjectMeta, ICalendar)>> {
+/// What `owner` has under `uid`: their scheduling object (one written by
+/// scheduling, with a schedule tag), with its bytes; `Err(())` when they
+/// have an object with that UID that is not one (their own event, which a
+/// message must never overwrite: RFC 6638 §3.2.4.1 keeps one object per
+/// UID, so the message is not delivered).
+async fn scheduling_object(state: &AppState, owner: PrincipalId, uid: &str) -> DavResult<Result<Option<(Collection, ObjectMeta, ICalendar)>, ()>> {
+    let mut other = false;
     for (collection, meta) in state.store.calendar_objects_by_uid(owner, uid).await? {
+        if meta.schedule_tag.is_none() || collection.kind != crate::store::CollectionKind::Calendar {
+            other = true;
+            continue;
+        }
         let Some((meta, bytes)) = state.store.object_with_content(meta.id).await? else { continue };
         let Ok(text) = std::str::from_utf8(&bytes) else { continue };
         if let Ok(ical) = ICalendar::parse(text) {
-            return Ok(Some((collection, meta, ical)));
+            return Ok(Ok(Some((collection, meta, ical))));
         }
     }
-    Ok(None)
+    Ok(if other { Err(()) } else { Ok(None) })
+}
+
+/// The ORGANIZER address of a calendar object.
+fn organizer_of(ical: &ICalendar) -> Option<CalAddress> {
+    itip::parties(ical).organizer
+}
+
+/// `recipient`'s copy of `uid` as a message of `method` finds it; None when
+/// the message must not touch what they have (an object of theirs that is
+/// not a scheduling object, or one another organizer's).
+async fn read_copy(state: &AppState, recipient: &Principal, uid: &str, message: &ICalendar, method: Method) -> DavResult<Option<Working>> {
+    let found = match scheduling_object(state, recipient.id, uid).await? {
+        Ok(found) => found,
+        Err(()) => {
+            tracing::info!(recipient = recipient.id, %uid, "the recipient has an event of their own with this UID: the message is not applied");
+            return Ok(None);
+        }
+    };
+    match found {
+        Some((collection, meta, ical)) => {
+            // A message may only change a copy of the same organizer's
+            // event (a REPLY: the recipient is that organizer).
+            if method != Method::Reply && organizer_of(&ical) != organizer_of(message) {
+                tracing::info!(recipient = recipient.id, %uid, "a message from another organizer than the copy's: not applied");
+                return Ok(None);
+            }
+            let tag = meta.schedule_tag.clone();
+            Ok(Some(Working { stored: Some((collection, meta)), current: Some(ical), tag, changed: false }))
+        }
+        None => Ok(Some(Working { stored: None, current: None, tag: None, changed: false })),
+    }
 }
 
 /// RFC 6638 §4.1: a REQUEST, ADD or CANCEL applied to the attendee's copy
-/// (created in their default calendar, §4.3).
-async fn request_write(state: &AppState, attendee: &Principal, address: &CalAddress, message: &ICalendar) -> DavResult<Option<BatchWrite>> {
-    let Some(uid) = uid_of(message) else { return Ok(None) };
-    let existing = scheduling_object(state, attendee.id, &uid).await?;
-    let applied = itip::apply_to_attendee(existing.as_ref().map(|(_, _, ical)| ical), message, address);
-    match (applied, existing) {
-        (Applied::Store(copy), Some((collection, meta, old))) => {
+/// in memory; whether it was applied.
+fn apply_request_to(working: &mut Working, address: &CalAddress, message: &ICalendar) -> bool {
+    match itip::apply_to_attendee(working.current.as_ref(), message, address) {
+        Applied::Store(copy) => {
             // §3.2.10: the tag changes unless only other attendees'
             // participation did.
-            let tag = if itip::only_participation_changed(&old, &copy) {
-                meta.schedule_tag.clone()
-            } else {
-                None
-            };
-            stored_copy(state, &collection, Some(&meta), &uid, copy, tag)
+            let keep = working.current.as_ref().is_some_and(|old| itip::only_participation_changed(old, &copy));
+            if !keep {
+                working.tag = None;
+            }
+            working.current = Some(copy);
+            working.changed = true;
+            true
         }
-        (Applied::Store(copy), None) => {
-            let Some(calendar) = default_calendar(state, attendee).await? else {
-                tracing::info!(attendee = attendee.id, "no calendar takes invitations: not delivered (RFC 6638 §4.3)");
-                return Ok(None);
-            };
-            stored_copy(state, &calendar, None, &uid, copy, None)
+        Applied::Remove if working.current.is_some() => {
+            working.current = None;
+            working.changed = true;
+            true
         }
-        (Applied::Remove, Some((collection, meta, _))) => Ok(Some(BatchWrite::Delete {
-            collection: Resolved::collection(&collection),
-            name: meta.name.clone(),
-            if_match: Some(meta.etag.clone()),
-            guard: LockGuard::none(),
-        })),
-        (Applied::Remove, None) => Ok(None),
-        (Applied::Ignore(why), _) => {
-            tracing::debug!(%why, attendee = attendee.id, "message not applied");
-            Ok(None)
+        Applied::Remove => false,
+        Applied::Ignore(why) => {
+            tracing::debug!(%why, "message not applied");
+            false
         }
     }
 }
@@ -305,48 +464,77 @@ async fn request_write(state: &AppState, attendee: &Principal, address: &CalAddr
 /// reply would rewrite hundreds of copies.
 const REPLY_UPDATES_MAX_ATTENDEES: usize = 100;
 
-/// RFC 6638 §4.2: a REPLY applied to the organizer's copy; its schedule
-/// tag stays (§3.2.10: merging a reply is not a consequential change). The
-/// other attendees of the platform are told of it, in smaller meetings.
-async fn reply_write(state: &AppState, organizer: &Principal, reply: &ICalendar) -> DavResult<Option<(BatchWrite, Vec<NewJob>)>> {
-    let Some(uid) = uid_of(reply) else { return Ok(None) };
-    let Some((collection, meta, copy)) = scheduling_object(state, organizer.id, &uid).await? else {
+/// RFC 6638 §4.2: a REPLY applied to the organizer's copy in memory; its
+/// schedule tag stays (§3.2.10: merging a reply is not a consequential
+/// change). The other attendees of the platform are told of it, in smaller
+/// meetings (`follow_up`). Whether it was applied.
+async fn apply_reply_to(
+    state: &AppState,
+    organizer: &Principal,
+    working: &mut Working,
+    reply: &ICalendar,
+    uid: &str,
+    follow_up: &mut Vec<NewJob>,
+) -> DavResult<bool> {
+    let Some(copy) = working.current.as_ref() else {
         tracing::debug!(organizer = organizer.id, "a reply to an event the organizer no longer has: ignored (RFC 6638 §4.2)");
-        return Ok(None);
+        return Ok(false);
     };
     let me = address_set(state, organizer).await?;
-    if !matches!(itip::role(&copy, &me), Ok(itip::Role::Organizer)) {
-        return Ok(None);
+    if !matches!(itip::role(copy, &me), Ok(itip::Role::Organizer)) {
+        return Ok(false);
     }
-    match itip::apply_reply(&copy, reply) {
+    match itip::apply_reply(copy, reply) {
         Ok(updated) => {
             let parties = itip::parties(&updated);
-            let mut jobs = Vec::new();
             if let Some(replying) = itip::parties(reply).attendees.first() {
                 if parties.attendees.len() <= REPLY_UPDATES_MAX_ATTENDEES {
-                    let updates = itip::reply_updates(&copy, &updated, replying, &me, chrono::Utc::now()).unwrap_or_default();
-                    jobs = plan_for(state, Some(organizer), &updates, Some((organizer.id, &uid)), false).await?.jobs;
+                    let updates = itip::reply_updates(copy, &updated, replying, &me, chrono::Utc::now()).unwrap_or_default();
+                    follow_up.extend(plan_for(state, Some(organizer), &updates, Some((organizer.id, uid)), false).await?.jobs);
                 }
             }
-            let tag = meta.schedule_tag.clone();
-            Ok(stored_copy(state, &collection, Some(&meta), &uid, updated, tag)?.map(|w| (w, jobs)))
+            working.current = Some(updated);
+            working.changed = true;
+            Ok(true)
         }
         Err(why) => {
             tracing::info!(%why, organizer = organizer.id, "reply not applied");
-            Ok(None)
+            Ok(false)
         }
+    }
+}
+
+/// The write that leaves `recipient`'s copy of `uid` as `working` says.
+async fn copy_write(state: &AppState, recipient: &Principal, uid: &str, working: Working, quota: Option<i64>) -> DavResult<Option<BatchWrite>> {
+    match (working.current, working.stored) {
+        (Some(copy), Some((collection, meta))) => stored_copy(state, &collection, Some(&meta), uid, copy, working.tag, quota).await,
+        (Some(copy), None) => {
+            let Some(calendar) = default_calendar(state, recipient).await? else {
+                tracing::info!(attendee = recipient.id, "no calendar takes invitations: not delivered (RFC 6638 §4.3)");
+                return Ok(None);
+            };
+            stored_copy(state, &calendar, None, uid, copy, None, quota).await
+        }
+        (None, Some((collection, meta))) => Ok(Some(BatchWrite::Delete {
+            collection: Resolved::collection(&collection),
+            name: meta.name.clone(),
+            if_match: Some(meta.etag.clone()),
+            guard: LockGuard::none(),
+        })),
+        (None, None) => Ok(None),
     }
 }
 
 /// The write of a copy into `calendar` (replacing `existing`), validated
 /// and indexed as a PUT would be; `tag` kept, or a new one.
-fn stored_copy(
+async fn stored_copy(
     state: &AppState,
     calendar: &Collection,
     existing: Option<&ObjectMeta>,
     uid: &str,
     copy: ICalendar,
     tag: Option<String>,
+    quota: Option<i64>,
 ) -> DavResult<Option<BatchWrite>> {
     let content = Bytes::from(write_ical(&copy));
     let prepared = match crate::caldav::put::prepare(ResourceLimits::of(&state.config), None, &calendar.components, &content) {
@@ -356,12 +544,23 @@ fn stored_copy(
             return Ok(None);
         }
     };
-    let name = existing.map(|m| m.name.clone()).unwrap_or_else(|| member_name(uid));
+    let name = match existing {
+        Some(m) => m.name.clone(),
+        None => {
+            // The UID's name, unless something else already has it.
+            let name = member_name(uid);
+            if state.store.object(calendar.id, &name).await?.is_some() {
+                format!("{}.ics", uuid::Uuid::new_v4())
+            } else {
+                name
+            }
+        }
+    };
     let condition = match existing {
         Some(m) => WriteCondition::ETagMatches(m.etag.clone()),
         None => WriteCondition::MustNotExist,
     };
-    let schedule_tag = Some(tag.unwrap_or_else(|| schedule_tag(&content)));
+    let schedule_tag = Some(tag.unwrap_or_else(new_schedule_tag));
     Ok(Some(BatchWrite::Put(PutObject {
         collection: calendar.id,
         collection_path: calendar.path.clone(),
@@ -369,7 +568,7 @@ fn stored_copy(
         content_type: prepared.content_type,
         content,
         condition,
-        quota_limit: None,
+        quota_limit: quota,
         guard: LockGuard::none(),
         index: prepared.index,
         unique_uid: true,
@@ -390,7 +589,7 @@ fn member_name(uid: &str) -> String {
 }
 
 /// The copy of a message in `recipient`'s inbox (RFC 6638 §4).
-async fn inbox_write(state: &AppState, recipient: &Principal, message: &ICalendar, text: &str) -> DavResult<Option<BatchWrite>> {
+async fn inbox_write(state: &AppState, recipient: &Principal, message: &ICalendar, text: &str, quota: Option<i64>) -> DavResult<Option<BatchWrite>> {
     let Some(inbox) = state.store.collection_by_path(&inbox_path(&recipient.username)).await? else { return Ok(None) };
     let component = message
         .components
@@ -408,7 +607,7 @@ async fn inbox_write(state: &AppState, recipient: &Principal, message: &ICalenda
         ),
         content: Bytes::from(text.to_string()),
         condition: WriteCondition::MustNotExist,
-        quota_limit: None,
+        quota_limit: quota,
         guard: LockGuard::none(),
         index,
         unique_uid: false,

@@ -19,7 +19,7 @@ use http::StatusCode;
 use super::address::address_set;
 use super::deliver::{plan, Plan};
 use super::props::default_calendar_is_needed;
-use super::schedule_tag;
+use super::new_schedule_tag;
 use crate::caldav::preconditions as pre;
 use crate::dav::collection_type::{MemberHook, MemberWrite, Prepared, UnbindOp, WriteOp};
 use crate::dav::error::{Condition, DavError, DavResult};
@@ -52,7 +52,38 @@ fn refused(e: SchedulingError) -> DavError {
 /// Whether a body may be a scheduling object: it names an ORGANIZER. The
 /// common calendar object does not, and costs nothing more.
 fn mentions_organizer(body: &[u8]) -> bool {
-    body.windows(10).any(|w| w.eq_ignore_ascii_case(b"\nORGANIZER"))
+    // Content lines unfolded on the fly (RFC 5545 §3.1: CRLF or LF then
+    // one space or tab is no break), a property name at a line start.
+    const NAME: &[u8] = b"ORGANIZER";
+    let mut matched = 0usize; // bytes of NAME matched at this line's start
+    let mut at_start = true; // no byte of this line that is not NAME's yet
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b == b'\r' || b == b'\n' {
+            let next = if b == b'\r' && body.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 };
+            if matches!(body.get(next), Some(b' ') | Some(b'\t')) {
+                i = next + 1; // a fold: the line goes on
+                continue;
+            }
+            matched = 0;
+            at_start = true;
+            i = next;
+            continue;
+        }
+        if at_start {
+            if b.to_ascii_uppercase() == NAME[matched] {
+                matched += 1;
+                if matched == NAME.len() {
+                    return true;
+                }
+            } else {
+                at_start = false;
+            }
+        }
+        i += 1;
+    }
+    false
 }
 
 /// The owner of `collection` (the request's user, most often).
@@ -126,12 +157,14 @@ async fn attendee_side(
     Ok(Change { stored, jobs })
 }
 
-/// The change `old` → `new` (either may be None) of `owner`'s object.
+/// The change `old` → `new` (either may be None) of `owner`'s object, whose
+/// body has `body_len` bytes.
 async fn change(
     req: &DavRequest<'_>,
     owner: &Principal,
     old: Option<&ICalendar>,
     new: Option<&ICalendar>,
+    body_len: usize,
 ) -> DavResult<Option<Change>> {
     let me = address_set(req.state, owner).await?;
     let role_of = |o: Option<&ICalendar>| o.map(|o| itip::role(o, &me)).transpose().map_err(refused);
@@ -144,6 +177,7 @@ async fn change(
         (Role::Attendee(_), Role::Organizer) => Err(refused(SchedulingError::AllowedAttendeeChange("the ORGANIZER changed".into()))),
         (Role::Organizer, Role::Plain) => Ok(Some(organizer_side(req, owner, &me, old, None, &uid).await?)),
         (_, Role::Organizer) => {
+            check_message_volume(new, body_len)?;
             let old = old.filter(|_| old_role == Role::Organizer);
             Ok(Some(organizer_side(req, owner, &me, old, new, &uid).await?))
         }
@@ -154,6 +188,26 @@ async fn change(
         }
         (_, Role::Plain) => Ok(None),
     }
+}
+
+/// At most this many bytes of messages from one change: each attendee's
+/// message repeats the object (its description, its instances), and they
+/// are all built and queued before the answer.
+const MAX_MESSAGE_BYTES: usize = 32 << 20;
+
+/// Refuse, before building them, the messages of an object whose size times
+/// its number of attendees passes [`MAX_MESSAGE_BYTES`] (a 1 MB object may
+/// invite 32 people, a 16 KB one 2,000): RFC 4791 §5.3.2.1
+/// `max-resource-size` (the reason logged).
+fn check_message_volume(new: Option<&ICalendar>, body_len: usize) -> DavResult<()> {
+    use calcard::icalendar::ICalendarProperty;
+    let Some(new) = new else { return Ok(()) };
+    let attendees = new.components.iter().map(|c| c.entries.iter().filter(|e| e.name == ICalendarProperty::Attendee).count()).sum::<usize>();
+    if attendees.saturating_mul(body_len) > MAX_MESSAGE_BYTES {
+        tracing::info!(body_len, attendees, "scheduling refused: the invitations would repeat the object for each attendee");
+        return Err(DavError::forbidden_by(pre::MAX_RESOURCE_SIZE));
+    }
+    Ok(())
 }
 
 fn itip_uid(ical: &ICalendar) -> Option<String> {
@@ -200,27 +254,38 @@ impl MemberHook for ImplicitScheduling {
             return Ok(prepared);
         }
         let owner = owner_of(req, &write.into).await?;
-        let mut new = parse_body(&prepared.content)?;
+        let parsed = parse_body(&prepared.content)?;
         let old = match previous.as_ref().filter(|_| was_scheduling) {
             Some(meta) => stored_version(req, meta).await?,
             None => None,
         };
-        if let (Some(old), Some(_)) = (&old, schedule_tag_match(req)) {
-            let me = address_set(req.state, &owner).await?;
-            new = itip::merge_attendee_status(old, &new, &me);
-        }
+        // §3.2.10.1: the answers the server merged since the client read
+        // the object are kept (with If-Schedule-Tag-Match as the RFC
+        // says; without any condition too: a client's stale copy must not
+        // erase them, nor be refused for "changing" other attendees').
+        let new = match &old {
+            Some(old) => {
+                let me = address_set(req.state, &owner).await?;
+                itip::merge_attendee_status(old, &parsed, &me)
+            }
+            None => parsed.clone(),
+        };
         if previous.is_none() {
             check_unique_uid(req, &owner, &new).await?;
         }
-        let Some(change) = change(req, &owner, old.as_ref(), Some(&new)).await? else {
+        let Some(change) = change(req, &owner, old.as_ref(), Some(&new), prepared.content.len()).await? else {
             prepared.schedule_tag = None;
             return Ok(prepared);
         };
-        let stored = change.stored.unwrap_or(new);
-        prepared.content = Bytes::from(write_ical(&stored));
+        let stored = write_ical(&change.stored.unwrap_or(new));
+        // Nothing to send and nothing to record: the bytes stay as the
+        // client sent them (and the PUT answers with their ETag).
+        if stored != write_ical(&parsed) {
+            prepared.content = Bytes::from(stored);
+        }
         prepared.enqueue.extend(change.jobs);
         // §3.2.10: a change by request is consequential.
-        prepared.schedule_tag = Some(schedule_tag(&prepared.content));
+        prepared.schedule_tag = Some(new_schedule_tag());
         prepared.replaces = previous.map(|m| m.etag);
         Ok(prepared)
     }
@@ -244,7 +309,7 @@ impl MemberHook for ImplicitScheduling {
         }
         let owner = owner_of(req, from).await?;
         let Some(old) = stored_version(req, member).await? else { return Ok(Vec::new()) };
-        Ok(change(req, &owner, Some(&old), None).await?.map(|c| c.jobs).unwrap_or_default())
+        Ok(change(req, &owner, Some(&old), None, 0).await?.map(|c| c.jobs).unwrap_or_default())
     }
 
     /// §3.2.3.2: deleting a calendar removes each of its scheduling
@@ -260,7 +325,7 @@ impl MemberHook for ImplicitScheduling {
                 continue;
             }
             let Some(old) = stored_version(req, &member).await? else { continue };
-            if let Some(c) = change(req, &owner, Some(&old), None).await? {
+            if let Some(c) = change(req, &owner, Some(&old), None, 0).await? {
                 jobs.extend(c.jobs);
             }
         }

@@ -116,6 +116,18 @@ impl JobHandler for SendHandler {
         false
     }
 
+    /// One message at a time, under a lease longer than the slowest
+    /// exchange the transport allows (10 s to connect, 30 s per reply):
+    /// a claim never runs out while its message is being sent, so no other
+    /// process sends it twice.
+    fn claim_batch(&self) -> u32 {
+        1
+    }
+
+    fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(600)
+    }
+
     async fn run(&self, state: &AppState, job: &Job) -> JobOutcome {
         let mail: MailJob = match serde_json::from_slice(&job.payload) {
             Ok(m) => m,
@@ -325,19 +337,45 @@ impl IncomingMail {
             .map_err(|e| Rejection::temporary(e.to_string()))?
             .filter(|p| !p.disabled)
             .ok_or_else(|| refused("the organizer's account is gone"))?;
-        // The organizer as their copy names them, not the reply address.
-        let own = address_set(state, &organizer).await.map_err(|e| Rejection::temporary(e.to_string()))?;
-        let primary = own.iter().next().map(|a| a.as_str().to_string()).unwrap_or_default();
-        itip::set_organizer_address(&mut reply, &primary);
+        // The organizer as their copy names them (their primary address,
+        // another of theirs, a former one), not the reply address.
+        let named = self.organizer_as_named(&organizer, &record.uid).await?;
+        itip::set_organizer_address(&mut reply, &named);
         Ok(Delivery {
             originator: attendee.as_str().to_string(),
-            messages: vec![LocalMessage { recipient: organizer.id, address: primary, method: "REPLY".into(), message: write_ical(&reply) }],
+            messages: vec![LocalMessage { recipient: organizer.id, address: named, method: "REPLY".into(), message: write_ical(&reply) }],
+            from_object: false,
         })
+    }
+
+    /// The ORGANIZER address `organizer`'s scheduling object of `uid`
+    /// names, else their primary address.
+    async fn organizer_as_named(&self, organizer: &crate::store::Principal, uid: &str) -> Result<String, Rejection> {
+        let state = &self.state;
+        let temporary = |e: crate::store::StoreError| Rejection::temporary(e.to_string());
+        let objects = state.store.calendar_objects_by_uid(organizer.id, uid).await.map_err(temporary)?;
+        if let Some((_, meta)) = objects.into_iter().find(|(_, m)| m.schedule_tag.is_some()) {
+            if let Some((_, bytes)) = state.store.object_with_content(meta.id).await.map_err(temporary)? {
+                let named = std::str::from_utf8(&bytes).ok().and_then(|t| ICalendar::parse(t).ok()).and_then(|c| itip::parties(&c).organizer);
+                if let Some(named) = named {
+                    return Ok(named.as_str().to_string());
+                }
+            }
+        }
+        let own = address_set(state, organizer).await.map_err(|e| Rejection::temporary(e.to_string()))?;
+        let primary = own.iter().next().map(|a| a.as_str().to_string()).unwrap_or_default();
+        Ok(primary)
     }
 
     /// An invitation, update or cancellation from an outside organizer to
     /// an agent's address.
-    async fn invitation(&self, rcpt: &str, method: Method, message: &str) -> Result<Delivery, Rejection> {
+    ///
+    /// RFC 6047 §2.3, §6: the message's `From` must be its ORGANIZER. A
+    /// `From` proves nothing by itself: the MTA in front of the LMTP
+    /// listener is expected to have refused mail failing SPF, DKIM and
+    /// DMARC (operations guide); what it lets through, from an address
+    /// that is the ORGANIZER's, is that organizer's.
+    async fn invitation(&self, rcpt: &str, method: Method, message: &str, from: Option<&str>) -> Result<Delivery, Rejection> {
         let state = &self.state;
         let ical = ICalendar::parse(message).map_err(|_| refused("unreadable calendar"))?;
         if itip::validate_message(&ical).ok() != Some(method) {
@@ -355,6 +393,10 @@ impl IncomingMail {
             CalendarUser::External(_) => {}
             _ => return Err(refused("the ORGANIZER is not an outside address")),
         }
+        let from = from.map(|f| CalAddress::new(&format!("mailto:{f}")));
+        if from.as_ref() != Some(&organizer) {
+            return Err(refused("the message is not from its ORGANIZER"));
+        }
         let me = address_set(state, &attendee).await.map_err(|e| Rejection::temporary(e.to_string()))?;
         let named = parties.attendees.iter().find(|a| me.contains(a)).cloned().ok_or_else(|| refused("the message does not invite its recipient"))?;
         Ok(Delivery {
@@ -365,6 +407,7 @@ impl IncomingMail {
                 method: method.as_str().to_string(),
                 message: message.to_string(),
             }],
+            from_object: false,
         })
     }
 
@@ -418,7 +461,9 @@ impl MailHandler for IncomingMail {
         let delivery = match (self.token_of(rcpt), method) {
             (Some(token), Method::Reply) => self.reply(token, &incoming.calendar_text).await?,
             (Some(_), _) => return Err(refused("only replies are received at a reply address")),
-            (None, Method::Request | Method::Add | Method::Cancel) => self.invitation(rcpt, method, &incoming.calendar_text).await?,
+            (None, Method::Request | Method::Add | Method::Cancel) => {
+                self.invitation(rcpt, method, &incoming.calendar_text, incoming.from_address.as_deref()).await?
+            }
             (None, _) => return Err(refused("a method this server does not take from outside")),
         };
         self.queue(delivery).await

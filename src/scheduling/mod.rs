@@ -47,11 +47,11 @@ pub fn outbox_path(username: &str) -> String {
     format!("{}{OUTBOX}/", CALENDAR_HOMES.home_path(username))
 }
 
-/// A schedule tag (RFC 6638 §3.2.10) for `content` as a request wrote it:
-/// the digest of those bytes, so that it changes with every change by
-/// request and is kept when the server merges a reply.
-pub fn schedule_tag(content: &[u8]) -> String {
-    crate::store::etag_for(content)
+/// A new schedule tag (RFC 6638 §3.2.10), for every change by request: a
+/// random value, so that writing back earlier bytes never brings back an
+/// earlier tag (a digest would) that a stale client still holds.
+pub fn new_schedule_tag() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// What scheduling adds to the WebDAV core, on top of CalDAV (which must be
@@ -103,7 +103,10 @@ pub async fn record_status(
     code: &str,
 ) -> dav::error::DavResult<()> {
     for _ in 0..4 {
-        let Some((collection, meta)) = state.store.calendar_objects_by_uid(owner, uid).await?.into_iter().next() else { return Ok(()) };
+        // The scheduling object (one with a schedule tag), not another
+        // object of the owner's that happens to have its UID.
+        let found = state.store.calendar_objects_by_uid(owner, uid).await?.into_iter().find(|(c, m)| m.schedule_tag.is_some() && c.kind == store::CollectionKind::Calendar);
+        let Some((collection, meta)) = found else { return Ok(()) };
         let Some((meta, bytes)) = state.store.object_with_content(meta.id).await? else { continue };
         let Some(mut ical) = std::str::from_utf8(&bytes).ok().and_then(|t| calcard::icalendar::ICalendar::parse(t).ok()) else {
             return Ok(());

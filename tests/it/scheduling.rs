@@ -601,6 +601,171 @@ ATTENDEE;PARTSTAT=NEEDS-ACTION:{BOB}\r\nATTENDEE:mailto:nobody@nowhere.example\r
     assert!(r.text().contains("valid-organizer"));
 }
 
+// ------------------------------------------------------------ what a review found
+
+mod review_findings {
+    use super::*;
+    use crate::both_stores;
+
+    /// Delivery jobs left in the queue (a delivery that keeps failing).
+    async fn deliveries_left(srv: &TestServer) -> i64 {
+        srv.store.jobs_pending("itip-deliver").await.unwrap()
+    }
+
+    /// Bob removed from the series but kept in one instance: a CANCEL and a
+    /// REQUEST to him in one delivery; carol is updated too, nothing is left.
+    async fn cancel_then_request_to_one_attendee(srv: TestServer) {
+        let uid = "r1";
+        let path = "/calendars/alice/default/r1.ics";
+        assert_eq!(put_as(&srv, "alice", path, &weekly(uid, &[BOB, CAROL], "")).await.status, 201);
+        let over = format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260103T000000Z\r\nRECURRENCE-ID:20270118T100000Z\r\nDTSTART:20270118T100000Z\r\n\
+    DTEND:20270118T110000Z\r\nSUMMARY:Point hebdo v2\r\nORGANIZER:{ALICE}\r\nATTENDEE;PARTSTAT=ACCEPTED:{ALICE}\r\n\
+    ATTENDEE;PARTSTAT=NEEDS-ACTION:{BOB}\r\nATTENDEE;PARTSTAT=NEEDS-ACTION:{CAROL}\r\nEND:VEVENT\r\n"
+        );
+        let v2 = weekly(uid, &[CAROL], &over).replace("SUMMARY:Point hebdo\r\n", "SUMMARY:Point hebdo v2\r\n");
+        assert_eq!(put_as(&srv, "alice", path, &v2).await.status, 204);
+        assert!(get_as(&srv, "carol", &copy_path("carol", uid)).await.text().contains("Point hebdo v2"));
+        let bobs = get_as(&srv, "bob", &copy_path("bob", uid)).await;
+        assert_eq!(bobs.status, 200);
+        assert!(bobs.text().contains("RECURRENCE-ID:20270118T100000Z") && !bobs.text().contains("RRULE"), "only his instance: {}", bobs.text());
+        assert_eq!(deliveries_left(&srv).await, 0);
+    }
+
+    /// One person named twice (address and principal URL) gets one copy, and
+    /// the others theirs.
+    async fn one_attendee_under_two_addresses(srv: TestServer) {
+        let uid = "r2";
+        assert_eq!(put_as(&srv, "alice", "/calendars/alice/default/r2.ics", &meeting(uid, &[BOB, "/principals/bob/", CAROL], "")).await.status, 201);
+        assert_eq!(get_as(&srv, "carol", &copy_path("carol", uid)).await.status, 200);
+        assert_eq!(get_as(&srv, "bob", &copy_path("bob", uid)).await.status, 200);
+        assert_eq!(inbox_messages(&srv, "bob", "REQUEST", uid).await.len(), 1);
+        assert_eq!(deliveries_left(&srv).await, 0);
+    }
+
+    /// An invitation never overwrites, nor its cancellation deletes, an event
+    /// of the attendee's own that has the same UID.
+    async fn own_events_are_not_taken_over(srv: TestServer) {
+        let uid = "vacances-2027-zone-a";
+        let plain = format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n\
+    DTSTART;VALUE=DATE:20270220\r\nDTEND;VALUE=DATE:20270308\r\nSUMMARY:Vacances d'hiver\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        );
+        assert_eq!(put_as(&srv, "bob", "/calendars/bob/default/vac.ics", &plain).await.status, 201);
+        let evil = format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n\
+    DTSTART;VALUE=DATE:20270220\r\nDTEND;VALUE=DATE:20270221\r\nSUMMARY:Vacances annulées\r\nORGANIZER:{CAROL}\r\nATTENDEE:{BOB}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        );
+        assert_eq!(put_as(&srv, "carol", "/calendars/carol/default/evil.ics", &evil).await.status, 201);
+        assert_eq!(get_as(&srv, "bob", "/calendars/bob/default/vac.ics").await.text(), plain);
+        assert_eq!(srv.as_user("DELETE", "/calendars/carol/default/evil.ics", "carol").send().await.status, 204);
+        assert_eq!(get_as(&srv, "bob", "/calendars/bob/default/vac.ics").await.text(), plain);
+        assert_eq!(deliveries_left(&srv).await, 0);
+    }
+
+    /// A REQUEST delivered late, after its organizer deleted the event, does
+    /// not bring the meeting back.
+    async fn a_late_request_does_not_resurrect(srv: TestServer) {
+        let uid = "r5";
+        let path = "/calendars/alice/default/r5.ics";
+        assert_eq!(put_as(&srv, "alice", path, &meeting(uid, &[BOB], "")).await.status, 201);
+        let request = inbox_messages(&srv, "bob", "REQUEST", uid).await.pop().unwrap();
+        assert_eq!(srv.as_user("DELETE", path, "alice").send().await.status, 204);
+        assert_eq!(get_as(&srv, "bob", &copy_path("bob", uid)).await.status, 404);
+        let bob = srv.store.principal_by_username("bob").await.unwrap().unwrap();
+        let delivery = almanach::scheduling::deliver::Delivery {
+            originator: ALICE.into(),
+            messages: vec![almanach::scheduling::deliver::LocalMessage { recipient: bob.id, address: BOB.into(), method: "REQUEST".into(), message: request }],
+            from_object: true,
+        };
+        let job = almanach::store::NewJob { topic: "itip-deliver".into(), payload: serde_json::to_vec(&delivery).unwrap(), not_before: 0 };
+        let written = srv.store.apply_batch(almanach::store::WriteBatch { writes: vec![], complete_jobs: vec![], enqueue: vec![job] }).await.unwrap();
+        srv.state.jobs.run_now(&srv.state, &written.jobs).await;
+        assert_eq!(get_as(&srv, "bob", &copy_path("bob", uid)).await.status, 404);
+    }
+
+    /// An event with an ORGANIZER and no one to invite is stored as sent, and
+    /// the PUT gives its ETag.
+    async fn organizer_alone_is_stored_as_sent(srv: TestServer) {
+        let body = "BEGIN:VCALENDAR\r\nPRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n\
+    DTSTAMP:20260101T000000Z\r\nUID:r6\r\nSUMMARY:Seul\r\nORGANIZER;CN=Alice:mailto:alice@ac-lyon.fr\r\nDTSTART:20270115T100000Z\r\n\
+    DTEND:20270115T110000Z\r\nDESCRIPTION:Une longue description qui dépasse largement soixante-quinze octets pour être pliée\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let r = put_as(&srv, "alice", "/calendars/alice/default/r6.ics", body).await;
+        assert_eq!(r.status, 201);
+        assert!(r.header("etag").is_some());
+        assert_eq!(get_as(&srv, "alice", "/calendars/alice/default/r6.ics").await.text(), body);
+    }
+
+    /// A folded ORGANIZER line is an ORGANIZER (RFC 5545 §3.1).
+    async fn folded_organizer_schedules(srv: TestServer) {
+        let ics = meeting("r7", &[BOB], "").replace("ORGANIZER;CN=Alice:", "ORGANI\r\n ZER;CN=Alice:");
+        let r = put_as(&srv, "alice", "/calendars/alice/default/r7.ics", &ics).await;
+        assert_eq!(r.status, 201);
+        assert!(r.header("schedule-tag").is_some());
+        assert_eq!(get_as(&srv, "bob", &copy_path("bob", "r7")).await.status, 200);
+    }
+
+    /// Invitations that would repeat a large object for thousands of people
+    /// are refused before they are built.
+    async fn invitation_volume_is_bounded(srv: TestServer) {
+        let attendees: Vec<String> = (0..1900).map(|i| format!("mailto:prenom.nom{i}@example.com")).collect();
+        let refs: Vec<&str> = attendees.iter().map(String::as_str).collect();
+        let ics = meeting("r8", &refs, &format!("DESCRIPTION:{}\r\n", "x".repeat(20_000)));
+        let r = put_as(&srv, "alice", "/calendars/alice/default/r8.ics", &ics).await;
+        assert_eq!(r.status, 403);
+        assert!(r.text().contains("max-resource-size"), "{}", r.text());
+        assert_eq!(get_as(&srv, "alice", "/calendars/alice/default/r8.ics").await.status, 404);
+    }
+
+    /// The organizer's client saving what it read before an answer keeps the
+    /// answer.
+    async fn a_stale_organizer_copy_keeps_answers(srv: TestServer) {
+        let uid = "r9";
+        let path = "/calendars/alice/default/r9.ics";
+        put_as(&srv, "alice", path, &meeting(uid, &[BOB], "")).await;
+        let stale = get_as(&srv, "alice", path).await.text();
+        let copy = get_as(&srv, "bob", &copy_path("bob", uid)).await.text();
+        let line = attendee(&copy, BOB);
+        assert_eq!(put_as(&srv, "bob", &copy_path("bob", uid), &edit(&copy, &line, &line.replace("PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED"))).await.status, 204);
+        let r = put_as(&srv, "alice", path, &edit(&stale, "SUMMARY:Réunion de rentrée", "SUMMARY:Réunion de rentrée\r\nLOCATION:Salle 3")).await;
+        assert_eq!(r.status, 204);
+        let org = get_as(&srv, "alice", path).await.text();
+        assert_eq!(param(&attendee(&org, BOB), "PARTSTAT").as_deref(), Some("ACCEPTED"), "{org}");
+        let bobs = get_as(&srv, "bob", &copy_path("bob", uid)).await.text();
+        assert!(bobs.contains("LOCATION:Salle 3") && param(&attendee(&bobs, BOB), "PARTSTAT").as_deref() == Some("ACCEPTED"), "{bobs}");
+    }
+
+    /// An attendee who put something else under their copy's name blocks
+    /// nobody: the next update gets a fresh name.
+    async fn a_taken_name_blocks_nobody(srv: TestServer) {
+        let uid = "r10";
+        let path = "/calendars/alice/default/r10.ics";
+        put_as(&srv, "alice", path, &meeting(uid, &[BOB, CAROL], "")).await;
+        let r = srv.as_user("DELETE", &copy_path("bob", uid), "bob").header("schedule-reply", "F").send().await;
+        assert_eq!(r.status, 204);
+        let other = meeting("other-uid", &[], "").replace(&format!("ORGANIZER;CN=Alice:{ALICE}\r\nATTENDEE;CN=Alice;PARTSTAT=ACCEPTED:{ALICE}\r\n"), "");
+        assert_eq!(put_as(&srv, "bob", &copy_path("bob", uid), &other).await.status, 201);
+        let org = get_as(&srv, "alice", path).await.text();
+        assert_eq!(put_as(&srv, "alice", path, &edit(&org, "SUMMARY:Réunion de rentrée", "SUMMARY:Réunion déplacée")).await.status, 204);
+        assert!(get_as(&srv, "carol", &copy_path("carol", uid)).await.text().contains("Réunion déplacée"));
+        assert_eq!(inbox_messages(&srv, "bob", "REQUEST", uid).await.len(), 2, "bob got the update too");
+        assert_eq!(get_as(&srv, "bob", &copy_path("bob", uid)).await.text(), other);
+        assert_eq!(deliveries_left(&srv).await, 0);
+    }
+
+    both_stores!(
+        cancel_then_request_to_one_attendee,
+        one_attendee_under_two_addresses,
+        own_events_are_not_taken_over,
+        a_late_request_does_not_resurrect,
+        organizer_alone_is_stored_as_sent,
+        folded_organizer_schedules,
+        invitation_volume_is_bounded,
+        a_stale_organizer_copy_keeps_answers,
+        a_taken_name_blocks_nobody,
+    );
+}
+
 both_stores!(
     principals_inboxes_and_outboxes,
     invite_accept_and_decline_across_academies,
@@ -748,6 +913,10 @@ ORGANIZER;CN=Boss:mailto:boss@example.com\r\nATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP
         let answer = smtp.received().remove(1);
         assert_eq!(answer.rcpt_to, vec!["boss@example.com".to_string()]);
         assert!(String::from_utf8_lossy(&answer.data).contains("method=REPLY"));
+        // An invitation whose From is not its ORGANIZER changes nothing.
+        let other = email("mallory@example.com", "bob@ac-lyon.fr", "CANCEL", &invite.replace("METHOD:REQUEST", "METHOD:CANCEL").replace("SEQUENCE", "X-S"));
+        assert_eq!(lmtp(lmtp_addr, "mallory@example.com", "bob@ac-lyon.fr", &other).await, (250, Some(550)));
+        assert_eq!(get_as(&srv2, "bob", &copy_path("bob", "outside-1")).await.status, 200);
         // A message claiming a platform account as organizer is forged.
         let spoof = email("alice@ac-lyon.fr", "bob@ac-lyon.fr", "REQUEST", &invite.replace("mailto:boss@example.com", ALICE).replace("outside-1", "spoof-1"));
         assert_eq!(lmtp(lmtp_addr, "alice@ac-lyon.fr", "bob@ac-lyon.fr", &spoof).await, (250, Some(550)));
