@@ -326,8 +326,13 @@ async fn main() {
             percentile(&l, 0.99)
         );
     };
-    for scenario in [Scenario::PutPlain, Scenario::PutInvite] {
-        for clients in [1, 32] {
+    // SCHEDULING_LOAD_ONLY=put_invite10 (or put_plain, freebusy10): one
+    // scenario, at 1 client (to profile it).
+    let only = std::env::var("SCHEDULING_LOAD_ONLY").ok();
+    let wanted = |s: Scenario| only.as_deref().is_none_or(|o| o == s.name());
+    let concurrencies: &[usize] = if only.is_some() { &[1] } else { &[1, 32] };
+    for scenario in [Scenario::PutPlain, Scenario::PutInvite].into_iter().filter(|s| wanted(*s)) {
+        for &clients in concurrencies {
             match measure(run.clone(), scenario, clients, seconds).await {
                 Ok(m) => {
                     report(scenario, clients, &m);
@@ -343,13 +348,16 @@ async fn main() {
             }
         }
     }
+    if !wanted(Scenario::FreeBusy) {
+        std::process::exit(i32::from(failed));
+    }
     let t = Instant::now();
     if let Err(e) = load_calendars(&run, 10.min(run.attendees), 5_000).await {
         eprintln!("loading the calendars: {e}");
         std::process::exit(1);
     }
     eprintln!("loaded 10 × 5,000 events in {:.1} s", t.elapsed().as_secs_f64());
-    for clients in [1, 32] {
+    for &clients in concurrencies {
         match measure(run.clone(), Scenario::FreeBusy, clients, seconds).await {
             Ok(m) => report(Scenario::FreeBusy, clients, &m),
             Err(e) => {

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::address::{address_set, calendar_user, CalendarUser};
 use super::freebusy::invalid_message;
-use super::props::default_calendar;
-use super::{inbox_path, new_schedule_tag};
+use super::props::default_calendar_among;
+use super::new_schedule_tag;
 use crate::app::AppState;
 use crate::auth::acl::{self, Privileges};
 use crate::caldav::collection::CALENDAR_HOMES;
@@ -289,18 +289,28 @@ async fn delivery_writes(state: &AppState, delivery: &Delivery) -> DavResult<Vec
         }
     }
     let mut out = Vec::new();
+    let mut parsed: Vec<(&str, Option<ICalendar>)> = Vec::new();
     for id in order {
         let Some(recipient) = state.store.principal(id).await? else { continue };
         if recipient.disabled {
             continue;
         }
-        ensure_home_with_permanent(state, &recipient, CALENDAR_HOMES).await?;
+        let Some(home) = recipient_home(state, &recipient).await? else { continue };
         let quota = Some(recipient.quota_bytes.unwrap_or(state.config.default_quota_bytes));
         let mut group = RecipientWrites { recipient: id, writes: Vec::new(), follow_up: Vec::new() };
         let mut copies: Vec<(String, Working)> = Vec::new();
         let mut inbox_texts: Vec<&str> = Vec::new();
         for m in delivery.messages.iter().filter(|m| m.recipient == id) {
-            let Ok(message) = ICalendar::parse(&m.message) else {
+            // One parse per distinct message (most recipients get the same).
+            let message = match parsed.iter().find(|(t, _)| *t == m.message.as_str()) {
+                Some((_, p)) => p.clone(),
+                None => {
+                    let p = ICalendar::parse(&m.message).ok();
+                    parsed.push((m.message.as_str(), p.clone()));
+                    p
+                }
+            };
+            let Some(message) = message else {
                 tracing::warn!(recipient = id, "an unreadable message was queued; skipped");
                 continue;
             };
@@ -327,13 +337,11 @@ async fn delivery_writes(state: &AppState, delivery: &Delivery) -> DavResult<Vec
             // is processed (and only when it was: an ignored one is stale).
             if applied && !inbox_texts.contains(&m.message.as_str()) {
                 inbox_texts.push(&m.message);
-                if let Some(inbox) = inbox_write(state, &recipient, &message, &m.message, quota).await? {
-                    group.writes.push(inbox);
-                }
+                group.writes.push(inbox_write(&home.inbox, &message, &m.message, quota));
             }
         }
         for (uid, working) in copies.into_iter().filter(|(_, w)| w.changed) {
-            if let Some(write) = copy_write(state, &recipient, &uid, working, quota).await? {
+            if let Some(write) = copy_write(state, &recipient, &home, &uid, working, quota).await? {
                 // The copy first: the inbox message tells of it.
                 group.writes.insert(0, write);
             }
@@ -343,6 +351,30 @@ async fn delivery_writes(state: &AppState, delivery: &Delivery) -> DavResult<Vec
         }
     }
     Ok(out)
+}
+
+/// What a delivery needs of a recipient's calendar home: their inbox and
+/// the home's collections (one read for all), the home and its inbox
+/// created first when missing.
+struct RecipientHome {
+    inbox: Collection,
+    children: Vec<Collection>,
+}
+
+async fn recipient_home(state: &AppState, recipient: &Principal) -> DavResult<Option<RecipientHome>> {
+    let inbox_name = super::INBOX;
+    let read = |home: Collection| async move {
+        let children = state.store.child_collections(home.id).await?;
+        let inbox = children.iter().find(|c| c.name() == inbox_name).cloned();
+        DavResult::Ok(inbox.map(|inbox| RecipientHome { inbox, children }))
+    };
+    if let Some(home) = state.store.collection_by_path(&CALENDAR_HOMES.home_path(&recipient.username)).await? {
+        if let Some(found) = read(home).await? {
+            return Ok(Some(found));
+        }
+    }
+    let home = ensure_home_with_permanent(state, recipient, CALENDAR_HOMES).await?;
+    read(home).await
 }
 
 /// The UIDs of the REQUESTs of `delivery` whose organizer, an account of
@@ -505,11 +537,18 @@ async fn apply_reply_to(
 }
 
 /// The write that leaves `recipient`'s copy of `uid` as `working` says.
-async fn copy_write(state: &AppState, recipient: &Principal, uid: &str, working: Working, quota: Option<i64>) -> DavResult<Option<BatchWrite>> {
+async fn copy_write(
+    state: &AppState,
+    recipient: &Principal,
+    home: &RecipientHome,
+    uid: &str,
+    working: Working,
+    quota: Option<i64>,
+) -> DavResult<Option<BatchWrite>> {
     match (working.current, working.stored) {
         (Some(copy), Some((collection, meta))) => stored_copy(state, &collection, Some(&meta), uid, copy, working.tag, quota).await,
         (Some(copy), None) => {
-            let Some(calendar) = default_calendar(state, recipient).await? else {
+            let Some(calendar) = default_calendar_among(state, &home.inbox, &home.children).await? else {
                 tracing::info!(attendee = recipient.id, "no calendar takes invitations: not delivered (RFC 6638 §4.3)");
                 return Ok(None);
             };
@@ -589,15 +628,14 @@ fn member_name(uid: &str) -> String {
 }
 
 /// The copy of a message in `recipient`'s inbox (RFC 6638 §4).
-async fn inbox_write(state: &AppState, recipient: &Principal, message: &ICalendar, text: &str, quota: Option<i64>) -> DavResult<Option<BatchWrite>> {
-    let Some(inbox) = state.store.collection_by_path(&inbox_path(&recipient.username)).await? else { return Ok(None) };
+fn inbox_write(inbox: &Collection, message: &ICalendar, text: &str, quota: Option<i64>) -> BatchWrite {
     let component = message
         .components
         .iter()
         .find(|c| !matches!(c.component_type, ICalendarComponentType::VCalendar | ICalendarComponentType::VTimezone))
         .map(|c| c.component_type.as_str().to_string());
     let index = ObjectIndex { uid: uid_of(message), component: component.clone(), ..ObjectIndex::default() };
-    Ok(Some(BatchWrite::Put(PutObject {
+    BatchWrite::Put(PutObject {
         collection: inbox.id,
         collection_path: inbox.path.clone(),
         name: format!("{}.ics", uuid::Uuid::new_v4()),
@@ -613,7 +651,7 @@ async fn inbox_write(state: &AppState, recipient: &Principal, message: &ICalenda
         unique_uid: false,
         enqueue: Vec::new(),
         schedule_tag: None,
-    })))
+    })
 }
 
 /// The handlers of scheduling's jobs.
