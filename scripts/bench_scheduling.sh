@@ -9,7 +9,10 @@
 # when it is set, else a private cluster as scripts/test.sh starts one),
 # creates the accounts (org1…, att1…, in two académies), runs the load and
 # stops the server. SECONDS (per cell) defaults to 10, ORGANIZERS to 32,
-# ATTENDEES to 40. A benchmark, not a test: compare figures of one sitting.
+# ATTENDEES to 320 (each invitation draws 10 of them: with 32 organizers
+# at once, about as spread as invitations over a national directory; a
+# small pool, e.g. 40, measures 32 organizers inviting the same people at
+# the same moment). A benchmark, not a test: compare figures of one sitting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +23,7 @@ cargo build --locked --release --bin almanach --example scheduling_load
 STORE=${1:?sqlite or postgres}
 SECONDS_PER_CELL=${2:-10}
 ORGANIZERS=${3:-32}
-ATTENDEES=${4:-40}
+ATTENDEES=${4:-320}
 WORK=$(mktemp -d /tmp/almanach-bench-sched.XXXXXX)
 SERVER_PID= DROP_DB= PG_DIR=
 cleanup() {

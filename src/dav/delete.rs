@@ -27,24 +27,36 @@ pub async fn delete(req: &DavRequest<'_>) -> DavResult<Response> {
                 WriteCondition::MustExist | WriteCondition::None => None,
             };
             let hooks: Vec<_> = req.state.registry.member_hooks(parent.kind).collect();
-            for hook in &hooks {
-                hook.check_condition(req, Some(meta))?;
+            let mut meta = meta.clone();
+            for attempt in 0..3 {
+                for hook in &hooks {
+                    hook.check_condition(req, Some(&meta))?;
+                }
+                // The jobs of the hooks, written with the removal of the
+                // version they were computed from.
+                let mut enqueue = Vec::new();
+                for hook in &hooks {
+                    enqueue.extend(hook.before_unbind(req, parent, &meta, UnbindOp::Delete).await?);
+                }
+                let pinned = if_match.is_none() && !enqueue.is_empty();
+                let condition = if_match.clone().or_else(|| pinned.then(|| meta.etag.clone()));
+                // An object gone by now (a concurrent DELETE or MOVE won) is
+                // 404, `If-Match` or not: RFC 7232 §5 ignores preconditions
+                // when the request without them would not succeed.
+                match store.delete_object(&Resolved::collection(parent), &meta.name, condition.as_deref(), &guard, enqueue.clone()).await {
+                    Ok(ids) => {
+                        req.state.jobs.run_committed(req.state, &enqueue, &ids).await;
+                        break;
+                    }
+                    // The version the hooks read changed meanwhile (a reply
+                    // merged): decide again on the new one; the client asked
+                    // for no particular version.
+                    Err(crate::store::StoreError::PreconditionFailed) if pinned && attempt < 2 => {
+                        meta = store.object(parent.id, &meta.name).await?.ok_or_else(DavError::not_found)?;
+                    }
+                    Err(e) => return Err(DavError::from_store(req, e)),
+                }
             }
-            // The jobs of the hooks, written with the removal of the
-            // version they were computed from.
-            let mut enqueue = Vec::new();
-            for hook in &hooks {
-                enqueue.extend(hook.before_unbind(req, parent, meta, UnbindOp::Delete).await?);
-            }
-            let if_match = if_match.or_else(|| (!enqueue.is_empty()).then(|| meta.etag.clone()));
-            // An object gone by now (a concurrent DELETE or MOVE won) is 404,
-            // `If-Match` or not: RFC 7232 §5 ignores preconditions when the
-            // request without them would not succeed.
-            let ids = store
-                .delete_object(&Resolved::collection(parent), &meta.name, if_match.as_deref(), &guard, enqueue.clone())
-                .await
-                .map_err(|e| DavError::from_store(req, e))?;
-            req.state.jobs.run_committed(req.state, &enqueue, &ids).await;
         }
         Resource::Collection { collection, .. } => {
             // RFC 4918 §9.6.1: a collection DELETE acts as Depth: infinity.

@@ -263,11 +263,16 @@ impl MemberHook for ImplicitScheduling {
         // the object are kept (with If-Schedule-Tag-Match as the RFC
         // says; without any condition too: a client's stale copy must not
         // erase them, nor be refused for "changing" other attendees').
+        let me = address_set(req.state, &owner).await?;
+        // An object that names an ORGANIZER without being a scheduling
+        // object of its owner (neither organizer nor attendee: a copy of
+        // someone else's meeting, an import) is stored as any other.
+        if old.is_none() && matches!(itip::role(&parsed, &me), Ok(Role::Plain)) {
+            prepared.schedule_tag = None;
+            return Ok(prepared);
+        }
         let new = match &old {
-            Some(old) => {
-                let me = address_set(req.state, &owner).await?;
-                itip::merge_attendee_status(old, &parsed, &me)
-            }
+            Some(old) => itip::merge_attendee_status(old, &parsed, &me),
             None => parsed.clone(),
         };
         if previous.is_none() {
