@@ -144,7 +144,8 @@ impl Jobs {
             if ids.is_empty() {
                 break;
             }
-            let lease = self.handlers.iter().map(|h| h.lease()).max().unwrap_or(Duration::from_secs(120));
+            // The jobs run here are those of handlers that run in requests.
+            let lease = self.handlers.iter().filter(|h| h.runs_in_request()).map(|h| h.lease()).max().unwrap_or(Duration::from_secs(120));
             let claimed = match state.store.claim_job_ids(&ids, now_millis(), lease).await {
                 Ok(jobs) => jobs,
                 Err(e) => {

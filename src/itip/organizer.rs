@@ -725,15 +725,11 @@ pub fn merge_attendee_status(stored: &ICalendar, new: &ICalendar, owner: &Addres
         return new.clone();
     };
     let taken = [ICalendarParameterName::Partstat, ICalendarParameterName::DelegatedTo, ICalendarParameterName::ScheduleStatus];
-    let spans: Vec<_> = merged.items.iter().map(|i| merged.span(&i.tree)).collect();
-    for (k, item) in merged.items.iter_mut().enumerate() {
+    // (A component the client moved asks its attendees again: that is
+    // `organizer_change`'s reset to NEEDS-ACTION, after this merge.)
+    for item in merged.items.iter_mut() {
         let source = stored.item(item.rid).or(stored.master());
         let Some(source) = source else { continue };
-        // A component the client moved asks its attendees again: their
-        // answers are for another time (RFC 5546 §2.1.5).
-        if source.rid == item.rid && stored.span(&source.tree) != spans[k] {
-            continue;
-        }
         for entry in item.tree.comp.entries.iter_mut().filter(|e| e.name == ICalendarProperty::Attendee) {
             let Some(who) = address_of(entry).filter(|a| !owner.contains(a)) else { continue };
             let Some(known) = source.tree.attendee(&who) else { continue };

@@ -207,16 +207,34 @@ impl JobHandler for DeliveryHandler {
         // recipient's writes go on their own; what fails for one is
         // logged and dropped, then the job is done.
         tracing::warn!(error = %last, "a delivery kept failing as a whole; delivering recipient by recipient");
-        let groups = match delivery_writes(state, &delivery).await {
-            Ok(w) => w,
-            Err(e) => return retry_or_abandon(state, job, e.to_string()),
-        };
+        let mut recipients: Vec<PrincipalId> = Vec::new();
+        for m in &delivery.messages {
+            if !recipients.contains(&m.recipient) {
+                recipients.push(m.recipient);
+            }
+        }
         let mut follow_up = Vec::new();
-        for g in groups {
-            let batch = WriteBatch { writes: g.writes, complete_jobs: Vec::new(), enqueue: g.follow_up };
-            match state.store.apply_batch(batch).await {
-                Ok(written) => follow_up.extend(written.jobs),
-                Err(e) => tracing::warn!(error = %e, recipient = g.recipient, "a scheduling message could not be delivered to this recipient"),
+        for id in recipients {
+            // Each recipient read, decided and written on its own, a few
+            // times if its copy changes meanwhile.
+            for attempt in 0..3 {
+                let groups = match delivery_writes_for(state, &delivery, Some(id)).await {
+                    Ok(w) => w,
+                    Err(e) => return retry_or_abandon(state, job, e.to_string()),
+                };
+                let Some(g) = groups.into_iter().next() else { break };
+                let batch = WriteBatch { writes: g.writes, complete_jobs: Vec::new(), enqueue: g.follow_up };
+                match state.store.apply_batch(batch).await {
+                    Ok(written) => {
+                        follow_up.extend(written.jobs);
+                        break;
+                    }
+                    Err(e) if is_conflict(&e) && attempt < 2 && !matches!(e, StoreError::QuotaExceeded | StoreError::Invalid(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, recipient = id, "a scheduling message could not be delivered to this recipient");
+                        break;
+                    }
+                }
             }
         }
         match state.store.complete_job(job.id).await {
@@ -256,7 +274,6 @@ fn is_conflict(e: &StoreError) -> bool {
 
 /// What a delivery writes for one recipient.
 struct RecipientWrites {
-    recipient: PrincipalId,
     writes: Vec<BatchWrite>,
     /// Deliveries it causes in turn (a reply forwarded to the other
     /// attendees).
@@ -279,12 +296,17 @@ struct Working {
 /// one person under two addresses) are applied one after the other to one
 /// copy in memory, so each recipient gets one write per object.
 async fn delivery_writes(state: &AppState, delivery: &Delivery) -> DavResult<Vec<RecipientWrites>> {
+    delivery_writes_for(state, delivery, None).await
+}
+
+/// [`delivery_writes`] for one recipient (`only`), or all.
+async fn delivery_writes_for(state: &AppState, delivery: &Delivery, only: Option<PrincipalId>) -> DavResult<Vec<RecipientWrites>> {
     // RFC 5546 §2.1.5: a REQUEST from an organizer of the platform who no
     // longer has the event (deleted while the delivery waited) is stale.
     let organizer_gone = organizer_gone(state, delivery).await?;
     let mut order: Vec<PrincipalId> = Vec::new();
     for m in &delivery.messages {
-        if !order.contains(&m.recipient) {
+        if !order.contains(&m.recipient) && only.is_none_or(|o| o == m.recipient) {
             order.push(m.recipient);
         }
     }
@@ -297,9 +319,10 @@ async fn delivery_writes(state: &AppState, delivery: &Delivery) -> DavResult<Vec
         }
         let Some(home) = recipient_home(state, &recipient).await? else { continue };
         let quota = Some(recipient.quota_bytes.unwrap_or(state.config.default_quota_bytes));
-        let mut group = RecipientWrites { recipient: id, writes: Vec::new(), follow_up: Vec::new() };
+        let mut group = RecipientWrites { writes: Vec::new(), follow_up: Vec::new() };
         let mut copies: Vec<(String, Working)> = Vec::new();
         let mut inbox_texts: Vec<&str> = Vec::new();
+        let mut inbox: Vec<(String, BatchWrite)> = Vec::new();
         for m in delivery.messages.iter().filter(|m| m.recipient == id) {
             // One parse per distinct message (most recipients get the same).
             let message = match parsed.iter().find(|(t, _)| *t == m.message.as_str()) {
@@ -337,15 +360,19 @@ async fn delivery_writes(state: &AppState, delivery: &Delivery) -> DavResult<Vec
             // is processed (and only when it was: an ignored one is stale).
             if applied && !inbox_texts.contains(&m.message.as_str()) {
                 inbox_texts.push(&m.message);
-                group.writes.push(inbox_write(&home.inbox, &message, &m.message, quota));
+                inbox.push((uid.clone(), inbox_write(&home.inbox, &message, &m.message)));
             }
         }
+        let mut written: Vec<String> = Vec::new();
         for (uid, working) in copies.into_iter().filter(|(_, w)| w.changed) {
             if let Some(write) = copy_write(state, &recipient, &home, &uid, working, quota).await? {
-                // The copy first: the inbox message tells of it.
-                group.writes.insert(0, write);
+                group.writes.push(write);
+                written.push(uid);
             }
         }
+        // The inbox messages of the copies written (not of a message whose
+        // copy the calendar refused, or that had no calendar to go to).
+        group.writes.extend(inbox.into_iter().filter(|(uid, _)| written.contains(uid)).map(|(_, w)| w));
         if !group.writes.is_empty() {
             out.push(group);
         }
@@ -546,7 +573,10 @@ async fn copy_write(
     quota: Option<i64>,
 ) -> DavResult<Option<BatchWrite>> {
     match (working.current, working.stored) {
-        (Some(copy), Some((collection, meta))) => stored_copy(state, &collection, Some(&meta), uid, copy, working.tag, quota).await,
+        // Updates of an existing copy are not held to the quota (an
+        // organizer's change or cancellation must reach a full account);
+        // a new invitation is.
+        (Some(copy), Some((collection, meta))) => stored_copy(state, &collection, Some(&meta), uid, copy, working.tag, None).await,
         (Some(copy), None) => {
             let Some(calendar) = default_calendar_among(state, &home.inbox, &home.children).await? else {
                 tracing::info!(attendee = recipient.id, "no calendar takes invitations: not delivered (RFC 6638 §4.3)");
@@ -628,7 +658,7 @@ fn member_name(uid: &str) -> String {
 }
 
 /// The copy of a message in `recipient`'s inbox (RFC 6638 §4).
-fn inbox_write(inbox: &Collection, message: &ICalendar, text: &str, quota: Option<i64>) -> BatchWrite {
+fn inbox_write(inbox: &Collection, message: &ICalendar, text: &str) -> BatchWrite {
     let component = message
         .components
         .iter()
@@ -645,7 +675,7 @@ fn inbox_write(inbox: &Collection, message: &ICalendar, text: &str, quota: Optio
         ),
         content: Bytes::from(text.to_string()),
         condition: WriteCondition::MustNotExist,
-        quota_limit: quota,
+        quota_limit: None,
         guard: LockGuard::none(),
         index,
         unique_uid: false,

@@ -202,7 +202,17 @@ const MAX_MESSAGE_BYTES: usize = 32 << 20;
 fn check_message_volume(new: Option<&ICalendar>, body_len: usize) -> DavResult<()> {
     use calcard::icalendar::ICalendarProperty;
     let Some(new) = new else { return Ok(()) };
-    let attendees = new.components.iter().map(|c| c.entries.iter().filter(|e| e.name == ICalendarProperty::Attendee).count()).sum::<usize>();
+    // Each distinct address gets one message, whatever the number of
+    // components naming it.
+    let mut addresses: Vec<String> = new
+        .components
+        .iter()
+        .flat_map(|c| c.entries.iter().filter(|e| e.name == ICalendarProperty::Attendee))
+        .filter_map(|e| e.values.first().and_then(|v| v.as_text()).map(|t| t.trim().to_ascii_lowercase()))
+        .collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    let attendees = addresses.len();
     if attendees.saturating_mul(body_len) > MAX_MESSAGE_BYTES {
         tracing::info!(body_len, attendees, "scheduling refused: the invitations would repeat the object for each attendee");
         return Err(DavError::forbidden_by(pre::MAX_RESOURCE_SIZE));
@@ -264,6 +274,9 @@ impl MemberHook for ImplicitScheduling {
         // says; without any condition too: a client's stale copy must not
         // erase them, nor be refused for "changing" other attendees').
         let me = address_set(req.state, &owner).await?;
+        if previous.is_none() {
+            check_unique_uid(req, &owner, &parsed).await?;
+        }
         // An object that names an ORGANIZER without being a scheduling
         // object of its owner (neither organizer nor attendee: a copy of
         // someone else's meeting, an import) is stored as any other.
@@ -271,13 +284,14 @@ impl MemberHook for ImplicitScheduling {
             prepared.schedule_tag = None;
             return Ok(prepared);
         }
+        // A client that names the version it changes with If-Match has
+        // seen the answers in it: its values stand (an organizer asking
+        // everyone again). Otherwise the answers merged since are kept.
+        let merge = schedule_tag_match(req).is_some() || req.header("if-match").is_none();
         let new = match &old {
-            Some(old) => itip::merge_attendee_status(old, &parsed, &me),
-            None => parsed.clone(),
+            Some(old) if merge => itip::merge_attendee_status(old, &parsed, &me),
+            _ => parsed.clone(),
         };
-        if previous.is_none() {
-            check_unique_uid(req, &owner, &new).await?;
-        }
         let Some(change) = change(req, &owner, old.as_ref(), Some(&new), prepared.content.len()).await? else {
             prepared.schedule_tag = None;
             return Ok(prepared);

@@ -134,6 +134,16 @@ impl JobHandler for SendHandler {
             Err(e) => return JobOutcome::Abandoned { error: format!("unreadable mail job: {e}") },
         };
         let organizer_side = !matches!(Method::parse(&mail.method), Some(Method::Reply | Method::Counter | Method::Refresh));
+        // RFC 5546 §2.1.5: an invitation whose event its organizer deleted
+        // while the message waited (the relay down) is stale; the
+        // cancellation has gone, or goes, instead.
+        if matches!(Method::parse(&mail.method), Some(Method::Request | Method::Add)) {
+            match state.store.calendar_objects_by_uid(mail.owner, &mail.uid).await {
+                Ok(objects) if objects.is_empty() => return JobOutcome::Done,
+                Ok(_) => {}
+                Err(e) => return JobOutcome::RetryAt { at: state.jobs.retry_at(job), error: e.to_string() },
+            }
+        }
         let outcome = send(state, &mail, organizer_side).await;
         let (code, result) = match outcome {
             Ok(()) => (status::SENT, JobOutcome::Done),

@@ -753,7 +753,60 @@ mod review_findings {
         assert_eq!(deliveries_left(&srv).await, 0);
     }
 
+    /// A cancellation reaches an attendee whose account is full; a new
+    /// invitation does not fill it further.
+    async fn a_full_account_still_gets_cancellations(srv: TestServer) {
+        let srv = srv.sibling(|c| c.default_quota_bytes = 4_000).await;
+        let uid = "full-1";
+        let path = "/calendars/alice/default/full.ics";
+        assert_eq!(put_as(&srv, "alice", path, &meeting(uid, &[BOB], "")).await.status, 201);
+        assert_eq!(get_as(&srv, "bob", &copy_path("bob", uid)).await.status, 200);
+        // Bob fills his account.
+        let filler = meeting("filler", &[], &format!("DESCRIPTION:{}\r\n", "x".repeat(1_500)))
+            .replace(&format!("ORGANIZER;CN=Alice:{ALICE}\r\nATTENDEE;CN=Alice;PARTSTAT=ACCEPTED:{ALICE}\r\n"), "");
+        let mut n = 0;
+        while put_as(&srv, "bob", &format!("/calendars/bob/default/f{n}.ics"), &filler.replace("UID:filler", &format!("UID:filler-{n}"))).await.status == 201 {
+            n += 1;
+            assert!(n < 10);
+        }
+        let small = filler.replace(&"x".repeat(1_500), "x");
+        while put_as(&srv, "bob", &format!("/calendars/bob/default/f{n}.ics"), &small.replace("UID:filler", &format!("UID:filler-{n}"))).await.status == 201 {
+            n += 1;
+            assert!(n < 40);
+        }
+        // A new invitation does not fit: nothing is written for him.
+        assert_eq!(put_as(&srv, "alice", "/calendars/alice/default/full2.ics", &meeting("full-2", &[BOB], "")).await.status, 201);
+        assert_eq!(get_as(&srv, "bob", &copy_path("bob", "full-2")).await.status, 404);
+        // The cancellation of the first one reaches him.
+        assert_eq!(srv.as_user("DELETE", path, "alice").send().await.status, 204);
+        assert_eq!(get_as(&srv, "bob", &copy_path("bob", uid)).await.status, 404);
+        assert_eq!(inbox_messages(&srv, "bob", "CANCEL", uid).await.len(), 1);
+    }
+
+    /// A weekly meeting with its overrides is within the bound: attendees
+    /// are counted once, not once per component.
+    async fn a_recurring_meeting_with_overrides_is_not_refused(srv: TestServer) {
+        let attendees: Vec<String> = (0..40).map(|i| format!("mailto:p{i}@example.com")).collect();
+        let refs: Vec<&str> = attendees.iter().map(String::as_str).collect();
+        let mut overrides = String::new();
+        let lines: String = refs.iter().map(|a| format!("ATTENDEE;PARTSTAT=NEEDS-ACTION:{a}\r\n")).collect();
+        for week in 0..25 {
+            let day = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap() + chrono::Duration::weeks(week);
+            let d = day.format("%Y%m%d");
+            overrides.push_str(&format!(
+                "BEGIN:VEVENT\r\nUID:ov-1\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID:{d}T100000Z\r\nDTSTART:{d}T110000Z\r\nDTEND:{d}T120000Z\r\nSUMMARY:Point {week}\r\nDESCRIPTION:{}\r\nORGANIZER:{ALICE}\r\nATTENDEE;PARTSTAT=ACCEPTED:{ALICE}\r\n{lines}END:VEVENT\r\n",
+                "y".repeat(1_000)
+            ));
+        }
+        let body = weekly("ov-1", &refs, &overrides).replace("COUNT=10", "COUNT=30");
+        assert!(body.len() > 60_000);
+        let r = put_as(&srv, "alice", "/calendars/alice/default/ov.ics", &body).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+
     both_stores!(
+        a_full_account_still_gets_cancellations,
+        a_recurring_meeting_with_overrides_is_not_refused,
         cancel_then_request_to_one_attendee,
         one_attendee_under_two_addresses,
         own_events_are_not_taken_over,
