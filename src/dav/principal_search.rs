@@ -2,11 +2,16 @@
 //! (§9.4), which clients use to find colleagues and to list the principals
 //! they can see, and `principal-search-property-set` (§9.5), which says what
 //! can be searched. Only principals the user may read are found (its own
-//! académie, and itself).
+//! académie, and itself). A match is a substring under `i;unicode-casemap`
+//! (RFC 4790 §4.2.3, RFC 5051), as in the national directory; at most
+//! [`MAX_RESULTS`] principals are answered, with a 507 response for the
+//! request-URI (`DAV:number-of-matches-within-limits`, as RFC 6352 §8.6.2)
+//! when there are more or the search stopped at its bound: never a short
+//! answer that hides matches.
 
 use http::StatusCode;
 
-use super::error::{DavError, DavResult};
+use super::error::{conditions, DavError, DavResult};
 use super::multistatus::MultiStatus;
 use super::path::DavPath;
 use super::propfind::{PropfindPlan, PropfindRequest};
@@ -60,7 +65,8 @@ pub async fn principal_property_search(req: &DavRequest<'_>, root: &Element) -> 
     );
     let plan = PropfindPlan::new(&req.state.registry, PropfindRequest::Prop(names));
     let mut ms = MultiStatus::new();
-    for principal in req.state.store.search_principals(&search).await? {
+    let found = req.state.store.search_principals(&search).await?;
+    for principal in found.principals {
         let store_path = format!("/principals/{}/", principal.username);
         let resource = Resource::Principal(principal);
         if resource.privileges(req.user).is_empty() {
@@ -68,6 +74,10 @@ pub async fn principal_property_search(req: &DavRequest<'_>, root: &Element) -> 
         }
         let groups = plan.properties_of(req, &DavPath::from_store_path(&store_path), &resource).await?;
         ms.propstat_response(&req.href(&store_path), &groups);
+    }
+    if found.more {
+        let target = if req.path.trailing_slash { req.path.collection_path() } else { req.path.object_path() };
+        ms.status_error_response(&req.href(&target), StatusCode::INSUFFICIENT_STORAGE, conditions::NUMBER_OF_MATCHES_WITHIN_LIMITS);
     }
     Ok(multistatus(ms.finish()))
 }

@@ -27,28 +27,36 @@ pub struct DirectoryEntry {
     pub modified_at: Millis,
 }
 
-/// What a directory search term looks at.
+/// A searchable value of a directory entry: what the entry's card holds
+/// (FN, N, EMAIL) and what a principal search looks at. Each is indexed
+/// as the text a filter compares (RFC 6352 §10.5.4: a structured value is
+/// matched as a whole), folded with `i;unicode-casemap`, so that a term
+/// on a field matches exactly when the same text-match on the card's
+/// property does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DirectoryField {
-    /// The display name, the given name, the family name, "given family"
-    /// and the username: a term matches when it matches any of them.
-    Name,
-    /// Every current email address: a term matches when it matches any of
-    /// them.
+    /// The card's FN: [`full_name`].
+    FullName,
+    /// The card's N as text, components joined with `;`:
+    /// [`structured_name`] (`Leclerc;Timothée;;;`).
+    StructuredName,
+    /// Every email address (one EMAIL property each): a term matches when
+    /// it matches one of them.
     Email,
+    /// The display name of a principal that has one ([`display_name`]);
+    /// without one, its `DAV:displayname` is its username.
+    DisplayName,
+    /// The username.
+    Username,
 }
 
-/// How a term compares with a whole folded value (RFC 4790 §4.2).
+/// How a term compares with a whole folded value (RFC 4790 §4.2:
+/// equality, prefix, substring, suffix), for needles of any length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DirectoryMatch {
     Equals,
     Prefix,
-    /// Needles of 3 characters or more are looked up in the word-suffix index;
-    /// shorter ones are answered as [`DirectoryMatch::Prefix`] (see
-    /// docs/decisions.md, "The directory index").
     Substring,
-    /// As [`DirectoryMatch::Substring`]: shorter than 3 characters, only
-    /// values that also start with the needle are found.
     Suffix,
 }
 
@@ -60,13 +68,60 @@ pub struct DirectoryTerm {
     pub needle: String,
 }
 
+/// A search of the directory index: every clause must hold, and a clause
+/// holds when one of its terms matches (a conjunction of disjunctions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectorySearch {
-    /// No term: every active account (up to `limit`).
-    pub terms: Vec<DirectoryTerm>,
-    /// All terms must match (`allof`), or any (`anyof`).
-    pub match_all: bool,
-    pub limit: i64,
+    /// No clause: every active account (up to `limit`).
+    pub clauses: Vec<Vec<DirectoryTerm>>,
+    pub limit: usize,
+}
+
+/// What a search found: at most `limit` entries, ordered by username, and
+/// whether there may be more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryAnswer {
+    pub entries: Vec<DirectoryEntry>,
+    /// True when another accepted match exists beyond `limit`, or when the
+    /// search stopped at its bound on index rows before it had read every
+    /// candidate (then the answer may be short): never false while a match
+    /// is left out.
+    pub more: bool,
+}
+
+/// The caller's exact check of a candidate entry (the CardDAV layer matches
+/// the card's filter): the store narrows with its index, the caller decides.
+pub type EntryCheck<'a> = dyn Fn(&DirectoryEntry) -> bool + Send + Sync + 'a;
+
+/// The full name an entry shows (its card's FN): the display name, else
+/// "given family", else the username; trimmed, without carriage returns
+/// (a vCard text value cannot carry them back, RFC 2426 §4).
+pub fn full_name(username: &str, display: Option<&str>, given: Option<&str>, family: Option<&str>) -> String {
+    if let Some(d) = display_name(display) {
+        return d;
+    }
+    let parts: Vec<&str> =
+        [given, family].into_iter().flatten().map(str::trim).filter(|p| !p.is_empty()).collect();
+    let name = if parts.is_empty() { username.to_string() } else { parts.join(" ") };
+    text(&name)
+}
+
+/// The structured name an entry shows (its card's `N:family;given;;;`) as
+/// the text a filter compares: components joined with `;` (RFC 6352
+/// §10.5.4 matches a structured value as a whole).
+pub fn structured_name(given: Option<&str>, family: Option<&str>) -> String {
+    let component = |c: Option<&str>| text(c.unwrap_or("").trim());
+    format!("{};{};;;", component(family), component(given))
+}
+
+/// The display name of a principal that has one (not blank), trimmed.
+pub fn display_name(display: Option<&str>) -> Option<String> {
+    display.map(str::trim).filter(|d| !d.is_empty()).map(text)
+}
+
+/// A value as a vCard text property carries it: without carriage returns.
+fn text(value: &str) -> String {
+    value.replace('\r', "")
 }
 
 /// One account of a bulk import, upserted by username.
@@ -122,12 +177,16 @@ impl ImportCounts {
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
     // -- national directory
-    /// Active (not disabled) user principals matching the search, ordered
-    /// by username, at most `limit`. Every term is answered from an index
-    /// and matched exactly (no false candidates). When more than `limit`
-    /// match, which ones are returned is unspecified (the first found in
-    /// index order), so the cost stays bounded by the limit.
-    async fn directory_search(&self, search: &DirectorySearch) -> StoreResult<Vec<DirectoryEntry>>;
+    /// Active (not disabled) user principals that match the search and that
+    /// `accept` accepts, ordered by username, at most `limit`. Every term is
+    /// matched exactly on the folded values (the index narrows, the values
+    /// decide); `accept` is the caller's own check of each candidate. The
+    /// cost is bounded: the search reads index rows in order until it has
+    /// `limit + 1` accepted entries, the candidates run out, or it has read
+    /// its bound of rows (then `more` is set: the answer may be short).
+    /// When more than `limit` match, which ones are returned is unspecified
+    /// (the first found in index order).
+    async fn directory_search(&self, search: &DirectorySearch, accept: &EntryCheck<'_>) -> StoreResult<DirectoryAnswer>;
     /// The directory entry of an active user principal; None for unknown,
     /// disabled or non-user principals.
     async fn directory_entry(&self, username: &str) -> StoreResult<Option<DirectoryEntry>>;

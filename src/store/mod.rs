@@ -59,8 +59,8 @@ use async_trait::async_trait;
 pub use changes::{Change, ChangeStore};
 pub use collections::{Collection, CollectionKind, CollectionStore, NewCollection};
 pub use directory::{
-    AccountRecord, DirectoryEntry, DirectoryField, DirectoryMatch, DirectorySearch, DirectoryStore, DirectoryTerm,
-    ImportCounts, ImportOutcome,
+    AccountRecord, DirectoryAnswer, DirectoryEntry, DirectoryField, DirectoryMatch, DirectorySearch, DirectoryStore,
+    DirectoryTerm, EntryCheck, ImportCounts, ImportOutcome,
 };
 pub use locks::{Lock, LockCap, LockGuard, LockLimits, LockNull, LockScope, LockStore};
 pub use objects::{
@@ -69,7 +69,8 @@ pub use objects::{
 };
 pub use outbox::{Job, NewJob, OutboxStore};
 pub use principals::{
-    Academie, NewPrincipal, Principal, PrincipalEmail, PrincipalKind, PrincipalSearch, PrincipalStore, Region,
+    Academie, NewPrincipal, Principal, PrincipalAnswer, PrincipalEmail, PrincipalKind, PrincipalSearch, PrincipalStore,
+    Region,
 };
 pub use properties::{DeadProperty, PropertyStore, PropertyTarget, PropertyUpdate};
 pub use throttle::{LoginHistory, ThrottleStore};

@@ -68,8 +68,11 @@ pub struct Principal {
     pub created_at: Millis,
 }
 
-/// A principal search: case-insensitive substrings of names (display name
-/// or username) and of email addresses.
+/// A principal search (RFC 3744 §9.4): substrings of names (the
+/// `DAV:displayname` — the display name, or the username without one — and
+/// the username) and of email addresses, compared with `i;unicode-casemap`
+/// (RFC 4790 §4.2.3, RFC 5051), as the directory index folds them. An empty
+/// term matches every principal.
 #[derive(Debug, Clone, Default)]
 pub struct PrincipalSearch {
     /// Principals of this académie are searched...
@@ -81,6 +84,17 @@ pub struct PrincipalSearch {
     /// All terms must match (RFC 3744 `test="allof"`), or any (`anyof`).
     pub match_all: bool,
     pub limit: i64,
+}
+
+/// What a principal search found: at most `limit` principals, ordered by
+/// username, and whether there may be more.
+#[derive(Debug, Clone, Default)]
+pub struct PrincipalAnswer {
+    pub principals: Vec<Principal>,
+    /// True when another match exists beyond `limit`, or when the search
+    /// stopped at its bound on index rows before it had read every
+    /// candidate: never false while a match is left out.
+    pub more: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,8 +157,11 @@ pub trait PrincipalStore: Send + Sync {
     async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>>;
     async fn list_principals(&self) -> StoreResult<Vec<Principal>>;
     /// Active principals matching a search (RFC 3744 §9.4), among those of
-    /// `search.academie` and `search.always`, ordered by username.
-    async fn search_principals(&self, search: &PrincipalSearch) -> StoreResult<Vec<Principal>>;
+    /// `search.academie` and `search.always`, ordered by username, at most
+    /// `search.limit`. User principals are found through the directory index
+    /// (bounded like [`crate::store::DirectoryStore::directory_search`]),
+    /// rooms and resources by reading those of the académie.
+    async fn search_principals(&self, search: &PrincipalSearch) -> StoreResult<PrincipalAnswer>;
     async fn count_principals(&self) -> StoreResult<i64>;
     async fn set_password_hash(&self, id: PrincipalId, hash: &str) -> StoreResult<()>;
     async fn set_disabled(&self, id: PrincipalId, disabled: bool) -> StoreResult<()>;

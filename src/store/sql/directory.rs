@@ -150,54 +150,149 @@ macro_rules! body {
             rows.into_iter().map(PrincipalRow::into_principal).collect()
         }
 
-        pub(super) async fn search_principals(store: &Backend, search: &PrincipalSearch) -> StoreResult<Vec<Principal>> {
-            // $1 académie, $2 the searching user, $3 the limit, then one
-            // parameter per term (a LIKE pattern, lower-cased).
-            let mut conditions = Vec::new();
-            let mut patterns = Vec::new();
-            for term in &search.name_terms {
-                patterns.push(like_pattern(term));
-                let n = patterns.len() + 3;
-                conditions.push(format!(
-                    "(LOWER(COALESCE(p.display_name, '')) LIKE ${n} ESCAPE '\\' OR LOWER(p.username) LIKE ${n} ESCAPE '\\')"
-                ));
+        /// RFC 3744 §9.4. User principals through the directory index (its
+        /// walk, scoped to the académie); rooms and resources of the
+        /// académie, and the searching user, read and matched here on the
+        /// same folded values.
+        pub(super) async fn search_principals(store: &Backend, search: &PrincipalSearch) -> StoreResult<PrincipalAnswer> {
+            use $crate::collation::{fold, Collation};
+            let limit = usize::try_from(search.limit).unwrap_or(0);
+            if limit == 0 {
+                return Ok(PrincipalAnswer::default());
             }
-            for term in &search.email_terms {
-                patterns.push(like_pattern(term));
-                let n = patterns.len() + 3;
-                conditions.push(format!(
-                    "EXISTS (SELECT 1 FROM principal_emails e WHERE e.principal_id = p.id AND e.former = FALSE \
-                     AND e.address_lower LIKE ${n} ESCAPE '\\')"
-                ));
+            let folded = |t: &str| fold(Collation::UnicodeCasemap, t).into_owned();
+            let term = |field, needle: &str| DirectoryTerm { field, kind: DirectoryMatch::Substring, needle: needle.to_string() };
+            // One alternative list per search term; an empty term matches everyone.
+            let mut alternatives: Vec<Vec<DirectoryTerm>> = Vec::new();
+            let mut empty = false;
+            for name in search.name_terms.iter().map(|t| folded(t)) {
+                empty |= name.is_empty();
+                if !name.is_empty() {
+                    alternatives.push(vec![term(DirectoryField::DisplayName, &name), term(DirectoryField::Username, &name)]);
+                }
             }
-            let matched = if conditions.is_empty() {
-                "TRUE".to_string()
+            for address in search.email_terms.iter().map(|t| folded(t)) {
+                empty |= address.is_empty();
+                if !address.is_empty() {
+                    alternatives.push(vec![term(DirectoryField::Email, &address)]);
+                }
+            }
+            let clauses: Vec<Vec<DirectoryTerm>> = if search.match_all {
+                alternatives
+            } else if empty || alternatives.is_empty() {
+                Vec::new()
             } else {
-                conditions.join(if search.match_all { " AND " } else { " OR " })
+                vec![alternatives.concat()]
             };
-            let sql = format!(
-                "{} WHERE NOT p.disabled AND (a.slug = $1 OR p.id = $2) AND ({matched}) ORDER BY p.username LIMIT $3",
-                principal_select!()
-            );
-            let mut query = sqlx::query_as::<_, PrincipalRow>(&sql).bind(&search.academie).bind(search.always).bind(search.limit);
-            for p in &patterns {
-                query = query.bind(p);
+
+            let mut conn = store.reader().acquire().await?;
+            let academie: Option<(i64,)> = match &search.academie {
+                Some(slug) => sqlx::query_as("SELECT id FROM academies WHERE slug = $1").bind(slug).fetch_optional(&mut *conn).await?,
+                None => None,
+            };
+            let mut found: Vec<Principal> = Vec::new();
+            let mut more = false;
+            if let Some((academie,)) = academie {
+                if clauses.is_empty() {
+                    // Everyone in scope, by username.
+                    let rows: Vec<PrincipalRow> = sqlx::query_as(concat!(
+                        principal_select!(),
+                        "WHERE p.academie_id = $1 AND NOT p.disabled ORDER BY p.username LIMIT $2"
+                    ))
+                    .bind(academie)
+                    .bind(limit as i64 + 1)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    for row in rows {
+                        found.push(row.into_principal()?);
+                    }
+                } else {
+                    let walked = super::directory_index::walk(&mut conn, &clauses, Some(academie), limit, None).await?;
+                    more |= walked.more;
+                    found.extend(fetch_principals(&mut conn, &walked.ids).await?);
+                    // Rooms and resources are not in the directory index.
+                    let rows: Vec<PrincipalRow> = sqlx::query_as(concat!(
+                        principal_select!(),
+                        "WHERE p.academie_id = $1 AND p.kind <> 'user' AND NOT p.disabled"
+                    ))
+                    .bind(academie)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    let rooms = rows.into_iter().map(PrincipalRow::into_principal).collect::<StoreResult<Vec<_>>>()?;
+                    let emails = emails_of(&mut conn, &rooms.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
+                    for room in rooms {
+                        if principal_matches(&room, emails.get(&room.id).map_or(&[][..], |e| &e[..]), &clauses) {
+                            found.push(room);
+                        }
+                    }
+                }
             }
-            let rows = query.fetch_all(store.reader()).await?;
-            rows.into_iter().map(PrincipalRow::into_principal).collect()
+            if let Some(id) = search.always.filter(|id| !found.iter().any(|p| p.id == *id)) {
+                if let Some(me) = fetch_principal(&mut conn, id).await?.filter(|p| !p.disabled) {
+                    let emails = emails_of(&mut conn, &[id]).await?;
+                    if principal_matches(&me, emails.get(&id).map_or(&[][..], |e| &e[..]), &clauses) {
+                        found.push(me);
+                    }
+                }
+            }
+            found.sort_by(|a, b| a.username.cmp(&b.username));
+            found.dedup_by_key(|p| p.id);
+            more |= found.len() > limit;
+            found.truncate(limit);
+            Ok(PrincipalAnswer { principals: found, more })
         }
 
-        /// `%term%` for LIKE, lower-cased, with `%`, `_` and `\` escaped.
-        fn like_pattern(term: &str) -> String {
-            let mut p = String::from("%");
-            for c in term.to_lowercase().chars() {
-                if matches!(c, '%' | '_' | '\\') {
-                    p.push('\\');
-                }
-                p.push(c);
+        /// The principals of `ids`.
+        async fn fetch_principals(conn: &mut Conn, ids: &[i64]) -> StoreResult<Vec<Principal>> {
+            if ids.is_empty() {
+                return Ok(Vec::new());
             }
-            p.push('%');
-            p
+            let sql = format!("{} WHERE p.id IN ({})", principal_select!(), $crate::store::sql::directory_index::placeholders(1, ids.len()));
+            let mut query = sqlx::query_as::<_, PrincipalRow>(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(&mut *conn).await?.into_iter().map(PrincipalRow::into_principal).collect()
+        }
+
+        /// The folded addresses of `ids`.
+        async fn emails_of(conn: &mut Conn, ids: &[i64]) -> StoreResult<std::collections::HashMap<i64, Vec<String>>> {
+            let mut out: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+            if ids.is_empty() {
+                return Ok(out);
+            }
+            let sql = format!(
+                "SELECT principal_id, address FROM principal_emails WHERE principal_id IN ({}) AND former = FALSE",
+                $crate::store::sql::directory_index::placeholders(1, ids.len())
+            );
+            let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            for (id, address) in query.fetch_all(&mut *conn).await? {
+                out.entry(id).or_default().push($crate::collation::fold($crate::collation::Collation::UnicodeCasemap, &address).into_owned());
+            }
+            Ok(out)
+        }
+
+        /// Whether a principal read here meets every clause, on the values
+        /// the directory index would hold for it (folded).
+        fn principal_matches(p: &Principal, emails: &[String], clauses: &[Vec<DirectoryTerm>]) -> bool {
+            use $crate::collation::{fold, Collation};
+            let display = $crate::store::directory::display_name(p.display_name.as_deref())
+                .map(|d| fold(Collation::UnicodeCasemap, &d).into_owned());
+            let username = fold(Collation::UnicodeCasemap, &p.username).into_owned();
+            clauses.iter().all(|clause| {
+                clause.iter().any(|t| {
+                    let values: Vec<&str> = match t.field {
+                        DirectoryField::DisplayName => display.as_deref().into_iter().collect(),
+                        DirectoryField::Username => vec![username.as_str()],
+                        DirectoryField::Email => emails.iter().map(String::as_str).collect(),
+                        DirectoryField::FullName | DirectoryField::StructuredName => Vec::new(),
+                    };
+                    values.into_iter().any(|v| $crate::store::sql::directory_index::value_matches(t, v))
+                })
+            })
         }
 
         pub(super) async fn count_principals(store: &Backend) -> StoreResult<i64> {

@@ -1,121 +1,163 @@
-//! The national directory: the search index over the names and email
-//! addresses of active user principals, and the searches on it.
+//! The national directory: the search index over the searchable values of
+//! active user principals (their card's FN, N and EMAIL, their display name
+//! and username), and the searches on it.
 //!
 //! `directory_terms` holds one row per distinct searchable value of a
 //! principal, folded with `i;unicode-casemap` ([`crate::collation::fold`],
 //! RFC 5051 §2) here in Rust, so that the index agrees byte for byte with
-//! the collation the CardDAV filter applies. Only active user principals
-//! have rows: every write path that changes a principal's names, emails,
-//! kind or disabled flag rewrites its rows ([`body!`]'s `refresh_terms`).
+//! the collation the CardDAV filter applies; each field is the text a
+//! filter compares ([`DirectoryField`]). Only active user principals have
+//! rows: every write path that changes a principal's names, emails, kind or
+//! disabled flag rewrites its rows ([`body!`]'s `refresh_terms`).
 //!
-//! A term is answered from an index and matched exactly:
+//! A term is narrowed with an index and matched exactly on the values
+//! (docs/decisions.md, "The directory index"):
 //! - equals and starts-with: a byte-wise range on `(field, term)`;
-//! - contains and ends-with, 3 characters or more: a byte-wise range on
-//!   `directory_suffixes` (every suffix of every word of the values) on the
-//!   needle's longest word piece, checked on the values with the backend's
-//!   `term_pattern*` (`LIKE` / `GLOB`) when the piece is not the needle;
-//! - contains and ends-with shorter than 3 characters: as starts-with (see
-//!   docs/decisions.md).
+//! - contains and ends-with: a byte-wise range on `directory_suffixes`
+//!   (the text from every position of the names, and apart from them of
+//!   the usernames and the local part of addresses, cut to
+//!   [`SUFFIX_CHARS`] characters) on a window of
+//!   the needle, and for addresses the principals of the mail domains that
+//!   hold the needle (`directory_domains`, `h` rows); each candidate is
+//!   checked on its values with the backend's `term_pattern*`
+//!   (`LIKE` / `GLOB`).
 //!
-//! A search reads at most a few times `limit` index rows: it stops as soon
-//! as `limit` distinct principals are found, whatever the number of matches.
+//! A search reads the index in key order, in chunks, and stops at `limit + 1`
+//! accepted principals, when the candidates run out, or at [`ROW_BUDGET`]
+//! rows (then it says the answer may be short): its cost is bounded
+//! whatever the needle.
 
 use crate::collation::{fold, Collation};
+use crate::store::directory::{display_name, full_name, structured_name};
+use crate::store::sql::rows::prefix_upper;
 use crate::store::{DirectoryField, DirectoryMatch, DirectoryTerm};
 
-/// Shortest needle the suffix index answers as a contains or ends-with
-/// (shorter ones are answered as starts-with: see docs/decisions.md).
-pub const SUFFIX_MIN_CHARS: usize = 3;
-
-/// Suffixes in `directory_suffixes` are cut to this many characters; a
-/// longer needle piece is looked up by its first `SUFFIX_CHARS` characters
-/// and checked on the values.
+/// Rows of `directory_suffixes` hold the text from one position of a value,
+/// cut to this many characters. A needle longer than this is looked up by a
+/// window of this many of its characters and checked on the values.
 pub const SUFFIX_CHARS: usize = 12;
 
-/// The characters that separate the words of a value for the suffix index:
-/// those of usernames and addresses. Spaces, hyphens and apostrophes are
-/// part of words, so a needle taken across the words of a name ("e la" in
-/// "Marie de la Fontaine", "n-pi") is a plain range too.
-pub fn is_word_separator(c: char) -> bool {
-    matches!(c, '.' | '@' | '_')
+/// Most index rows one search reads (over every range it walks); beyond, it
+/// stops and answers what it has with `more` set. Bounds the cost of a
+/// needle whose candidates rarely match (an allof whose other clause is
+/// rare, an ends-with whose window is common elsewhere in the values).
+pub const ROW_BUDGET: usize = 4000;
+
+/// Counting a range to choose where to start stops at this many rows.
+pub const COUNT_CAP: usize = 400;
+
+/// Most windows of one needle considered.
+const MAX_WINDOWS: usize = 8;
+
+/// The `directory_suffixes.kind` of a row: the text it comes from. The
+/// first column of the key, so that a range holds the rows of one kind only
+/// (a name needle never reads the many address rows that hold it, as
+/// "elodie" in "elodie.martin@…" for the name "Élodie Martin"), and a
+/// contains of up to [`SUFFIX_CHARS`] characters on FN or EMAIL is a range
+/// whose every row matches (no check on the values).
+///
+/// The card's FN (and the display name, which is the FN when there is one).
+pub const FN_KIND: i64 = 1;
+/// The email addresses (their local part and `@`, running on into the
+/// domain).
+pub const EMAIL_KIND: i64 = 2;
+/// The other names: the components of N, and a display name that differs
+/// from the FN; a row that a [`FN_KIND`] row starts with is left out (a
+/// name needle reads both kinds).
+pub const NAME_KIND: i64 = 3;
+/// The username; a row that an [`EMAIL_KIND`] row starts with is left out
+/// (a username needle reads both kinds).
+pub const USERNAME_KIND: i64 = 4;
+
+/// The `field` of the `directory_terms` rows holding the mail domains of a
+/// principal's addresses (walked to find the principals of a domain).
+pub const DOMAIN_FIELD: &str = "h";
+
+/// The `field` column value of a search field.
+pub fn field_code(field: DirectoryField) -> &'static str {
+    match field {
+        DirectoryField::FullName => "f",
+        DirectoryField::StructuredName => "n",
+        DirectoryField::Email => "e",
+        DirectoryField::DisplayName => "d",
+        DirectoryField::Username => "u",
+    }
 }
 
-/// The bit of a field in `directory_suffixes.fields`.
-pub fn field_bit(field: &str) -> i64 {
-    if field == "e" {
-        2
-    } else {
-        1
-    }
+/// The mail domain of a folded address: what follows its last `@` (the
+/// whole address when it has none, so that every address has one).
+pub fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or(address, |(_, domain)| domain)
 }
 
 /// The `directory_suffixes` rows of one principal from its `(field, folded
-/// value)` rows: every suffix of every word (cut to [`SUFFIX_CHARS`]) that
-/// is a whole word or has at least [`SUFFIX_MIN_CHARS`] characters, with the
-/// bits of the fields it occurs in, leaving out a suffix that is a prefix
-/// of another one with at least its fields (a range scan on the longer one
-/// finds the principal already). Sorted by suffix.
+/// value)` rows: for every position of its names (FN, display name, each
+/// `;`-separated component of N), of its username and of the local part of
+/// its addresses (up to and with the `@`), the text from there, cut to
+/// [`SUFFIX_CHARS`] characters (so an address's rows run on into its
+/// domain), with its kind ([`FN_KIND`], [`EMAIL_KIND`], [`NAME_KIND`],
+/// [`USERNAME_KIND`]); a row that is a prefix of another one of its kind
+/// is left out (a range scan on the longer one finds the principal
+/// already), and so is a [`NAME_KIND`] row that a [`FN_KIND`] row starts
+/// with, a [`USERNAME_KIND`] row that an [`EMAIL_KIND`] row starts with.
+/// Sorted by kind, then suffix.
+///
+/// So a needle of up to [`SUFFIX_CHARS`] characters that occurs in a name,
+/// a username or an address's local part (or starts there and runs on into
+/// the domain) starts one of the principal's rows, and any window of a
+/// longer one does.
 pub fn suffixes_of<'a>(terms: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String, i64)> {
-    let mut all: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    use std::collections::BTreeSet;
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    let mut by_kind: [BTreeSet<String>; 4] = Default::default();
+    let mut positions = |value: &str, end: usize, kind: i64| {
+        for (start, _) in value.char_indices().take_while(|(i, _)| *i < end) {
+            let rest = &value[start..];
+            let cut = rest.char_indices().nth(SUFFIX_CHARS).map_or(rest.len(), |(i, _)| i);
+            by_kind[kind as usize - 1].insert(rest[..cut].to_string());
+        }
+    };
     for (field, value) in terms {
-        let bit = field_bit(field);
-        for word in value.split(is_word_separator) {
-            for (start, _) in word.char_indices() {
-                let rest = &word[start..];
-                let mut ends = rest.char_indices().map(|(i, _)| i).chain([rest.len()]);
-                if start > 0 && ends.clone().nth(SUFFIX_MIN_CHARS).is_none() {
-                    continue;
-                }
-                let cut = ends.nth(SUFFIX_CHARS).unwrap_or(rest.len());
-                *all.entry(rest[..cut].to_string()).or_insert(0) |= bit;
+        match field {
+            "f" => positions(value, value.len(), FN_KIND),
+            "d" => positions(value, value.len(), NAME_KIND),
+            "n" => value.split(';').for_each(|component| positions(component, component.len(), NAME_KIND)),
+            "u" => positions(value, value.len(), USERNAME_KIND),
+            "e" => positions(value, value.rfind('@').map_or(value.len(), |at| at + 1), EMAIL_KIND),
+            _ => {}
+        }
+    }
+    // Whether a row of `set` starts with `row` (other than `row` itself,
+    // unless `equal`): the rows starting with it follow it in order.
+    let covered = |set: &BTreeSet<String>, row: &str, equal: bool| {
+        let from = if equal { Included(row) } else { Excluded(row) };
+        set.range::<str, _>((from, Unbounded)).next().is_some_and(|other| other.starts_with(row))
+    };
+    let mut out = Vec::new();
+    for kind in [FN_KIND, EMAIL_KIND, NAME_KIND, USERNAME_KIND] {
+        let own = &by_kind[kind as usize - 1];
+        let wider = match kind {
+            NAME_KIND => Some(&by_kind[FN_KIND as usize - 1]),
+            USERNAME_KIND => Some(&by_kind[EMAIL_KIND as usize - 1]),
+            _ => None,
+        };
+        for row in own {
+            if !covered(own, row, false) && !wider.is_some_and(|w| covered(w, row, true)) {
+                out.push((row.clone(), kind));
             }
         }
     }
-    let all: Vec<(String, i64)> = all.into_iter().collect();
-    let mut out = Vec::with_capacity(all.len());
-    for (i, (suffix, bits)) in all.iter().enumerate() {
-        // The suffixes that start with this one follow it in sorted order.
-        let covered = all[i + 1..]
-            .iter()
-            .take_while(|(other, _)| other.starts_with(suffix.as_str()))
-            .any(|(_, other_bits)| other_bits & bits == *bits);
-        if !covered {
-            out.push((suffix.clone(), *bits));
-        }
-    }
     out
-}
-
-/// The piece of a contains or ends-with needle that drives the suffix
-/// index, cut to [`SUFFIX_CHARS`] characters, and whether a match on it is
-/// a match of the needle (no separator, not cut: no check on the values).
-/// The pieces between separators lie inside one word of a matching value:
-/// the first one ends a word (its suffix row exists if it has at least
-/// [`SUFFIX_MIN_CHARS`] characters), the others start a word (whole words
-/// always have a row). The longest usable piece is taken; `None` when
-/// there is none (a needle like "ie." or "-"; see `term_candidates`).
-pub fn suffix_probe(needle: &str) -> Option<(String, bool)> {
-    let piece = needle
-        .split(is_word_separator)
-        .enumerate()
-        .filter(|(i, p)| if *i == 0 { p.chars().count() >= SUFFIX_MIN_CHARS } else { !p.is_empty() })
-        .map(|(_, p)| p)
-        .max_by_key(|p| p.chars().count())?;
-    let cut = piece.char_indices().nth(SUFFIX_CHARS).map_or(piece.len(), |(i, _)| i);
-    Some((piece[..cut].to_string(), cut == needle.len()))
 }
 
 /// Rows per multi-row statement (well under SQLite's 32,766 and
 /// PostgreSQL's 65,535 parameters for every statement here).
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
-/// The `field` column value of a search field.
-pub fn field_code(field: DirectoryField) -> &'static str {
-    match field {
-        DirectoryField::Name => "n",
-        DirectoryField::Email => "e",
-    }
-}
+/// A `directory_terms` row: the principal, its académie (both index
+/// tables carry it, so a search scoped to an académie filters inside the
+/// index), the field and the folded value.
+pub type TermRow = (i64, Option<i64>, &'static str, String);
 
 /// The searchable values of one principal.
 pub struct TermSource<'a> {
@@ -127,52 +169,175 @@ pub struct TermSource<'a> {
 }
 
 /// The `(field, folded value)` rows of a principal, without duplicates or
-/// empty values: names are the display name, the given name, the family
-/// name, "given family" and the username; then every address.
+/// empty values: its full name (`f`), structured name (`n`), username
+/// (`u`), display name when it has one (`d`), every address (`e`) and the
+/// mail domain of each ([`DOMAIN_FIELD`]).
 pub fn terms_of(src: &TermSource<'_>) -> Vec<(&'static str, String)> {
-    let given_family = match (src.given_name, src.family_name) {
-        (Some(g), Some(f)) => Some(format!("{g} {f}")),
-        _ => None,
-    };
-    let names = [src.display_name, src.given_name, src.family_name, given_family.as_deref(), Some(src.username)];
     let mut out: Vec<(&'static str, String)> = Vec::new();
     let mut push = |field: &'static str, value: &str| {
-        let folded = fold(Collation::UnicodeCasemap, value.trim()).into_owned();
+        let folded = fold(Collation::UnicodeCasemap, value).into_owned();
         if !folded.is_empty() && !out.iter().any(|(f, v)| *f == field && *v == folded) {
             out.push((field, folded));
         }
     };
-    for name in names.into_iter().flatten() {
-        push("n", name);
+    push("f", &full_name(src.username, src.display_name, src.given_name, src.family_name));
+    push("n", &structured_name(src.given_name, src.family_name));
+    push("u", src.username);
+    if let Some(display) = display_name(src.display_name) {
+        push("d", &display);
     }
     for address in src.emails {
+        let address = address.trim();
         push("e", address);
+        let folded = fold(Collation::UnicodeCasemap, address);
+        push(DOMAIN_FIELD, domain_of(&folded));
     }
     out
 }
 
-/// How the store answers a term: the kind actually used on the index.
-pub fn effective_kind(term: &DirectoryTerm) -> DirectoryMatch {
+/// Whether a folded value matches a term (RFC 4790 §4.2 on the folded
+/// text, which is `i;unicode-casemap`).
+pub fn value_matches(term: &DirectoryTerm, value: &str) -> bool {
+    let needle = term.needle.as_str();
     match term.kind {
-        DirectoryMatch::Substring | DirectoryMatch::Suffix if term.needle.chars().count() < SUFFIX_MIN_CHARS => {
-            DirectoryMatch::Prefix
-        }
-        kind => kind,
+        DirectoryMatch::Equals => value == needle,
+        DirectoryMatch::Prefix => value.starts_with(needle),
+        DirectoryMatch::Substring => value.contains(needle),
+        DirectoryMatch::Suffix => value.ends_with(needle),
     }
 }
 
-/// The term that drives an `allof` search (the others filter its rows):
-/// the most selective by kind, then the longest needle.
-pub fn driving_term(terms: &[DirectoryTerm]) -> usize {
-    let rank = |t: &DirectoryTerm| {
-        let kind = match effective_kind(t) {
-            DirectoryMatch::Equals => 0,
-            DirectoryMatch::Prefix => 1,
-            DirectoryMatch::Substring | DirectoryMatch::Suffix => 2,
-        };
-        (kind, std::cmp::Reverse(t.needle.chars().count()))
-    };
-    (0..terms.len()).min_by_key(|&i| rank(&terms[i])).unwrap_or(0)
+// ------------------------------------------------------------ planning
+
+/// Where the candidates of a term are read from, in key order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// `directory_terms` rows of `field` whose term is in `range`.
+    Terms { field: &'static str, range: Range },
+    /// `directory_suffixes` rows of `kind` whose suffix starts with
+    /// `prefix`.
+    Suffixes { kind: i64, prefix: String },
+    /// Every active user principal, by username (a term no index can
+    /// narrow, such as N contains ";").
+    Everyone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Range {
+    Equal(String),
+    Prefix(String),
+}
+
+/// One part of the candidates of a term: any of `options` reads them all
+/// (an option: the ranges of one window of the needle, in each kind of
+/// text it can lie in), the one with the fewest rows is walked. With
+/// `exact`, every row of its ranges matches the term (no check on the
+/// values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub options: Vec<Vec<Source>>,
+    pub exact: bool,
+}
+
+/// How the candidates of `term` are found: the union of the parts (none:
+/// nothing can match). `domains` are the mail domains of the directory
+/// (folded), read when the term is a contains or ends-with on addresses
+/// without `@`.
+pub fn term_parts(term: &DirectoryTerm, domains: &[String]) -> Vec<Part> {
+    let x = term.needle.as_str();
+    let code = field_code(term.field);
+    let terms = |range| Part { options: vec![vec![Source::Terms { field: code, range }]], exact: true };
+    let contains = term.kind == DirectoryMatch::Substring;
+    // A contains that fits in a row: every row starting with it holds it.
+    let whole = contains && x.chars().count() <= SUFFIX_CHARS;
+    match (term.kind, term.field) {
+        (DirectoryMatch::Equals, _) => vec![terms(Range::Equal(x.to_string()))],
+        (DirectoryMatch::Prefix, _) => vec![terms(Range::Prefix(x.to_string()))],
+        (_, DirectoryField::FullName) => vec![Part { options: windows(x, &[FN_KIND]), exact: whole }],
+        (_, DirectoryField::DisplayName) => vec![Part { options: windows(x, &[FN_KIND, NAME_KIND]), exact: false }],
+        (_, DirectoryField::Username) => vec![Part { options: windows(x, &[USERNAME_KIND, EMAIL_KIND]), exact: false }],
+        // A piece of the needle between `;` lies inside one component.
+        (_, DirectoryField::StructuredName) => {
+            let options: Vec<Vec<Source>> =
+                x.split(';').filter(|p| !p.is_empty()).flat_map(|p| windows(p, &[FN_KIND, NAME_KIND])).collect();
+            if options.is_empty() {
+                vec![Part { options: vec![vec![Source::Everyone]], exact: false }]
+            } else {
+                vec![Part { options, exact: false }]
+            }
+        }
+        (_, DirectoryField::Email) => match x.find('@') {
+            // The needle's `@` is the address's: it starts in the local
+            // part or at the `@`, where the rows run on into the domain.
+            Some(at) => vec![Part { options: address_windows(x, at), exact: whole }],
+            // Inside the local part, or inside the domain; an ends-with
+            // without `@` ends the domain.
+            None => {
+                let mut parts = Vec::new();
+                if contains {
+                    parts.push(Part { options: windows(x, &[EMAIL_KIND]), exact: whole });
+                }
+                for domain in domains {
+                    let found = if contains { domain.contains(x) } else { domain.ends_with(x) };
+                    if found {
+                        parts.push(Part {
+                            options: vec![vec![Source::Terms { field: DOMAIN_FIELD, range: Range::Equal(domain.clone()) }]],
+                            exact: true,
+                        });
+                    }
+                }
+                parts
+            }
+        },
+    }
+}
+
+/// The windows of `text` a suffix range can look up, each in `kinds`: the
+/// text itself when it fits in [`SUFFIX_CHARS`], otherwise up to
+/// [`MAX_WINDOWS`] of its runs of that many characters, spread over it
+/// (first and last included).
+pub fn windows(text: &str, kinds: &[i64]) -> Vec<Vec<Source>> {
+    let in_kinds = |prefix: &str| kinds.iter().map(|&kind| Source::Suffixes { kind, prefix: prefix.to_string() }).collect();
+    let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    let count = starts.len();
+    if count <= SUFFIX_CHARS {
+        return vec![in_kinds(text)];
+    }
+    let last = count - SUFFIX_CHARS;
+    spread(last + 1)
+        .into_iter()
+        .map(|k| {
+            let end = starts.get(k + SUFFIX_CHARS).copied().unwrap_or(text.len());
+            in_kinds(&text[starts[k]..end])
+        })
+        .collect()
+}
+
+/// The windows of an address needle whose first `@` is at byte `at`: those
+/// starting at or before the `@` (an address has rows only there), of
+/// [`SUFFIX_CHARS`] characters when the needle has them (a shorter window
+/// at the end finds all that a longer one before it does, and more).
+fn address_windows(text: &str, at: usize) -> Vec<Vec<Source>> {
+    let all: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    let last = all.len().saturating_sub(SUFFIX_CHARS);
+    let starts: Vec<usize> = all.iter().copied().take_while(|i| *i <= at).take(last + 1).collect();
+    spread(starts.len())
+        .into_iter()
+        .map(|k| {
+            let end = all.get(k + SUFFIX_CHARS).copied().unwrap_or(text.len());
+            vec![Source::Suffixes { kind: EMAIL_KIND, prefix: text[starts[k]..end].to_string() }]
+        })
+        .collect()
+}
+
+/// Up to [`MAX_WINDOWS`] of `0..n`, spread evenly, first and last included.
+fn spread(n: usize) -> Vec<usize> {
+    if n <= MAX_WINDOWS {
+        return (0..n).collect();
+    }
+    let mut out: Vec<usize> = (0..MAX_WINDOWS).map(|i| i * (n - 1) / (MAX_WINDOWS - 1)).collect();
+    out.dedup();
+    out
 }
 
 /// `$start, $start+1, …` (`count` numbered parameters).
@@ -180,40 +345,98 @@ pub fn placeholders(start: usize, count: usize) -> String {
     (start..start + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
+/// A statement parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The SQL of the rows of `source` (aliased inside), in key order, after
+/// `cursor`, at most `limit`, of principals of the académie `scope` when
+/// given (filtered inside the index: both index tables carry the
+/// principal's académie): selects `k` (the key) and `principal_id`.
+pub fn source_sql(
+    source: &Source,
+    scope: Option<i64>,
+    cursor: Option<&(String, i64)>,
+    limit: usize,
+    binds: &mut Vec<Bind>,
+) -> String {
+    let mut push = |b: Bind| {
+        binds.push(b);
+        format!("${}", binds.len())
+    };
+    let (select, table, mut conditions, key) = match source {
+        Source::Terms { field, range } => {
+            let mut conditions = vec![format!("field = {}", push(Bind::Text(field.to_string())))];
+            match range {
+                Range::Equal(v) => conditions.push(format!("term = {}", push(Bind::Text(v.clone())))),
+                Range::Prefix(v) => {
+                    conditions.push(format!("term >= {}", push(Bind::Text(v.clone()))));
+                    conditions.push(format!("term < {}", push(Bind::Text(prefix_upper(v)))));
+                }
+            }
+            ("term AS k, principal_id", "directory_terms", conditions, "term")
+        }
+        Source::Suffixes { kind, prefix } => {
+            let conditions = vec![
+                format!("kind = {kind}"),
+                format!("suffix >= {}", push(Bind::Text(prefix.clone()))),
+                format!("suffix < {}", push(Bind::Text(prefix_upper(prefix)))),
+            ];
+            ("suffix AS k, principal_id", "directory_suffixes", conditions, "suffix")
+        }
+        Source::Everyone => (
+            "username AS k, id AS principal_id",
+            "principals",
+            vec!["kind = 'user'".to_string(), "NOT disabled".to_string()],
+            "username",
+        ),
+    };
+    let id = if matches!(source, Source::Everyone) { "id" } else { "principal_id" };
+    if let Some(academie) = scope {
+        conditions.push(format!("academie_id = {}", push(Bind::Int(academie))));
+    }
+    if let Some((k, p)) = cursor {
+        if matches!(source, Source::Everyone) {
+            conditions.push(format!("username > {}", push(Bind::Text(k.clone()))));
+        } else {
+            let k = push(Bind::Text(k.clone()));
+            let p = push(Bind::Int(*p));
+            conditions.push(format!("({key}, {id}) > ({k}, {p})"));
+        }
+    }
+    format!("SELECT {select} FROM {table} WHERE {} ORDER BY {key}, {id} LIMIT {limit}", conditions.join(" AND "))
+}
+
 /// The functions of this concern, for the database of the enclosing module.
 macro_rules! body {
     () => {
+        use std::collections::HashSet;
+
+        use sqlx::Row;
+
         use super::*;
         use $crate::store::sql::directory_index::*;
 
         // ------------------------------------------------------ Store methods
 
-        pub(super) async fn directory_search(store: &Backend, search: &DirectorySearch) -> StoreResult<Vec<DirectoryEntry>> {
-            if search.limit <= 0 {
-                return Ok(Vec::new());
+        pub(super) async fn directory_search(
+            store: &Backend,
+            search: &DirectorySearch,
+            accept: &EntryCheck<'_>,
+        ) -> StoreResult<DirectoryAnswer> {
+            if search.limit == 0 {
+                return Ok(DirectoryAnswer::default());
             }
-            let limit = search.limit as usize;
-            let ids = if search.terms.is_empty() {
-                all_active(&mut *store.reader().acquire().await?, search.limit).await?
-            } else if search.match_all {
-                let driver = driving_term(&search.terms);
-                let others: Vec<&DirectoryTerm> =
-                    search.terms.iter().enumerate().filter(|(i, _)| *i != driver).map(|(_, t)| t).collect();
-                term_candidates(store, &search.terms[driver], &others, limit).await?
-            } else {
-                let mut ids: Vec<i64> = Vec::new();
-                for term in &search.terms {
-                    for id in term_candidates(store, term, &[], limit).await? {
-                        if !ids.contains(&id) {
-                            ids.push(id);
-                        }
-                    }
-                }
-                ids
-            };
-            let mut entries = fetch_entries(&mut *store.reader().acquire().await?, &ids).await?;
-            entries.truncate(limit);
-            Ok(entries)
+            let mut conn = store.reader().acquire().await?;
+            let walked = walk(&mut conn, &search.clauses, None, search.limit, Some(accept)).await?;
+            let mut entries = walked.entries;
+            entries.sort_by(|a, b| a.username.cmp(&b.username));
+            let more = walked.more || entries.len() > search.limit;
+            entries.truncate(search.limit);
+            Ok(DirectoryAnswer { entries, more })
         }
 
         pub(super) async fn directory_entry(store: &Backend, username: &str) -> StoreResult<Option<DirectoryEntry>> {
@@ -231,169 +454,243 @@ macro_rules! body {
 
         // ------------------------------------------------------------ search
 
-        /// The first `limit` active user principals by username (a search
-        /// without terms).
-        async fn all_active(conn: &mut Conn, limit: i64) -> StoreResult<Vec<i64>> {
-            let rows: Vec<(i64,)> = sqlx::query_as(
-                "SELECT id FROM principals WHERE kind = 'user' AND NOT disabled ORDER BY username LIMIT $1",
-            )
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?;
-            Ok(rows.into_iter().map(|(id,)| id).collect())
+        /// What a walk found: the accepted principals (with their entries
+        /// when a check needed them), and whether there may be more.
+        pub(super) struct Walked {
+            pub ids: Vec<i64>,
+            pub entries: Vec<DirectoryEntry>,
+            pub more: bool,
         }
 
-        /// Up to `limit` distinct principals matching `driver` (on its index)
-        /// and every term of `filters` (checked per principal). Reads a few
-        /// times `limit` rows, more only while principals repeat.
-        async fn term_candidates(
-            store: &Backend,
-            driver: &DirectoryTerm,
-            filters: &[&DirectoryTerm],
-            limit: usize,
-        ) -> StoreResult<Vec<i64>> {
-            match effective_kind(driver) {
-                // Walk the btree in order and stop at the limit.
-                DirectoryMatch::Equals | DirectoryMatch::Prefix => {
-                    let (sql, binds) = candidates_sql(driver, filters);
-                    let sql = format!("{sql} ORDER BY t.field, t.term");
-                    distinct_ids(&mut *store.reader().acquire().await?, &sql, &binds, limit, true).await
-                }
-                // A range scan of the suffix index on the needle's longest
-                // word piece, in order, stopping at the limit; checked on
-                // the values when the piece is not the whole needle (or for
-                // ends-with).
-                DirectoryMatch::Substring | DirectoryMatch::Suffix => {
-                    let sql = suffix_candidates_sql(driver, filters);
-                    distinct_ids(&mut *store.reader().acquire().await?, &sql.0, &sql.1, limit, true).await
-                }
-            }
-        }
-
-        /// The statement selecting the principal ids matching the contains
-        /// or ends-with `driver` through `directory_suffixes`, and every
-        /// term of `filters`, with its parameters, ordered by the index.
-        fn suffix_candidates_sql(driver: &DirectoryTerm, filters: &[&DirectoryTerm]) -> (String, Vec<String>) {
-            let Some((piece, whole)) = suffix_probe(&driver.needle) else {
-                // No piece the suffix index can answer: the field's values
-                // in index order, each checked (stops at the limit).
-                let mut binds = Vec::new();
-                let mut sql = format!(
-                    "SELECT t.principal_id FROM directory_terms t WHERE {}",
-                    term_condition("t", driver, &mut binds)
-                );
-                for term in filters {
-                    let condition = term_condition("f", term, &mut binds);
-                    sql.push_str(&format!(
-                        " AND EXISTS (SELECT 1 FROM directory_terms f WHERE f.principal_id = t.principal_id AND {condition})"
-                    ));
-                }
-                sql.push_str(" ORDER BY t.field, t.term");
-                return (sql, binds);
-            };
-            let mut binds: Vec<String> = vec![piece.clone(), prefix_upper(&piece)];
-            let mut sql = format!(
-                "SELECT t.principal_id FROM directory_suffixes t WHERE t.suffix >= $1 AND t.suffix < $2 \
-                 AND (t.fields & {}) <> 0",
-                field_bit(field_code(driver.field))
-            );
-            if !whole || driver.kind == DirectoryMatch::Suffix {
-                let condition = term_condition("v", driver, &mut binds);
-                sql.push_str(&format!(
-                    " AND EXISTS (SELECT 1 FROM directory_terms v WHERE v.principal_id = t.principal_id AND {condition})"
-                ));
-            }
-            for term in filters {
-                let condition = term_condition("f", term, &mut binds);
-                sql.push_str(&format!(
-                    " AND EXISTS (SELECT 1 FROM directory_terms f WHERE f.principal_id = t.principal_id AND {condition})"
-                ));
-            }
-            sql.push_str(" ORDER BY t.suffix, t.principal_id");
-            (sql, binds)
-        }
-
-        /// The statement selecting the principal ids of the rows `t` that
-        /// match the equals or starts-with `driver` (a range of the
-        /// `(field, term)` index) and whose principal matches every filter,
-        /// with its parameters.
-        fn candidates_sql(driver: &DirectoryTerm, filters: &[&DirectoryTerm]) -> (String, Vec<String>) {
-            let mut binds: Vec<String> = Vec::new();
-            let mut sql = format!(
-                "SELECT t.principal_id FROM directory_terms t WHERE {}",
-                term_condition("t", driver, &mut binds)
-            );
-            for term in filters {
-                let condition = term_condition("f", term, &mut binds);
-                sql.push_str(&format!(
-                    " AND EXISTS (SELECT 1 FROM directory_terms f WHERE f.principal_id = t.principal_id AND {condition})"
-                ));
-            }
-            (sql, binds)
-        }
-
-        /// Up to `limit` distinct principal ids from `sql` (which selects
-        /// principal ids): fetches a few more rows than `limit`, and with
-        /// `grow`, fetches again with a larger limit while principals repeat.
-        async fn distinct_ids(
+        /// Up to `limit + 1` active user principals matching every clause
+        /// (and in the académie `scope`), accepted by `accept` (on their
+        /// entries; None: accepted as found). Walks the parts of the
+        /// cheapest clause in key order, in chunks, checking each candidate
+        /// on its values, and stops at `limit + 1`, when the parts run out or
+        /// after [`ROW_BUDGET`] rows (`more` then).
+        pub(super) async fn walk(
             conn: &mut Conn,
-            sql: &str,
-            binds: &[String],
+            clauses: &[Vec<DirectoryTerm>],
+            scope: Option<i64>,
             limit: usize,
-            grow: bool,
-        ) -> StoreResult<Vec<i64>> {
-            let mut fetch = limit * 2 + 16;
-            loop {
-                let statement = format!("{sql} LIMIT {fetch}");
-                let mut query = sqlx::query_as::<_, (i64,)>(&statement);
-                for b in binds {
-                    query = query.bind(b);
-                }
-                let rows = query.fetch_all(&mut *conn).await?;
-                let mut ids: Vec<i64> = Vec::with_capacity(limit);
-                for (id,) in &rows {
-                    if ids.len() == limit {
+            accept: Option<&EntryCheck<'_>>,
+        ) -> StoreResult<Walked> {
+            let needs_domains = clauses.iter().flatten().any(|t| {
+                t.field == DirectoryField::Email
+                    && matches!(t.kind, DirectoryMatch::Substring | DirectoryMatch::Suffix)
+                    && !t.needle.contains('@')
+            });
+            let domains: Vec<String> = if needs_domains {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT domain FROM directory_domains").fetch_all(&mut *conn).await?;
+                rows.into_iter().map(|(d,)| d).collect()
+            } else {
+                Vec::new()
+            };
+            // Per clause, per term: its parts.
+            let planned: Vec<Vec<Vec<Part>>> = clauses
+                .iter()
+                .map(|clause| clause.iter().map(|t| term_parts(t, &domains)).collect())
+                .collect();
+            let (driver, chosen) = choose(conn, &planned, scope).await?;
+            let mut walked = Walked { ids: Vec::new(), entries: Vec::new(), more: false };
+            let mut seen: HashSet<i64> = HashSet::new();
+            let mut read = 0usize;
+            for (source, exact) in chosen {
+                // The candidate must match the walked clause (any of its
+                // terms: unless every row of the range matches one) and
+                // every other clause.
+                let checked: Vec<&Vec<DirectoryTerm>> =
+                    clauses.iter().enumerate().filter(|(i, _)| *i != driver || !exact).map(|(_, c)| c).collect();
+                let mut cursor: Option<(String, i64)> = None;
+                let mut chunk = 2 * (limit + 1) + 16;
+                loop {
+                    if walked.ids.len() > limit {
+                        walked.more = true;
+                        return Ok(walked);
+                    }
+                    if read >= ROW_BUDGET {
+                        walked.more = true;
+                        return Ok(walked);
+                    }
+                    let size = chunk.min(ROW_BUDGET - read);
+                    let mut binds = Vec::new();
+                    let inner = source_sql(&source, scope, cursor.as_ref(), size, &mut binds);
+                    let ok = candidate_condition(&checked, &mut binds);
+                    let sql = format!(
+                        "SELECT c.k, c.principal_id, CASE WHEN {ok} THEN 1 ELSE 0 END FROM ({inner}) c ORDER BY c.k, c.principal_id"
+                    );
+                    let mut query = sqlx::query_as::<_, (String, i64, i32)>(&sql);
+                    for b in binds {
+                        query = match b {
+                            Bind::Text(t) => query.bind(t),
+                            Bind::Int(i) => query.bind(i),
+                        };
+                    }
+                    let rows = query.fetch_all(&mut *conn).await?;
+                    read += rows.len();
+                    let found: Vec<i64> = rows
+                        .iter()
+                        .filter(|(_, id, ok)| *ok == 1 && seen.insert(*id))
+                        .map(|(_, id, _)| *id)
+                        .collect();
+                    take(conn, &mut walked, found, limit, accept).await?;
+                    if rows.len() < size {
                         break;
                     }
-                    if !ids.contains(id) {
-                        ids.push(*id);
+                    cursor = rows.last().map(|(k, id, _)| (k.clone(), *id));
+                    chunk *= 4;
+                }
+            }
+            walked.more = walked.ids.len() > limit;
+            Ok(walked)
+        }
+
+        /// Accept `found` (in order) until `limit + 1` are accepted: as
+        /// they are, or after `accept` on their entries.
+        async fn take(
+            conn: &mut Conn,
+            walked: &mut Walked,
+            found: Vec<i64>,
+            limit: usize,
+            accept: Option<&EntryCheck<'_>>,
+        ) -> StoreResult<()> {
+            let Some(accept) = accept else {
+                let room = (limit + 1).saturating_sub(walked.ids.len());
+                walked.ids.extend(found.into_iter().take(room));
+                return Ok(());
+            };
+            let mut rest = &found[..];
+            while !rest.is_empty() && walked.ids.len() <= limit {
+                let room = (limit + 1 - walked.ids.len()).min(rest.len());
+                let (batch, later) = rest.split_at(room);
+                rest = later;
+                for entry in fetch_entries(&mut *conn, batch).await? {
+                    if walked.ids.len() <= limit && accept(&entry) {
+                        walked.ids.push(entry.principal);
+                        walked.entries.push(entry);
                     }
                 }
-                if ids.len() == limit || rows.len() < fetch || !grow {
-                    return Ok(ids);
+            }
+            Ok(())
+        }
+
+        /// The clause to walk (the one whose parts have the fewest rows,
+        /// counting each range up to [`COUNT_CAP`] rows, in the académie
+        /// `scope`), and the ranges to read for its parts, each once:
+        /// `(source, exact)` — exact when every row of the range matches a
+        /// term of the clause. Counts only when there is a choice. No
+        /// clause: everyone, by username.
+        async fn choose(
+            conn: &mut Conn,
+            planned: &[Vec<Vec<Part>>],
+            scope: Option<i64>,
+        ) -> StoreResult<(usize, Vec<(Source, bool)>)> {
+            if planned.is_empty() {
+                return Ok((0, vec![(Source::Everyone, true)]));
+            }
+            let mut sources: Vec<Source> = Vec::new();
+            for part in planned.iter().flatten().flatten() {
+                for source in part.options.iter().flatten() {
+                    if !sources.contains(source) {
+                        sources.push(source.clone());
+                    }
                 }
-                fetch *= 4;
+            }
+            let choice = planned.len() > 1 || planned.iter().flatten().flatten().any(|p| p.options.len() > 1);
+            let counts: Vec<usize> = if choice { count(conn, &sources, scope).await? } else { vec![0; sources.len()] };
+            let one = |s: &Source| sources.iter().position(|x| x == s).map_or(COUNT_CAP, |i| counts[i]);
+            let size = |option: &Vec<Source>| option.iter().map(one).sum::<usize>();
+            let mut best: Option<(usize, usize)> = None;
+            for (c, clause) in planned.iter().enumerate() {
+                let cost: usize = clause
+                    .iter()
+                    .flatten()
+                    .map(|p| p.options.iter().map(size).min().unwrap_or(0))
+                    .sum();
+                if best.is_none_or(|(_, b)| cost < b) {
+                    best = Some((c, cost));
+                }
+            }
+            let driver = best.map_or(0, |(c, _)| c);
+            let mut chosen: Vec<(Source, bool)> = Vec::new();
+            for parts in &planned[driver] {
+                for part in parts {
+                    // Fewest rows; among equals, the first (the longest window).
+                    let Some(option) = part.options.iter().min_by_key(|o| size(o)) else { continue };
+                    for source in option {
+                        // A range two terms read (a username and an address
+                        // needle both read the address rows) is read once.
+                        match chosen.iter_mut().find(|(s, _)| s == source) {
+                            Some((_, exact)) => *exact |= part.exact,
+                            None => chosen.push((source.clone(), part.exact)),
+                        }
+                    }
+                }
+            }
+            Ok((driver, chosen))
+        }
+
+        /// The rows of each source (in the académie `scope`), counted up to
+        /// [`COUNT_CAP`] (one statement).
+        async fn count(conn: &mut Conn, sources: &[Source], scope: Option<i64>) -> StoreResult<Vec<usize>> {
+            let mut binds = Vec::new();
+            let mut columns = Vec::new();
+            for source in sources {
+                if matches!(source, Source::Everyone) {
+                    columns.push(format!("{COUNT_CAP}"));
+                    continue;
+                }
+                let inner = source_sql(source, scope, None, COUNT_CAP, &mut binds);
+                columns.push(format!("(SELECT COUNT(*) FROM ({inner}) x)"));
+            }
+            let sql = format!("SELECT {}", columns.join(", "));
+            let mut query = sqlx::query(&sql);
+            for b in binds {
+                query = match b {
+                    Bind::Text(t) => query.bind(t),
+                    Bind::Int(i) => query.bind(i),
+                };
+            }
+            let row = query.fetch_one(&mut *conn).await?;
+            (0..sources.len()).map(|i| Ok(row.try_get::<i64, _>(i)?.max(0) as usize)).collect()
+        }
+
+        /// The SQL condition a candidate row `c` must meet: one term of
+        /// each of `clauses`, on its values.
+        fn candidate_condition(clauses: &[&Vec<DirectoryTerm>], binds: &mut Vec<Bind>) -> String {
+            let mut all = Vec::new();
+            for clause in clauses {
+                let any: Vec<String> = clause.iter().map(|t| format!("({})", term_condition("v", t, binds))).collect();
+                let any = if any.is_empty() { "1 = 0".to_string() } else { any.join(" OR ") };
+                all.push(format!(
+                    "EXISTS (SELECT 1 FROM directory_terms v WHERE v.principal_id = c.principal_id AND ({any}))"
+                ));
+            }
+            if all.is_empty() {
+                "1 = 1".to_string()
+            } else {
+                all.join(" AND ")
             }
         }
 
-        /// The SQL condition of one term on the rows aliased `alias`,
-        /// pushing its parameters onto `binds`: a range for equals and
-        /// starts-with (indexable), the exact pattern for contains and
-        /// ends-with (on rows already narrowed to one principal).
-        fn term_condition(alias: &str, term: &DirectoryTerm, binds: &mut Vec<String>) -> String {
-            binds.push(field_code(term.field).to_string());
-            let kind = effective_kind(term);
+        /// The SQL condition of one term on the `directory_terms` row
+        /// aliased `alias` (of the candidate principal), pushing its
+        /// parameters: exact on the folded value.
+        fn term_condition(alias: &str, term: &DirectoryTerm, binds: &mut Vec<Bind>) -> String {
+            binds.push(Bind::Text(field_code(term.field).to_string()));
             let field = format!("{alias}.field = ${}", binds.len());
-            let condition = match kind {
+            let condition = match term.kind {
                 DirectoryMatch::Equals => {
-                    binds.push(term.needle.clone());
+                    binds.push(Bind::Text(term.needle.clone()));
                     format!("{alias}.term = ${}", binds.len())
                 }
                 DirectoryMatch::Prefix => {
-                    binds.push(term.needle.clone());
-                    binds.push(prefix_upper(&term.needle));
-                    let range = format!("{alias}.term >= ${} AND {alias}.term < ${}", binds.len() - 1, binds.len());
-                    if term.kind == DirectoryMatch::Suffix {
-                        // A short ends-with: the values that start and end
-                        // with the needle (never a false candidate).
-                        binds.push(Backend::term_pattern(true, &term.needle));
-                        format!("{range} AND {}", Backend::term_pattern_exact(alias, binds.len()))
-                    } else {
-                        range
-                    }
+                    binds.push(Bind::Text(term.needle.clone()));
+                    binds.push(Bind::Text(prefix_upper(&term.needle)));
+                    format!("{alias}.term >= ${} AND {alias}.term < ${}", binds.len() - 1, binds.len())
                 }
                 DirectoryMatch::Substring | DirectoryMatch::Suffix => {
-                    binds.push(Backend::term_pattern(kind == DirectoryMatch::Suffix, &term.needle));
+                    binds.push(Bind::Text(Backend::term_pattern(term.kind == DirectoryMatch::Suffix, &term.needle)));
                     Backend::term_pattern_exact(alias, binds.len())
                 }
             };
@@ -463,10 +760,11 @@ macro_rules! body {
                 delete_terms(conn, chunk).await?;
                 let list = placeholders(1, chunk.len());
                 let sql = format!(
-                    "SELECT id, username, display_name, given_name, family_name FROM principals \
+                    "SELECT id, username, display_name, given_name, family_name, academie_id FROM principals \
                      WHERE id IN ({list}) AND kind = 'user' AND NOT disabled"
                 );
-                let mut query = sqlx::query_as::<_, (i64, String, Option<String>, Option<String>, Option<String>)>(&sql);
+                type Names = (i64, String, Option<String>, Option<String>, Option<String>, Option<i64>);
+                let mut query = sqlx::query_as::<_, Names>(&sql);
                 for id in chunk {
                     query = query.bind(id);
                 }
@@ -484,7 +782,7 @@ macro_rules! body {
                     emails.entry(id).or_default().push(address);
                 }
                 let mut rows = Vec::new();
-                for (id, username, display, given, family) in &principals {
+                for (id, username, display, given, family, academie) in &principals {
                     let addresses = emails.remove(id).unwrap_or_default();
                     let source = TermSource {
                         username,
@@ -493,7 +791,7 @@ macro_rules! body {
                         family_name: family.as_deref(),
                         emails: &addresses,
                     };
-                    rows.extend(terms_of(&source).into_iter().map(|(field, term)| (*id, field, term)));
+                    rows.extend(terms_of(&source).into_iter().map(|(field, term)| (*id, *academie, field, term)));
                 }
                 insert_terms(conn, &rows).await?;
             }
@@ -514,38 +812,61 @@ macro_rules! body {
             Ok(())
         }
 
-        /// Insert `(principal, field, folded value)` rows (all the rows of
-        /// each principal, in one call), and their suffix rows.
-        pub(super) async fn insert_terms(conn: &mut Conn, rows: &[(i64, &'static str, String)]) -> StoreResult<()> {
-            let mut suffixes: Vec<(i64, String, i64)> = Vec::new();
+        /// Insert [`TermRow`]s (all the rows of each principal, in one
+        /// call), and their suffix rows.
+        pub(super) async fn insert_terms(conn: &mut Conn, rows: &[TermRow]) -> StoreResult<()> {
+            let mut suffixes: Vec<(i64, Option<i64>, String, i64)> = Vec::new();
             let mut start = 0;
             while start < rows.len() {
-                let id = rows[start].0;
+                let (id, academie) = (rows[start].0, rows[start].1);
                 let end = start + rows[start..].iter().take_while(|r| r.0 == id).count();
-                let of_one = suffixes_of(rows[start..end].iter().map(|(_, field, term)| (*field, term.as_str())));
-                suffixes.extend(of_one.into_iter().map(|(suffix, bits)| (id, suffix, bits)));
+                let of_one = suffixes_of(rows[start..end].iter().map(|(_, _, field, term)| (*field, term.as_str())));
+                suffixes.extend(of_one.into_iter().map(|(suffix, kind)| (id, academie, suffix, kind)));
                 start = end;
             }
             // In index order: consecutive inserts land on neighbouring pages.
-            suffixes.sort_unstable_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
+            suffixes.sort_unstable_by(|a, b| (a.3, &a.2, a.0).cmp(&(b.3, &b.2, b.0)));
             for chunk in suffixes.chunks(ROWS_PER_STATEMENT) {
-                let values: Vec<String> =
-                    (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-                let sql =
-                    format!("INSERT INTO directory_suffixes (principal_id, suffix, fields) VALUES {}", values.join(", "));
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO directory_suffixes (principal_id, academie_id, suffix, kind) VALUES {}",
+                    values.join(", ")
+                );
                 let mut query = sqlx::query(&sql);
-                for (id, suffix, bits) in chunk {
-                    query = query.bind(id).bind(suffix).bind(*bits as i16);
+                for (id, academie, suffix, kind) in chunk {
+                    query = query.bind(id).bind(academie).bind(suffix).bind(*kind as i16);
                 }
                 query.execute(&mut *conn).await?;
             }
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                let values: Vec<String> =
-                    (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-                let sql = format!("INSERT INTO directory_terms (principal_id, field, term) VALUES {}", values.join(", "));
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO directory_terms (principal_id, academie_id, field, term) VALUES {}",
+                    values.join(", ")
+                );
                 let mut query = sqlx::query(&sql);
-                for (id, field, term) in chunk {
-                    query = query.bind(id).bind(*field).bind(term);
+                for (id, academie, field, term) in chunk {
+                    query = query.bind(id).bind(academie).bind(*field).bind(term);
+                }
+                query.execute(&mut *conn).await?;
+            }
+            // The mail domains the directory has ever held (a domain without
+            // principals left only costs an empty walk).
+            let mut domains: Vec<&str> = rows.iter().filter(|r| r.2 == DOMAIN_FIELD).map(|r| r.3.as_str()).collect();
+            domains.sort_unstable();
+            domains.dedup();
+            for chunk in domains.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO directory_domains (domain) VALUES {} ON CONFLICT (domain) DO NOTHING",
+                    (1..=chunk.len()).map(|n| format!("(${n})")).collect::<Vec<_>>().join(", ")
+                );
+                let mut query = sqlx::query(&sql);
+                for domain in chunk {
+                    query = query.bind(*domain);
                 }
                 query.execute(&mut *conn).await?;
             }
@@ -561,10 +882,10 @@ mod tests {
 
     #[test]
     fn terms_are_folded_and_distinct() {
-        let emails = vec!["Elodie.Martin@AC-Lyon.fr".to_string()];
+        let emails = vec!["Elodie.Martin@AC-Lyon.fr".to_string(), "em@education.gouv.fr".to_string()];
         let terms = terms_of(&TermSource {
             username: "elodie.martin",
-            display_name: Some("Élodie MARTIN"),
+            display_name: Some(" Élodie MARTIN "),
             given_name: Some("Élodie"),
             family_name: Some("Martin"),
             emails: &emails,
@@ -573,71 +894,163 @@ mod tests {
         assert_eq!(
             terms,
             vec![
-                ("n", format!("{e}lodie martin")),
-                ("n", format!("{e}lodie")),
-                ("n", "martin".to_string()),
-                ("n", "elodie.martin".to_string()),
+                ("f", format!("{e}lodie martin")),
+                ("n", format!("martin;{e}lodie;;;")),
+                ("u", "elodie.martin".to_string()),
+                ("d", format!("{e}lodie martin")),
                 ("e", "elodie.martin@ac-lyon.fr".to_string()),
+                ("h", "ac-lyon.fr".to_string()),
+                ("e", "em@education.gouv.fr".to_string()),
+                ("h", "education.gouv.fr".to_string()),
             ]
         );
+        // Without a display name: "given family", else the username.
+        let none = TermSource { username: "x.y", display_name: None, given_name: None, family_name: None, emails: &[] };
+        assert_eq!(terms_of(&none), vec![("f", "x.y".to_string()), ("n", ";;;;".to_string()), ("u", "x.y".to_string())]);
     }
 
+    /// Every substring of a searchable text that a needle can be, up to
+    /// [`SUFFIX_CHARS`] characters, starts some row of the kinds its field
+    /// is searched in.
     #[test]
-    fn suffixes_cover_every_word_position() {
-        let rows = suffixes_of([("n", "jean.marc.martin"), ("n", "martin"), ("e", "jm.martin@ac_lyon.fr")]);
-        let get = |s: &str| rows.iter().find(|(x, _)| x == s).map(|(_, b)| *b);
-        // "martin" is in both fields; its own suffixes are prefixes of
-        // nothing longer except in one field, so they stay.
-        assert_eq!(get("martin"), Some(3));
-        assert_eq!(get("artin"), Some(3));
-        // "ar" of "marc" is a prefix of "arc" (name): left out.
-        assert_eq!(get("ar"), None);
-        assert_eq!(get("arc"), Some(1));
-        assert_eq!(get("lyon"), Some(2));
-        assert_eq!(get("jm"), Some(2));
-        assert_eq!(get("ac"), Some(2));
-        assert_eq!(get("on"), None);
-        // Every piece of a word that starts it or has 3 characters starts
-        // some row with its field.
-        for (field, value) in [("n", "jean.marc.martin"), ("e", "jm.martin@ac_lyon.fr")] {
-            for word in value.split(is_word_separator) {
-                for (i, _) in word.char_indices() {
-                    for (j, _) in word[i..].char_indices().skip(1).chain([(word.len() - i, ' ')]) {
-                        let piece = &word[i..i + j];
-                        if i > 0 && piece.chars().count() < SUFFIX_MIN_CHARS {
-                            continue;
-                        }
-                        assert!(
-                            rows.iter().any(|(s, b)| s.starts_with(piece) && b & field_bit(field) != 0),
-                            "{piece} in {value}"
-                        );
+    fn suffixes_cover_every_position() {
+        let terms = [
+            ("f", "jean-marc martin"),
+            ("n", "martin;jean-marc;;;"),
+            ("u", "jm.martin"),
+            ("e", "jean-marc.martin@ac-lyon.fr"),
+            ("h", "ac-lyon.fr"),
+        ];
+        let rows = suffixes_of(terms);
+        let has = |piece: &str, kinds: &[i64]| rows.iter().any(|(s, k)| s.starts_with(piece) && kinds.contains(k));
+        let covered = |text: &str, end: usize, kinds: &[i64]| {
+            for (i, _) in text.char_indices().filter(|(i, _)| *i < end) {
+                let rest = &text[i..];
+                for (j, _) in rest.char_indices().skip(1).chain([(rest.len(), ' ')]) {
+                    let piece = &rest[..j];
+                    if piece.chars().count() <= SUFFIX_CHARS {
+                        assert!(has(piece, kinds), "{piece:?} of {text:?}");
                     }
                 }
             }
-        }
-        let long = suffixes_of([("n", "abcdefghijklmnopq")]);
+        };
+        covered("jean-marc martin", usize::MAX, &[FN_KIND]);
+        covered("martin", usize::MAX, &[FN_KIND, NAME_KIND]);
+        covered("jean-marc", usize::MAX, &[FN_KIND, NAME_KIND]);
+        covered("jm.martin", usize::MAX, &[USERNAME_KIND, EMAIL_KIND]);
+        // An address: every position of the local part and the `@`, the
+        // rows running on into the domain.
+        covered("jean-marc.martin@ac-lyon.fr", "jean-marc.martin@".len(), &[EMAIL_KIND]);
+        assert!(has("n@ac-lyon.fr", &[EMAIL_KIND]) && has("@ac-lyon.fr", &[EMAIL_KIND]));
+        assert!(!has("ac-lyon", &[EMAIL_KIND]), "no rows inside the domain");
+        assert!(!has(";", &[FN_KIND, NAME_KIND]), "N is split at ;");
+        // A row that is a prefix of a longer one of its kind is left out;
+        // so are the components of N that the FN holds, the username rows
+        // that an address holds (here: the "jm." ones only).
+        assert!(!rows.iter().any(|(s, _)| s == "jean"));
+        assert!(rows.iter().any(|(s, k)| s == "martin" && *k == FN_KIND));
+        assert!(rows.iter().any(|(s, k)| s == "martin@ac-ly" && *k == EMAIL_KIND));
+        assert!(!rows.iter().any(|(_, k)| *k == NAME_KIND));
+        assert_eq!(rows.iter().filter(|(_, k)| *k == USERNAME_KIND).map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["jm.martin", "m.martin"]);
+        assert!(!has("jm", &[FN_KIND]) && !has("n martin", &[EMAIL_KIND]) && !has("martin;", &[FN_KIND, NAME_KIND]));
+        assert!(rows.windows(2).all(|w| (w[0].1, &w[0].0) < (w[1].1, &w[1].0)), "sorted by kind, then suffix");
+        let long = suffixes_of([("f", "abcdefghijklmnopq")]);
         assert_eq!(long[0].0, "abcdefghijkl");
-        let probe = suffix_probe;
-        assert_eq!(probe("ie.mar"), Some(("mar".to_string(), false)));
-        assert_eq!(probe("die@m"), Some(("die".to_string(), false)));
-        assert_eq!(probe("ie_m"), Some(("m".to_string(), false)));
-        assert_eq!(probe("ie mar"), Some(("ie mar".to_string(), true)));
-        let rows = suffixes_of([("n", "marie de la fontaine")]);
-        assert!(rows.iter().any(|(s, _)| s.starts_with("e la")));
-        assert_eq!(probe("artin"), Some(("artin".to_string(), true)));
-        assert_eq!(probe("abcdefghijklm"), Some(("abcdefghijkl".to_string(), false)));
-        assert_eq!(probe("ie."), None);
-        assert_eq!(probe("..."), None);
+        // Short ones stay: every position.
+        assert!(has("n", &[FN_KIND]) && has("in", &[FN_KIND]));
+        // A FN that is not "given family": the given name has its rows.
+        let rows = suffixes_of([("f", "mme dupont"), ("d", "mme dupont"), ("n", "dupont;marie;;;")]);
+        let of = |kind| rows.iter().filter(|(_, k)| *k == kind).map(|(s, _)| s.as_str()).collect::<Vec<_>>();
+        assert_eq!(of(NAME_KIND), ["arie", "ie", "marie", "rie"], "\"e\" starts \"e dupont\"");
+        assert_eq!(of(FN_KIND).len(), "mme dupont".len());
+    }
+
+    fn term(field: DirectoryField, kind: DirectoryMatch, needle: &str) -> DirectoryTerm {
+        DirectoryTerm { field, kind, needle: needle.into() }
+    }
+
+    /// Each part as its options, each option as `kind:prefix` of its ranges
+    /// (`+` between them), `field:value` or `*`.
+    fn prefixes(parts: &[Part]) -> Vec<Vec<String>> {
+        parts
+            .iter()
+            .map(|p| {
+                p.options
+                    .iter()
+                    .map(|option| {
+                        option
+                            .iter()
+                            .map(|s| match s {
+                                Source::Suffixes { kind, prefix } => format!("{kind}:{prefix}"),
+                                Source::Terms { field, range: Range::Equal(v) | Range::Prefix(v) } => format!("{field}:{v}"),
+                                Source::Everyone => "*".into(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join("+")
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     #[test]
-    fn short_needles_become_prefixes() {
-        let t = |kind, needle: &str| DirectoryTerm { field: DirectoryField::Name, kind, needle: needle.into() };
-        assert_eq!(effective_kind(&t(DirectoryMatch::Substring, "ma")), DirectoryMatch::Prefix);
-        assert_eq!(effective_kind(&t(DirectoryMatch::Suffix, "ma")), DirectoryMatch::Prefix);
-        assert_eq!(effective_kind(&t(DirectoryMatch::Substring, "mar")), DirectoryMatch::Substring);
-        assert_eq!(effective_kind(&t(DirectoryMatch::Equals, "m")), DirectoryMatch::Equals);
-        let terms = [t(DirectoryMatch::Substring, "martin"), t(DirectoryMatch::Prefix, "ma"), t(DirectoryMatch::Prefix, "jean")];
-        assert_eq!(driving_term(&terms), 2);
+    fn needles_become_ranges() {
+        use DirectoryField::*;
+        use DirectoryMatch::*;
+        let domains = vec!["ac-lyon.fr".to_string(), "ac-nice.fr".to_string(), "education.gouv.fr".to_string()];
+        let plan = |t: DirectoryTerm| prefixes(&term_parts(&t, &domains));
+        let exact = |t: DirectoryTerm| term_parts(&t, &domains).iter().map(|p| p.exact).collect::<Vec<_>>();
+        assert_eq!(plan(term(FullName, Equals, "jean")), [["f:jean"]]);
+        assert_eq!(plan(term(StructuredName, Prefix, "dup")), [["n:dup"]]);
+        assert_eq!(exact(term(StructuredName, Prefix, "dup")), [true]);
+        // Short needles are ranges too (every position has a row); a
+        // contains on FN that fits in a row matches every row of its range.
+        assert_eq!(plan(term(FullName, Substring, "eu")), [["1:eu"]]);
+        assert_eq!(exact(term(FullName, Substring, "eu")), [true]);
+        assert_eq!(exact(term(FullName, Suffix, "eu")), [false], "the range holds it anywhere");
+        assert_eq!(exact(term(FullName, Substring, "abcdefghijklm")), [false], "a window");
+        // The display name: in the FN's rows and the other names'.
+        assert_eq!(plan(term(DisplayName, Substring, "eu")), [["1:eu+3:eu"]]);
+        assert_eq!(exact(term(DisplayName, Substring, "eu")), [false]);
+        // N: a piece between `;` (each is inside a component), in both.
+        assert_eq!(plan(term(StructuredName, Equals, "leclerc;timothée;;;")), [["n:leclerc;timothée;;;"]]);
+        assert_eq!(plan(term(StructuredName, Substring, "pont;je")), [["1:pont+3:pont", "1:je+3:je"]]);
+        assert_eq!(plan(term(StructuredName, Substring, ";;")), [["*"]]);
+        // Long needles: windows, first and last included.
+        let w = plan(term(FullName, Substring, "abcdefghijklmn"));
+        assert_eq!(w, [["1:abcdefghijkl", "1:bcdefghijklm", "1:cdefghijklmn"]]);
+        // Addresses: a needle with `@` starts at or before it.
+        let w = plan(term(Email, Suffix, ".besnard@ac-lyon.fr"));
+        assert_eq!(w[0].len(), 8);
+        assert_eq!(w[0][0], "2:.besnard@ac-");
+        assert_eq!(w[0][7], "2:d@ac-lyon.fr");
+        assert_eq!(plan(term(Email, Substring, "e.besnard@ac")), [["2:e.besnard@ac"]]);
+        assert_eq!(exact(term(Email, Substring, "e.besnard@ac")), [true]);
+        assert_eq!(plan(term(Email, Substring, "@ac-lyon")), [["2:@ac-lyon"]]);
+        let w = plan(term(Email, Substring, "catherine.besnard@ac-lyon.fr"));
+        assert_eq!(
+            w[0],
+            [
+                "2:catherine.be",
+                "2:therine.besn",
+                "2:erine.besnar",
+                "2:ine.besnard@",
+                "2:.besnard@ac-",
+                "2:esnard@ac-ly",
+                "2:nard@ac-lyon",
+                "2:d@ac-lyon.fr"
+            ]
+        );
+        assert_eq!(exact(term(Email, Substring, "catherine.besnard@ac-lyon.fr")), [false]);
+        assert_eq!(plan(term(Email, Substring, "n.b")), [["2:n.b"]]);
+        assert_eq!(exact(term(Email, Substring, "n.b")), [true]);
+        // Without `@`: the local part, and the domains holding it.
+        assert_eq!(plan(term(Email, Substring, "lyon")), [["2:lyon"], ["h:ac-lyon.fr"]]);
+        assert_eq!(exact(term(Email, Substring, "lyon")), [true, true]);
+        assert_eq!(plan(term(Email, Suffix, "gouv.fr")), [["h:education.gouv.fr"]]);
+        assert_eq!(plan(term(Email, Suffix, ".fr")).len(), 3);
+        assert!(plan(term(Email, Suffix, "zz")).is_empty(), "no domain ends with it: nothing matches");
+        // The username: in its rows and the addresses'.
+        assert_eq!(plan(term(Username, Substring, "n.m")), [["4:n.m+2:n.m"]]);
     }
 }

@@ -222,9 +222,9 @@ macro_rules! body {
             delete_terms(&mut tx, &updated).await?;
             let mut terms = Vec::new();
             for (r, plan) in records.iter().zip(&plans) {
-                let id = match plan {
-                    Some((Plan::Create, _)) => new_ids[&r.username],
-                    Some((Plan::Update { id, active: true, .. }, _)) => *id,
+                let (id, academie) = match plan {
+                    Some((Plan::Create, academie)) => (new_ids[&r.username], *academie),
+                    Some((Plan::Update { id, active: true, .. }, academie)) => (*id, *academie),
                     _ => continue,
                 };
                 let source = TermSource {
@@ -234,7 +234,7 @@ macro_rules! body {
                     family_name: r.family_name.as_deref(),
                     emails: &r.emails,
                 };
-                terms.extend(terms_of(&source).into_iter().map(|(field, term)| (id, field, term)));
+                terms.extend(terms_of(&source).into_iter().map(|(field, term)| (id, academie, field, term)));
             }
             insert_terms(&mut tx, &terms).await?;
             tx.commit().await?;

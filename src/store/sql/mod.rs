@@ -234,7 +234,7 @@ macro_rules! sql_store {
                 async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>> {
                     directory::principal(self, id).await
                 }
-                async fn search_principals(&self, search: &PrincipalSearch) -> StoreResult<Vec<Principal>> {
+                async fn search_principals(&self, search: &PrincipalSearch) -> StoreResult<PrincipalAnswer> {
                     directory::search_principals(self, search).await
                 }
                 async fn list_principals(&self) -> StoreResult<Vec<Principal>> {
@@ -271,8 +271,12 @@ macro_rules! sql_store {
             #[async_trait::async_trait]
             impl DirectoryStore for $store {
                 // -- national directory
-                async fn directory_search(&self, search: &DirectorySearch) -> StoreResult<Vec<DirectoryEntry>> {
-                    directory_index::directory_search(self, search).await
+                async fn directory_search(
+                    &self,
+                    search: &DirectorySearch,
+                    accept: &EntryCheck<'_>,
+                ) -> StoreResult<DirectoryAnswer> {
+                    directory_index::directory_search(self, search, accept).await
                 }
                 async fn directory_entry(&self, username: &str) -> StoreResult<Option<DirectoryEntry>> {
                     directory_index::directory_entry(self, username).await

@@ -306,7 +306,7 @@ pub async fn principal_search(store: SharedStore) {
     };
     let found = |s: PrincipalSearch| {
         let store = store.clone();
-        async move { store.search_principals(&s).await.unwrap().into_iter().map(|p| p.username).collect::<Vec<_>>() }
+        async move { store.search_principals(&s).await.unwrap().principals.into_iter().map(|p| p.username).collect::<Vec<_>>() }
     };
     // Nice's active principals, and carol (the searching user) from Lyon.
     assert_eq!(found(search(&["MARTIN"], &[], true, None, 10)).await, ["alice"]);
@@ -333,9 +333,17 @@ pub async fn principal_search(store: SharedStore) {
         academie: Some("nice".into()),
         ..Default::default()
     };
-    assert_eq!(store.import_accounts(&[record]).await.unwrap(), [ImportOutcome::Updated]);
+    assert_eq!(store.import_accounts(&[record.clone()]).await.unwrap(), [ImportOutcome::Updated]);
     assert!(found(search(&[], &["alice@"], true, None, 10)).await.is_empty());
     assert_eq!(found(search(&[], &["alice.martin@"], true, None, 10)).await, ["alice"]);
+    // An account that moves to another académie is searched there only
+    // (the index carries the académie).
+    let moved = AccountRecord { academie: Some("lyon".into()), ..record };
+    assert_eq!(store.import_accounts(&[moved]).await.unwrap(), [ImportOutcome::Updated]);
+    assert!(found(search(&["alice"], &[], true, None, 10)).await.is_empty());
+    assert!(found(search(&["artin"], &["alice.m"], false, None, 10)).await.is_empty());
+    let in_lyon = PrincipalSearch { academie: Some("lyon".into()), ..search(&["artin"], &["alice.m"], false, None, 10) };
+    assert_eq!(found(in_lyon).await, ["alice", "carol", "erin"]);
 }
 
 /// `directory_generation` changes once a change to the directory commits
