@@ -6,11 +6,14 @@ Writes fuzz/seeds/<target>/<sha1>; `cargo fuzz cmin <target> fuzz/seeds/<target>
 is not what keeps them: run each target once over the seeds into
 fuzz/corpus/<target> and minimize that (see fuzz/README.md).
 """
+import base64
 import hashlib
 import itertools
+import quopri
 import os
 import re
 import sys
+import textwrap
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SPEC = os.environ.get("ALMANACH_SPEC", os.path.join(ROOT, "..", "..", "shared", "spec"))
@@ -94,6 +97,56 @@ def write(target, data):
         f.write(data)
 
 
+def crlf(text):
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def b64(data):
+    return "\r\n".join(textwrap.wrap(base64.b64encode(data).decode(), 76)) + "\r\n"
+
+
+def qp(data):
+    return quopri.encodestring(data).decode().replace("\n", "\r\n")
+
+
+def imip_messages(ics):
+    """iMIP messages (RFC 6047) carrying `ics`, in the shapes clients send."""
+    ics = crlf(ics)
+    m = re.search(r"^METHOD:(\S+)", ics, re.M)
+    method = m.group(1) if m else "REQUEST"
+    raw = ics.encode("utf-8")
+    head = "From: Paul Durand <paul.durand@example.org>\r\nTo: <reply+mzxw6ytboiaaaaaaaaaaaaaaaa@agenda.example.fr>\r\n" \
+        "Subject: =?utf-8?Q?Accept=C3=A9?=\r\nMessage-ID: <m1@example.org>\r\nDate: Fri, 3 Jan 2025 09:12:44 +0000\r\nMIME-Version: 1.0\r\n"
+    cal = f"Content-Type: text/calendar; charset=\"UTF-8\"; method={method}\r\n"
+    out = [
+        # One text/calendar part, 8bit.
+        head + cal + "Content-Transfer-Encoding: 8bit\r\n\r\n" + ics,
+        # multipart/alternative, base64 (Gmail).
+        head + "Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n--alt\r\n"
+        "Content-Type: text/plain; charset=\"UTF-8\"\r\n\r\nInvitation\r\n--alt\r\n"
+        + cal + "Content-Transfer-Encoding: base64\r\n\r\n" + b64(raw) + "--alt--\r\n",
+        # quoted-printable, method in lower case (Outlook).
+        head + "Content-Type: multipart/alternative;\r\n\tboundary=\"_000_X_\"\r\n\r\n--_000_X_\r\n"
+        "Content-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>R=C3=A9ponse</p>\r\n--_000_X_\r\n"
+        + cal.replace(method, method.lower()) + "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp(raw) + "\r\n--_000_X_--\r\n",
+        # Nested: mixed > alternative > text/calendar, and the application/ics attachment.
+        head + "Content-Type: multipart/mixed; boundary=\"mix\"\r\n\r\n--mix\r\n"
+        "Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n--alt\r\nContent-Type: text/plain\r\n\r\nVoir\r\n--alt\r\n"
+        + cal + "\r\n" + ics + "--alt--\r\n--mix\r\n"
+        "Content-Type: application/ics; name=\"invite.ics\"\r\nContent-Disposition: attachment; filename=\"invite.ics\"\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" + b64(raw) + "--mix--\r\n",
+        # No method parameter: the attachment's METHOD decides.
+        head + "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b\r\n"
+        "Content-Type: application/ics\r\n\r\n" + ics + "\r\n--b--\r\n",
+    ]
+    try:
+        latin = ics.encode("iso-8859-1")
+        out.append(head + cal.replace("UTF-8", "iso-8859-1") + "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp(latin))
+    except UnicodeEncodeError:
+        pass
+    return out
+
+
 def main():
     literals = []
     for base in ("src", "tests"):
@@ -172,6 +225,26 @@ def main():
             write("calendar_query", q.encode() + b"\0" + o.encode())
     for q, o in itertools.product(card_queries, vcards):
         write("vcard_filter", q.encode() + b"\0" + o.encode())
+    # iMIP: the test fixtures as they are, and iTIP calendars (with a
+    # METHOD) wrapped in the message shapes of `imip_messages`.
+    imip_dir = os.path.join(ROOT, "tests", "it", "imip", "fixtures")
+    itips = []
+    for name in sorted(os.listdir(imip_dir)):
+        p = os.path.join(imip_dir, name)
+        with open(p, "rb") as f:
+            data = f.read()
+        if name.endswith(".eml"):
+            write("imip_lmtp", data)
+        elif name.endswith(".ics"):
+            itips.append(data.decode("utf-8"))
+    with_method = [i for i in icals if re.search(r"^METHOD:(REQUEST|REPLY|CANCEL|ADD|COUNTER)\s*$", i, re.M) and len(i) < 8192]
+    itips += [i for k, i in enumerate(with_method) if k % max(1, len(with_method) // 12) == 0]
+    for ics in itips:
+        for message in imip_messages(ics):
+            write("imip_lmtp", message)
+    for s in literals:
+        if "Content-Type:" in s and ("text/calendar" in s or "application/ics" in s) and "{" not in s:
+            write("imip_lmtp", s)
     for t in sorted(os.listdir(OUT)):
         print(t, len(os.listdir(os.path.join(OUT, t))), file=sys.stderr)
 
