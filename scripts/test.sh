@@ -10,6 +10,8 @@
 # tests never skip: without a server they fail.
 #
 # Extra arguments are passed to `cargo test` (e.g. a test name filter).
+# Without arguments (the whole suite, as CI runs it) the fuzz targets are
+# then built (not run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +23,14 @@ if [ -z "${ALMANACH_TEST_POSTGRES_URL:-}" ]; then
 fi
 
 cargo test --locked "$@"
+
+# The fuzz targets (fuzz/, a crate of its own) are only built, on the stable
+# toolchain: libfuzzer-sys compiles without nightly, only the sanitizer
+# instrumentation of `cargo fuzz` needs it. Sharing target/ reuses what
+# `cargo test` compiled (libfuzzer-sys's build dependency `cc` with its
+# `parallel` feature still makes the build scripts that use cc, and what
+# depends on them, build once more the first time). No fuzzing runs here;
+# see fuzz/README.md.
+if [ $# -eq 0 ]; then
+  cargo build --locked --manifest-path fuzz/Cargo.toml --bins --target-dir target
+fi

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::compute::Compute;
 use crate::config::Config;
+use crate::imip::transport::{MailTransport, SmtpTransport};
+use crate::jobs::Jobs;
 use crate::dav::registry::Registry;
 use crate::store::SharedStore;
 
@@ -18,6 +20,17 @@ pub struct AppState {
     pub compute: Compute,
     /// Request body bytes held at once (`max_inflight_body_bytes`).
     pub bodies: crate::http::bodies::BodyBudget,
+    /// Work queued with writes, run after they commit (see [`jobs`]).
+    pub jobs: Jobs,
+    /// The mail relay of email invitations (iMIP); None when `smtp_url` is
+    /// not set.
+    pub mail: Option<Arc<dyn MailTransport>>,
+}
+
+/// The one place that names every kind of job the server runs (see
+/// [`crate::jobs`]): scheduling's deliveries and emails.
+pub fn jobs(config: &Config) -> Jobs {
+    Jobs::new(crate::scheduling::deliver::handlers(), config.job_poll, config.job_retry_base)
 }
 
 /// The one place that names every protocol the server speaks on top of
@@ -25,7 +38,7 @@ pub struct AppState {
 /// RFC 6578): CalDAV (RFC 4791) and CardDAV (RFC 6352, with the national
 /// directory).
 pub fn registry() -> Registry {
-    Registry::new().with(crate::caldav::protocol()).with(crate::carddav::protocol())
+    Registry::new().with(crate::caldav::protocol()).with(crate::scheduling::protocol()).with(crate::carddav::protocol())
 }
 
 impl AppState {
@@ -37,6 +50,18 @@ impl AppState {
             config.max_inflight_body_bytes.max(config.max_body_bytes),
             config.max_body_bytes.saturating_mul(2),
         );
-        Arc::new(AppState { config, registry: registry(), store, auth, compute, bodies })
+        let mail: Option<Arc<dyn MailTransport>> =
+            config.smtp_url.clone().filter(|_| config.imip_from.is_some()).map(|url| Arc::new(SmtpTransport::new(url)) as Arc<dyn MailTransport>);
+        let jobs = jobs(&config);
+        Arc::new(AppState { config, registry: registry(), store, auth, compute, bodies, jobs, mail })
+    }
+
+    /// This state with `mail` as its mail relay (tests use a relay of
+    /// their own).
+    pub fn with_mail(config: Config, store: SharedStore, mail: Arc<dyn MailTransport>) -> Arc<AppState> {
+        let state = AppState::new(config, store);
+        let mut state = Arc::try_unwrap(state).unwrap_or_else(|_| unreachable!("just made"));
+        state.mail = Some(mail);
+        Arc::new(state)
     }
 }

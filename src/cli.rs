@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// Largest message the LMTP listener accepts, in bytes [default: 10485760]
     #[arg(long, env = "ALMANACH_LMTP_MAX_MESSAGE_BYTES")]
     pub lmtp_max_message_bytes: Option<usize>,
+    /// Académies whose agents' busy time only their own agents may see
+    /// (comma-separated slugs)
+    #[arg(long, env = "ALMANACH_FREEBUSY_PRIVATE_ACADEMIES", value_delimiter = ',')]
+    pub freebusy_private_academies: Option<Vec<String>>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -214,7 +218,6 @@ fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliErr
         if let Some(m) = s.max_body_bytes {
             config.max_body_bytes = m;
         }
-        // iMIP: parsed and validated here; the server does not use them yet.
         if let Some(u) = &s.smtp_url {
             config.smtp_url = Some(config::parse_smtp_url(u.expose())?);
         }
@@ -229,6 +232,9 @@ fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliErr
         }
         if let Some(m) = s.lmtp_max_message_bytes {
             config.lmtp_max_message_bytes = m;
+        }
+        if let Some(a) = &s.freebusy_private_academies {
+            config.freebusy_private_academies = a.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
         }
     }
     if !base_url_set {
@@ -309,8 +315,32 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
         .await
         .map_err(|source| CliError::Listen { addr: config.listen, source })?;
     tracing::info!(address = %config.listen, database = %redact(&config.database), base_url = %config.base_url, "listening");
+    let lmtp = match config.lmtp_listen {
+        Some(addr) => Some((addr, tokio::net::TcpListener::bind(addr).await.map_err(|source| CliError::Listen { addr, source })?)),
+        None => None,
+    };
+    match (&config.smtp_url, &config.imip_from) {
+        (Some(url), Some(from)) => tracing::info!(relay = %url, from = %from.address(), "email scheduling on (iMIP)"),
+        (Some(_), None) => tracing::warn!("smtp_url is set without imip_from: email scheduling is off"),
+        (None, _) => tracing::warn!("smtp_url is not set: email scheduling is off, outside attendees get SCHEDULE-STATUS 5.1"),
+    }
     let state = AppState::new(config, store);
-    crate::http::serve(listener, state, crate::http::shutdown_signal()).await;
+    let shutdown = crate::http::shutdown_signal();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let lmtp_task = lmtp.map(|(addr, listener)| {
+        tracing::info!(address = %addr, "receiving iMIP replies by LMTP");
+        let handler = std::sync::Arc::new(crate::scheduling::mail::IncomingMail { state: state.clone() });
+        let limits = crate::imip::lmtp::LmtpLimits { max_message_bytes: state.config.lmtp_max_message_bytes, ..Default::default() };
+        let mut stopped = stopped.clone();
+        tokio::spawn(crate::imip::lmtp::serve(listener, handler, limits, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }))
+    });
+    crate::http::serve(listener, state, shutdown).await;
+    let _ = stop.send(true);
+    if let Some(task) = lmtp_task {
+        let _ = task.await;
+    }
     Ok(())
 }
 

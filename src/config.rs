@@ -109,6 +109,16 @@ pub struct Config {
     pub lmtp_listen: Option<SocketAddr>,
     /// Largest message the LMTP listener accepts (552 beyond).
     pub lmtp_max_message_bytes: usize,
+    /// Académies (slugs) whose agents' busy time only their own agents may
+    /// ask for (RFC 6638 §5, `acl::inbox_privileges`); every other agent's
+    /// is visible to the whole platform (times only, never details).
+    pub freebusy_private_academies: Vec<String>,
+    /// How often the job worker looks for due jobs when nothing woke it
+    /// (`jobs`; not in the file: 10 s).
+    pub job_poll: Duration,
+    /// The first retry delay of a failed job, doubling at each attempt up
+    /// to 6 hours (`jobs::backoff`; not in the file: 30 s).
+    pub job_retry_base: Duration,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8008";
@@ -153,6 +163,9 @@ impl Default for Config {
             imip_reply_domain: None,
             lmtp_listen: None,
             lmtp_max_message_bytes: 10 * 1024 * 1024,
+            freebusy_private_academies: Vec::new(),
+            job_poll: Duration::from_secs(10),
+            job_retry_base: Duration::from_secs(30),
         }
     }
 }
@@ -205,6 +218,7 @@ pub struct FileConfig {
     pub imip_reply_domain: Option<String>,
     pub lmtp_listen: Option<SocketAddr>,
     pub lmtp_max_message_bytes: Option<usize>,
+    pub freebusy_private_academies: Option<Vec<String>>,
 }
 
 /// A setting that may hold a password (`smtp_url`): it never shows in
@@ -294,6 +308,7 @@ impl FileConfig {
         if let Some(v) = self.imip_reply_domain { c.imip_reply_domain = Some(parse_reply_domain(&v)?) }
         if let Some(v) = self.lmtp_listen { c.lmtp_listen = Some(check_lmtp_listen(v)?) }
         if let Some(v) = self.lmtp_max_message_bytes { c.lmtp_max_message_bytes = v }
+        if let Some(v) = self.freebusy_private_academies { c.freebusy_private_academies = v }
         Ok(())
     }
 }

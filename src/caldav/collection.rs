@@ -57,7 +57,7 @@ impl CollectionType for Calendars {
     /// §5.3.2: validated and indexed, stored as sent.
     fn prepare_write(&self, write: &MemberWrite) -> DavResult<Prepared> {
         let prepared = put::prepare(write.limits, write.content_type.as_deref(), &write.into.components, &write.body)?;
-        Ok(Prepared { content: write.body.clone(), content_type: prepared.content_type, index: prepared.index, enqueue: Vec::new() })
+        Ok(Prepared::plain(write.body.clone(), prepared.content_type, prepared.index))
     }
 
     /// §5.3.2.1 `supported-calendar-component`: the member's component

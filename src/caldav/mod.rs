@@ -41,6 +41,13 @@ pub fn is_calendar(c: &Collection) -> bool {
     c.kind == CollectionKind::Calendar
 }
 
+/// Whether `c`'s members are calendar objects that `calendar-query` and
+/// `calendar-multiget` answer on: a calendar, or a scheduling inbox (RFC
+/// 6638 §2.3).
+pub fn holds_calendar_objects(c: &Collection) -> bool {
+    matches!(c.kind, CollectionKind::Calendar | CollectionKind::ScheduleInbox)
+}
+
 /// What CalDAV adds to the WebDAV core.
 pub fn protocol() -> Protocol {
     Protocol {
@@ -51,14 +58,17 @@ pub fn protocol() -> Protocol {
             holds: Some(CollectionKind::Calendar),
             // A calendar for events and tasks, so that a client finds
             // somewhere to write on first use.
-            default_collection: Some(DefaultCollection {
+            default_collections: vec![DefaultCollection {
                 name: DEFAULT_CALENDAR,
                 kind: CollectionKind::Calendar,
                 member_types: &["VEVENT", "VTODO"],
                 display_name: "Agenda",
-            }),
+                permanent: false,
+            }],
         }],
+        home_collections: Vec::new(),
         collection_types: vec![Arc::new(collection::Calendars)],
+        member_hooks: Vec::new(),
         properties: props::properties(),
         methods: vec![MethodDef {
             // RFC 4791 §5.3.1.

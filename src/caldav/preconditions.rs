@@ -35,3 +35,24 @@ pub const MAX_ATTENDEES_PER_INSTANCE: Precondition = caldav("max-attendees-per-i
 pub const VALID_FILTER: Precondition = caldav("valid-filter");
 /// §7.5.1: a collation the server does not support.
 pub const SUPPORTED_COLLATION: Precondition = caldav("supported-collation");
+
+// RFC 6638 (scheduling).
+
+/// RFC 6638 §3.2.4.1: another scheduling object of the same user already
+/// has this UID (with a `DAV:href` to it).
+pub const UNIQUE_SCHEDULING_OBJECT_RESOURCE: Precondition = caldav("unique-scheduling-object-resource");
+/// RFC 6638 §3.2.4.2: every component names the same ORGANIZER.
+pub const SAME_ORGANIZER_IN_ALL_COMPONENTS: Precondition = caldav("same-organizer-in-all-components");
+/// RFC 6638 §3.2.4.3: a change the organizer may not make.
+pub const ALLOWED_ORGANIZER_SCHEDULING_OBJECT_CHANGE: Precondition = caldav("allowed-organizer-scheduling-object-change");
+/// RFC 6638 §3.2.4.4: a change an attendee may not make (§3.2.2.1).
+pub const ALLOWED_ATTENDEE_SCHEDULING_OBJECT_CHANGE: Precondition = caldav("allowed-attendee-scheduling-object-change");
+/// RFC 6638 §4.3.1.1: the default calendar cannot be deleted.
+pub const DEFAULT_CALENDAR_NEEDED: Precondition = caldav("default-calendar-needed");
+/// RFC 6638 §4.3.1.2: `schedule-default-calendar-URL` must name a calendar
+/// of the inbox's owner.
+pub const VALID_SCHEDULE_DEFAULT_CALENDAR_URL: Precondition = caldav("valid-schedule-default-calendar-URL");
+/// RFC 6638 §5.2.1: a POST to the outbox that is not a valid iTIP message.
+pub const VALID_SCHEDULING_MESSAGE: Precondition = caldav("valid-scheduling-message");
+/// RFC 6638 §5.2.2: the ORGANIZER of a POST is not the outbox's owner.
+pub const VALID_ORGANIZER: Precondition = caldav("valid-organizer");

@@ -48,14 +48,17 @@ pub fn protocol() -> Protocol {
             holds: Some(CollectionKind::AddressBook),
             // One address book, so that a client finds somewhere to write
             // on first use.
-            default_collection: Some(DefaultCollection {
+            default_collections: vec![DefaultCollection {
                 name: DEFAULT_ADDRESSBOOK,
                 kind: CollectionKind::AddressBook,
                 member_types: &[],
                 display_name: "Contacts",
-            }),
+                permanent: false,
+            }],
         }],
+        home_collections: Vec::new(),
         collection_types: vec![Arc::new(collection::AddressBooks)],
+        member_hooks: Vec::new(),
         properties: props::properties(),
         methods: Vec::new(),
         property_checks: Vec::new(),

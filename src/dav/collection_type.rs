@@ -9,7 +9,7 @@
 //! | MKCOL, MKCALENDAR, COPY/MOVE of the collection | [`CollectionType::check_location`], [`CollectionType::creation_property`] |
 //! | PUT of a member into it | [`CollectionType::prepare_write`] (with the [`WriteOp`]) |
 //! | COPY or MOVE of a member into it | [`CollectionType::check_member`] (with the [`WriteOp`]) |
-//! | DELETE, MOVE of a member out of it | [`CollectionType::before_unbind`] |
+//! | PROPPATCH of the collection | [`CollectionType::check_property`] |
 //! | REPORT | [`CollectionType::reports`], [`CollectionType::report`] |
 //! | GET | [`CollectionType::get_collection`], [`CollectionType::represent`] |
 //! | POST | [`CollectionType::handles_post`], [`CollectionType::post`] |
@@ -22,7 +22,7 @@ use super::error::{DavResult, Precondition};
 use super::resource::{HomeSpace, Resource};
 use super::response::Response;
 use super::DavRequest;
-use crate::auth::acl::Privileges;
+use crate::auth::acl::{Privileges, SupportedPrivilege};
 use crate::store::{Collection, CollectionKind, NewJob, ObjectIndex, ObjectMeta};
 use crate::xml::Element;
 
@@ -92,8 +92,23 @@ pub struct Prepared {
     pub content_type: String,
     pub index: ObjectIndex,
     /// Jobs written in the same transaction as the member (`OutboxStore`):
-    /// they exist if and only if the write commits.
+    /// they exist if and only if the write commits; run once it has.
     pub enqueue: Vec<NewJob>,
+    /// The schedule tag to store (RFC 6638 §3.2.10); None for an object
+    /// that is not a scheduling object.
+    pub schedule_tag: Option<String>,
+    /// The entity tag of the version this write was prepared against, when
+    /// preparing read it (a scheduling change is computed from the version
+    /// it replaces): the write applies only over that version, and is
+    /// prepared again when another one took its place meanwhile.
+    pub replaces: Option<String>,
+}
+
+impl Prepared {
+    /// `content` stored as it is, with nothing else to do.
+    pub fn plain(content: Bytes, content_type: String, index: ObjectIndex) -> Prepared {
+        Prepared { content, content_type, index, enqueue: Vec::new(), schedule_tag: None, replaces: None }
+    }
 }
 
 /// Where a report applies.
@@ -174,18 +189,16 @@ pub trait CollectionType: Send + Sync + 'static {
     /// UIDs need not be unique.
     fn no_uid_conflict(&self) -> Option<Precondition>;
 
-    /// Before a member leaves a collection of this type (DELETE, MOVE
-    /// out), once the request's preconditions hold: the jobs to write in
-    /// the same transaction as its removal. (A collection deleted or moved
-    /// whole does not call it for each member.)
-    async fn before_unbind(
+    /// A property PROPPATCH sets on a collection of this type, which the
+    /// type gives a meaning to (RFC 6638 §9.2 `schedule-default-calendar-URL`
+    /// on an inbox): `Ok(Err(precondition))` refuses the value (403).
+    async fn check_property(
         &self,
         _req: &DavRequest<'_>,
-        _from: &Collection,
-        _member: &ObjectMeta,
-        _op: UnbindOp,
-    ) -> DavResult<Vec<NewJob>> {
-        Ok(Vec::new())
+        _collection: &Collection,
+        _prop: &Element,
+    ) -> DavResult<Result<(), Precondition>> {
+        Ok(Ok(()))
     }
 
     /// The reports supported on `target` (RFC 3253 §3.1.5).
@@ -212,6 +225,13 @@ pub trait CollectionType: Send + Sync + 'static {
         false
     }
 
+    /// Privileges collections of this type add under `DAV:all` (RFC 6638
+    /// §6: a scheduling inbox's, an outbox's), listed by
+    /// `supported-privilege-set` (RFC 3744 §5.3).
+    fn privileges(&self) -> &'static [SupportedPrivilege] {
+        &[]
+    }
+
     /// Whether collections of this type answer POST (a scheduling outbox,
     /// RFC 6638 §5; sharing).
     fn handles_post(&self) -> bool {
@@ -227,4 +247,59 @@ pub trait CollectionType: Send + Sync + 'static {
     async fn post(&self, _req: &DavRequest<'_>, _collection: &Collection) -> DavResult<Response> {
         Err(super::error::DavError::status(http::StatusCode::METHOD_NOT_ALLOWED))
     }
+}
+
+/// What a protocol adds to the members of a kind of collection it does not
+/// define (RFC 6638 implicit scheduling on calendar objects): the core
+/// asks every hook registered for the kind, after the type itself.
+///
+/// | where | what the core asks |
+/// |---|---|
+/// | PUT, DELETE, COPY and MOVE of a member | [`MemberHook::check_condition`] (after RFC 7232's) |
+/// | PUT of a member | [`MemberHook::complete_write`] (after [`CollectionType::prepare_write`]) |
+/// | COPY or MOVE of a member into it | [`MemberHook::check_member`] |
+/// | DELETE, MOVE of a member out of it | [`MemberHook::before_unbind`] |
+/// | DELETE of a collection of the kind | [`MemberHook::before_remove_collection`] |
+/// | answers about a member (GET, HEAD, PUT, COPY, MOVE) | [`MemberHook::member_headers`] |
+#[async_trait]
+pub trait MemberHook: Send + Sync + 'static {
+    /// The kind of collection whose members it concerns.
+    fn kind(&self) -> CollectionKind;
+
+    /// A condition of the request on the member it writes or removes
+    /// (`current`, None when it does not exist yet), besides RFC 7232's
+    /// (RFC 6638 §8.3 `If-Schedule-Tag-Match`).
+    fn check_condition(&self, _req: &DavRequest<'_>, _current: Option<&ObjectMeta>) -> DavResult<()> {
+        Ok(())
+    }
+
+    /// What writing the member causes beyond storing it: may change what
+    /// is stored, add jobs, set the schedule tag and pin the version
+    /// replaced ([`Prepared::replaces`]).
+    async fn complete_write(&self, _req: &DavRequest<'_>, _write: &MemberWrite, prepared: Prepared) -> DavResult<Prepared> {
+        Ok(prepared)
+    }
+
+    /// Whether `member` may be copied or moved into `into`.
+    fn check_member(&self, _into: &Collection, _member: &ObjectMeta, _op: &WriteOp) -> DavResult<()> {
+        Ok(())
+    }
+
+    /// Before a member leaves its collection (DELETE, MOVE out), once the
+    /// request's preconditions hold: the jobs to write in the same
+    /// transaction as its removal (which then applies only to the version
+    /// `member` describes).
+    async fn before_unbind(&self, _req: &DavRequest<'_>, _from: &Collection, _member: &ObjectMeta, _op: UnbindOp) -> DavResult<Vec<NewJob>> {
+        Ok(Vec::new())
+    }
+
+    /// Before a collection of the kind is deleted with its members: the
+    /// jobs to write in the same transaction, or a refusal.
+    async fn before_remove_collection(&self, _req: &DavRequest<'_>, _collection: &Collection) -> DavResult<Vec<NewJob>> {
+        Ok(Vec::new())
+    }
+
+    /// Headers every answer about `meta` carries (RFC 6638 §8.2
+    /// `Schedule-Tag`).
+    fn member_headers(&self, _meta: &ObjectMeta, _resp: &mut Response) {}
 }

@@ -23,6 +23,9 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         _ => return Err(DavError::forbidden("this resource cannot be copied or moved")),
     };
     req.require(&source, if is_move { Privileges::UNBIND } else { Privileges::READ })?;
+    if is_move && source.is_permanent(&req.state.registry) {
+        return Err(DavError::forbidden("this collection is part of its home and cannot be moved"));
+    }
 
     let depth = req.depth(Depth::Infinity)?;
     let recursive = match (is_move, depth, src_collection_path.is_some()) {
@@ -63,6 +66,9 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         return Err(DavError::forbidden("resources cannot be copied or moved between namespaces"));
     }
     req.require(&dest, if dest.exists() { Privileges::WRITE } else { Privileges::BIND })?;
+    if dest.is_permanent(&req.state.registry) {
+        return Err(DavError::forbidden("the destination is part of its home and cannot be replaced"));
+    }
     check_destination_kind(req, &source, &dest, &dest_parent)?;
     if dest.exists() && !overwrite {
         return Err(DavError::status(StatusCode::PRECONDITION_FAILED));
@@ -74,14 +80,25 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
     // rules that depend on that collection (RFC 4791 §5.3.2.1: a VTODO is
     // not copied into a calendar of events); the store carries its bytes
     // and index as they are. A member leaving one says so to its type.
+    // Hooks on members (RFC 6638 §3.2.3.3, §3.2.3.4) check the source's
+    // condition and the member, and queue their jobs with the transfer.
     let mut enqueue = Vec::new();
     if let Resource::Object { parent, meta, .. } = &source {
-        if let Some(t) = req.state.registry.collection_type(dest_parent.kind) {
-            let op = if is_move { WriteOp::MoveIn { source: meta.clone() } } else { WriteOp::CopyIn { source: meta.clone() } };
+        let registry = &req.state.registry;
+        for hook in registry.member_hooks(parent.kind) {
+            hook.check_condition(req, Some(meta))?;
+        }
+        let op = if is_move { WriteOp::MoveIn { source: meta.clone() } } else { WriteOp::CopyIn { source: meta.clone() } };
+        if let Some(t) = registry.collection_type(dest_parent.kind) {
             t.check_member(&dest_parent, meta, &op)?;
         }
-        if let (Some(t), true) = (req.state.registry.collection_type(parent.kind), is_move) {
-            enqueue = t.before_unbind(req, parent, meta, UnbindOp::MoveOut).await?;
+        for hook in registry.member_hooks(dest_parent.kind) {
+            hook.check_member(&dest_parent, meta, &op)?;
+        }
+        if is_move {
+            for hook in registry.member_hooks(parent.kind) {
+                enqueue.extend(hook.before_unbind(req, parent, meta, UnbindOp::MoveOut).await?);
+            }
         }
     }
     let src_store_path = source.store_path(&req.path);
@@ -109,7 +126,7 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         // COPY adds bytes to the destination owner; the store checks a MOVE
         // only when it changes the owner.
         quota_limit: Some(quota_limit(req, dest_parent.owner).await?),
-        enqueue,
+        enqueue: enqueue.clone(),
     };
     let store = &req.state.store;
     let outcome = match (&source, is_move) {
@@ -129,7 +146,14 @@ pub async fn copy_or_move(req: &DavRequest<'_>) -> DavResult<Response> {
         StoreError::UidConflict { name } => super::put::uid_conflict(req, &dest_parent, &name),
         other => DavError::from_store(req, other),
     })?;
-    Ok(empty(if outcome.replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
+    req.state.jobs.run_committed(req.state, &enqueue, &outcome.jobs).await;
+    let mut resp = empty(if outcome.replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED });
+    // The destination keeps what the source carried (RFC 6638 §3.2.10: its
+    // schedule tag).
+    if let Resource::Object { meta, .. } = &source {
+        super::put::member_headers(req, dest_parent.kind, meta, &mut resp);
+    }
+    Ok(resp)
 }
 
 /// Collections of a registered type keep their shape through COPY and

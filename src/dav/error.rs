@@ -236,6 +236,7 @@ fn store_status(e: &StoreError) -> StatusCode {
         // removed or expire, which 403 would not say.
         StoreError::TooManyLocks { .. } => StatusCode::INSUFFICIENT_STORAGE,
         StoreError::Invalid(_) => StatusCode::BAD_REQUEST,
+        StoreError::JobGone => StatusCode::CONFLICT,
         StoreError::Database(_) | StoreError::Migration(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

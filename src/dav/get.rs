@@ -131,6 +131,7 @@ async fn object_response(req: &DavRequest<'_>, parent: &Collection, meta: &Objec
     set_header(&mut r, header::ETAG, &quoted_etag(&meta.etag));
     set_header(&mut r, header::LAST_MODIFIED, &http_date(meta.modified_at));
     set_header(&mut r, header::CONTENT_LENGTH, &len.to_string());
+    super::put::member_headers(req, parent.kind, meta, &mut r);
     if member_type.is_some() {
         set_header(&mut r, header::VARY, "Accept");
     }

@@ -89,7 +89,8 @@ fn parse_conditions(mut s: &str) -> Result<Vec<Condition>, IfSyntaxError> {
             break;
         }
         let mut not = false;
-        if s.len() >= 3 && s[..3].eq_ignore_ascii_case("not") {
+        // Bytes, not `&s[..3]`: the third byte may fall inside a character.
+        if s.as_bytes().get(..3).is_some_and(|p| p.eq_ignore_ascii_case(b"not")) {
             not = true;
             s = s[3..].trim_start();
         }
@@ -163,6 +164,16 @@ mod tests {
         assert!(parse(&"(<a>)".repeat(65)).is_err());
         let tags: String = (0..9).map(|i| format!("<http://x/{i}> (<a>)")).collect();
         assert!(parse(&tags).is_err());
+    }
+
+    #[test]
+    fn non_ascii_after_a_parenthesis_is_a_syntax_error() {
+        // Found by fuzzing (fuzz/fuzz_targets/if_header.rs): a multi-byte
+        // character at bytes 2..4 of a list made the `Not` check slice
+        // inside it and panic.
+        assert_eq!(parse("(7d\u{10d}t:}?)"), Err(IfSyntaxError));
+        assert_eq!(parse("(Not\u{e9}<a>)"), Err(IfSyntaxError));
+        assert!(parse("(NOT <a>)").unwrap()[0].conditions[0].not);
     }
 
     #[test]

@@ -12,8 +12,9 @@ use super::registry::BoxFuture;
 use super::resource::Resource;
 use super::response::quoted_etag;
 use super::DavRequest;
+use crate::auth::acl;
 use crate::store::{CollectionId, Millis, PropertyTarget};
-use crate::xml::{NS_CALENDARSERVER, NS_DAV};
+use crate::xml::{OutElement, NS_CALENDARSERVER, NS_DAV};
 
 /// RFC 1123 date for `getlastmodified` and `Last-Modified`.
 pub fn http_date(ms: Millis) -> String {
@@ -52,6 +53,7 @@ pub fn core_properties() -> Vec<LiveProperty> {
         GROUP_MEMBERSHIP,
         SUPPORTED_REPORT_SET,
         CURRENT_USER_PRIVILEGE_SET,
+        SUPPORTED_PRIVILEGE_SET,
         QUOTA_USED_BYTES,
         QUOTA_AVAILABLE_BYTES,
         SYNC_TOKEN,
@@ -110,6 +112,10 @@ pub const SUPPORTED_REPORT_SET: LiveProperty = LiveProperty::now(NS_DAV, "suppor
 
 /// RFC 3744 §5.4: what is enforced is what is reported.
 pub const CURRENT_USER_PRIVILEGE_SET: LiveProperty = LiveProperty::now(NS_DAV, "current-user-privilege-set", current_user_privilege_set);
+
+/// RFC 3744 §5.3: the privileges of the resource, with those its
+/// collection type adds (RFC 6638 §6: a scheduling inbox's, an outbox's).
+pub const SUPPORTED_PRIVILEGE_SET: LiveProperty = LiveProperty::now(NS_DAV, "supported-privilege-set", supported_privilege_set);
 
 /// RFC 4331 §3.
 pub const QUOTA_USED_BYTES: LiveProperty = LiveProperty::later(NS_DAV, "quota-used-bytes", quota_used_bytes);
@@ -257,6 +263,28 @@ fn supported_report_set(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<P
 
 fn current_user_privilege_set(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
     Some(PropValue::Privileges(r.privileges(req.user).names()))
+}
+
+fn supported_privilege_set(req: &DavRequest<'_>, r: &Resource, _: &str) -> Option<PropValue> {
+    let extra = match r {
+        Resource::Collection { collection, .. } => {
+            req.state.registry.collection_type(collection.kind).map(|t| t.privileges()).unwrap_or(&[])
+        }
+        _ => &[],
+    };
+    Some(PropValue::Elements(vec![supported_privilege(&acl::SUPPORTED_PRIVILEGES, extra)]))
+}
+
+/// One `DAV:supported-privilege` element (RFC 3744 §5.3), with `extra`
+/// entries aggregated under it besides its own.
+fn supported_privilege(entry: &acl::SupportedPrivilege, extra: &[acl::SupportedPrivilege]) -> OutElement {
+    let (ns, name) = entry.name;
+    let mut children = vec![
+        OutElement::parent(NS_DAV, "privilege", vec![OutElement::empty(ns, name)]),
+        OutElement::text(NS_DAV, "description", entry.description).attr("xml:lang", "fr"),
+    ];
+    children.extend(entry.contains.iter().chain(extra).map(|e| supported_privilege(e, &[])));
+    OutElement::parent(NS_DAV, "supported-privilege", children)
 }
 
 fn quota_used_bytes<'a>(req: &'a DavRequest<'a>, r: &'a Resource, _: &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>> {

@@ -48,6 +48,10 @@ pub struct LiveProperty {
     /// `cannot-modify-protected-property`). An unprotected live property
     /// (`displayname`) is a dead property where the server computes none.
     pub protected: bool,
+    /// A property clients may set, whose value the server supplies where
+    /// none was set (RFC 6638 §9.1 `schedule-calendar-transp`: opaque):
+    /// the dead property when there is one, else the computed value.
+    pub dead_first: bool,
     pub value: PropertyValue,
 }
 
@@ -58,7 +62,7 @@ impl LiveProperty {
         name: &'static str,
         value: fn(&DavRequest<'_>, &Resource, &str) -> Option<PropValue>,
     ) -> LiveProperty {
-        LiveProperty { ns, name, in_allprop: false, protected: true, value: PropertyValue::Now(value) }
+        LiveProperty { ns, name, in_allprop: false, protected: true, dead_first: false, value: PropertyValue::Now(value) }
     }
 
     /// A protected property, not in `allprop`, computed with store reads.
@@ -67,7 +71,7 @@ impl LiveProperty {
         name: &'static str,
         value: for<'a> fn(&'a DavRequest<'a>, &'a Resource, &'a str) -> BoxFuture<'a, DavResult<Option<PropValue>>>,
     ) -> LiveProperty {
-        LiveProperty { ns, name, in_allprop: false, protected: true, value: PropertyValue::Later(value) }
+        LiveProperty { ns, name, in_allprop: false, protected: true, dead_first: false, value: PropertyValue::Later(value) }
     }
 
     /// This property, returned by `allprop`.
@@ -79,6 +83,14 @@ impl LiveProperty {
     /// This property, which PROPPATCH may set where it is dead.
     pub const fn unprotected(mut self) -> LiveProperty {
         self.protected = false;
+        self
+    }
+
+    /// This property, which PROPPATCH may set, with the computed value as
+    /// its default ([`LiveProperty::dead_first`]).
+    pub const fn with_default(mut self) -> LiveProperty {
+        self.protected = false;
+        self.dead_first = true;
         self
     }
 
@@ -121,8 +133,8 @@ pub enum PropValue {
     Hrefs(Vec<String>),
     /// Empty elements (namespace, name), e.g. the children of `resourcetype`.
     Markers(Vec<(&'static str, &'static str)>),
-    /// `DAV:privilege` elements holding DAV: privileges.
-    Privileges(Vec<&'static str>),
+    /// `DAV:privilege` elements holding privileges (namespace, name).
+    Privileges(Vec<crate::auth::acl::PrivilegeName>),
     /// `DAV:supported-report` entries naming reports (namespace, name).
     Reports(Vec<(&'static str, &'static str)>),
     Locks(Vec<ActiveLock>),
@@ -178,9 +190,9 @@ fn write_value(w: &mut XmlWriter, value: &PropValue) {
             }
         }
         PropValue::Privileges(ps) => {
-            for p in ps {
+            for (ns, p) in ps {
                 w.start(NS_DAV, "privilege");
-                w.empty(NS_DAV, p);
+                w.empty(ns, p);
                 w.end();
             }
         }

@@ -198,7 +198,7 @@ async fn value_of(
     live: Option<&LiveProperty>,
     dead: &mut Option<Vec<DeadProperty>>,
 ) -> DavResult<Option<PropValue>> {
-    if let Some(live) = live {
+    if let Some(live) = live.filter(|l| !l.dead_first) {
         if let Some(v) = live.value(req, resource, store_path).await? {
             return Ok(Some(v));
         }
@@ -209,8 +209,12 @@ async fn value_of(
     if dead.is_none() {
         *dead = Some(dead_properties(req, resource).await?);
     }
-    Ok(dead
+    let stored = dead
         .as_ref()
         .and_then(|ds| ds.iter().find(|d| d.namespace == name.ns && d.name == name.name))
-        .map(|d| PropValue::Dead(d.value.clone())))
+        .map(|d| PropValue::Dead(d.value.clone()));
+    match (stored, live) {
+        (None, Some(live)) if live.dead_first => live.value(req, resource, store_path).await,
+        (stored, _) => Ok(stored),
+    }
 }

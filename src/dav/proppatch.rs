@@ -46,7 +46,7 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
         .collect();
     // Values a protocol gives a meaning to must be valid (RFC 4791 §5.2.2:
     // a calendar-timezone holds one valid VTIMEZONE).
-    let invalid: Vec<(PropName, Precondition)> = updates
+    let mut invalid: Vec<(PropName, Precondition)> = updates
         .iter()
         .filter_map(|u| match u {
             PropertyUpdate::Set(p) => {
@@ -57,6 +57,18 @@ pub async fn proppatch(req: &DavRequest<'_>) -> DavResult<Response> {
             PropertyUpdate::Remove { .. } => None,
         })
         .collect();
+    // And those the collection's type gives a meaning to (RFC 6638 §9.2).
+    if let Resource::Collection { collection, .. } = &resource {
+        if let Some(t) = registry.collection_type(collection.kind) {
+            for u in &updates {
+                let PropertyUpdate::Set(p) = u else { continue };
+                let Ok(element) = xml::parse_fragment(&p.value) else { continue };
+                if let Err(precondition) = t.check_property(req, collection, &element).await? {
+                    invalid.push((name_of(u), precondition));
+                }
+            }
+        }
+    }
     let groups = match (protected.is_empty(), target) {
         _ if !invalid.is_empty() => refused(&invalid, all_names()),
         (true, Some((target, found_at))) => {

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::collection_type::CollectionType;
+use super::collection_type::{CollectionType, MemberHook};
 use super::error::{DavResult, Precondition};
 use super::live_props::core_properties;
 use super::mount::Mount;
@@ -89,17 +89,23 @@ pub struct HomeDef {
     /// collection and resource may be created.
     pub holds: Option<CollectionKind>,
     /// Created with the home, so that a client finds somewhere to write on
-    /// first use.
-    pub default_collection: Option<DefaultCollection>,
+    /// first use; other protocols may add theirs
+    /// ([`Protocol::home_collections`]).
+    pub default_collections: Vec<DefaultCollection>,
 }
 
-/// The collection every new home of a space gets.
+/// A collection every new home of a space gets.
 #[derive(Clone)]
 pub struct DefaultCollection {
     pub name: &'static str,
     pub kind: CollectionKind,
     pub member_types: &'static [&'static str],
     pub display_name: &'static str,
+    /// Always there (a scheduling inbox, RFC 6638 §2.2): created in homes
+    /// made before it was registered when first asked for, and never
+    /// deleted, moved or replaced. A default collection that is not
+    /// permanent is the owner's to delete.
+    pub permanent: bool,
 }
 
 /// What one protocol adds to the core.
@@ -108,7 +114,14 @@ pub struct Protocol {
     /// `DAV` header compliance classes (e.g. `calendar-access`).
     pub dav_classes: Vec<&'static str>,
     pub homes: Vec<HomeDef>,
+    /// Default collections added to the homes of a space another protocol
+    /// registered (RFC 6638 §2: the scheduling inbox and outbox in the
+    /// calendar home); that protocol must be added first.
+    pub home_collections: Vec<(HomeSpace, DefaultCollection)>,
     pub collection_types: Vec<Arc<dyn CollectionType>>,
+    /// Behaviour added to the members of kinds of collection (RFC 6638
+    /// implicit scheduling on calendar objects).
+    pub member_hooks: Vec<Arc<dyn MemberHook>>,
     pub properties: Vec<LiveProperty>,
     pub methods: Vec<MethodDef>,
     pub property_checks: Vec<PropertyCheck>,
@@ -121,6 +134,7 @@ pub struct Registry {
     dav_classes: Vec<&'static str>,
     homes: Vec<HomeDef>,
     collection_types: Vec<Arc<dyn CollectionType>>,
+    member_hooks: Vec<Arc<dyn MemberHook>>,
     properties: Vec<LiveProperty>,
     methods: Vec<MethodDef>,
     property_checks: Vec<PropertyCheck>,
@@ -151,8 +165,9 @@ impl Registry {
     pub fn new() -> Registry {
         Registry {
             dav_classes: Vec::new(),
-            homes: vec![HomeDef { space: HomeSpace::FILES, holds: None, default_collection: None }],
+            homes: vec![HomeDef { space: HomeSpace::FILES, holds: None, default_collections: Vec::new() }],
             collection_types: Vec::new(),
+            member_hooks: Vec::new(),
             properties: core_properties(),
             methods: Vec::new(),
             property_checks: Vec::new(),
@@ -170,10 +185,17 @@ impl Registry {
             assert!(segment != "principals" && self.home(segment).is_none(), "the home space /{segment}/ is registered twice");
         }
         self.homes.extend(protocol.homes);
+        for (space, collection) in protocol.home_collections {
+            let home = self.homes.iter_mut().find(|h| h.space == space);
+            let home = home.unwrap_or_else(|| panic!("no home space /{}/ to add {} to", space.segment(), collection.name));
+            assert!(home.default_collections.iter().all(|c| c.name != collection.name), "{} is registered twice", collection.name);
+            home.default_collections.push(collection);
+        }
         for t in &protocol.collection_types {
             assert!(self.collection_type(t.kind()).is_none(), "the collection kind {:?} is registered twice", t.kind());
         }
         self.collection_types.extend(protocol.collection_types);
+        self.member_hooks.extend(protocol.member_hooks);
         for p in &protocol.properties {
             assert!(self.property(&p.prop_name()).is_none(), "the property {{{}}}{} is registered twice", p.ns, p.name);
         }
@@ -213,6 +235,12 @@ impl Registry {
         self.homes.iter().find(|h| h.space == space)
     }
 
+    /// The permanent default collection `name` of homes of `space`
+    /// ([`DefaultCollection::permanent`]), if there is one.
+    pub fn permanent_collection(&self, space: HomeSpace, name: &str) -> Option<&DefaultCollection> {
+        self.home_of(space)?.default_collections.iter().find(|c| c.permanent && c.name == name)
+    }
+
     /// The type of collections of `kind`; None for plain collections.
     pub fn collection_type(&self, kind: CollectionKind) -> Option<&dyn CollectionType> {
         self.collection_types.iter().find(|t| t.kind() == kind).map(|t| t.as_ref())
@@ -221,6 +249,12 @@ impl Registry {
     /// The type of collections of `kind`, to move into a compute job.
     pub fn collection_type_arc(&self, kind: CollectionKind) -> Option<Arc<dyn CollectionType>> {
         self.collection_types.iter().find(|t| t.kind() == kind).cloned()
+    }
+
+    /// The hooks on members of collections of `kind`, in registration
+    /// order.
+    pub fn member_hooks(&self, kind: CollectionKind) -> impl Iterator<Item = &dyn MemberHook> {
+        self.member_hooks.iter().filter(move |h| h.kind() == kind).map(|h| h.as_ref())
     }
 
     /// Every registered collection type.

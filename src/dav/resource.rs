@@ -124,6 +124,19 @@ impl Resource {
         acl::privileges(user, target)
     }
 
+    /// Whether this is a permanent collection of its home (a scheduling
+    /// inbox: [`DefaultCollection::permanent`]), which no request may
+    /// delete, move or replace.
+    pub fn is_permanent(&self, registry: &Registry) -> bool {
+        match self {
+            Resource::Collection { space, collection } => {
+                collection.path.trim_end_matches('/').matches('/').count() == 3
+                    && registry.permanent_collection(*space, collection.name()).is_some()
+            }
+            _ => false,
+        }
+    }
+
     pub fn space(&self) -> Option<HomeSpace> {
         match self {
             Resource::HomeSpaceRoot(s)
@@ -158,9 +171,8 @@ impl Resource {
     }
 }
 
-/// Create the `default` collection in a new `home`, with a display name,
-/// unless it exists (so that a client finds somewhere to write on first
-/// use).
+/// Create a default collection in `home`, with a display name, unless it
+/// exists (so that a client finds somewhere to write on first use).
 async fn create_default_collection(store: &SharedStore, home: &Collection, default: &DefaultCollection) -> StoreResult<()> {
     let created = store
         .create_collection(NewCollection {
@@ -189,6 +201,22 @@ pub async fn ensure_home(state: &AppState, user: &Principal, space: HomeSpace) -
     Ok(home_created(state, user, space).await?.0)
 }
 
+/// `owner`'s home in `space` with its permanent collections
+/// ([`DefaultCollection::permanent`]), created when missing (before
+/// server-side work on them, e.g. a delivery into a scheduling inbox).
+pub async fn ensure_home_with_permanent(state: &AppState, owner: &Principal, space: HomeSpace) -> DavResult<Collection> {
+    let (home, created) = home_created(state, owner, space).await?;
+    if !created {
+        for default in state.registry.home_of(space).map(|h| h.default_collections.as_slice()).unwrap_or_default() {
+            let path = format!("{}{}/", home.path, default.name);
+            if default.permanent && state.store.collection_by_path(&path).await?.is_none() {
+                create_default_collection(&state.store, &home, default).await?;
+            }
+        }
+    }
+    Ok(home)
+}
+
 /// `user`'s home in `space`, and whether this call created it (with the
 /// default collection its space registers).
 async fn home_created(state: &AppState, user: &Principal, space: HomeSpace) -> DavResult<(Collection, bool)> {
@@ -211,7 +239,7 @@ async fn home_created(state: &AppState, user: &Principal, space: HomeSpace) -> D
         .await;
     match created {
         Ok(home) => {
-            if let Some(default) = state.registry.home_of(space).and_then(|h| h.default_collection.as_ref()) {
+            for default in state.registry.home_of(space).map(|h| h.default_collections.as_slice()).unwrap_or_default() {
                 create_default_collection(store, &home, default).await?;
             }
             Ok((home, true))
@@ -284,6 +312,15 @@ pub async fn resolve(state: &AppState, user: &Principal, path: &DavPath) -> DavR
     }
     if segs.len() == 2 {
         return Ok(Resource::Collection { space, collection: home });
+    }
+    // A permanent collection of a home made before it was registered.
+    if segs.len() == 3 {
+        if let Some(default) = state.registry.permanent_collection(space, &segs[2]) {
+            create_default_collection(store, &home, default).await?;
+            if let Some(found) = existing_below_home(store, space, path).await? {
+                return Ok(found);
+            }
+        }
     }
     let parent_path = path.parent().expect("non-root path has a parent").collection_path();
     let parent = if parent_path == home.path {

@@ -33,6 +33,9 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
         .keep_alive(true);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    // Jobs left by earlier runs or other processes, and those requests
+    // leave to it.
+    let worker = crate::jobs::Jobs::spawn_worker(state.clone());
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -64,6 +67,8 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
         }
     }
     drop(listener);
+    // A job cut short stays queued and is run again later.
+    worker.abort();
     tracing::info!("shutting down: waiting for in-flight requests");
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections closed"),

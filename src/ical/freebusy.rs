@@ -65,6 +65,42 @@ pub fn busy_periods(
     resolver: &TzResolver,
     range: &TimeRange,
 ) -> Result<Vec<BusyPeriod>, Incomplete> {
+    busy_periods_as(obj, resolver, range, None)
+}
+
+/// [`busy_periods`] of one calendar user, `is_self` recognizing their
+/// calendar user addresses (RFC 6638 §5 busy time): an instance they are
+/// an ATTENDEE of counts by their participation (RFC 5545 §3.2.12) —
+/// DECLINED leaves them free, NEEDS-ACTION and TENTATIVE make it
+/// BUSY-TENTATIVE, ACCEPTED and DELEGATED keep the event's own status.
+pub fn busy_periods_of_user(
+    obj: &CalendarObject,
+    resolver: &TzResolver,
+    range: &TimeRange,
+    is_self: &dyn Fn(&str) -> bool,
+) -> Result<Vec<BusyPeriod>, Incomplete> {
+    busy_periods_as(obj, resolver, range, Some(is_self))
+}
+
+/// The participation of the calendar user `is_self` recognizes in `comp`,
+/// upper-cased (None when not an attendee).
+fn own_partstat(comp: &calcard::icalendar::ICalendarComponent, is_self: &dyn Fn(&str) -> bool) -> Option<String> {
+    use calcard::icalendar::{ICalendarParameterName, ICalendarProperty};
+    comp.properties(&ICalendarProperty::Attendee)
+        .find(|a| a.values.first().and_then(|v| v.as_text()).is_some_and(|t| is_self(t.trim())))
+        .map(|a| {
+            a.parameter(&ICalendarParameterName::Partstat)
+                .and_then(|v| v.as_text())
+                .map_or_else(|| "NEEDS-ACTION".to_string(), |t| t.trim().to_ascii_uppercase())
+        })
+}
+
+fn busy_periods_as(
+    obj: &CalendarObject,
+    resolver: &TzResolver,
+    range: &TimeRange,
+    is_self: Option<&dyn Fn(&str) -> bool>,
+) -> Result<Vec<BusyPeriod>, Incomplete> {
     if obj.component_type() != ComponentType::VEvent {
         return Ok(Vec::new());
     }
@@ -87,9 +123,12 @@ pub fn busy_periods(
                     if c.transparency() == Some(&ICalendarTransparency::Transparent) {
                         return None;
                     }
-                    match c.status() {
-                        Some(ICalendarStatus::Cancelled) => None,
-                        Some(ICalendarStatus::Tentative) => Some(FbType::BusyTentative),
+                    let own = is_self.and_then(|f| own_partstat(c, f));
+                    match (c.status(), own.as_deref()) {
+                        (Some(ICalendarStatus::Cancelled), _) | (_, Some("DECLINED")) => None,
+                        (Some(ICalendarStatus::Tentative), _) | (_, Some("NEEDS-ACTION" | "TENTATIVE")) => {
+                            Some(FbType::BusyTentative)
+                        }
                         _ => Some(FbType::Busy),
                     }
                 });
@@ -257,6 +296,30 @@ END:STANDARD\r\nEND:VTIMEZONE\r\n";
 
     fn busy(o: &CalendarObject, range: &TimeRange) -> Vec<BusyPeriod> {
         busy_periods(o, &o.resolver(None), range).unwrap()
+    }
+
+    #[test]
+    fn an_attendee_is_free_when_declined_and_tentative_until_accepted() {
+        let event = |partstat: &str| {
+            obj(&format!(
+                "BEGIN:VEVENT\r\nUID:p\r\nDTSTAMP:20060206T001220Z\r\nDTSTART:20060104T140000Z\r\n\
+DTEND:20060104T150000Z\r\nORGANIZER:mailto:o@example.com\r\nATTENDEE;PARTSTAT={partstat}:mailto:Me@Example.com\r\n\
+END:VEVENT\r\n"
+            ))
+        };
+        let range = TimeRange::new(Some(utc(2006, 1, 4, 0, 0)), Some(utc(2006, 1, 5, 0, 0)));
+        let me = |a: &str| a.eq_ignore_ascii_case("mailto:me@example.com");
+        let of = |partstat: &str| {
+            let o = event(partstat);
+            busy_periods_of_user(&o, &o.resolver(None), &range, &me).unwrap().iter().map(|p| p.fbtype).collect::<Vec<_>>()
+        };
+        assert_eq!(of("ACCEPTED"), vec![FbType::Busy]);
+        assert_eq!(of("NEEDS-ACTION"), vec![FbType::BusyTentative]);
+        assert_eq!(of("TENTATIVE"), vec![FbType::BusyTentative]);
+        assert!(of("DECLINED").is_empty());
+        // Someone else's view of the same event: the event's own status.
+        let o = event("DECLINED");
+        assert_eq!(busy(&o, &range).len(), 1);
     }
 
     #[test]

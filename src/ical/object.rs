@@ -514,12 +514,16 @@ fn validate(obj: &CalendarObject) -> Result<(), ObjectError> {
             return Err(data(format!("{name}: RRULE without DTSTART")));
         }
         // §3.8.2.5, §3.3.9: DURATION and the duration of a PERIOD are
-        // positive.
+        // positive, and a PERIOD's start is before its end.
         if t.duration.as_ref().is_some_and(|d| d.neg) {
             return Err(data(format!("{name}: negative DURATION")));
         }
-        if t.rdates.iter().flat_map(|e| &e.values).any(is_negative_period) {
-            return Err(data(format!("{name}: RDATE period with a negative duration")));
+        if t.rdates.iter().flat_map(|e| &e.values).any(is_backwards_period) {
+            return Err(data(format!("{name}: RDATE period ending before its start")));
+        }
+        let freebusy = t.comp.entries.iter().filter(|e| e.name == ICalendarProperty::Freebusy);
+        if freebusy.flat_map(|e| &e.values).any(is_backwards_period) {
+            return Err(data(format!("{name}: FREEBUSY period ending before its start")));
         }
         timings.push(t);
     }
@@ -579,8 +583,10 @@ fn check_rule_parts(text: &str) -> Result<(), ObjectError> {
     Ok(())
 }
 
-/// A PERIOD value given as start and negative duration.
-fn is_negative_period(value: &calcard::icalendar::ICalendarValue) -> bool {
+/// A PERIOD value given as start and negative duration, or as start and
+/// an end before it (RFC 5545 §3.3.9: "The start MUST be before the end";
+/// an empty period, end equal to start, is tolerated).
+fn is_backwards_period(value: &calcard::icalendar::ICalendarValue) -> bool {
     use calcard::common::IanaParse;
     use calcard::icalendar::{ICalendarPeriod, ICalendarValue};
     let parsed;
@@ -593,7 +599,11 @@ fn is_negative_period(value: &calcard::icalendar::ICalendarValue) -> bool {
         }
         _ => None,
     };
-    matches!(period, Some(ICalendarPeriod::Duration { duration, .. }) if duration.neg)
+    match period {
+        Some(ICalendarPeriod::Duration { duration, .. }) => duration.neg,
+        Some(p @ ICalendarPeriod::Range { .. }) => super::recur::period_secs(p).is_some_and(|(start, end)| end < start),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -824,6 +834,34 @@ BEGIN:X-CUSTOM\nX-B:2\nEND:X-CUSTOM\nend:vcalendar\n";
                 other => panic!("{want}: got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn periods_ending_before_their_start() {
+        // Found by fuzzing (fuzz/fuzz_targets/ical_put.rs, the exact input):
+        // an RDATE period whose end calcard read before its start was
+        // accepted and indexed as an instance ending before it starts.
+        let found = include_bytes!("../../fixtures/fuzz/ical_put-period-ending-before-its-start.ics");
+        match parse_calendar_object(found) {
+            Err(ObjectError::InvalidData(msg)) => assert!(msg.contains("RDATE period ending before its start"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        // RFC 5545 §3.3.9: the start MUST be before the end.
+        let event = |line: &str| wrap(&EVENT.replace("DTEND:20240101T110000Z", line));
+        for bad in ["RDATE;VALUE=PERIOD:20240120T080000Z/20240101T100000Z", "RDATE;VALUE=PERIOD:20240120T080000Z/-PT3H"] {
+            assert!(matches!(parse_calendar_object(event(bad).as_bytes()), Err(ObjectError::InvalidData(_))), "{bad}");
+        }
+        let freebusy = |line: &str| wrap(&format!("BEGIN:VFREEBUSY\r\nUID:f\r\n{line}\r\nEND:VFREEBUSY\r\n"));
+        let bad = freebusy("FREEBUSY:20240101T100000Z/20240101T090000Z");
+        match parse_calendar_object(bad.as_bytes()) {
+            Err(ObjectError::InvalidData(msg)) => assert!(msg.contains("FREEBUSY period ending before its start"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        // Forward and empty periods are fine.
+        for good in ["RDATE;VALUE=PERIOD:20240120T080000Z/20240120T100000Z", "RDATE;VALUE=PERIOD:20240120T080000Z/20240120T080000Z"] {
+            parse_calendar_object(event(good).as_bytes()).unwrap();
+        }
+        parse_calendar_object(freebusy("FREEBUSY:20240101T100000Z/20240101T110000Z,20240102T100000Z/PT1H").as_bytes()).unwrap();
     }
 
     #[test]

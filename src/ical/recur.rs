@@ -1624,4 +1624,29 @@ BEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID:20240102T100000Z\r\nDTSTART:20240301T1000
         assert_eq!(index_bounds(&o, &r), IndexBounds::NEVER);
         assert!(!IndexBounds::NEVER.may_overlap(&TimeRange::new(None, None)));
     }
+
+    #[test]
+    fn index_bounds_of_an_object_without_instances() {
+        // Found by fuzzing (fuzz/fuzz_targets/ical_put.rs, the exact
+        // input): a VFREEBUSY with DTSTART but neither DTEND nor FREEBUSY
+        // never overlaps a time range (RFC 4791 §9.9, "N | N | FALSE").
+        // It has no instance; its DTSTART still counts as the first start
+        // (conservatively), so the bounds are inverted: an empty set that
+        // no range with a start meets.
+        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Eyample Corp.//CalDAV Client//EN\r\nPETHOD:REQUEST\r\n\
+BEGIN:VFREEBUSY\r\nUID:4FD3AD926350\r\nDTSTAMP:20090602T190420Z\r\nDTSTART:20090602T000000Z\r\nto:bernard@example.net\r\n\
+ATTENDEE;CDouglass\":mailto:mike@example.org\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n";
+        let o = parse_calendar_object(text.as_bytes()).unwrap();
+        let r = TzResolver::new(&o.ical, None);
+        assert!(instances(&o, &r, &TimeRange::new(None, None), 10).items.is_empty());
+        let b = index_bounds(&o, &r);
+        assert!(b.first_start.zip(b.last_end).is_some_and(|(f, l)| f > l), "{b:?}");
+        for (s, e) in [(utc(2009, 6, 1, 0, 0), Some(utc(2009, 7, 1, 0, 0))), (utc(1970, 1, 1, 0, 0), None)] {
+            let range = TimeRange::new(Some(s), e);
+            assert!(!b.may_overlap(&range));
+            let ctx = crate::ical::timerange::TimeContext::new(&o, None);
+            let comp = o.main_components()[0];
+            assert!(!crate::ical::TimeRangeEval::component_overlaps(&ctx, comp, None, &range));
+        }
+    }
 }

@@ -713,7 +713,8 @@ pub fn extract_calendar(message: &[u8]) -> Result<IncomingCalendar, ParseError> 
         _ => return Err(ParseError::NoCalendar),
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.len() < 15 || !trimmed[..15].eq_ignore_ascii_case("BEGIN:VCALENDAR") {
+    // Bytes, not `str` slices: byte 15 may fall inside a character.
+    if !trimmed.as_bytes().get(..15).is_some_and(|b| b.eq_ignore_ascii_case(b"BEGIN:VCALENDAR")) {
         return Err(ParseError::NotICalendar);
     }
     let property = calendar_method(&text);
@@ -743,10 +744,12 @@ fn calendar_method(text: &str) -> Option<String> {
     let unfolded = String::from_utf8_lossy(&unfolded);
     for line in unfolded.lines() {
         let line = line.trim_end_matches('\r');
-        if line.len() >= 6 && line[..6].eq_ignore_ascii_case("BEGIN:") && !line[6..].eq_ignore_ascii_case("VCALENDAR") {
+        // Compared as bytes: a name may end inside a multi-byte character.
+        let (name, rest) = line.as_bytes().split_at(line.len().min(6));
+        if name.eq_ignore_ascii_case(b"BEGIN:") && !rest.eq_ignore_ascii_case(b"VCALENDAR") {
             return None;
         }
-        if line.len() > 6 && line[..6].eq_ignore_ascii_case("METHOD") && matches!(line.as_bytes()[6], b':' | b';') {
+        if name.eq_ignore_ascii_case(b"METHOD") && matches!(rest.first(), Some(b':' | b';')) {
             return line.split_once(':').map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
         }
     }
@@ -790,5 +793,17 @@ mod tests {
         // A METHOD inside a component is not the calendar's.
         assert_eq!(calendar_method("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nMETHOD:REPLY\r\n"), None);
         assert_eq!(calendar_method("BEGIN:VCALENDAR\r\nMETHODX:REPLY\r\n"), None);
+        // Found by the imip_lmtp fuzz target: names compared by slicing
+        // the line at byte 6 panicked inside a multi-byte character.
+        assert_eq!(calendar_method("BEGIN:VCALENDAR\r\nORGANÁ:x\r\nMETHÁ:x\r\nMETHOD:REPLY\r\n"), Some("REPLY".into()));
+        assert_eq!(calendar_method("BEGIN:VCALENDAR\r\nBEGIÁ\r\nBEGIN\r\nMETHOD:REPLY\r\n"), Some("REPLY".into()));
+    }
+
+    #[test]
+    fn not_a_calendar_ending_inside_a_character() {
+        // Found by the imip_lmtp fuzz target: the text was sliced at byte
+        // 15 to compare it with BEGIN:VCALENDAR, inside the 'É'.
+        let message = "From: a@example.org\r\nContent-Type: text/calendar; method=REPLY\r\n\r\nBEGIN:VCALENDAÉ\r\n";
+        assert_eq!(extract_calendar(message.as_bytes()), Err(ParseError::NotICalendar));
     }
 }

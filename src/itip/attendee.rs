@@ -138,6 +138,7 @@ pub fn attendee_change(
     }
     if let Some(old) = &old {
         check_changes(old, &new, attendee).map_err(refuse)?;
+        keep_organizer_sequence(old, &mut new);
     }
 
     // What changed for the organizer (§3.2.2.3).
@@ -402,12 +403,30 @@ fn compare(ac: &Cal, a: &Tree, bc: &Cal, b: &Tree, me: &CalAddress, instance: Op
     }
 }
 
+/// SEQUENCE is the organizer's (RFC 5546 §2.1.4: only the organizer
+/// increments it; a REPLY repeats it). Some clients raise it with every
+/// save, an attendee's answer included: that is not refused, the
+/// organizer's value is kept, so the REPLY and the stored copy carry it
+/// and later messages are ordered against it.
+fn keep_organizer_sequence(old: &Cal, new: &mut Cal) {
+    let master = old.master().map(|m| m.tree.sequence());
+    for item in &mut new.items {
+        let seq = old.item(item.rid).map(|i| i.tree.sequence()).or(master);
+        if let Some(seq) = seq {
+            if item.tree.sequence() != seq {
+                item.tree.set_sequence(seq);
+            }
+        }
+    }
+}
+
 /// Whether [`compare`] compares a property as text: not the attendee's
 /// own (§3.2.2.1), not ATTENDEE and ORGANIZER (compared apart), not the
 /// times, recurrence and RECURRENCE-ID (compared as instants: their form
-/// may change), not SEQUENCE between an override and its master's instance.
-fn compared_as_text(name: &ICalendarProperty, instance: bool) -> bool {
-    if attendee_owned(name) || (instance && *name == ICalendarProperty::Sequence) {
+/// may change), not SEQUENCE (the organizer's, put back by
+/// [`keep_organizer_sequence`]).
+fn compared_as_text(name: &ICalendarProperty, _instance: bool) -> bool {
+    if attendee_owned(name) || *name == ICalendarProperty::Sequence {
         return false;
     }
     !matches!(

@@ -32,6 +32,7 @@ mod attendee;
 mod message;
 mod model;
 mod organizer;
+mod parties;
 mod role;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,7 @@ pub use message::{validate_message, Outgoing};
 pub use organizer::{
     merge_attendee_status, organizer_change, reply_updates, set_schedule_status, OrganizerOutcome,
 };
+pub use parties::{parties, set_organizer_address, Parties};
 pub use role::{role, Role};
 
 /// An iTIP method (RFC 5546 §1.4, §3.2).

@@ -710,9 +710,10 @@ pub fn reply_updates(
     Ok(out)
 }
 
-/// RFC 6638 §3.2.10.1: a PUT by the organizer with a matching
-/// If-Schedule-Tag-Match keeps what the server stored from the attendees'
-/// replies since: for every ATTENDEE of `new` that is not one of
+/// RFC 6638 §3.2.10.1: a PUT by the owner of a scheduling object keeps
+/// what the server stored from the attendees' replies since the client
+/// read it (with If-Schedule-Tag-Match, as the RFC asks; without a
+/// condition too, rather than erase the answers): for every ATTENDEE of `new` that is not one of
 /// `owner`'s addresses and is in `stored`'s component of the same
 /// instance (or, for an override `stored` lacks, in its master), its
 /// PARTSTAT, DELEGATED-TO and SCHEDULE-STATUS are taken from `stored`.
@@ -724,6 +725,8 @@ pub fn merge_attendee_status(stored: &ICalendar, new: &ICalendar, owner: &Addres
         return new.clone();
     };
     let taken = [ICalendarParameterName::Partstat, ICalendarParameterName::DelegatedTo, ICalendarParameterName::ScheduleStatus];
+    // (A component the client moved asks its attendees again: that is
+    // `organizer_change`'s reset to NEEDS-ACTION, after this merge.)
     for item in merged.items.iter_mut() {
         let source = stored.item(item.rid).or(stored.master());
         let Some(source) = source else { continue };

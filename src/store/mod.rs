@@ -21,7 +21,8 @@
 //! - [`locks`]: [`LockStore`] — WebDAV locks (RFC 4918 §6);
 //! - [`throttle`]: [`ThrottleStore`] — login records for login throttling;
 //! - [`outbox`]: [`OutboxStore`] — jobs written with object writes, in their
-//!   transaction, then claimed by workers (the transactional outbox).
+//!   transaction, then claimed by workers (the transactional outbox);
+//! - [`tokens`]: [`ReplyTokenStore`] — reply tokens of email invitations.
 //!
 //! A new concern is a new sub-trait (and module), added to [`Store`]'s
 //! supertraits and to [`prelude`], with its own conformance tests. Calling a
@@ -49,6 +50,7 @@ pub mod properties;
 mod sql;
 pub mod sqlite;
 pub mod throttle;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -72,13 +74,14 @@ pub use principals::{
 };
 pub use properties::{DeadProperty, PropertyStore, PropertyTarget, PropertyUpdate};
 pub use throttle::{LoginHistory, ThrottleStore};
+pub use tokens::{ReplyTokenRecord, ReplyTokenStore};
 
 /// The sub-traits of [`Store`], whose methods a [`SharedStore`] can be
 /// called with once they are in scope: `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
         ChangeStore, CollectionStore, DirectoryStore, LockStore, ObjectStore, OutboxStore, PrincipalStore, PropertyStore,
-        Store, ThrottleStore,
+        ReplyTokenStore, Store, ThrottleStore,
     };
 }
 
@@ -129,6 +132,10 @@ pub enum StoreError {
     /// per principal or per resource.
     #[error("too many active locks {per}: at most {limit}")]
     TooManyLocks { per: LockCap, limit: usize },
+    /// A job a batch completes is no longer queued: another worker already
+    /// did its work ([`WriteBatch::complete_jobs`]); nothing was written.
+    #[error("the job is already done")]
+    JobGone,
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("database error: {0}")]
@@ -175,6 +182,7 @@ pub trait Store:
     + LockStore
     + ThrottleStore
     + OutboxStore
+    + ReplyTokenStore
     + Send
     + Sync
     + 'static

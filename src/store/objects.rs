@@ -198,7 +198,7 @@ pub struct WriteBatch {
     pub writes: Vec<BatchWrite>,
     /// Outbox jobs the batch carries out: deleted in the transaction. If one
     /// of them no longer exists (another worker completed it), the whole
-    /// batch fails with [`StoreError::NotFound`](super::StoreError::NotFound)
+    /// batch fails with [`StoreError::JobGone`](super::StoreError::JobGone)
     /// and nothing is written, so that a job's effect is applied once.
     pub complete_jobs: Vec<JobId>,
     /// Jobs written in the transaction, after the writes' own

@@ -91,8 +91,14 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                     return Err(XmlError::TooDeep(limits.max_depth));
                 }
                 let ns = namespace_of(resolved, start.name().prefix().map(|p| p.as_ref().to_vec()))?;
+                // Namespaces in XML 1.0 §3: "Element names MUST NOT have the
+                // prefix xmlns" (quick-xml resolves it; it could not be
+                // written back, since that namespace cannot be declared).
+                if ns == NS_XMLNS {
+                    return Err(malformed("an element name with the xmlns prefix"));
+                }
                 charge(&ns)?;
-                let name = utf8(start.local_name().as_ref())?;
+                let name = ncname(start.local_name().as_ref())?;
                 // Count first without quick-xml's duplicate check, which is
                 // quadratic in the number of attributes.
                 if start.attributes().with_checks(false).count() > limits.max_attributes {
@@ -131,7 +137,17 @@ pub fn parse(body: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
                         }
                     };
                     charge(&attr_ns)?;
-                    attrs.push(Attribute { ns: attr_ns, name: utf8(key.local_name().as_ref())?, value });
+                    attrs.push(Attribute { ns: attr_ns, name: ncname(key.local_name().as_ref())?, value });
+                }
+                // Namespaces in XML 1.0 §6.3: no two attributes of an element
+                // have the same expanded name (`p:x` and `q:x` with `p` and
+                // `q` bound to one namespace; quick-xml only compares the
+                // qualified names). Written back with one prefix per
+                // namespace they would be one duplicated attribute.
+                for (i, a) in attrs.iter().enumerate() {
+                    if attrs[..i].iter().any(|b| b.ns == a.ns && b.name == a.name) {
+                        return Err(malformed(format!("attribute {{{}}}{} is repeated", a.ns, a.name)));
+                    }
                 }
                 stack.push(Element { ns, name, attrs, children: Vec::new() });
             }
@@ -232,6 +248,26 @@ fn namespace_of(resolved: ResolveResult<'_>, prefix: Option<Vec<u8>>) -> Result<
     }
 }
 
+/// A local name: an NCName (Namespaces in XML 1.0 §3, XML 1.0 §2.3
+/// `Name` without colons). quick-xml takes anything up to a space, `/` or
+/// `>` as a name; an empty or odd one would be written back into dead
+/// properties that no client could parse.
+fn ncname(bytes: &[u8]) -> Result<String, XmlError> {
+    let name = utf8(bytes)?;
+    let start = |c: char| {
+        matches!(c, 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+            | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+            | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+            | '\u{10000}'..='\u{EFFFF}')
+    };
+    let rest = |c: char| start(c) || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}');
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if start(c) && chars.all(rest) => Ok(name),
+        _ => Err(malformed(format!("{name:?} is not an XML name"))),
+    }
+}
+
 fn utf8(bytes: &[u8]) -> Result<String, XmlError> {
     String::from_utf8(bytes.to_vec()).map_err(|_| malformed("invalid UTF-8"))
 }
@@ -294,6 +330,66 @@ mod tests {
         assert!(p("<a>\u{1}</a>").is_err());
         assert!(p("<a>&#0;</a>").is_err());
         assert!(p("<a b='\u{0}'/>").is_err());
+    }
+
+    #[test]
+    fn refuses_the_xmlns_prefix_on_elements() {
+        // Found by fuzzing (fuzz/fuzz_targets/xml_reader.rs): accepted, its
+        // fragment declared a prefix for the xmlns namespace and did not
+        // parse back.
+        assert!(matches!(p("<xmlns:Cple+com/saadntr3z+sddszr/3/>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(p(r#"<a xmlns="DAV:"><xmlns:b/></a>"#), Err(XmlError::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_names_that_are_not_xml_names() {
+        // Found by fuzzing (fuzz/fuzz_targets/xml_reader.rs, the exact
+        // input): quick-xml read `< ...>` as an element with an empty
+        // name, written back as `</>`.
+        assert!(matches!(p(r#"< xmlns:X="http:/example.com/z/"/>"#), Err(XmlError::Malformed(_))));
+        for bad in ["<a: xmlns:a='urn:a'/>", "<a:b:c xmlns:a='urn:a'/>", "<1a/>", "<a\"b/>", "<a b\"c='1'/>", "<a .b='1'/>", "<-a/>"] {
+            assert!(matches!(p(bad), Err(XmlError::Malformed(_))), "{bad}");
+        }
+        let ok = p("<r xmlns:a='urn:a'><a:b-c.d_e\u{b7}0/><\u{e9}l\u{e8}ve a:x-y='1' _z='2'/></r>").unwrap();
+        assert_eq!(ok.elements().next().unwrap().name, "b-c.d_e\u{b7}0");
+        assert_eq!(ok.elements().nth(1).unwrap().name, "\u{e9}l\u{e8}ve");
+    }
+
+    #[test]
+    fn refuses_attributes_with_the_same_expanded_name() {
+        assert!(matches!(p(r#"<a xmlns:p="urn:u" xmlns:q="urn:u" p:x="1" q:x="2"/>"#), Err(XmlError::Malformed(_))));
+        let ok = p(r#"<a xmlns:p="urn:u" xmlns:q="urn:v" p:x="1" q:x="2" x="3"/>"#).unwrap();
+        assert_eq!(ok.attrs.len(), 3);
+        let frag = ok.to_fragment();
+        assert_eq!(crate::xml::parse_fragment(&frag).unwrap(), ok);
+    }
+
+    #[test]
+    fn fragment_round_trips_at_the_limits() {
+        // The deepest document accepted: the fragment's wrapper adds a level.
+        let deep = format!("<a xmlns='urn:x'>{}{}</a>", "<b>".repeat(63), "</b>".repeat(63));
+        let e = p(&deep).unwrap();
+        assert_eq!(crate::xml::parse_fragment(&e.to_fragment()).unwrap(), e);
+        // 64 attributes, each in a namespace declared by an ancestor: the
+        // fragment declares them on the element itself.
+        let decls: String = (0..64).map(|i| format!(" xmlns:p{i}='urn:{i}'")).collect();
+        let attrs: String = (0..64).map(|i| format!(" p{i}:a='{i}'")).collect();
+        let doc = format!("<r{decls}><e{attrs}/></r>");
+        let e = p(&doc).unwrap();
+        let prop = e.elements().next().unwrap();
+        assert_eq!(crate::xml::parse_fragment(&prop.to_fragment()).unwrap(), *prop);
+    }
+
+    #[test]
+    fn fragment_declares_namespaces_where_they_are_used() {
+        // Not every namespace on the root: the root of a dead property in
+        // many namespaces would be over the attribute limit, and collecting
+        // them there was quadratic (15 s for 100 000 of them).
+        let children: String = (0..200).map(|i| format!("<c xmlns='urn:c{i}'/>")).collect();
+        let e = p(&format!("<a xmlns='urn:a'>{children}</a>")).unwrap();
+        let frag = e.to_fragment();
+        assert!(frag.starts_with(r#"<x0:a xmlns:x0="urn:a"><x1:c xmlns:x1="urn:c0"/>"#), "{frag}");
+        assert_eq!(crate::xml::parse_fragment(&frag).unwrap(), e);
     }
 
     #[test]

@@ -69,7 +69,14 @@ async fn discovery_and_default_calendar(srv: TestServer) {
     assert!(default.contains("<CS:getctag>"));
     assert!(default.contains("<D:sync-token>http"));
     assert!(default.contains("<C:calendar-query/>") && default.contains("<C:calendar-multiget/>") && default.contains("<D:sync-collection/>"));
-    // Deleting the default calendar does not bring it back.
+    // The only calendar that takes invitations is the default calendar
+    // (RFC 6638 §4.3): it cannot be deleted.
+    let r = srv.as_user("DELETE", "/calendars/alice/default/", "alice").send().await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("<C:default-calendar-needed/>"), "{}", r.text());
+    // With another calendar to take invitations, it can; and deleting it
+    // does not bring it back.
+    assert_eq!(srv.as_user("MKCALENDAR", "/calendars/alice/travail/", "alice").send().await.status, 201);
     assert_eq!(srv.as_user("DELETE", "/calendars/alice/default/", "alice").send().await.status, 204);
     let r = srv.as_user("PROPFIND", "/calendars/alice/", "alice").header("depth", "1").body(body).send().await;
     assert!(!r.text().contains("/calendars/alice/default/"));

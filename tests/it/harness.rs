@@ -24,6 +24,8 @@ pub struct TestServer {
     /// The database's URL, to open a second store on it (another process).
     pub db_url: String,
     pub client: reqwest::Client,
+    /// The server's state (to run other listeners on it, e.g. LMTP).
+    pub state: std::sync::Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     /// The database, owned by the first server on it (None for a sibling).
@@ -70,7 +72,7 @@ async fn serve(store: SharedStore, db_url: String, db: Option<FreshDb>, configur
     configure(&mut config);
     let state = AppState::new(config, store.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(almanach::http::serve(listener, state, async move {
+    let task = tokio::spawn(almanach::http::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
     TestServer {
@@ -78,6 +80,7 @@ async fn serve(store: SharedStore, db_url: String, db: Option<FreshDb>, configur
         store,
         db_url,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        state,
         shutdown: Some(tx),
         task: Some(task),
         _db: db,

@@ -15,6 +15,7 @@ mod locks;
 mod properties;
 mod races;
 mod rfc4918_examples;
+mod scheduling;
 mod server;
 mod store_conformance;
 mod throttle;

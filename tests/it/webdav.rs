@@ -139,7 +139,7 @@ async fn options_advertises_dav(srv: TestServer) {
     let r = srv.as_user("OPTIONS", "/files/alice/", "alice").send().await;
     assert_eq!(r.status, 200);
     let dav = r.header("dav").unwrap();
-    assert_eq!(dav, "1, 2, 3, calendar-access, addressbook, extended-mkcol");
+    assert_eq!(dav, "1, 2, 3, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol");
     let allow = r.header("allow").unwrap();
     for m in ["PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "COPY", "MOVE", "DELETE"] {
         assert!(allow.contains(m), "{allow}");

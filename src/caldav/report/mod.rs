@@ -10,7 +10,7 @@ pub mod request;
 
 pub use freebusy::free_busy_query;
 pub use multiget::calendar_multiget;
-pub use query::calendar_query;
+pub use query::{calendar_query, IndexShape};
 
 use bytes::Bytes;
 

@@ -21,7 +21,7 @@ use crate::xml::{Element, NS_CALDAV};
 
 pub async fn calendar_multiget(req: &DavRequest<'_>, resource: &Resource, root: &Element) -> DavResult<Response> {
     let props = report_props(req, root)?;
-    let requested = fetch(req, resource, requested_hrefs(root), props.needs_content(), crate::caldav::is_calendar).await?;
+    let requested = fetch(req, resource, requested_hrefs(root), props.needs_content(), crate::caldav::holds_calendar_objects).await?;
     let rendered = match props.data.as_ref() {
         Some(request) if !request.is_whole() => render(req, request, &requested, root).await?,
         // The stored bytes, shared, with no hop to the pool.

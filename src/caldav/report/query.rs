@@ -38,10 +38,10 @@ pub async fn calendar_query(req: &DavRequest<'_>, resource: &Resource, root: &El
     let depth = req.depth(Depth::One)?;
     let mut query = Query { req, props: &props, filter: &filter, limit, ms: MultiStatus::new(), count: 0, cut: None };
     match resource {
-        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) && depth != Depth::Zero => {
+        Resource::Collection { collection, .. } if crate::caldav::holds_calendar_objects(collection) && depth != Depth::Zero => {
             query.run_on_calendar(collection, root, None).await?;
         }
-        Resource::Collection { collection, .. } if crate::caldav::is_calendar(collection) => {}
+        Resource::Collection { collection, .. } if crate::caldav::holds_calendar_objects(collection) => {}
         Resource::Collection { collection, .. } if depth == Depth::Infinity => {
             for child in req.state.store.child_collections(collection.id).await? {
                 if crate::caldav::is_calendar(&child) {
@@ -213,15 +213,19 @@ fn matches(filter: &CompFilter, content: &Bytes, zone: &Zone) -> Option<bool> {
 
 /// What the index can tell about a filter: the component type asked for,
 /// its time range, and whether the filter says nothing else (then a
-/// simple, non-recurring event is decided on its indexed bounds).
-struct IndexShape {
-    component: Option<String>,
-    time_range: Option<TimeRange>,
+/// simple, non-recurring event is decided on its indexed bounds). Public
+/// for the `calendar_query` fuzz target, which checks it against the full
+/// filter.
+pub struct IndexShape {
+    /// The store's candidates are of this component type...
+    pub component: Option<String>,
+    /// ...and their index bounds meet this range.
+    pub time_range: Option<TimeRange>,
     only_time_range: bool,
 }
 
 impl IndexShape {
-    fn of(filter: &CompFilter) -> IndexShape {
+    pub fn of(filter: &CompFilter) -> IndexShape {
         let none = IndexShape { component: None, time_range: None, only_time_range: false };
         if filter.is_not_defined || filter.time_range.is_some() || !filter.prop_filters.is_empty() {
             return none;
@@ -238,7 +242,7 @@ impl IndexShape {
     }
 
     /// Some(answer) when the index entry alone decides the filter.
-    fn decide(&self, index: &ObjectIndex) -> Option<bool> {
+    pub fn decide(&self, index: &ObjectIndex) -> Option<bool> {
         if !self.only_time_range {
             return None;
         }

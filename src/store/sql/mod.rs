@@ -49,7 +49,8 @@
 //! - [`changes`]: the per-collection revision and change log;
 //! - [`throttle`]: failed and successful logins, for login throttling;
 //! - [`locks`]: WebDAV locks, lock guards and lock conflicts;
-//! - [`outbox`]: jobs written with object writes, claimed with a lease.
+//! - [`outbox`]: jobs written with object writes, claimed with a lease;
+//! - [`tokens`]: reply tokens of email invitations.
 //!
 //! Inside a concern module, `Backend` is the store type, `Conn` its database
 //! connection and `Db` its sqlx database; helpers shared between concerns are
@@ -102,6 +103,7 @@ pub(crate) mod outbox;
 pub(crate) mod properties;
 pub(crate) mod rows;
 pub(crate) mod throttle;
+pub(crate) mod tokens;
 pub(crate) mod transfer;
 
 /// A per-process counter of changes to the directory (principals,
@@ -167,6 +169,9 @@ macro_rules! sql_store {
             }
             mod properties {
                 $crate::store::sql::properties::body!();
+            }
+            mod tokens {
+                $crate::store::sql::tokens::body!();
             }
             mod throttle {
                 $crate::store::sql::throttle::body!();
@@ -451,6 +456,19 @@ macro_rules! sql_store {
                 }
                 async fn forget_logins(&self, failures_before: Millis, successes_before: Millis) -> StoreResult<u64> {
                     throttle::forget_logins(self, failures_before, successes_before).await
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl ReplyTokenStore for $store {
+                async fn reply_token_for(&self, owner: PrincipalId, uid: &str, attendee: &str, fresh: [u8; 16], expires_at: Millis) -> StoreResult<[u8; 16]> {
+                    tokens::reply_token_for(self, owner, uid, attendee, fresh, expires_at).await
+                }
+                async fn reply_token(&self, token: [u8; 16], now: Millis) -> StoreResult<Option<ReplyTokenRecord>> {
+                    tokens::reply_token(self, token, now).await
+                }
+                async fn drop_reply_tokens(&self, owner: PrincipalId, uid: &str, now: Millis) -> StoreResult<()> {
+                    tokens::drop_reply_tokens(self, owner, uid, now).await
                 }
             }
 

@@ -15,7 +15,7 @@ macro_rules! body {
     () => {
         use super::*;
         use super::changes::{bump, log_change};
-        use super::collections::{check_quota, fetch_collection_by_path, lock_owner};
+        use super::collections::{check_quota, fetch_collection_by_path, lock_owner, quota_used_in};
         use super::locks::{check_guard, remove_locks_under_in};
         use super::outbox::{complete_in, enqueue};
 
@@ -236,7 +236,7 @@ macro_rules! body {
             // Bump first: the collection row lock serializes writers.
             let bumped = bump(&mut tx, put.collection, now).await?.ok_or(StoreError::MissingParent)?;
             let rev = bumped.0;
-            let outcome = write_put(&mut tx, &put, &bumped, now).await?;
+            let outcome = write_put(&mut tx, &put, &bumped, now, None).await?;
             tx.commit().await?;
             // One change, one bump: a cached listing follows, and the bytes
             // just written are those of this ETag.
@@ -322,11 +322,16 @@ macro_rules! body {
             }
             complete_in(&mut tx, &completed).await?;
             let mut outcomes = Vec::with_capacity(batch.writes.len());
+            // Owners whose quota is checked are locked above: their usage is
+            // read once and followed through the batch's puts. (A delete
+            // earlier in the batch only lowers it: the tally errs on the
+            // side of the limit.)
+            let mut tally = std::collections::HashMap::new();
             for w in &batch.writes {
                 outcomes.push(match w {
                     BatchWrite::Put(put) => {
                         let b = bumped.get(&put.collection).ok_or(StoreError::MissingParent)?;
-                        BatchOutcome::Put(write_put(&mut tx, put, b, now).await?)
+                        BatchOutcome::Put(write_put(&mut tx, put, b, now, Some(&mut tally)).await?)
                     }
                     BatchWrite::Delete { collection, name, if_match, guard } => {
                         let b = bumped.get(&collection.id).ok_or(StoreError::NotFound)?;
@@ -394,7 +399,16 @@ macro_rules! body {
         /// `put_object`'s checks and write, in the caller's guarded
         /// transaction, once `put.collection` was bumped (`bumped`: its new
         /// revision, owner and path); `put.enqueue` is written too.
-        async fn write_put(conn: &mut Conn, put: &PutObject, bumped: &(i64, i64, String), now: Millis) -> StoreResult<PutOutcome> {
+        /// `tally`: in a batch, each owner's usage, read once (the batch
+        /// locked the owners first) and kept up to date by its writes;
+        /// None: read it for this write.
+        async fn write_put(
+            conn: &mut Conn,
+            put: &PutObject,
+            bumped: &(i64, i64, String),
+            now: Millis,
+            tally: Option<&mut std::collections::HashMap<PrincipalId, i64>>,
+        ) -> StoreResult<PutOutcome> {
             let (rev, owner, coll_path) = (bumped.0, bumped.1, bumped.2.as_str());
             let size = put.content.len() as i64;
             let etag = etag_for(&put.content);
@@ -418,7 +432,19 @@ macro_rules! body {
             }
             if let Some(limit) = put.quota_limit {
                 let old = existing.as_ref().map_or(0, |o| o.size);
-                check_quota(conn, owner, limit, size - old).await?;
+                match tally {
+                    Some(tally) => {
+                        let used = match tally.get(&owner) {
+                            Some(u) => *u,
+                            None => quota_used_in(conn, owner).await?,
+                        };
+                        if used + size - old > limit {
+                            return Err(StoreError::QuotaExceeded);
+                        }
+                        tally.insert(owner, used + size - old);
+                    }
+                    None => check_quota(conn, owner, limit, size - old).await?,
+                }
             }
             let meta = match &existing {
                 Some(old) => {

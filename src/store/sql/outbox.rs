@@ -193,14 +193,14 @@ macro_rules! body {
 
         /// Delete the jobs `ids` (distinct) in the caller's transaction, in
         /// ascending id order (row locks in one order: no deadlock between
-        /// two such transactions); `NotFound` if one no longer exists.
+        /// two such transactions); `JobGone` if one no longer exists.
         pub(super) async fn complete_in(conn: &mut Conn, ids: &[JobId]) -> StoreResult<()> {
             let mut ids = ids.to_vec();
             ids.sort_unstable();
             for id in ids {
                 let done = sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id).execute(&mut *conn).await?;
                 if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
+                    return Err(StoreError::JobGone);
                 }
             }
             Ok(())

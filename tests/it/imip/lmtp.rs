@@ -99,18 +99,18 @@ impl Server {
 
 /// A reply: its code and its lines' texts (after "NNN-" / "NNN ").
 #[derive(Debug)]
-struct Reply {
-    code: u16,
-    lines: Vec<String>,
+pub struct Reply {
+    pub code: u16,
+    pub lines: Vec<String>,
 }
 
 impl Reply {
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         self.lines.join("\n")
     }
 }
 
-struct Client {
+pub struct Client {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
 }
@@ -125,7 +125,7 @@ impl Client {
     }
 
     /// Connect, read the greeting, LHLO.
-    async fn ready(addr: SocketAddr) -> Client {
+    pub async fn ready(addr: SocketAddr) -> Client {
         let (mut c, greeting) = Client::connect(addr).await;
         assert_eq!(greeting.code, 220, "{greeting:?}");
         assert_eq!(c.cmd("LHLO mx.example.fr").await.code, 250);
@@ -137,7 +137,7 @@ impl Client {
     }
 
     /// One reply, or `None` at the end of the connection.
-    async fn reply(&mut self) -> Option<Reply> {
+    pub async fn reply(&mut self) -> Option<Reply> {
         let mut lines = Vec::new();
         loop {
             let mut line = String::new();
@@ -157,13 +157,13 @@ impl Client {
         }
     }
 
-    async fn cmd(&mut self, line: &str) -> Reply {
+    pub async fn cmd(&mut self, line: &str) -> Reply {
         self.send(format!("{line}\r\n").as_bytes()).await;
         self.reply().await.expect("a reply")
     }
 
     /// The message, dot-stuffed, and the terminating ".".
-    async fn data(&mut self, message: &[u8]) {
+    pub async fn data(&mut self, message: &[u8]) {
         self.send(&stuff(message)).await;
     }
 

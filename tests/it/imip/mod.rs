@@ -1,6 +1,6 @@
 //! iMIP transport pieces over real sockets: `SmtpTransport` against a test
 //! SMTP server, the LMTP listener against a test client.
 mod config;
-mod lmtp;
+pub mod lmtp;
 mod smtp;
 pub mod smtp_server;

@@ -20,6 +20,7 @@ mod principals;
 mod properties;
 mod scheduling;
 mod throttle;
+mod tokens;
 mod transfer;
 
 async fn run<F, Fut>(backend: Backend, scenario: F)
@@ -109,6 +110,9 @@ conformance!(
     scheduling::claim_jobs_by_id,
     scheduling::batch_writes,
     scheduling::calendar_objects_by_uid,
+    // ReplyTokenStore (iMIP reply addresses)
+    tokens::reply_tokens,
+    tokens::reply_tokens_race,
     // Concurrent writers (across concerns)
     concurrency::concurrent_etag_match,
     concurrency::concurrent_exclusive_locks,

@@ -289,7 +289,8 @@ pub async fn batch_writes(store: SharedStore) {
         let r = store.apply_batch(batch).await;
         let expected = match what {
             "precondition" => matches!(r, Err(StoreError::PreconditionFailed)),
-            "absent" | "job gone" => matches!(r, Err(StoreError::NotFound)),
+            "absent" => matches!(r, Err(StoreError::NotFound)),
+            "job gone" => matches!(r, Err(StoreError::JobGone)),
             "twice" | "job twice" | "bad name" | "empty topic" => matches!(r, Err(StoreError::Invalid(_))),
             "moved" | "no such collection" => matches!(r, Err(StoreError::MissingParent)),
             _ => unreachable!(),
@@ -380,7 +381,7 @@ pub async fn batch_writes(store: SharedStore) {
     // A job already completed (by another worker): the batch that carries
     // it out again is refused whole.
     let replay = WriteBatch { writes: vec![BatchWrite::Put(put(&cal, "again.ics", b"a", WriteCondition::None))], complete_jobs: vec![jobs[1]], enqueue: vec![] };
-    assert!(matches!(store.apply_batch(replay).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.apply_batch(replay).await, Err(StoreError::JobGone)));
     assert!(store.object(cal.id, "again.ics").await.unwrap().is_none());
     // Jobs alone: completed and written together.
     let ids = store.put_object(PutObject { enqueue: vec![job("itip", "solo", T)], ..put(&root, "seed.ics", b"s2", WriteCondition::None) }).await.unwrap().jobs;
