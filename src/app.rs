@@ -25,12 +25,18 @@ pub struct AppState {
     /// The mail relay of email invitations (iMIP); None when `smtp_url` is
     /// not set.
     pub mail: Option<Arc<dyn MailTransport>>,
+    /// The BigBlueButton server of visio rooms (`crate::visio`); None when
+    /// `bbb_url` or `bbb_secret` is not set.
+    pub visio: Option<crate::visio::bbb::BbbClient>,
 }
 
 /// The one place that names every kind of job the server runs (see
-/// [`crate::jobs`]): scheduling's deliveries and emails.
+/// [`crate::jobs`]): scheduling's deliveries and emails, and closing visio
+/// rooms.
 pub fn jobs(config: &Config) -> Jobs {
-    Jobs::new(crate::scheduling::deliver::handlers(), config.job_poll, config.job_retry_base)
+    let mut handlers = crate::scheduling::deliver::handlers();
+    handlers.extend(crate::visio::jobs::handlers());
+    Jobs::new(handlers, config.job_poll, config.job_retry_base)
 }
 
 /// The one place that names every protocol the server speaks on top of
@@ -53,7 +59,8 @@ impl AppState {
         let mail: Option<Arc<dyn MailTransport>> =
             config.smtp_url.clone().filter(|_| config.imip_from.is_some()).map(|url| Arc::new(SmtpTransport::new(url)) as Arc<dyn MailTransport>);
         let jobs = jobs(&config);
-        Arc::new(AppState { config, registry: registry(), store, auth, compute, bodies, jobs, mail })
+        let visio = crate::visio::client(&config);
+        Arc::new(AppState { config, registry: registry(), store, auth, compute, bodies, jobs, mail, visio })
     }
 
     /// This state with `mail` as its mail relay (tests use a relay of

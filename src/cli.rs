@@ -1,4 +1,5 @@
-//! The `almanach` command line: `serve`, `user …`, `academie …`, `directory import`.
+//! The `almanach` command line: `serve`, `user …`, `academie …`, `directory import`,
+//! `visio policy …`.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -36,6 +37,37 @@ pub enum Command {
     /// The national directory of accounts.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Visio rooms in invitations (BigBlueButton).
+    #[command(subcommand)]
+    Visio(VisioCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VisioCommand {
+    /// Which meetings get a visio room: per account, per académie.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Set the policy of an account or of an académie (the default of its
+    /// accounts): auto, keyword, off, or default (remove it: the académie's,
+    /// then the server's `visio_policy` applies).
+    Set {
+        /// auto | keyword | off | default
+        policy: String,
+        #[arg(long, conflicts_with = "academie", required_unless_present = "academie")]
+        user: Option<String>,
+        #[arg(long)]
+        academie: Option<String>,
+    },
+    /// Show the policy that applies to an account (and where it comes
+    /// from), or every académie's.
+    Show {
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -84,6 +116,23 @@ pub struct ServeArgs {
     /// (comma-separated slugs)
     #[arg(long, env = "ALMANACH_FREEBUSY_PRIVATE_ACADEMIES", value_delimiter = ',')]
     pub freebusy_private_academies: Option<Vec<String>>,
+    /// BigBlueButton (or Scalelite) API base of visio rooms, e.g.
+    /// https://visio.example.fr/bigbluebutton/ [default: no rooms]
+    #[arg(long, env = "ALMANACH_BBB_URL")]
+    pub bbb_url: Option<String>,
+    /// BigBlueButton's shared secret
+    #[arg(long, env = "ALMANACH_BBB_SECRET", hide_env_values = true)]
+    pub bbb_secret: Option<SecretString>,
+    /// Hash of BBB checksums: sha1, sha256, sha384, sha512 [default: sha256]
+    #[arg(long, env = "ALMANACH_BBB_CHECKSUM")]
+    pub bbb_checksum: Option<String>,
+    /// Which meetings get a room when neither the account nor its académie
+    /// says: auto, keyword, off [default: auto]
+    #[arg(long, env = "ALMANACH_VISIO_POLICY")]
+    pub visio_policy: Option<String>,
+    /// The word that asks for a room under the keyword policy [default: visio]
+    #[arg(long, env = "ALMANACH_VISIO_KEYWORD")]
+    pub visio_keyword: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,6 +214,10 @@ pub enum CliError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Import(#[from] directory::import::ImportError),
+    #[error("no such user: {0}")]
+    UnknownUser(String),
+    #[error("no such académie: {0}")]
+    UnknownAcademie(String),
     /// The import ran to the end, but some rows were rejected.
     #[error("{0} rows rejected (see the messages above)")]
     Rejected(u64),
@@ -236,6 +289,21 @@ fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliErr
         if let Some(a) = &s.freebusy_private_academies {
             config.freebusy_private_academies = a.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
         }
+        if let Some(u) = &s.bbb_url {
+            config.bbb_url = Some(config::parse_bbb_url(u)?);
+        }
+        if let Some(secret) = &s.bbb_secret {
+            config.bbb_secret = Some(secret.clone());
+        }
+        if let Some(c) = &s.bbb_checksum {
+            config.bbb_checksum = config::parse_bbb_checksum(c)?;
+        }
+        if let Some(p) = &s.visio_policy {
+            config.visio_policy = config::parse_visio_policy(p)?;
+        }
+        if let Some(k) = &s.visio_keyword {
+            config.visio_keyword = config::parse_visio_keyword(k)?;
+        }
     }
     if !base_url_set {
         config.base_url = format!("http://{}", config.listen);
@@ -287,6 +355,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let config = resolve_config(&cli, None)?;
             academie(&open_store(&config.database).await?, cmd).await
         }
+        Command::Visio(VisioCommand::Policy(cmd)) => {
+            let config = resolve_config(&cli, None)?;
+            visio_policy(&open_store(&config.database).await?, &config, cmd).await
+        }
         Command::Directory(DirectoryCommand::Import { file, batch }) => {
             let config = resolve_config(&cli, None)?;
             let store = open_store(&config.database).await?;
@@ -323,6 +395,16 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
         (Some(url), Some(from)) => tracing::info!(relay = %url, from = %from.address(), "email scheduling on (iMIP)"),
         (Some(_), None) => tracing::warn!("smtp_url is set without imip_from: email scheduling is off"),
         (None, _) => tracing::warn!("smtp_url is not set: email scheduling is off, outside attendees get SCHEDULE-STATUS 5.1"),
+    }
+    match (&config.bbb_url, &config.bbb_secret) {
+        (Some(url), Some(_)) => tracing::info!(
+            api = %crate::visio::bbb::api_base(url),
+            checksum = config.bbb_checksum.as_str(),
+            policy = config.visio_policy.as_str(),
+            "visio rooms on (BigBlueButton)"
+        ),
+        (Some(_), None) => tracing::warn!("bbb_url is set without bbb_secret: visio rooms are off"),
+        (None, _) => tracing::warn!("bbb_url is not set: meetings get no visio room"),
     }
     let state = AppState::new(config, store);
     let shutdown = crate::http::shutdown_signal();
@@ -411,6 +493,50 @@ async fn academie(store: &SharedStore, cmd: &AcademieCommand) -> Result<(), CliE
         AcademieCommand::List => {
             for a in store.list_academies().await? {
                 println!("{}\t{}\t{}", a.slug, a.name, a.region.as_deref().unwrap_or("-"));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn visio_policy(store: &SharedStore, config: &Config, cmd: &PolicyCommand) -> Result<(), CliError> {
+    use crate::store::{PolicyScope, VisioPolicy};
+    let principal = |username: &str| {
+        let username = username.to_string();
+        async move { store.principal_by_username(&username).await?.ok_or(CliError::UnknownUser(username)) }
+    };
+    match cmd {
+        PolicyCommand::Set { policy, user, academie } => {
+            let policy: Option<VisioPolicy> = match policy.as_str() {
+                "default" => None,
+                p => Some(config::parse_visio_policy(p)?),
+            };
+            let scope = match (user, academie) {
+                (Some(u), _) => PolicyScope::Account(principal(u).await?.id),
+                (None, Some(a)) => PolicyScope::Academie(a.clone()),
+                (None, None) => unreachable!("clap requires --user or --academie"),
+            };
+            match store.set_visio_policy(&scope, policy).await {
+                Err(store::StoreError::NotFound) => return Err(CliError::UnknownAcademie(academie.clone().unwrap_or_default())),
+                other => other?,
+            }
+            let what = user.as_ref().map(|u| format!("user {u}")).or(academie.as_ref().map(|a| format!("académie {a}"))).unwrap_or_default();
+            println!("visio policy of {what}: {}", policy.map(|p| p.as_str()).unwrap_or("default"));
+        }
+        PolicyCommand::Show { user: Some(u) } => {
+            let p = principal(u).await?;
+            let set = store.visio_policies(p.id).await?;
+            let (policy, from) = match (set.account, set.academie) {
+                (Some(a), _) => (a, "account".to_string()),
+                (None, Some(c)) => (c, format!("académie {}", p.academie.as_deref().unwrap_or("-"))),
+                (None, None) => (config.visio_policy, "server default".to_string()),
+            };
+            println!("{u}\t{}\t({from})", policy.as_str());
+        }
+        PolicyCommand::Show { user: None } => {
+            println!("server default\t{}", config.visio_policy.as_str());
+            for (slug, policy) in store.academie_visio_policies().await? {
+                println!("{slug}\t{}", policy.as_str());
             }
         }
     }

@@ -10,6 +10,8 @@ use serde::Deserialize;
 
 use crate::imip::compose::{self, Mailbox};
 use crate::imip::transport::{SmtpUrl, SmtpUrlError};
+use crate::store::VisioPolicy;
+use crate::visio::bbb::ChecksumAlgorithm;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -119,6 +121,21 @@ pub struct Config {
     /// The first retry delay of a failed job, doubling at each attempt up
     /// to 6 hours (`jobs::backoff`; not in the file: 30 s).
     pub job_retry_base: Duration,
+    /// The BigBlueButton (or Scalelite) API base visio rooms are created
+    /// on, e.g. `https://visio.example.fr/bigbluebutton/` (`crate::visio`);
+    /// None: no rooms.
+    pub bbb_url: Option<String>,
+    /// BBB's shared secret (never shown).
+    pub bbb_secret: Option<SecretString>,
+    /// The hash of BBB checksums.
+    pub bbb_checksum: ChecksumAlgorithm,
+    /// How long a BBB call may take (not in the file: 5 s).
+    pub bbb_timeout: Duration,
+    /// Which events get a room when neither the account nor its académie
+    /// says (`almanach visio policy`).
+    pub visio_policy: VisioPolicy,
+    /// The word that asks for a room under the `keyword` policy.
+    pub visio_keyword: String,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8008";
@@ -166,6 +183,12 @@ impl Default for Config {
             freebusy_private_academies: Vec::new(),
             job_poll: Duration::from_secs(10),
             job_retry_base: Duration::from_secs(30),
+            bbb_url: None,
+            bbb_secret: None,
+            bbb_checksum: ChecksumAlgorithm::Sha256,
+            bbb_timeout: Duration::from_secs(5),
+            visio_policy: VisioPolicy::Auto,
+            visio_keyword: "visio".into(),
         }
     }
 }
@@ -219,6 +242,11 @@ pub struct FileConfig {
     pub lmtp_listen: Option<SocketAddr>,
     pub lmtp_max_message_bytes: Option<usize>,
     pub freebusy_private_academies: Option<Vec<String>>,
+    pub bbb_url: Option<String>,
+    pub bbb_secret: Option<SecretString>,
+    pub bbb_checksum: Option<String>,
+    pub visio_policy: Option<String>,
+    pub visio_keyword: Option<String>,
 }
 
 /// A setting that may hold a password (`smtp_url`): it never shows in
@@ -228,6 +256,10 @@ pub struct FileConfig {
 pub struct SecretString(String);
 
 impl SecretString {
+    pub fn new(secret: impl Into<String>) -> SecretString {
+        SecretString(secret.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -261,6 +293,14 @@ pub enum ConfigError {
     ImipFrom(String, compose::AddressError),
     #[error("invalid imip_reply_domain {0:?}: expected a domain name")]
     ImipReplyDomain(String),
+    #[error("invalid bbb_url {0:?}: expected http://HOST[:PORT]/PATH or https://…")]
+    BbbUrl(String),
+    #[error("invalid bbb_checksum: {0}")]
+    BbbChecksum(String),
+    #[error("invalid visio_policy: {0}")]
+    VisioPolicy(String),
+    #[error("invalid visio_keyword {0:?}: expected a word")]
+    VisioKeyword(String),
     #[error("invalid lmtp_listen {0}: {1}")]
     LmtpListen(SocketAddr, &'static str),
 }
@@ -309,6 +349,11 @@ impl FileConfig {
         if let Some(v) = self.lmtp_listen { c.lmtp_listen = Some(check_lmtp_listen(v)?) }
         if let Some(v) = self.lmtp_max_message_bytes { c.lmtp_max_message_bytes = v }
         if let Some(v) = self.freebusy_private_academies { c.freebusy_private_academies = v }
+        if let Some(v) = self.bbb_url { c.bbb_url = Some(parse_bbb_url(&v)?) }
+        if let Some(v) = self.bbb_secret { c.bbb_secret = Some(v) }
+        if let Some(v) = self.bbb_checksum { c.bbb_checksum = parse_bbb_checksum(&v)? }
+        if let Some(v) = self.visio_policy { c.visio_policy = parse_visio_policy(&v)? }
+        if let Some(v) = self.visio_keyword { c.visio_keyword = parse_visio_keyword(&v)? }
         Ok(())
     }
 }
@@ -338,6 +383,33 @@ pub fn check_lmtp_listen(addr: SocketAddr) -> Result<SocketAddr, ConfigError> {
         return Err(ConfigError::LmtpListen(addr, "LMTP must not listen on port 25 (RFC 2033 §5)"));
     }
     Ok(addr)
+}
+
+/// Validate `bbb_url` (an http or https URL with a host).
+pub fn parse_bbb_url(url: &str) -> Result<String, ConfigError> {
+    match url::Url::parse(url.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.query().is_none() => Ok(url.trim().to_string()),
+        _ => Err(ConfigError::BbbUrl(url.to_string())),
+    }
+}
+
+/// Validate `bbb_checksum`: sha1, sha256, sha384 or sha512.
+pub fn parse_bbb_checksum(name: &str) -> Result<ChecksumAlgorithm, ConfigError> {
+    name.parse().map_err(ConfigError::BbbChecksum)
+}
+
+/// Validate `visio_policy`: auto, keyword or off.
+pub fn parse_visio_policy(name: &str) -> Result<VisioPolicy, ConfigError> {
+    name.parse().map_err(ConfigError::VisioPolicy)
+}
+
+/// Validate `visio_keyword`: one word, kept in lower case.
+pub fn parse_visio_keyword(word: &str) -> Result<String, ConfigError> {
+    let w = word.trim();
+    if w.is_empty() || w.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ConfigError::VisioKeyword(word.to_string()));
+    }
+    Ok(w.to_lowercase())
 }
 
 /// Check a base URL's shape.
@@ -376,6 +448,33 @@ mod tests {
             toml::from_str("max_lock_owner_bytes = 100\nmax_locks_per_user = 7\nmax_locks_per_resource = 3\n").unwrap();
         f.apply(&mut c).unwrap();
         assert_eq!((c.max_lock_owner_bytes, c.max_locks_per_user, c.max_locks_per_resource), (100, 7, 3));
+    }
+
+    #[test]
+    fn visio_settings() {
+        let c = Config::default();
+        assert_eq!((c.bbb_url.is_none(), c.bbb_checksum, c.visio_policy, c.visio_keyword.as_str()), (true, ChecksumAlgorithm::Sha256, VisioPolicy::Auto, "visio"));
+        let f: FileConfig = toml::from_str(
+            "bbb_url = \"https://visio.example.fr/bigbluebutton/\"\nbbb_secret = \"hunter2\"\nbbb_checksum = \"sha512\"\n\
+             visio_policy = \"keyword\"\nvisio_keyword = \"Visio\"\n",
+        )
+        .unwrap();
+        assert!(!format!("{f:?}").contains("hunter2"));
+        let mut c = Config::default();
+        f.apply(&mut c).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!(c.bbb_url.as_deref(), Some("https://visio.example.fr/bigbluebutton/"));
+        assert_eq!((c.bbb_checksum, c.visio_policy, c.visio_keyword.as_str()), (ChecksumAlgorithm::Sha512, VisioPolicy::Keyword, "visio"));
+        for (toml, wanted) in [
+            ("bbb_url = \"ftp://x/\"", "bbb_url"),
+            ("bbb_checksum = \"md5\"", "bbb_checksum"),
+            ("visio_policy = \"always\"", "visio_policy"),
+            ("visio_keyword = \"two words\"", "visio_keyword"),
+        ] {
+            let f: FileConfig = toml::from_str(toml).unwrap();
+            let e = f.apply(&mut Config::default()).unwrap_err().to_string();
+            assert!(e.contains(wanted), "{toml}: {e}");
+        }
     }
 
     #[test]

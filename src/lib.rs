@@ -41,6 +41,9 @@
 //! - [`imip`] — the email side of scheduling (RFC 6047): composing
 //!   invitations, sending them over SMTP, receiving replies over LMTP
 //!   (RFC 2033), per-invitation reply addresses; no SQL.
+//! - [`visio`] — a BigBlueButton room in every invitation: the links
+//!   written into scheduled meetings, the join page (`/visio/TOKEN`), the
+//!   BBB API client.
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
@@ -63,4 +66,5 @@ pub mod logwriter;
 pub mod scheduling;
 pub mod store;
 pub mod vcard;
+pub mod visio;
 pub mod xml;

@@ -1,4 +1,5 @@
-//! One request: span, routing of the non-DAV endpoints, authentication,
+//! One request: span, routing of the non-DAV endpoints (`/health`, the
+//! well-known redirects, the visio join pages), authentication,
 //! body collection under the size limit, then the WebDAV dispatch.
 
 use std::net::{IpAddr, SocketAddr};
@@ -57,6 +58,12 @@ async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Re
             return r;
         }
         _ => {}
+    }
+    // The visio join pages: anonymous, the token in the URL is the
+    // capability (crate::visio::page).
+    if let Some(rest) = local.strip_prefix(crate::visio::PATH) {
+        let rest = rest.to_string();
+        return crate::visio::page::handle(state, req, &rest).await;
     }
 
     let client = client_address(state, &req, peer);

@@ -339,7 +339,7 @@ impl MailTransport for SmtpTransport {
 
 /// The rustls client configuration of `smtps://`: the system's roots (as
 /// `lettre` uses for STARTTLS), loaded once.
-fn tls_config() -> Arc<rustls::ClientConfig> {
+pub(crate) fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
@@ -347,7 +347,7 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
             let found = rustls_native_certs::load_native_certs();
             let (added, _) = roots.add_parsable_certificates(found.certs);
             if added == 0 {
-                tracing::warn!("no trusted root certificate found on this system: TLS to the mail relay will fail");
+                tracing::warn!("no trusted root certificate found on this system: TLS to the mail relay and the visio server will fail");
             }
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let config = rustls::ClientConfig::builder_with_provider(provider)

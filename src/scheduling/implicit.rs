@@ -128,8 +128,20 @@ async fn organizer_side(
     new: Option<&ICalendar>,
     uid: &str,
 ) -> DavResult<Change> {
-    let outcome = itip::organizer_change(old, new, me, Utc::now()).map_err(refused)?;
-    let Plan { jobs, statuses } = plan(req.state, Some(owner), &outcome.outgoing, Some((owner.id, uid))).await?;
+    // The meeting's visio room (crate::visio): the decisions run on the
+    // versions attendees see (attendee link), the organizer stores the
+    // moderator link.
+    let room = crate::visio::invitation::prepare(req.state, owner, me, old, new, uid).await?;
+    let (old, new) = match &room {
+        Some(r) => (r.old.as_ref(), r.new.as_ref()),
+        None => (old, new),
+    };
+    let mut outcome = itip::organizer_change(old, new, me, Utc::now()).map_err(refused)?;
+    if let Some(r) = &room {
+        r.finish(&mut outcome);
+    }
+    let Plan { mut jobs, statuses } = plan(req.state, Some(owner), &outcome.outgoing, Some((owner.id, uid))).await?;
+    jobs.extend(room.as_ref().map(|r| r.jobs.clone()).unwrap_or_default());
     let mut stored = outcome.stored;
     for (recipient, status) in &statuses {
         itip::set_schedule_status(&mut stored, recipient, status);

@@ -22,7 +22,8 @@
 //! - [`throttle`]: [`ThrottleStore`] — login records for login throttling;
 //! - [`outbox`]: [`OutboxStore`] — jobs written with object writes, in their
 //!   transaction, then claimed by workers (the transactional outbox);
-//! - [`tokens`]: [`ReplyTokenStore`] — reply tokens of email invitations.
+//! - [`tokens`]: [`ReplyTokenStore`] — reply tokens of email invitations;
+//! - [`visio`]: [`VisioStore`] — visio rooms of meetings and visio policies.
 //!
 //! A new concern is a new sub-trait (and module), added to [`Store`]'s
 //! supertraits and to [`prelude`], with its own conformance tests. Calling a
@@ -51,6 +52,7 @@ mod sql;
 pub mod sqlite;
 pub mod throttle;
 pub mod tokens;
+pub mod visio;
 
 use std::sync::Arc;
 
@@ -75,13 +77,14 @@ pub use principals::{
 pub use properties::{DeadProperty, PropertyStore, PropertyTarget, PropertyUpdate};
 pub use throttle::{LoginHistory, ThrottleStore};
 pub use tokens::{ReplyTokenRecord, ReplyTokenStore};
+pub use visio::{NewRoom, PolicyScope, Room, RoomDetails, RoomRole, VisioPolicies, VisioPolicy, VisioStore};
 
 /// The sub-traits of [`Store`], whose methods a [`SharedStore`] can be
 /// called with once they are in scope: `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
         ChangeStore, CollectionStore, DirectoryStore, LockStore, ObjectStore, OutboxStore, PrincipalStore, PropertyStore,
-        ReplyTokenStore, Store, ThrottleStore,
+        ReplyTokenStore, Store, ThrottleStore, VisioStore,
     };
 }
 
@@ -183,6 +186,7 @@ pub trait Store:
     + ThrottleStore
     + OutboxStore
     + ReplyTokenStore
+    + VisioStore
     + Send
     + Sync
     + 'static

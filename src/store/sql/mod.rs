@@ -50,7 +50,8 @@
 //! - [`throttle`]: failed and successful logins, for login throttling;
 //! - [`locks`]: WebDAV locks, lock guards and lock conflicts;
 //! - [`outbox`]: jobs written with object writes, claimed with a lease;
-//! - [`tokens`]: reply tokens of email invitations.
+//! - [`tokens`]: reply tokens of email invitations;
+//! - [`visio`]: visio rooms and policies.
 //!
 //! Inside a concern module, `Backend` is the store type, `Conn` its database
 //! connection and `Db` its sqlx database; helpers shared between concerns are
@@ -105,6 +106,7 @@ pub(crate) mod rows;
 pub(crate) mod throttle;
 pub(crate) mod tokens;
 pub(crate) mod transfer;
+pub(crate) mod visio;
 
 /// A per-process counter of changes to the directory (principals,
 /// académies, emails) made through this store, bumped after each such write
@@ -178,6 +180,9 @@ macro_rules! sql_store {
             }
             mod transfer {
                 $crate::store::sql::transfer::body!();
+            }
+            mod visio {
+                $crate::store::sql::visio::body!();
             }
 
             #[async_trait::async_trait]
@@ -469,6 +474,31 @@ macro_rules! sql_store {
                 }
                 async fn drop_reply_tokens(&self, owner: PrincipalId, uid: &str, now: Millis) -> StoreResult<()> {
                     tokens::drop_reply_tokens(self, owner, uid, now).await
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl VisioStore for $store {
+                async fn room_for_event(&self, fresh: NewRoom, details: &RoomDetails) -> StoreResult<Room> {
+                    visio::room_for_event(self, fresh, details).await
+                }
+                async fn room_of_event(&self, owner: PrincipalId, uid: &str) -> StoreResult<Option<Room>> {
+                    visio::room_of_event(self, owner, uid).await
+                }
+                async fn room_by_token(&self, token: [u8; 16]) -> StoreResult<Option<(Room, RoomRole)>> {
+                    visio::room_by_token(self, token).await
+                }
+                async fn close_room(&self, owner: PrincipalId, uid: &str) -> StoreResult<Option<Room>> {
+                    visio::close_room(self, owner, uid).await
+                }
+                async fn set_visio_policy(&self, scope: &PolicyScope, policy: Option<VisioPolicy>) -> StoreResult<()> {
+                    visio::set_visio_policy(self, scope, policy).await
+                }
+                async fn visio_policies(&self, account: PrincipalId) -> StoreResult<VisioPolicies> {
+                    visio::visio_policies(self, account).await
+                }
+                async fn academie_visio_policies(&self) -> StoreResult<Vec<(String, VisioPolicy)>> {
+                    visio::academie_visio_policies(self).await
                 }
             }
 

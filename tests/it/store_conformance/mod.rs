@@ -22,6 +22,7 @@ mod scheduling;
 mod throttle;
 mod tokens;
 mod transfer;
+mod visio;
 
 async fn run<F, Fut>(backend: Backend, scenario: F)
 where
@@ -113,6 +114,10 @@ conformance!(
     // ReplyTokenStore (iMIP reply addresses)
     tokens::reply_tokens,
     tokens::reply_tokens_race,
+    // VisioStore (visio rooms and policies)
+    visio::visio_rooms,
+    visio::visio_rooms_race,
+    visio::visio_policies,
     // Concurrent writers (across concerns)
     concurrency::concurrent_etag_match,
     concurrency::concurrent_exclusive_locks,

@@ -1,0 +1,475 @@
+//! Visio rooms in invitations over real HTTP on both stores, against a
+//! BigBlueButton stand-in speaking the real API ([`bbb_standin`]): the
+//! links in every copy and email, the join page and its flow up to a
+//! signed `join`, one room per event across changes, cancellation, a BBB
+//! server that is down, hostile event text, policies, and a real headless
+//! browser ([`browser`]) joining as an attendee.
+
+mod bbb_standin;
+mod browser;
+
+use std::time::Duration;
+
+use almanach::config::SecretString;
+use almanach::store::{PolicyScope, VisioPolicy};
+
+use crate::db::Backend;
+use crate::harness::{spawn_with, Resp, TestServer};
+use crate::scheduling::{attendee, copy_path, edit, eventually, get_as, inbox_messages, meeting, put_as, unfold, weekly, BOB, CAROL};
+use bbb_standin::{BbbStandIn, SECRET};
+
+/// A server whose visio rooms are on `bbb` (None: a BBB server that is
+/// down, at an address where nothing listens).
+async fn server(backend: Backend, bbb: Option<&BbbStandIn>) -> TestServer {
+    let url = match bbb {
+        Some(b) => b.url(),
+        None => {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}/bigbluebutton/", l.local_addr().unwrap());
+            drop(l);
+            url
+        }
+    };
+    spawn_with(backend, move |c| {
+        c.bbb_url = Some(url);
+        c.bbb_secret = Some(SecretString::new(SECRET));
+        c.bbb_timeout = Duration::from_secs(2);
+        c.job_poll = Duration::from_millis(100);
+        c.job_retry_base = Duration::from_millis(200);
+    })
+    .await
+}
+
+/// Every join link (`BASE/visio/` + 32 hex digits) in a text, unfolded.
+fn links(srv: &TestServer, text: &str) -> Vec<String> {
+    let prefix = format!("{}/visio/", srv.base);
+    let joined = unfold(text).join("\n");
+    let mut out: Vec<String> = joined
+        .match_indices(&prefix)
+        .filter_map(|(i, _)| {
+            let token = joined.get(i + prefix.len()..i + prefix.len() + 32)?;
+            token.chars().all(|c| c.is_ascii_hexdigit()).then(|| format!("{prefix}{token}"))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The one link of a copy, checked to be in CONFERENCE (RFC 7986 §5.11,
+/// with its parameters), LOCATION and DESCRIPTION.
+fn the_link(srv: &TestServer, text: &str) -> String {
+    let found = links(srv, text);
+    assert_eq!(found.len(), 1, "one link in {text}");
+    let link = found[0].clone();
+    let lines = unfold(text);
+    let conference = lines.iter().find(|l| l.starts_with("CONFERENCE")).unwrap_or_else(|| panic!("a CONFERENCE in {text}"));
+    for part in ["VALUE=URI", "FEATURE=AUDIO,VIDEO", "LABEL="] {
+        assert!(conference.contains(part), "{conference}");
+    }
+    assert!(conference.ends_with(&format!(":{link}")), "{conference}");
+    assert!(lines.iter().any(|l| l == &format!("LOCATION:{link}")), "LOCATION in {text}");
+    assert!(lines.iter().any(|l| l.starts_with("DESCRIPTION:") && l.contains(&link)), "DESCRIPTION in {text}");
+    link
+}
+
+/// The path of a link on the test server.
+fn path_of(srv: &TestServer, link: &str) -> String {
+    link.strip_prefix(&srv.base).unwrap().to_string()
+}
+
+/// A join page opened: its anti-forgery cookie and form token.
+struct Opened {
+    page: Resp,
+    cookie: String,
+    csrf: String,
+}
+
+async fn open(srv: &TestServer, link: &str) -> Opened {
+    let page = srv.req("GET", &path_of(srv, link), None).send().await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let set = page.header("set-cookie").expect("a cookie");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/visio/"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let text = page.text();
+    let at = text.find("name=\"csrf\" value=\"").expect("a form token") + "name=\"csrf\" value=\"".len();
+    let csrf = text[at..at + 32].to_string();
+    assert_eq!(cookie.split_once('=').unwrap().1, csrf);
+    Opened { page, cookie, csrf }
+}
+
+async fn post_join(srv: &TestServer, link: &str, o: &Opened, name: &str) -> Resp {
+    let body = url::form_urlencoded::Serializer::new(String::new()).append_pair("csrf", &o.csrf).append_pair("name", name).finish();
+    srv.req("POST", &path_of(srv, link), None)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", &o.cookie)
+        .header("origin", &srv.base)
+        .header("sec-fetch-site", "same-origin")
+        .body(body)
+        .send()
+        .await
+}
+
+/// The query parameters of a URL.
+fn params(url: &str) -> std::collections::HashMap<String, String> {
+    let q = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+/// A 303 to the stand-in's `join`, with a checksum BBB accepts; its
+/// parameters.
+fn signed_join(bbb: &BbbStandIn, r: &Resp) -> std::collections::HashMap<String, String> {
+    assert_eq!(r.status, 303, "{}", r.text());
+    let location = r.header("location").unwrap();
+    assert!(location.starts_with(&bbb.join_prefix()), "{location}");
+    let raw = location.split_once('?').unwrap().1;
+    assert!(bbb_standin::verify("join", raw), "the join URL verifies: {location}");
+    assert_eq!(raw.rsplit_once("&checksum=").unwrap().1.len(), 64, "SHA-256 by default");
+    params(&location)
+}
+
+const EXT: &str = "mailto:ext@example.com";
+
+/// alice invites bob, carol (another académie) and an outside address:
+/// every copy and the email carry the attendee link, only alice's copy the
+/// moderator link; the PUT answers without ETag (the server changed the
+/// object) and alice's stored copy is what she fetches.
+async fn invitation_carries_the_links(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let smtp = crate::imip::smtp_server::SmtpServer::start().await;
+    let url = smtp.url();
+    let mail = srv
+        .sibling(move |c| {
+            c.smtp_url = Some(almanach::imip::transport::SmtpUrl::parse(&url).unwrap());
+            c.imip_from = Some(almanach::imip::compose::Mailbox::new(Some("Almanach"), "agenda@agenda.example.fr").unwrap());
+            c.imip_reply_domain = Some("agenda.example.fr".into());
+            c.bbb_url = Some(bbb.url());
+            c.bbb_secret = Some(SecretString::new(SECRET));
+            c.job_poll = Duration::from_millis(100);
+        })
+        .await;
+    let path = "/calendars/alice/default/visio-1.ics";
+    let r = put_as(&srv, "alice", path, &meeting("visio-1", &[BOB, CAROL, EXT], "")).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(r.header("etag").is_none(), "the server changed the object: no ETag (RFC 4791 §5.3.4)");
+    let organizer = get_as(&srv, "alice", path).await.text();
+    let moderator = the_link(&srv, &organizer);
+    for user in ["bob", "carol"] {
+        let copy = get_as(&srv, user, &copy_path(user, "visio-1")).await;
+        assert_eq!(copy.status, 200);
+        let attendee_link = the_link(&srv, &copy.text());
+        assert_ne!(attendee_link, moderator, "{user} gets the attendee link");
+        let inbox = inbox_messages(&srv, user, "REQUEST", "visio-1").await;
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(links(&srv, &inbox[0]), vec![attendee_link.clone()], "the inbox message too");
+    }
+    let attendee_link = links(&srv, &get_as(&srv, "bob", &copy_path("bob", "visio-1")).await.text()).remove(0);
+    // The email to the outside attendee: the attendee link only.
+    eventually("the invitation is emailed", || async { !smtp.received().is_empty() }).await;
+    let sent = String::from_utf8_lossy(&smtp.received()[0].data).to_string();
+    let sent_links = links(&srv, &sent.replace("=\r\n", ""));
+    assert!(sent_links.contains(&attendee_link), "{sent}");
+    assert!(!sent.contains(&moderator[moderator.len() - 32..]), "no moderator token in the email");
+    drop(mail);
+
+    // Both links open a page about the meeting; a token that is not a
+    // room's is a 404, and nothing was created on BBB yet.
+    for link in [&attendee_link, &moderator] {
+        let o = open(&srv, link).await;
+        assert!(o.page.text().contains("Réunion de rentrée"), "{}", o.page.text());
+        assert!(o.page.text().contains("alice lyon"), "the organizer's name");
+        assert!(o.page.text().contains("vendredi 15 janvier 2027 à 10 h 00 (UTC)"), "{}", o.page.text());
+        let csp = o.page.header("content-security-policy").unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(o.page.header("referrer-policy").as_deref(), Some("no-referrer"));
+        assert!(o.page.header("content-type").unwrap().starts_with("text/html"));
+    }
+    let unknown = srv.req("GET", &format!("/visio/{}", "0".repeat(32)), None).send().await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.text().contains("n'existe pas"));
+    assert_eq!(srv.req("GET", "/visio/not-a-token", None).send().await.status, 404);
+    assert!(bbb.calls().is_empty(), "rooms are created on BBB at join, never on save: {:?}", bbb.calls());
+}
+
+/// The join flow: an attendee before the moderator waits (the page polls
+/// isMeetingRunning); the moderator's POST creates the meeting (fixed ID
+/// and passwords, no recording) and is sent to a signed join as
+/// MODERATOR; then the attendee joins as VIEWER, the create repeated
+/// idempotently. Cross-site posts are refused.
+async fn join_flow(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let path = "/calendars/alice/default/join.ics";
+    assert_eq!(put_as(&srv, "alice", path, &meeting("join-1", &[BOB], "")).await.status, 201);
+    let moderator = the_link(&srv, &get_as(&srv, "alice", path).await.text());
+    let attendee_link = the_link(&srv, &get_as(&srv, "bob", &copy_path("bob", "join-1")).await.text());
+
+    // Forged posts: no cookie, another site, another origin.
+    let o = open(&srv, &attendee_link).await;
+    let forms = [
+        ("", "same-origin", srv.base.clone()),
+        (o.cookie.as_str(), "cross-site", srv.base.clone()),
+        (o.cookie.as_str(), "same-origin", "https://evil.example".to_string()),
+    ];
+    for (cookie, site, origin) in forms {
+        let body = format!("csrf={}&name=Mallory", o.csrf);
+        let mut req = srv.req("POST", &path_of(&srv, &attendee_link), None).header("content-type", "application/x-www-form-urlencoded");
+        if !cookie.is_empty() {
+            req = req.header("cookie", cookie);
+        }
+        let r = req.header("sec-fetch-site", site).header("origin", &origin).body(body).send().await;
+        assert_eq!(r.status, 403, "{cookie:?} {site} {origin}: {}", r.text());
+    }
+    assert!(bbb.calls().is_empty());
+    // No name: the form again.
+    let r = post_join(&srv, &attendee_link, &o, "   ").await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("Indiquez votre nom"));
+
+    // Before the moderator: the waiting page, with its poll.
+    let waiting = post_join(&srv, &attendee_link, &o, "Bob <b>").await;
+    assert_eq!(waiting.status, 200, "{}", waiting.text());
+    assert!(waiting.text().contains("pas encore commencé"), "{}", waiting.text());
+    assert!(waiting.text().contains("Bob &lt;b&gt;"), "the name kept, escaped");
+    let csp = waiting.header("content-security-policy").unwrap();
+    let nonce = csp.split("script-src 'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    assert!(waiting.text().contains(&format!("<script nonce=\"{nonce}\">")), "the only script carries the nonce");
+    let status = srv.req("GET", &format!("{}/status", path_of(&srv, &attendee_link)), None).send().await;
+    assert_eq!((status.status, status.text()), (200, "{\"running\":false}".to_string()));
+    let meetings = bbb.meetings();
+    assert_eq!(meetings.len(), 1, "created by the first join");
+    let (meeting_id, m) = meetings.into_iter().next().unwrap();
+    assert_eq!(m.record, "false");
+    assert!(m.participants.is_empty());
+
+    // The moderator starts it.
+    let om = open(&srv, &moderator).await;
+    let r = post_join(&srv, &moderator, &om, "Alice Martin").await;
+    let join = signed_join(&bbb, &r);
+    assert_eq!((join["role"].as_str(), join["fullName"].as_str(), join["meetingID"].as_str()), ("MODERATOR", "Alice Martin", meeting_id.as_str()));
+    let landed = reqwest::get(r.header("location").unwrap()).await.unwrap();
+    assert_eq!(landed.status(), 200);
+    assert!(landed.text().await.unwrap().contains("Alice Martin joined as MODERATOR"));
+    let status = srv.req("GET", &format!("{}/status", path_of(&srv, &attendee_link)), None).send().await;
+    assert_eq!(status.text(), "{\"running\":true}");
+
+    // Now the attendee goes straight in, as VIEWER.
+    let r = post_join(&srv, &attendee_link, &o, "Bob Durand").await;
+    let join = signed_join(&bbb, &r);
+    assert_eq!((join["role"].as_str(), join["meetingID"].as_str()), ("VIEWER", meeting_id.as_str()));
+    let creates: Vec<_> = bbb.calls().into_iter().filter(|(c, _, _)| c == "create").map(|(_, _, outcome)| outcome).collect();
+    assert_eq!(creates, vec!["SUCCESS", "duplicateWarning", "duplicateWarning"], "one meeting, created idempotently");
+    assert!(bbb.calls().iter().all(|(_, _, outcome)| outcome != "checksumError"));
+
+    // The meeting ends when everybody left; the next join creates it again
+    // with the same ID and passwords.
+    bbb.leave_all(&meeting_id);
+    let r = post_join(&srv, &moderator, &om, "Alice Martin").await;
+    assert_eq!(signed_join(&bbb, &r)["meetingID"].as_str(), Some(meeting_id.as_str()));
+    assert_eq!(bbb.meetings()[&meeting_id].moderator_pw, m.moderator_pw);
+}
+
+/// One room per event across every change: a reschedule, a new attendee,
+/// a client that drops the links, one instance of a series moved.
+async fn one_room_across_changes(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let path = "/calendars/alice/default/keep.ics";
+    assert_eq!(put_as(&srv, "alice", path, &meeting("keep-1", &[BOB], "")).await.status, 201);
+    let stored = get_as(&srv, "alice", path).await.text();
+    let moderator = the_link(&srv, &stored);
+    let attendee_link = the_link(&srv, &get_as(&srv, "bob", &copy_path("bob", "keep-1")).await.text());
+
+    // Reschedule from the stored copy (links kept as the client got them).
+    let moved = edit(&stored, "DTSTART:20270115T100000Z", "DTSTART:20270116T100000Z").replace("DTEND:20270115T110000Z", "DTEND:20270116T110000Z");
+    let r = put_as(&srv, "alice", path, &moved).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(the_link(&srv, &get_as(&srv, "alice", path).await.text()), moderator);
+    let bob = get_as(&srv, "bob", &copy_path("bob", "keep-1")).await.text();
+    assert!(bob.contains("DTSTART:20270116T100000Z"));
+    assert_eq!(the_link(&srv, &bob), attendee_link);
+    // A client that lost the links, and a new attendee: the same room.
+    let r = put_as(&srv, "alice", path, &meeting("keep-1", &[BOB, CAROL], "")).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(the_link(&srv, &get_as(&srv, "alice", path).await.text()), moderator);
+    assert_eq!(the_link(&srv, &get_as(&srv, "carol", &copy_path("carol", "keep-1")).await.text()), attendee_link);
+
+    // A series with one instance moved: every component has the series' link.
+    let series = "/calendars/alice/default/series.ics";
+    assert_eq!(put_as(&srv, "alice", series, &weekly("series-1", &[BOB], "")).await.status, 201);
+    let link = the_link(&srv, &get_as(&srv, "alice", series).await.text());
+    let over = "BEGIN:VEVENT\r\nUID:series-1\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID:20270111T100000Z\r\n\
+DTSTART:20270111T140000Z\r\nDTEND:20270111T150000Z\r\nSUMMARY:Point hebdo\r\nORGANIZER:mailto:alice@ac-lyon.fr\r\n\
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@ac-lyon.fr\r\nATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:bob@ac-lyon.fr\r\nEND:VEVENT\r\n";
+    let r = put_as(&srv, "alice", series, &weekly("series-1", &[BOB], over)).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let text = get_as(&srv, "alice", series).await.text();
+    assert_eq!(links(&srv, &text), vec![link.clone()]);
+    assert_eq!(unfold(&text).iter().filter(|l| l.starts_with("CONFERENCE")).count(), 2, "master and override: {text}");
+    assert_eq!(links(&srv, &get_as(&srv, "bob", &copy_path("bob", "series-1")).await.text()).len(), 1);
+}
+
+/// DELETE of the meeting closes its room: both links say it was
+/// cancelled; a meeting running on BBB is ended by the worker.
+async fn cancel_closes_the_room(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let path = "/calendars/alice/default/cancel.ics";
+    assert_eq!(put_as(&srv, "alice", path, &meeting("cancel-1", &[BOB], "")).await.status, 201);
+    let moderator = the_link(&srv, &get_as(&srv, "alice", path).await.text());
+    let om = open(&srv, &moderator).await;
+    let r = post_join(&srv, &moderator, &om, "Alice").await;
+    reqwest::get(r.header("location").unwrap()).await.unwrap();
+    assert_eq!(bbb.meetings().len(), 1);
+    let attendee_link = the_link(&srv, &get_as(&srv, "bob", &copy_path("bob", "cancel-1")).await.text());
+
+    assert_eq!(srv.as_user("DELETE", path, "alice").send().await.status, 204);
+    for link in [&attendee_link, &moderator] {
+        let r = srv.req("GET", &path_of(&srv, link), None).send().await;
+        assert_eq!(r.status, 410, "{}", r.text());
+        assert!(r.text().contains("Cette réunion a été annulée"), "{}", r.text());
+    }
+    let r = post_join(&srv, &moderator, &om, "Alice").await;
+    assert_eq!(r.status, 410);
+    let cancel = inbox_messages(&srv, "bob", "CANCEL", "cancel-1").await;
+    assert_eq!(cancel.len(), 1);
+    assert!(!cancel[0].contains(&moderator), "the cancellation carries no moderator link");
+    eventually("the running meeting is ended", || async { bbb.meetings().is_empty() }).await;
+    assert!(bbb.calls().iter().any(|(c, _, o)| c == "end" && o == "SUCCESS"));
+}
+
+/// A BBB server that is down never fails a save; its join pages say the
+/// service is unavailable.
+async fn bbb_down(backend: Backend) {
+    let srv = server(backend, None).await;
+    let path = "/calendars/alice/default/down.ics";
+    let r = put_as(&srv, "alice", path, &meeting("down-1", &[BOB], "")).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let moderator = the_link(&srv, &get_as(&srv, "alice", path).await.text());
+    let o = open(&srv, &moderator).await;
+    let r = post_join(&srv, &moderator, &o, "Alice").await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.text().contains("Le service de visio est indisponible"), "{}", r.text());
+    // Deleting the meeting still works (ending the BBB meeting is retried
+    // by the worker).
+    assert_eq!(srv.as_user("DELETE", path, "alice").send().await.status, 204);
+    assert_eq!(srv.req("GET", &path_of(&srv, &moderator), None).send().await.status, 410);
+}
+
+/// Event text is shown, never run: a SUMMARY of markup is escaped on the
+/// page (and the browser test checks it is not executed).
+async fn hostile_summary(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let hostile = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">";
+    let ics = meeting("hostile-1", &[BOB], "").replace("SUMMARY:Réunion de rentrée", &format!("SUMMARY:{hostile}"));
+    assert_eq!(put_as(&srv, "alice", "/calendars/alice/default/h.ics", &ics).await.status, 201);
+    let link = the_link(&srv, &get_as(&srv, "bob", &copy_path("bob", "hostile-1")).await.text());
+    let page = open(&srv, &link).await.page.text();
+    assert!(!page.contains("<script>window") && !page.contains("<img"), "{page}");
+    assert!(page.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;&lt;img src=x onerror=&quot;window.pwned=2&quot;&gt;"), "{page}");
+}
+
+/// Policies: `off` and `keyword` per account or académie; an event with
+/// another service's link, or without another attendee, is left alone; a
+/// CHAIR attendee gets the moderator link.
+async fn policies_and_chairs(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let alice = srv.store.principal_by_username("alice").await.unwrap().unwrap();
+    let put = |name: &'static str, ics: String| {
+        let srv = &srv;
+        async move {
+            let path = format!("/calendars/alice/default/{name}.ics");
+            let r = put_as(srv, "alice", &path, &ics).await;
+            assert!(r.status == 201 || r.status == 204, "{}", r.text());
+            get_as(srv, "alice", &path).await.text()
+        }
+    };
+    // Alone: no room.
+    let alone = put("alone", meeting("alone-1", &[], "")).await;
+    assert!(links(&srv, &alone).is_empty(), "{alone}");
+    // Another service's link: left alone.
+    let zoom = put("zoom", meeting("zoom-1", &[BOB], "LOCATION:https://us02web.zoom.us/j/123\r\n")).await;
+    assert!(links(&srv, &zoom).is_empty() && !zoom.contains("CONFERENCE"), "{zoom}");
+
+    // The académie says keyword: only when LOCATION or SUMMARY has it,
+    // which becomes the link.
+    srv.store.set_visio_policy(&PolicyScope::Academie("lyon".into()), Some(VisioPolicy::Keyword)).await.unwrap();
+    let plain = put("kw0", meeting("kw-0", &[BOB], "")).await;
+    assert!(links(&srv, &plain).is_empty(), "{plain}");
+    let asked = put("kw1", meeting("kw-1", &[BOB], "LOCATION:Visio\r\n")).await;
+    let link = the_link(&srv, &asked);
+    assert!(unfold(&asked).contains(&format!("LOCATION:{link}")));
+    // The account says off.
+    srv.store.set_visio_policy(&PolicyScope::Account(alice.id), Some(VisioPolicy::Off)).await.unwrap();
+    let off = put("off", meeting("off-1", &[BOB], "LOCATION:visio\r\n")).await;
+    assert!(links(&srv, &off).is_empty(), "{off}");
+    srv.store.set_visio_policy(&PolicyScope::Account(alice.id), Some(VisioPolicy::Auto)).await.unwrap();
+
+    // A CHAIR attendee gets the moderator link; others the attendee link.
+    let ics = meeting("chair-1", &[BOB, CAROL], "").replace("ATTENDEE;CN=carol;", "ATTENDEE;ROLE=CHAIR;CN=carol;");
+    let organizer = put("chair", ics).await;
+    let moderator = the_link(&srv, &organizer);
+    let carol = get_as(&srv, "carol", &copy_path("carol", "chair-1")).await.text();
+    assert!(attendee(&carol, CAROL).contains("ROLE=CHAIR"));
+    assert_eq!(the_link(&srv, &carol), moderator);
+    assert_ne!(the_link(&srv, &get_as(&srv, "bob", &copy_path("bob", "chair-1")).await.text()), moderator);
+}
+
+/// A real browser (Debian's Chromium, headless) opens the attendee link,
+/// types a name, submits, and lands on the stand-in's join URL with a
+/// valid checksum and role VIEWER; the hostile SUMMARY never ran.
+async fn headless_browser_joins(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let hostile = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">";
+    let path = "/calendars/alice/default/browser.ics";
+    let ics = meeting("browser-1", &[BOB], "").replace("SUMMARY:Réunion de rentrée", &format!("SUMMARY:{hostile}"));
+    assert_eq!(put_as(&srv, "alice", path, &ics).await.status, 201);
+    let moderator = the_link(&srv, &get_as(&srv, "alice", path).await.text());
+    let attendee_link = the_link(&srv, &get_as(&srv, "bob", &copy_path("bob", "browser-1")).await.text());
+    // The moderator is in (so the attendee goes straight through).
+    let om = open(&srv, &moderator).await;
+    let r = post_join(&srv, &moderator, &om, "Alice").await;
+    reqwest::get(r.header("location").unwrap()).await.unwrap();
+
+    let prefix = bbb.join_prefix();
+    let link = attendee_link.clone();
+    let (landed, title, pwned, joined) = tokio::task::spawn_blocking(move || {
+        let mut b = browser::Browser::launch();
+        b.navigate(&link);
+        let title = b.eval("document.getElementById('title').textContent");
+        let pwned = b.eval("typeof window.pwned");
+        b.type_into("#name", "Élise Martin");
+        b.click("button[type=submit]");
+        b.wait_for("the join URL", |b| b.eval("location.href").as_str().is_some_and(|h| h.starts_with(&prefix)));
+        b.wait_for("the joined page", |b| b.eval("document.readyState") == serde_json::json!("complete"));
+        let landed = b.eval("location.href").as_str().unwrap().to_string();
+        let joined = b.eval("document.getElementById('joined') && document.getElementById('joined').textContent");
+        (landed, title, pwned, joined)
+    })
+    .await
+    .unwrap();
+    assert_eq!(title.as_str(), Some(hostile), "the SUMMARY shown as text");
+    assert_eq!(pwned.as_str(), Some("undefined"), "the SUMMARY never ran");
+    let raw = landed.split_once('?').unwrap().1;
+    assert!(bbb_standin::verify("join", raw), "{landed}");
+    let p = params(&landed);
+    assert_eq!((p["role"].as_str(), p["fullName"].as_str()), ("VIEWER", "Élise Martin"));
+    assert_eq!(joined.as_str(), Some("Élise Martin joined as VIEWER"));
+    let meeting = bbb.meetings().into_values().next().unwrap();
+    assert!(meeting.participants.iter().any(|x| x.name == "Élise Martin" && x.role == "VIEWER"));
+}
+
+crate::each_store!(
+    invitation_carries_the_links,
+    join_flow,
+    one_room_across_changes,
+    cancel_closes_the_room,
+    bbb_down,
+    hostile_summary,
+    policies_and_chairs,
+    headless_browser_joins,
+);
