@@ -5,9 +5,10 @@
 # server is used (each test creates its own database there; those of earlier
 # runs, whose processes are gone, are dropped by the next run).
 # Otherwise this script installs Debian's `postgresql` package when it is
-# missing, starts a private throwaway cluster on a free port under a temporary
-# directory, runs the tests against it and stops it afterwards. The PostgreSQL
-# tests never skip: without a server they fail.
+# missing, starts a private throwaway cluster on a free port under a
+# temporary directory, runs the tests against it and stops it afterwards.
+# The PostgreSQL tests never skip: without a server they fail. Debian's
+# `chromium` is installed the same way for the visio browser test.
 #
 # Extra arguments are passed to `cargo test` (e.g. a test name filter).
 # Without arguments (the whole suite, as CI runs it) the fuzz targets are
@@ -20,6 +21,16 @@ cd "$(dirname "$0")/.."
 
 if [ -z "${ALMANACH_TEST_POSTGRES_URL:-}" ]; then
   start_private_postgres
+fi
+
+# The visio test in a real browser (tests/it/visio/browser.rs) drives
+# Debian's headless Chromium; installed here when missing, like PostgreSQL.
+if [ -z "${ALMANACH_TEST_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  log "chromium not found; installing Debian's chromium package"
+  if [ "$(id -u)" -ne 0 ]; then log "need root to apt-get install chromium"; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
 fi
 
 cargo test --locked "$@"

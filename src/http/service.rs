@@ -24,7 +24,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAd
     let span = tracing::info_span!(
         "request",
         method = %req.method(),
-        path = %req.uri().path(),
+        path = %logged_path(&state, req.uri().path()),
         principal = field::Empty,
         status = field::Empty,
         duration_ms = field::Empty,
@@ -43,6 +43,19 @@ pub async fn handle(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAd
     }
     .instrument(span)
     .await
+}
+
+/// The path as logged: a visio join page's token is a capability and is
+/// never logged (`/visio/…`).
+fn logged_path<'a>(state: &AppState, path: &'a str) -> std::borrow::Cow<'a, str> {
+    let local = path.strip_prefix(state.config.base_path()).unwrap_or(path);
+    match local.strip_prefix(crate::visio::PATH) {
+        Some(rest) if !rest.is_empty() => {
+            let tail = if rest.ends_with("/status") { "/status" } else { "" };
+            format!("{}{}…{tail}", state.config.base_path(), crate::visio::PATH).into()
+        }
+        _ => path.into(),
+    }
 }
 
 async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Response {

@@ -90,10 +90,8 @@ impl JobHandler for EndHandler {
             Ok(None) => return JobOutcome::Done,
             Err(e) => return JobOutcome::RetryAt { at: state.jobs.retry_at(job), error: e.to_string() },
         };
-        // The event came back (saved again) since: its room is open again.
-        if !room.closed {
-            return JobOutcome::Done;
-        }
+        // Whatever happened to the event since (`visio-close` may even run
+        // after this job), the meeting of the event cancelled then is over.
         match bbb.end(&room.meeting_id, &room.moderator_pw).await {
             Ok(ended) => {
                 tracing::info!(ended, "visio meeting of a cancelled event ended");

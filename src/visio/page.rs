@@ -18,7 +18,7 @@
 //!
 //! Every text from the event is HTML-escaped; every page carries a strict
 //! Content-Security-Policy (no script but the nonce'd waiting poll), no
-//! referrer (the token is in the URL), and is never cached.
+//! referrer to other sites (the token is in the URL), and is never cached.
 
 use bytes::Bytes;
 use chrono::{Datelike, TimeZone, Timelike};
@@ -141,7 +141,10 @@ fn page(state: &AppState, status: StatusCode, title: &str, body: &str, script: O
     );
     set_header(&mut r, header::CONTENT_SECURITY_POLICY, &csp);
     set_header(&mut r, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set_header(&mut r, header::REFERRER_POLICY, "no-referrer");
+    // The token is in the URL: no other site gets it as a referrer (and
+    // the form's own post keeps its Origin, which no-referrer would make
+    // "null").
+    set_header(&mut r, header::REFERRER_POLICY, "same-origin");
     set_header(&mut r, header::CACHE_CONTROL, "no-store");
     set_header(&mut r, header::X_FRAME_OPTIONS, "DENY");
     r

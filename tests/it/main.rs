@@ -19,4 +19,5 @@ mod scheduling;
 mod server;
 mod store_conformance;
 mod throttle;
+mod visio;
 mod webdav;

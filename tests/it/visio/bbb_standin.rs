@@ -112,16 +112,6 @@ impl BbbStandIn {
         }
         s.meetings.remove(meeting_id);
     }
-
-    /// How long a meeting nobody joined lives.
-    pub fn set_empty_timeout(&self, t: Duration) {
-        self.state.lock().unwrap().empty_timeout = Some(t);
-    }
-
-    /// A URL signed with the stand-in's secret (for direct calls in tests).
-    pub fn signed(&self, call: &str, query: &str, algorithm: &str) -> String {
-        format!("http://{}/bigbluebutton/api/{call}?{query}&checksum={}", self.addr, checksum(algorithm, call, query))
-    }
 }
 
 /// `hex(H(call + query + secret))` with H named by `algorithm`.

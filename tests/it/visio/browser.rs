@@ -163,7 +163,8 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("browser: timed out waiting for {what} (at {})", self.eval("location.href"));
+        let (at, text) = (self.eval("location.href"), self.eval("document.body && document.body.innerText"));
+        panic!("browser: timed out waiting for {what} (at {at}, showing {text})");
     }
 }
 

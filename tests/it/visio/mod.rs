@@ -139,18 +139,24 @@ async fn invitation_carries_the_links(backend: Backend) {
     let srv = server(backend, Some(&bbb)).await;
     let smtp = crate::imip::smtp_server::SmtpServer::start().await;
     let url = smtp.url();
+    let bbb_url = bbb.url();
+    let base = srv.base.clone();
     let mail = srv
         .sibling(move |c| {
+            // Every process of one platform has one public base URL.
+            c.base_url = base;
             c.smtp_url = Some(almanach::imip::transport::SmtpUrl::parse(&url).unwrap());
             c.imip_from = Some(almanach::imip::compose::Mailbox::new(Some("Almanach"), "agenda@agenda.example.fr").unwrap());
             c.imip_reply_domain = Some("agenda.example.fr".into());
-            c.bbb_url = Some(bbb.url());
+            c.bbb_url = Some(bbb_url);
             c.bbb_secret = Some(SecretString::new(SECRET));
             c.job_poll = Duration::from_millis(100);
         })
         .await;
+    // Saved through the process with a mail relay (the one that decides
+    // to email the outside attendee).
     let path = "/calendars/alice/default/visio-1.ics";
-    let r = put_as(&srv, "alice", path, &meeting("visio-1", &[BOB, CAROL, EXT], "")).await;
+    let r = put_as(&mail, "alice", path, &meeting("visio-1", &[BOB, CAROL, EXT], "")).await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert!(r.header("etag").is_none(), "the server changed the object: no ETag (RFC 4791 §5.3.4)");
     let organizer = get_as(&srv, "alice", path).await.text();
@@ -171,7 +177,6 @@ async fn invitation_carries_the_links(backend: Backend) {
     let sent_links = links(&srv, &sent.replace("=\r\n", ""));
     assert!(sent_links.contains(&attendee_link), "{sent}");
     assert!(!sent.contains(&moderator[moderator.len() - 32..]), "no moderator token in the email");
-    drop(mail);
 
     // Both links open a page about the meeting; a token that is not a
     // room's is a 404, and nothing was created on BBB yet.
@@ -182,14 +187,15 @@ async fn invitation_carries_the_links(backend: Backend) {
         assert!(o.page.text().contains("vendredi 15 janvier 2027 à 10 h 00 (UTC)"), "{}", o.page.text());
         let csp = o.page.header("content-security-policy").unwrap();
         assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert_eq!(o.page.header("referrer-policy").as_deref(), Some("no-referrer"));
+        assert_eq!(o.page.header("referrer-policy").as_deref(), Some("same-origin"));
         assert!(o.page.header("content-type").unwrap().starts_with("text/html"));
     }
     let unknown = srv.req("GET", &format!("/visio/{}", "0".repeat(32)), None).send().await;
     assert_eq!(unknown.status, 404);
-    assert!(unknown.text().contains("n'existe pas"));
+    assert!(unknown.text().contains("Ce lien de visio n&#39;existe pas"), "{}", unknown.text());
     assert_eq!(srv.req("GET", "/visio/not-a-token", None).send().await.status, 404);
     assert!(bbb.calls().is_empty(), "rooms are created on BBB at join, never on save: {:?}", bbb.calls());
+    drop(mail);
 }
 
 /// The join flow: an attendee before the moderator waits (the page polls
@@ -266,7 +272,7 @@ async fn join_flow(backend: Backend) {
     // with the same ID and passwords.
     bbb.leave_all(&meeting_id);
     let r = post_join(&srv, &moderator, &om, "Alice Martin").await;
-    assert_eq!(signed_join(&bbb, &r)["meetingID"].as_str(), Some(meeting_id.as_str()));
+    assert_eq!(signed_join(&bbb, &r)["meetingID"], meeting_id);
     assert_eq!(bbb.meetings()[&meeting_id].moderator_pw, m.moderator_pw);
 }
 
@@ -463,6 +469,53 @@ async fn headless_browser_joins(backend: Backend) {
     assert!(meeting.participants.iter().any(|x| x.name == "Élise Martin" && x.role == "VIEWER"));
 }
 
+/// `almanach visio policy …`: académie and account policies, what applies
+/// and from where, and clear errors.
+async fn policy_command(backend: Backend) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let db = crate::db::fresh_db(backend).await;
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_almanach"))
+            .args(["--database", &db.url])
+            .args(args)
+            .env_remove("ALMANACH_CONFIG")
+            .env_remove("ALMANACH_VISIO_POLICY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        let o = child.wait_with_output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    assert_eq!(run(&["academie", "add", "lyon", "--name", "Académie de Lyon"], None).0, Some(0));
+    let (code, _, err) = run(&["user", "add", "jdupont", "--password-stdin", "--academie", "lyon"], Some("pw\n"));
+    assert_eq!(code, Some(0), "{err}");
+    let show = |run: &dyn Fn(&[&str], Option<&str>) -> (Option<i32>, String, String)| run(&["visio", "policy", "show", "--user", "jdupont"], None).1;
+    assert_eq!(show(&run), "jdupont\tauto\t(server default)\n");
+    let (code, out, err) = run(&["visio", "policy", "set", "keyword", "--academie", "lyon"], None);
+    assert_eq!((code, out.as_str()), (Some(0), "visio policy of académie lyon: keyword\n"), "{err}");
+    assert_eq!(show(&run), "jdupont\tkeyword\t(académie lyon)\n");
+    assert_eq!(run(&["visio", "policy", "set", "off", "--user", "jdupont"], None).0, Some(0));
+    assert_eq!(show(&run), "jdupont\toff\t(account)\n");
+    assert_eq!(run(&["visio", "policy", "set", "default", "--user", "jdupont"], None).0, Some(0));
+    assert_eq!(show(&run), "jdupont\tkeyword\t(académie lyon)\n");
+    assert_eq!(run(&["visio", "policy", "show"], None).1, "server default\tauto\nlyon\tkeyword\n");
+    // Errors: one line, non-zero exit.
+    let (code, _, err) = run(&["visio", "policy", "set", "always", "--user", "jdupont"], None);
+    assert!(code == Some(1) && err.contains("invalid visio_policy"), "{err}");
+    let (code, _, err) = run(&["visio", "policy", "set", "off", "--academie", "nowhere"], None);
+    assert!(code == Some(1) && err.contains("no such académie: nowhere"), "{err}");
+    let (code, _, err) = run(&["visio", "policy", "set", "off", "--user", "nobody"], None);
+    assert!(code == Some(1) && err.contains("no such user"), "{err}");
+    assert_eq!(run(&["visio", "policy", "set", "off"], None).0, Some(2), "a scope is required");
+}
+
 crate::each_store!(
     invitation_carries_the_links,
     join_flow,
@@ -472,4 +525,5 @@ crate::each_store!(
     hostile_summary,
     policies_and_chairs,
     headless_browser_joins,
+    policy_command,
 );
