@@ -110,7 +110,8 @@ pub async fn prepare(
         (false, None) => return Ok(None),
     };
     let links = links_of(state, &room);
-    let mut new = attendee_form(Some(new), &links).expect("some");
+    let mut new = new.clone();
+    event::swap_link(&mut new, &links.1, &links.0);
     if wanted {
         let keyword = (policy == VisioPolicy::Keyword).then_some(state.config.visio_keyword.as_str());
         event::write_links(&mut new, &links.0, &ours, keyword);

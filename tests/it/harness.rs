@@ -69,6 +69,12 @@ async fn serve(store: SharedStore, db_url: String, db: Option<FreshDb>, configur
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut config = Config { database: db_url.clone(), listen: addr, base_url: format!("http://{addr}"), ..Config::default() };
+    // ALMANACH_TEST_BBB_URL: every server with visio rooms on (policy
+    // `auto`), to check that the other suites hold with visio on.
+    if let Ok(url) = std::env::var("ALMANACH_TEST_BBB_URL") {
+        config.bbb_url = Some(url);
+        config.bbb_secret = Some(almanach::config::SecretString::new("test-secret"));
+    }
     configure(&mut config);
     let state = AppState::new(config, store.clone());
     let (tx, rx) = oneshot::channel::<()>();
