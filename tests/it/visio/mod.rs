@@ -345,6 +345,74 @@ async fn cancel_closes_the_room(backend: Backend) {
     assert!(bbb.calls().iter().any(|(c, _, o)| c == "end" && o == "SUCCESS"));
 }
 
+/// An organizer's client that cancels the whole event (STATUS:CANCELLED,
+/// RFC 5545 §3.8.1.11) instead of deleting it closes the room too.
+async fn cancelled_by_status(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let path = "/calendars/alice/default/status.ics";
+    assert_eq!(put_as(&srv, "alice", path, &meeting("status-1", &[BOB], "")).await.status, 201);
+    let stored = get_as(&srv, "alice", path).await.text();
+    let moderator = the_link(&srv, &stored);
+    let r = put_as(&srv, "alice", path, &edit(&stored, "SUMMARY:Réunion de rentrée", "SUMMARY:Réunion de rentrée\r\nSTATUS:CANCELLED")).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(srv.req("GET", &path_of(&srv, &moderator), None).send().await.status, 410);
+    // Bob is told (a CANCEL), without the moderator link.
+    let cancel = inbox_messages(&srv, "bob", "CANCEL", "status-1").await;
+    assert_eq!(cancel.len(), 1);
+    assert!(!cancel[0].contains(&moderator), "{}", cancel[0]);
+}
+
+/// The API client against the stand-in over real HTTP: every checksum
+/// algorithm verifies; create is idempotent for the room's passwords and
+/// `idNotUnique` for others; a wrong secret is `checksumError`; no meeting
+/// is `notFound` for getMeetingInfo and end.
+#[tokio::test]
+async fn bbb_client_against_the_stand_in() {
+    use almanach::visio::bbb::{BbbClient, BbbError, ChecksumAlgorithm, CreateMeeting, MessageKey};
+    let bbb = BbbStandIn::start().await;
+    let meeting = |pw: &'static str| CreateMeeting {
+        meeting_id: "m-1",
+        name: "Conseil & co <b>",
+        attendee_pw: "ap",
+        moderator_pw: pw,
+        record: false,
+        welcome: None,
+        logout_url: None,
+    };
+    for algorithm in [ChecksumAlgorithm::Sha1, ChecksumAlgorithm::Sha256, ChecksumAlgorithm::Sha384, ChecksumAlgorithm::Sha512] {
+        let c = BbbClient::new(&bbb.url(), SecretString::new(SECRET), algorithm, Duration::from_secs(2));
+        c.create(&meeting("mp")).await.unwrap();
+        assert!(!c.is_meeting_running("m-1").await.unwrap());
+    }
+    let c = BbbClient::new(&bbb.url(), SecretString::new(SECRET), ChecksumAlgorithm::Sha256, Duration::from_secs(2));
+    assert_eq!(bbb.meetings()["m-1"].name, "Conseil & co <b>");
+    match c.create(&meeting("other")).await {
+        Err(BbbError::Failed { key: MessageKey::IdNotUnique, .. }) => {}
+        other => panic!("idNotUnique expected: {other:?}"),
+    }
+    let info = c.meeting_info("m-1").await.unwrap().unwrap();
+    assert_eq!((info.running, info.participants, info.moderators), (false, 0, 0));
+    let landed = reqwest::get(c.join_url("m-1", "Anne", almanach::visio::bbb::JoinRole::Moderator, "mp")).await.unwrap();
+    assert!(landed.text().await.unwrap().contains("Anne joined as MODERATOR"));
+    let info = c.meeting_info("m-1").await.unwrap().unwrap();
+    assert_eq!((info.running, info.participants, info.moderators), (true, 1, 1));
+    assert!(c.end("m-1", "mp").await.unwrap());
+    assert!(!c.end("m-1", "mp").await.unwrap(), "nothing left to end");
+    assert_eq!(c.meeting_info("m-1").await.unwrap(), None);
+    let wrong = BbbClient::new(&bbb.url(), SecretString::new("not-the-secret"), ChecksumAlgorithm::Sha256, Duration::from_secs(2));
+    match wrong.is_meeting_running("m-1").await {
+        Err(BbbError::Failed { key: MessageKey::ChecksumError, .. }) => {}
+        other => panic!("checksumError expected: {other:?}"),
+    }
+    // Nothing listening: unreachable, quickly.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}/bigbluebutton/", l.local_addr().unwrap());
+    drop(l);
+    let c = BbbClient::new(&down, SecretString::new(SECRET), ChecksumAlgorithm::Sha256, Duration::from_secs(2));
+    assert!(matches!(c.is_meeting_running("m-1").await, Err(BbbError::Unreachable(_))));
+}
+
 /// A BBB server that is down never fails a save; its join pages say the
 /// service is unavailable.
 async fn bbb_down(backend: Backend) {
@@ -521,6 +589,7 @@ crate::each_store!(
     join_flow,
     one_room_across_changes,
     cancel_closes_the_room,
+    cancelled_by_status,
     bbb_down,
     hostile_summary,
     policies_and_chairs,
