@@ -70,6 +70,32 @@ pub async fn calendar_user(state: &AppState, address: &CalAddress) -> DavResult<
     }
 }
 
+/// [`calendar_user`] for several addresses, in order: the email
+/// addresses among them looked up together (one read), principal URLs one
+/// by one.
+pub async fn calendar_users(state: &AppState, addresses: &[CalAddress]) -> DavResult<Vec<CalendarUser>> {
+    let emails: Vec<&str> = addresses.iter().filter_map(|a| a.email()).collect();
+    let holders: std::collections::HashMap<String, crate::store::Principal> =
+        if emails.is_empty() { Default::default() } else { state.store.principals_by_emails(&emails).await?.into_iter().collect() };
+    let mut out = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let user = match address.email() {
+            Some(email) => {
+                let lowered = email.trim().to_lowercase();
+                match holders.get(&lowered) {
+                    Some(p) if !p.disabled => CalendarUser::Local(p.clone()),
+                    Some(_) => CalendarUser::Unknown,
+                    None if looks_like_email(email) => CalendarUser::External(email.to_string()),
+                    None => CalendarUser::Unknown,
+                }
+            }
+            None => calendar_user(state, address).await?,
+        };
+        out.push(user);
+    }
+    Ok(out)
+}
+
 /// A plausible mailbox (`local@domain`, no spaces or angle brackets): what
 /// iMIP could be sent to.
 fn looks_like_email(email: &str) -> bool {

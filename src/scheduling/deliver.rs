@@ -13,6 +13,7 @@
 //! writes every recipient's calendar and inbox in one transaction, which
 //! also removes the job: a delivery happens once, and is not lost.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -20,7 +21,7 @@ use bytes::Bytes;
 use calcard::icalendar::{ICalendar, ICalendarComponentType};
 use serde::{Deserialize, Serialize};
 
-use super::address::{address_set, calendar_user, CalendarUser};
+use super::address::{address_set, calendar_user, calendar_users, CalendarUser};
 use super::freebusy::invalid_message;
 use super::props::default_calendar_among;
 use super::new_schedule_tag;
@@ -40,9 +41,12 @@ use crate::ical::expand::write_ical;
 use crate::itip::{self, Applied, CalAddress, Method, Outgoing};
 use crate::jobs::{JobHandler, JobOutcome};
 use crate::store::{
-    BatchWrite, Collection, Job, LockGuard, NewJob, ObjectIndex, ObjectMeta, Principal, PrincipalId, PutObject,
+    BatchWrite, Collection, CollectionId, Job, LockGuard, NewJob, ObjectIndex, ObjectMeta, Principal, PrincipalId, PutObject,
     Resolved, StoreError, WriteBatch, WriteCondition,
 };
+
+/// The inbox property naming the calendar that takes invitations (RFC 6638 §9.2).
+const SCHEDULE_DEFAULT_CALENDAR_URL: &str = "schedule-default-calendar-URL";
 
 /// The topic of delivery jobs.
 pub const DELIVER: &str = "itip-deliver";
@@ -127,8 +131,10 @@ async fn plan_for(
     let mut plan = Plan::default();
     let mut local: Vec<LocalMessage> = Vec::new();
     let private = &state.config.freebusy_private_academies;
-    for out in outgoing {
-        let status = match calendar_user(state, &out.recipient).await? {
+    let recipients: Vec<CalAddress> = outgoing.iter().map(|o| o.recipient.clone()).collect();
+    let users = calendar_users(state, &recipients).await?;
+    for (out, user) in outgoing.iter().zip(users) {
+        let status = match user {
             CalendarUser::Local(p) => {
                 let allowed = match sender {
                     Some(s) => acl::inbox_privileges(s, &p, private).contains(deliver_privilege(out.method)),
@@ -310,29 +316,38 @@ async fn delivery_writes_for(state: &AppState, delivery: &Delivery, only: Option
             order.push(m.recipient);
         }
     }
-    let mut out = Vec::new();
+    // One parse per distinct message (most recipients get the same).
     let mut parsed: Vec<(&str, Option<ICalendar>)> = Vec::new();
-    for id in order {
-        let Some(recipient) = state.store.principal(id).await? else { continue };
-        if recipient.disabled {
-            continue;
+    for m in delivery.messages.iter().filter(|m| order.contains(&m.recipient)) {
+        if !parsed.iter().any(|(t, _)| *t == m.message.as_str()) {
+            parsed.push((m.message.as_str(), ICalendar::parse(&m.message).ok()));
         }
-        let Some(home) = recipient_home(state, &recipient).await? else { continue };
+    }
+    let mut uids: Vec<String> = Vec::new();
+    for uid in parsed.iter().filter_map(|(_, p)| p.as_ref().and_then(uid_of)) {
+        if !uids.contains(&uid) {
+            uids.push(uid);
+        }
+    }
+    let mut read = read_recipients(state, &order, &uids).await?;
+    let mut out = Vec::new();
+    let mut named_after_uid: Vec<(usize, usize)> = Vec::new();
+    for id in order {
+        let Some(recipient) = read.principals.remove(&id) else { continue };
+        let home = match read.homes.remove(&id) {
+            Some(home) => home,
+            None => match recipient_home(state, &recipient).await? {
+                Some(home) => home,
+                None => continue,
+            },
+        };
         let quota = Some(recipient.quota_bytes.unwrap_or(state.config.default_quota_bytes));
         let mut group = RecipientWrites { writes: Vec::new(), follow_up: Vec::new() };
         let mut copies: Vec<(String, Working)> = Vec::new();
         let mut inbox_texts: Vec<&str> = Vec::new();
         let mut inbox: Vec<(String, BatchWrite)> = Vec::new();
         for m in delivery.messages.iter().filter(|m| m.recipient == id) {
-            // One parse per distinct message (most recipients get the same).
-            let message = match parsed.iter().find(|(t, _)| *t == m.message.as_str()) {
-                Some((_, p)) => p.clone(),
-                None => {
-                    let p = ICalendar::parse(&m.message).ok();
-                    parsed.push((m.message.as_str(), p.clone()));
-                    p
-                }
-            };
+            let message = parsed.iter().find(|(t, _)| *t == m.message.as_str()).and_then(|(_, p)| p.clone());
             let Some(message) = message else {
                 tracing::warn!(recipient = id, "an unreadable message was queued; skipped");
                 continue;
@@ -346,7 +361,8 @@ async fn delivery_writes_for(state: &AppState, delivery: &Delivery, only: Option
             let k = match copies.iter().position(|(u, _)| *u == uid) {
                 Some(k) => k,
                 None => {
-                    let Some(working) = read_copy(state, &recipient, &uid, &message, method).await? else { continue };
+                    let found = read.by_uid.remove(&(id, uid.clone())).unwrap_or_default();
+                    let Some(working) = read_copy(state, &recipient, &uid, found, &message, method).await? else { continue };
                     copies.push((uid.clone(), working));
                     copies.len() - 1
                 }
@@ -365,7 +381,11 @@ async fn delivery_writes_for(state: &AppState, delivery: &Delivery, only: Option
         }
         let mut written: Vec<String> = Vec::new();
         for (uid, working) in copies.into_iter().filter(|(_, w)| w.changed) {
-            if let Some(write) = copy_write(state, &recipient, &home, &uid, working, quota).await? {
+            let new_copy = working.stored.is_none();
+            if let Some(write) = copy_write(state, &recipient, &home, &uid, working, quota)? {
+                if new_copy {
+                    named_after_uid.push((out.len(), group.writes.len()));
+                }
                 group.writes.push(write);
                 written.push(uid);
             }
@@ -377,23 +397,112 @@ async fn delivery_writes_for(state: &AppState, delivery: &Delivery, only: Option
             out.push(group);
         }
     }
+    rename_taken(state, &mut out, &named_after_uid).await?;
     Ok(out)
 }
 
-/// What a delivery needs of a recipient's calendar home: their inbox and
-/// the home's collections (one read for all), the home and its inbox
-/// created first when missing.
+/// What a delivery reads of its recipients before deciding anything, read
+/// for all of them together (a few statements, not a few per recipient).
+#[derive(Default)]
+struct RecipientsRead {
+    /// The active recipients.
+    principals: HashMap<PrincipalId, Principal>,
+    /// Their calendar homes, where they exist with an inbox.
+    homes: HashMap<PrincipalId, RecipientHome>,
+    /// (recipient, UID) → their calendar objects with that UID.
+    by_uid: HashMap<(PrincipalId, String), Vec<(Collection, ObjectMeta)>>,
+}
+
+async fn read_recipients(state: &AppState, ids: &[PrincipalId], uids: &[String]) -> DavResult<RecipientsRead> {
+    let mut read = RecipientsRead::default();
+    read.principals = state.store.principals(ids).await?.into_iter().filter(|p| !p.disabled).map(|p| (p.id, p)).collect();
+    if read.principals.is_empty() {
+        return Ok(read);
+    }
+    let active: Vec<PrincipalId> = ids.iter().copied().filter(|id| read.principals.contains_key(id)).collect();
+    let home_paths: HashMap<String, PrincipalId> =
+        read.principals.values().map(|p| (CALENDAR_HOMES.home_path(&p.username), p.id)).collect();
+    let paths: Vec<&str> = home_paths.keys().map(String::as_str).collect();
+    let mut children: HashMap<PrincipalId, Vec<Collection>> = HashMap::new();
+    for c in state.store.child_collections_at(&paths).await? {
+        if let Some(owner) = home_paths.get(parent_path(&c.path)) {
+            children.entry(*owner).or_default().push(c);
+        }
+    }
+    let inboxes: Vec<CollectionId> =
+        children.values().filter_map(|list| list.iter().find(|c| c.name() == super::INBOX)).map(|c| c.id).collect();
+    let chosen: HashMap<CollectionId, String> =
+        state.store.collections_property(&inboxes, NS_CALDAV, SCHEDULE_DEFAULT_CALENDAR_URL).await?.into_iter().collect();
+    for (owner, list) in children {
+        if let Some(inbox) = list.iter().find(|c| c.name() == super::INBOX).cloned() {
+            let chosen_default = chosen.get(&inbox.id).cloned();
+            read.homes.insert(owner, RecipientHome { inbox, children: list, chosen_default });
+        }
+    }
+    for uid in uids {
+        for (collection, meta) in state.store.calendar_objects_by_uid_of(&active, uid).await? {
+            read.by_uid.entry((collection.owner, uid.clone())).or_default().push((collection, meta));
+        }
+    }
+    Ok(read)
+}
+
+/// The path of the collection holding the collection at `path`.
+fn parent_path(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    &path[..trimmed.rfind('/').map_or(0, |i| i + 1)]
+}
+
+/// New copies are named after their UID ([`member_name`]); where another
+/// object already has that name, a fresh one (one read for all the new
+/// copies of a delivery).
+async fn rename_taken(state: &AppState, out: &mut [RecipientWrites], new_copies: &[(usize, usize)]) -> DavResult<()> {
+    let members: Vec<(CollectionId, &str)> = new_copies
+        .iter()
+        .filter_map(|&(g, w)| match &out[g].writes[w] {
+            BatchWrite::Put(p) => Some((p.collection, p.name.as_str())),
+            BatchWrite::Delete { .. } => None,
+        })
+        .collect();
+    if members.is_empty() {
+        return Ok(());
+    }
+    let taken: std::collections::HashSet<(CollectionId, String)> =
+        state.store.objects_at(&members).await?.into_iter().map(|m| (m.collection, m.name)).collect();
+    for &(g, w) in new_copies {
+        if let BatchWrite::Put(p) = &mut out[g].writes[w] {
+            if taken.contains(&(p.collection, p.name.clone())) {
+                p.name = format!("{}.ics", uuid::Uuid::new_v4());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a delivery needs of a recipient's calendar home: their inbox, the
+/// home's collections, and the calendar they chose for invitations (the
+/// inbox's `schedule-default-calendar-URL`, as stored).
 struct RecipientHome {
     inbox: Collection,
     children: Vec<Collection>,
+    chosen_default: Option<String>,
 }
 
+/// A recipient's home read on its own, created first with its inbox when
+/// missing (a recipient who never connected).
 async fn recipient_home(state: &AppState, recipient: &Principal) -> DavResult<Option<RecipientHome>> {
     let inbox_name = super::INBOX;
     let read = |home: Collection| async move {
         let children = state.store.child_collections(home.id).await?;
-        let inbox = children.iter().find(|c| c.name() == inbox_name).cloned();
-        DavResult::Ok(inbox.map(|inbox| RecipientHome { inbox, children }))
+        let Some(inbox) = children.iter().find(|c| c.name() == inbox_name).cloned() else { return DavResult::Ok(None) };
+        let chosen_default = state
+            .store
+            .collections_property(&[inbox.id], NS_CALDAV, SCHEDULE_DEFAULT_CALENDAR_URL)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, v)| v);
+        DavResult::Ok(Some(RecipientHome { inbox, children, chosen_default }))
     };
     if let Some(home) = state.store.collection_by_path(&CALENDAR_HOMES.home_path(&recipient.username)).await? {
         if let Some(found) = read(home).await? {
@@ -416,11 +525,22 @@ async fn organizer_gone(state: &AppState, delivery: &Delivery) -> DavResult<Vec<
         return Ok(gone);
     }
     let CalendarUser::Local(organizer) = calendar_user(state, &CalAddress::new(&delivery.originator)).await? else { return Ok(gone) };
+    // Most messages are one text for every recipient: parsed and looked up once.
+    let mut texts: Vec<&str> = Vec::new();
+    let mut checked: Vec<String> = Vec::new();
     for m in requests {
-        let Some(uid) = ICalendar::parse(&m.message).ok().as_ref().and_then(uid_of) else { continue };
-        if !gone.contains(&uid) && state.store.calendar_objects_by_uid(organizer.id, &uid).await?.is_empty() {
-            gone.push(uid);
+        if texts.contains(&m.message.as_str()) {
+            continue;
         }
+        texts.push(&m.message);
+        let Some(uid) = ICalendar::parse(&m.message).ok().as_ref().and_then(uid_of) else { continue };
+        if checked.contains(&uid) {
+            continue;
+        }
+        if state.store.calendar_objects_by_uid(organizer.id, &uid).await?.is_empty() {
+            gone.push(uid.clone());
+        }
+        checked.push(uid);
     }
     Ok(gone)
 }
@@ -438,14 +558,15 @@ fn uid_of(message: &ICalendar) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
-/// What `owner` has under `uid`: their scheduling object (one written by
-/// scheduling, with a schedule tag), with its bytes; `Err(())` when they
-/// have an object with that UID that is not one (their own event, which a
-/// message must never overwrite: RFC 6638 §3.2.4.1 keeps one object per
-/// UID, so the message is not delivered).
-async fn scheduling_object(state: &AppState, owner: PrincipalId, uid: &str) -> DavResult<Result<Option<(Collection, ObjectMeta, ICalendar)>, ()>> {
+/// What a recipient has under a UID (`found`: their calendar objects with
+/// it): their scheduling object (one written by scheduling, with a
+/// schedule tag), with its bytes; `Err(())` when they have an object with
+/// that UID that is not one (their own event, which a message must never
+/// overwrite: RFC 6638 §3.2.4.1 keeps one object per UID, so the message is
+/// not delivered).
+async fn scheduling_object(state: &AppState, found: Vec<(Collection, ObjectMeta)>) -> DavResult<Result<Option<(Collection, ObjectMeta, ICalendar)>, ()>> {
     let mut other = false;
-    for (collection, meta) in state.store.calendar_objects_by_uid(owner, uid).await? {
+    for (collection, meta) in found {
         if meta.schedule_tag.is_none() || collection.kind != crate::store::CollectionKind::Calendar {
             other = true;
             continue;
@@ -467,8 +588,15 @@ fn organizer_of(ical: &ICalendar) -> Option<CalAddress> {
 /// `recipient`'s copy of `uid` as a message of `method` finds it; None when
 /// the message must not touch what they have (an object of theirs that is
 /// not a scheduling object, or one another organizer's).
-async fn read_copy(state: &AppState, recipient: &Principal, uid: &str, message: &ICalendar, method: Method) -> DavResult<Option<Working>> {
-    let found = match scheduling_object(state, recipient.id, uid).await? {
+async fn read_copy(
+    state: &AppState,
+    recipient: &Principal,
+    uid: &str,
+    found: Vec<(Collection, ObjectMeta)>,
+    message: &ICalendar,
+    method: Method,
+) -> DavResult<Option<Working>> {
+    let found = match scheduling_object(state, found).await? {
         Ok(found) => found,
         Err(()) => {
             tracing::info!(recipient = recipient.id, %uid, "the recipient has an event of their own with this UID: the message is not applied");
@@ -564,7 +692,7 @@ async fn apply_reply_to(
 }
 
 /// The write that leaves `recipient`'s copy of `uid` as `working` says.
-async fn copy_write(
+fn copy_write(
     state: &AppState,
     recipient: &Principal,
     home: &RecipientHome,
@@ -576,13 +704,13 @@ async fn copy_write(
         // Updates of an existing copy are not held to the quota (an
         // organizer's change or cancellation must reach a full account);
         // a new invitation is.
-        (Some(copy), Some((collection, meta))) => stored_copy(state, &collection, Some(&meta), uid, copy, working.tag, None).await,
+        (Some(copy), Some((collection, meta))) => Ok(stored_copy(state, &collection, Some(&meta), uid, copy, working.tag, None)),
         (Some(copy), None) => {
-            let Some(calendar) = default_calendar_among(state, &home.inbox, &home.children).await? else {
+            let Some(calendar) = default_calendar_among(state, &home.inbox, &home.children, home.chosen_default.as_deref()) else {
                 tracing::info!(attendee = recipient.id, "no calendar takes invitations: not delivered (RFC 6638 §4.3)");
                 return Ok(None);
             };
-            stored_copy(state, &calendar, None, uid, copy, None, quota).await
+            Ok(stored_copy(state, &calendar, None, uid, copy, None, quota))
         }
         (None, Some((collection, meta))) => Ok(Some(BatchWrite::Delete {
             collection: Resolved::collection(&collection),
@@ -596,7 +724,7 @@ async fn copy_write(
 
 /// The write of a copy into `calendar` (replacing `existing`), validated
 /// and indexed as a PUT would be; `tag` kept, or a new one.
-async fn stored_copy(
+fn stored_copy(
     state: &AppState,
     calendar: &Collection,
     existing: Option<&ObjectMeta>,
@@ -604,33 +732,27 @@ async fn stored_copy(
     copy: ICalendar,
     tag: Option<String>,
     quota: Option<i64>,
-) -> DavResult<Option<BatchWrite>> {
+) -> Option<BatchWrite> {
     let content = Bytes::from(write_ical(&copy));
     let prepared = match crate::caldav::put::prepare(ResourceLimits::of(&state.config), None, &calendar.components, &content) {
         Ok(p) => p,
         Err(e) => {
             tracing::info!(error = ?e, calendar = %calendar.path, "a copy the calendar refuses: not delivered");
-            return Ok(None);
+            return None;
         }
     };
+    // A new copy takes the UID's name, unless something else already has
+    // it ([`rename_taken`]).
     let name = match existing {
         Some(m) => m.name.clone(),
-        None => {
-            // The UID's name, unless something else already has it.
-            let name = member_name(uid);
-            if state.store.object(calendar.id, &name).await?.is_some() {
-                format!("{}.ics", uuid::Uuid::new_v4())
-            } else {
-                name
-            }
-        }
+        None => member_name(uid),
     };
     let condition = match existing {
         Some(m) => WriteCondition::ETagMatches(m.etag.clone()),
         None => WriteCondition::MustNotExist,
     };
     let schedule_tag = Some(tag.unwrap_or_else(new_schedule_tag));
-    Ok(Some(BatchWrite::Put(PutObject {
+    Some(BatchWrite::Put(PutObject {
         collection: calendar.id,
         collection_path: calendar.path.clone(),
         name,
@@ -643,7 +765,7 @@ async fn stored_copy(
         unique_uid: true,
         enqueue: Vec::new(),
         schedule_tag,
-    })))
+    }))
 }
 
 /// The member name of a copy the server creates: the UID when it makes a

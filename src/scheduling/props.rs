@@ -107,23 +107,21 @@ pub async fn default_calendar(state: &AppState, owner: &Principal) -> DavResult<
 }
 
 /// [`default_calendar`], from what a delivery already read: the owner's
-/// `inbox` and the collections of their calendar home (`children`); one
-/// read (the inbox's properties) instead of four.
-pub async fn default_calendar_among(state: &AppState, inbox: &Collection, children: &[Collection]) -> DavResult<Option<Collection>> {
-    let props = state.store.dead_properties(PropertyTarget::Collection(inbox.id)).await?;
-    let chosen = props.iter().find(|p| p.namespace == NS_CALDAV && p.name == "schedule-default-calendar-URL");
-    if let Some(Ok(element)) = chosen.map(|p| crate::xml::parse_fragment(&p.value)) {
+/// `inbox`, the collections of their calendar home (`children`) and the
+/// inbox's `schedule-default-calendar-URL` as stored (`chosen`); no read.
+pub fn default_calendar_among(state: &AppState, inbox: &Collection, children: &[Collection], chosen: Option<&str>) -> Option<Collection> {
+    if let Some(Ok(element)) = chosen.map(crate::xml::parse_fragment) {
         if let Some(href) = element.child(NS_DAV, "href").map(|h| h.text()) {
             if let Ok(path) = DavPath::parse(path_of_uri(href.trim()), state.config.base_path()) {
                 let path = path.collection_path();
                 if let Some(c) = children.iter().find(|c| c.path == path && c.owner == inbox.owner && takes_invitations(c)) {
-                    return Ok(Some(c.clone()));
+                    return Some(c.clone());
                 }
             }
         }
     }
     let calendars: Vec<&Collection> = children.iter().filter(|c| takes_invitations(c)).collect();
-    Ok(calendars.iter().find(|c| c.name() == DEFAULT_CALENDAR).or(calendars.first()).map(|c| (*c).clone()))
+    calendars.iter().find(|c| c.name() == DEFAULT_CALENDAR).or(calendars.first()).map(|c| (*c).clone())
 }
 
 /// The calendar `owner` chose for invitations, while it still takes them.

@@ -96,6 +96,9 @@ pub trait CollectionStore: Send + Sync {
     async fn create_collection(&self, new: NewCollection) -> StoreResult<Collection>;
     /// Child collections (ordered by path).
     async fn child_collections(&self, parent: CollectionId) -> StoreResult<Vec<Collection>>;
+    /// The collections whose parent is the collection at one of `paths`,
+    /// ordered by path; one read (per few hundred paths).
+    async fn child_collections_at(&self, paths: &[&str]) -> StoreResult<Vec<Collection>>;
     /// Delete a collection and its whole subtree (objects, properties, change
     /// logs, locks below it). Records the deletion in the parent's change log.
     /// `NotFound` if it is no longer at `collection.path` (see [`Resolved`]).

@@ -297,6 +297,12 @@ pub trait ObjectStore: Send + Sync {
     /// resource it updates). One indexed read (the owner's collections,
     /// then the (collection, UID) index in each).
     async fn calendar_objects_by_uid(&self, owner: PrincipalId, uid: &str) -> StoreResult<Vec<(Collection, ObjectMeta)>>;
+    /// [`Self::calendar_objects_by_uid`] for several owners in one read
+    /// (per few hundred owners), ordered by calendar path then name.
+    async fn calendar_objects_by_uid_of(&self, owners: &[PrincipalId], uid: &str) -> StoreResult<Vec<(Collection, ObjectMeta)>>;
+    /// The objects at these members (collection, name) that exist, in no
+    /// particular order; one read (per few hundred members).
+    async fn objects_at(&self, members: &[(CollectionId, &str)]) -> StoreResult<Vec<ObjectMeta>>;
 
     /// Objects of a collection chosen on their index (see [`ObjectQuery`]),
     /// ordered by name.

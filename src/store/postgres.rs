@@ -269,6 +269,15 @@ impl PgStore {
         " FOR UPDATE SKIP LOCKED"
     }
 
+    /// Row locks taken before a batch changes several rows
+    /// (`changes::bump_many`, `collections::lock_owners`): a `SELECT … ORDER
+    /// BY id` with this clause locks them in ascending id order (the
+    /// locking is applied to the sorted rows), the lock an `UPDATE` of
+    /// non-key columns takes, so it conflicts exactly as single bumps do.
+    fn row_locking() -> Option<&'static str> {
+        Some(" FOR NO KEY UPDATE")
+    }
+
     async fn run_migrations(&self) -> StoreResult<()> {
         sqlx::migrate!("migrations/postgres").run(&self.pool).await?;
         Ok(())

@@ -155,6 +155,13 @@ pub trait PrincipalStore: Send + Sync {
     /// One read on the unique index of lower-cased addresses.
     async fn principal_by_email(&self, address: &str) -> StoreResult<Option<Principal>>;
     async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>>;
+    /// The principals with these ids that exist, in no particular order;
+    /// one read (per few hundred ids).
+    async fn principals(&self, ids: &[PrincipalId]) -> StoreResult<Vec<Principal>>;
+    /// [`Self::principal_by_email`] for several addresses at once: each
+    /// address that is held, lower-cased as stored, with its holder
+    /// (disabled ones included); one read (per few hundred addresses).
+    async fn principals_by_emails(&self, addresses: &[&str]) -> StoreResult<Vec<(String, Principal)>>;
     async fn list_principals(&self) -> StoreResult<Vec<Principal>>;
     /// Active principals matching a search (RFC 3744 §9.4), among those of
     /// `search.academie` and `search.always`, ordered by username, at most

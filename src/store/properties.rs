@@ -33,6 +33,9 @@ pub enum PropertyUpdate {
 pub trait PropertyStore: Send + Sync {
     // -- dead properties
     async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>>;
+    /// The value of the dead property `namespace`/`name` of each of these
+    /// collections that has it; one read (per few hundred collections).
+    async fn collections_property(&self, ids: &[CollectionId], namespace: &str, name: &str) -> StoreResult<Vec<(CollectionId, String)>>;
     /// Apply all updates in one transaction (PROPPATCH is all-or-nothing).
     /// Property values count towards the owner's quota: with `quota_limit`,
     /// updates that set properties fail with [`StoreError::QuotaExceeded`](super::StoreError::QuotaExceeded)

@@ -170,6 +170,13 @@ impl SqliteStore {
         ""
     }
 
+    /// Row locks taken before a batch changes several rows
+    /// (`changes::bump_many`, `collections::lock_owners`): none needed,
+    /// the transaction is the one writer.
+    fn row_locking() -> Option<&'static str> {
+        None
+    }
+
     async fn run_migrations(&self) -> StoreResult<()> {
         sqlx::migrate!("migrations/sqlite").run(&self.write).await?;
         Ok(())

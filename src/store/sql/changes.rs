@@ -51,6 +51,50 @@ macro_rules! body {
             .await?)
         }
 
+        /// Bump several collections (row-locking them in ascending id
+        /// order first, as one bump after another would); the new revision,
+        /// owner and path of each that exists. Two or three statements
+        /// whatever their number (per [`MEMBERS_PER_STATEMENT`]).
+        pub(super) async fn bump_many(
+            conn: &mut Conn,
+            ids: &[i64],
+            now: i64,
+        ) -> StoreResult<std::collections::HashMap<i64, (i64, i64, String)>> {
+            let mut ids = ids.to_vec();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut out = std::collections::HashMap::with_capacity(ids.len());
+            if let [id] = ids.as_slice() {
+                if let Some(b) = bump(conn, *id, now).await? {
+                    out.insert(*id, b);
+                }
+                return Ok(out);
+            }
+            if let Some(locking) = Backend::row_locking() {
+                for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id FROM collections WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(") ORDER BY id").push(locking);
+                    q.build().execute(&mut *conn).await?;
+                }
+            }
+            for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE collections SET sync_revision = sync_revision + 1, modified_at = ");
+                q.push_bind(now).push(" WHERE id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(") RETURNING id, sync_revision, owner_id, path");
+                let rows: Vec<(i64, i64, i64, String)> = q.build_query_as().fetch_all(&mut *conn).await?;
+                out.extend(rows.into_iter().map(|(id, rev, owner, path)| (id, (rev, owner, path))));
+            }
+            Ok(out)
+        }
+
         /// Bump two collections in id order (no lock-order deadlocks);
         /// revisions in argument order.
         pub(super) async fn bump_two(conn: &mut Conn, a: i64, b: i64, now: i64) -> StoreResult<(Option<i64>, Option<i64>)> {

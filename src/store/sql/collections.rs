@@ -93,6 +93,28 @@ macro_rules! body {
             rows.into_iter().map(CollectionRow::into_collection).collect()
         }
 
+        pub(super) async fn child_collections_at(store: &Backend, paths: &[&str]) -> StoreResult<Vec<Collection>> {
+            let mut conn = store.reader().acquire().await?;
+            let mut out = Vec::new();
+            for chunk in paths.chunks(MEMBERS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT c.id, c.owner_id, c.parent_id, c.path, c.kind, c.sync_revision, c.components, c.created_at, c.modified_at \
+                     FROM collections h JOIN collections c ON c.parent_id = h.id WHERE h.path IN (",
+                );
+                let mut list = q.separated(", ");
+                for path in chunk {
+                    list.push_bind(*path);
+                }
+                q.push(")");
+                let rows: Vec<CollectionRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+                for row in rows {
+                    out.push(row.into_collection()?);
+                }
+            }
+            out.sort_by(|a, b| a.path.cmp(&b.path));
+            Ok(out)
+        }
+
         pub(super) async fn delete_collection(store: &Backend, at: &Resolved, guard: &LockGuard, jobs: &[NewJob]) -> StoreResult<Vec<JobId>> {
             let now = now_millis();
             let id = at.id;
@@ -201,6 +223,73 @@ macro_rules! body {
                 .execute(&mut *conn)
                 .await?;
             Ok(())
+        }
+
+        /// [`lock_owner`] for several owners, in ascending id order; one
+        /// statement (none where the transaction is the one writer).
+        pub(super) async fn lock_owners(conn: &mut Conn, owners: &[i64]) -> StoreResult<()> {
+            match (owners, Backend::row_locking()) {
+                ([], _) | (_, None) => Ok(()),
+                ([owner], Some(_)) => lock_owner(conn, *owner).await,
+                (_, Some(locking)) => {
+                    let mut owners = owners.to_vec();
+                    owners.sort_unstable();
+                    owners.dedup();
+                    for chunk in owners.chunks(MEMBERS_PER_STATEMENT) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id FROM principals WHERE id IN (");
+                        let mut list = q.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        q.push(") ORDER BY id").push(locking);
+                        q.build().execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                }
+            }
+        }
+
+        /// [`quota_used_in`] for several owners, in one statement (per
+        /// [`MEMBERS_PER_STATEMENT`]): each owner's bytes.
+        pub(super) async fn quota_used_many(conn: &mut Conn, owners: &[i64]) -> StoreResult<std::collections::HashMap<i64, i64>> {
+            let mut out: std::collections::HashMap<i64, i64> = owners.iter().map(|o| (*o, 0)).collect();
+            if let [owner] = owners {
+                out.insert(*owner, quota_used_in(conn, *owner).await?);
+                return Ok(out);
+            }
+            let now = now_millis();
+            let ids: Vec<i64> = out.keys().copied().collect();
+            for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+                let list = |q: &mut sqlx::QueryBuilder<'_, Db>| {
+                    let mut l = q.separated(", ");
+                    for id in chunk {
+                        l.push_bind(*id);
+                    }
+                };
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT owner, CAST(SUM(n) AS BIGINT) FROM ( \
+                     SELECT c.owner_id AS owner, o.size AS n FROM objects o \
+                     JOIN collections c ON c.id = o.collection_id WHERE c.owner_id IN (",
+                );
+                list(&mut q);
+                q.push(") UNION ALL SELECT c.owner_id, octet_length(p.value) FROM dead_properties p \
+                        JOIN collections c ON c.id = p.collection_id WHERE c.owner_id IN (");
+                list(&mut q);
+                q.push(") UNION ALL SELECT c.owner_id, octet_length(p.value) FROM dead_properties p \
+                        JOIN objects o ON o.id = p.object_id \
+                        JOIN collections c ON c.id = o.collection_id WHERE c.owner_id IN (");
+                list(&mut q);
+                q.push(") UNION ALL SELECT l.principal_id, octet_length(l.owner_xml) FROM locks l \
+                        WHERE (l.expires_at IS NULL OR l.expires_at >= ");
+                q.push_bind(now).push(") AND l.principal_id IN (");
+                list(&mut q);
+                q.push(")) used GROUP BY owner");
+                let rows: Vec<(i64, Option<i64>)> = q.build_query_as().fetch_all(&mut *conn).await?;
+                for (owner, used) in rows {
+                    out.insert(owner, used.unwrap_or(0));
+                }
+            }
+            Ok(out)
         }
 
         /// Bytes an owner uses (RFC 4331): object contents, the values of the

@@ -143,6 +143,47 @@ macro_rules! body {
             fetch_principal(&mut *store.reader().acquire().await?, id).await
         }
 
+        pub(super) async fn principals(store: &Backend, ids: &[PrincipalId]) -> StoreResult<Vec<Principal>> {
+            let mut ids = ids.to_vec();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut conn = store.reader().acquire().await?;
+            let mut out = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+                out.extend(fetch_principals(&mut conn, chunk).await?);
+            }
+            Ok(out)
+        }
+
+        pub(super) async fn principals_by_emails(store: &Backend, addresses: &[&str]) -> StoreResult<Vec<(String, Principal)>> {
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                matched_address: String,
+                #[sqlx(flatten)]
+                principal: PrincipalRow,
+            }
+            let mut lowered: Vec<String> = addresses.iter().map(|a| a.trim().to_lowercase()).collect();
+            lowered.sort_unstable();
+            lowered.dedup();
+            let mut conn = store.reader().acquire().await?;
+            let mut out = Vec::with_capacity(lowered.len());
+            for chunk in lowered.chunks(MEMBERS_PER_STATEMENT) {
+                let select = principal_select!().replacen("SELECT ", "SELECT e.address_lower AS matched_address, ", 1);
+                let mut q = sqlx::QueryBuilder::<Db>::new(select);
+                q.push("JOIN principal_emails e ON e.principal_id = p.id WHERE e.address_lower IN (");
+                let mut list = q.separated(", ");
+                for address in chunk {
+                    list.push_bind(address.as_str());
+                }
+                q.push(")");
+                let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *conn).await?;
+                for row in rows {
+                    out.push((row.matched_address, row.principal.into_principal()?));
+                }
+            }
+            Ok(out)
+        }
+
         pub(super) async fn list_principals(store: &Backend) -> StoreResult<Vec<Principal>> {
             let rows: Vec<PrincipalRow> = sqlx::query_as(concat!(principal_select!(), "ORDER BY p.username"))
                 .fetch_all(store.reader())

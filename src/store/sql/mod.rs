@@ -27,7 +27,9 @@
 //! `coalesced_collection_by_path()` (`Some` answer when the backend batches
 //! these hot reads, see [`coalesce`]; `None` to run the portable statement),
 //! `claim_locking()` (the row-locking clause of an outbox claim, see
-//! [`outbox`]) and `run_migrations()`.
+//! [`outbox`]), `row_locking()` (the clause that row-locks several rows in
+//! one `SELECT … ORDER BY id`, or None where the transaction is the only
+//! writer) and `run_migrations()`.
 //!
 //! # Layout
 //!
@@ -71,8 +73,10 @@
 //! (`begin_exclusive_write()`), so writers cannot deadlock.
 //!
 //! A batch (`objects::apply_batch`) bumps every collection it writes into,
-//! in ascending id order, before anything else; then row-locks, in
-//! ascending id order, the owners whose quota it checks (a single write
+//! in ascending id order, before anything else (`changes::bump_many`: one
+//! `SELECT … ORDER BY id` taking the row locks in that order, then one
+//! `UPDATE`); then row-locks, in ascending id order, the owners whose
+//! quota it checks (`collections::lock_owners`) (a single write
 //! locks its one owner in `collections::check_quota`, after its
 //! collections), then deletes the outbox jobs it completes, in ascending id
 //! order (claims lock outbox rows only). Every transaction thus takes its
@@ -239,6 +243,12 @@ macro_rules! sql_store {
                 async fn principal(&self, id: PrincipalId) -> StoreResult<Option<Principal>> {
                     directory::principal(self, id).await
                 }
+                async fn principals(&self, ids: &[PrincipalId]) -> StoreResult<Vec<Principal>> {
+                    directory::principals(self, ids).await
+                }
+                async fn principals_by_emails(&self, addresses: &[&str]) -> StoreResult<Vec<(String, Principal)>> {
+                    directory::principals_by_emails(self, addresses).await
+                }
                 async fn search_principals(&self, search: &PrincipalSearch) -> StoreResult<PrincipalAnswer> {
                     directory::search_principals(self, search).await
                 }
@@ -307,6 +317,9 @@ macro_rules! sql_store {
                 }
                 async fn child_collections(&self, parent: CollectionId) -> StoreResult<Vec<Collection>> {
                     collections::child_collections(self, parent).await
+                }
+                async fn child_collections_at(&self, paths: &[&str]) -> StoreResult<Vec<Collection>> {
+                    collections::child_collections_at(self, paths).await
                 }
                 async fn delete_collection(&self, collection: &Resolved, guard: &LockGuard, enqueue: Vec<NewJob>) -> StoreResult<Vec<JobId>> {
                     collections::delete_collection(self, collection, guard, &enqueue).await
@@ -386,7 +399,13 @@ macro_rules! sql_store {
                     objects::apply_batch(self, batch).await
                 }
                 async fn calendar_objects_by_uid(&self, owner: PrincipalId, uid: &str) -> StoreResult<Vec<(Collection, ObjectMeta)>> {
-                    objects::calendar_objects_by_uid(self, owner, uid).await
+                    objects::calendar_objects_by_uid(self, &[owner], uid).await
+                }
+                async fn calendar_objects_by_uid_of(&self, owners: &[PrincipalId], uid: &str) -> StoreResult<Vec<(Collection, ObjectMeta)>> {
+                    objects::calendar_objects_by_uid(self, owners, uid).await
+                }
+                async fn objects_at(&self, members: &[(CollectionId, &str)]) -> StoreResult<Vec<ObjectMeta>> {
+                    objects::objects_at(self, members).await
                 }
 
                 // -- COPY / MOVE
@@ -403,6 +422,9 @@ macro_rules! sql_store {
                 // -- dead properties
                 async fn dead_properties(&self, target: PropertyTarget) -> StoreResult<Vec<DeadProperty>> {
                     properties::dead_properties(self, target).await
+                }
+                async fn collections_property(&self, ids: &[CollectionId], namespace: &str, name: &str) -> StoreResult<Vec<(CollectionId, String)>> {
+                    properties::collections_property(self, ids, namespace, name).await
                 }
                 async fn update_dead_properties(
                     &self,

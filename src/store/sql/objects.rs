@@ -14,8 +14,8 @@
 macro_rules! body {
     () => {
         use super::*;
-        use super::changes::{bump, log_change};
-        use super::collections::{check_quota, fetch_collection_by_path, lock_owner, quota_used_in};
+        use super::changes::{bump, bump_many};
+        use super::collections::{check_quota, lock_owners, quota_used_in, quota_used_many};
         use super::locks::{check_guard, remove_locks_under_in};
         use super::outbox::{complete_in, enqueue};
 
@@ -236,7 +236,15 @@ macro_rules! body {
             // Bump first: the collection row lock serializes writers.
             let bumped = bump(&mut tx, put.collection, now).await?.ok_or(StoreError::MissingParent)?;
             let rev = bumped.0;
-            let outcome = write_put(&mut tx, &put, &bumped, now, None).await?;
+            let mut view = read_view(&mut tx, &[&put], &[]).await?;
+            let outcome = match write_put(&mut tx, &put, &bumped, now, None, &mut view).await? {
+                PutWritten::Row(outcome) => outcome,
+                PutWritten::Pending { jobs } => {
+                    let meta = insert_pending(&mut tx, &view.inserts).await?.remove(&(put.collection, put.name.clone()));
+                    PutOutcome { created: true, meta: meta.ok_or_else(|| StoreError::Invalid("an insert returned no row".into()))?, jobs }
+                }
+            };
+            write_changes(&mut tx, &view.changes).await?;
             tx.commit().await?;
             // One change, one bump: a cached listing follows, and the bytes
             // just written are those of this ETag.
@@ -256,7 +264,9 @@ macro_rules! body {
             let now = now_millis();
             let mut tx = store.begin_guarded_write().await?;
             let bumped = bump(&mut tx, at.id, now).await?.ok_or(StoreError::NotFound)?;
-            write_delete(&mut tx, at, name, if_match, guard, &bumped, now).await?;
+            let mut view = read_view(&mut tx, &[], &[(at.id, name)]).await?;
+            write_delete(&mut tx, at, name, if_match, guard, &bumped, now, &mut view).await?;
+            write_changes(&mut tx, &view.changes).await?;
             let ids = enqueue(&mut tx, jobs, now).await?;
             tx.commit().await?;
             store.listing_cache().advance(at.id, bumped.0, name, None);
@@ -301,12 +311,7 @@ macro_rules! body {
                 .collect();
             ids.sort_unstable();
             ids.dedup();
-            let mut bumped = std::collections::HashMap::new();
-            for id in ids {
-                if let Some(b) = bump(&mut tx, id, now).await? {
-                    bumped.insert(id, b);
-                }
-            }
+            let bumped = bump_many(&mut tx, &ids, now).await?;
             let mut owners: Vec<PrincipalId> = batch
                 .writes
                 .iter()
@@ -317,29 +322,52 @@ macro_rules! body {
                 .collect();
             owners.sort_unstable();
             owners.dedup();
-            for owner in owners {
-                lock_owner(&mut tx, owner).await?;
-            }
+            lock_owners(&mut tx, &owners).await?;
             complete_in(&mut tx, &completed).await?;
-            let mut outcomes = Vec::with_capacity(batch.writes.len());
+            // What the writes' checks need, read once for the whole batch.
+            let put_refs: Vec<&PutObject> = batch.writes.iter().filter_map(|w| match w {
+                BatchWrite::Put(p) => Some(p),
+                BatchWrite::Delete { .. } => None,
+            }).collect();
+            let deletes: Vec<(CollectionId, &str)> = batch.writes.iter().filter_map(|w| match w {
+                BatchWrite::Delete { collection, name, .. } => Some((collection.id, name.as_str())),
+                BatchWrite::Put(_) => None,
+            }).collect();
+            let mut view = read_view(&mut tx, &put_refs, &deletes).await?;
+            let mut written = Vec::with_capacity(batch.writes.len());
             // Owners whose quota is checked are locked above: their usage is
             // read once and followed through the batch's puts. (A delete
             // earlier in the batch only lowers it: the tally errs on the
             // side of the limit.)
-            let mut tally = std::collections::HashMap::new();
+            let mut tally = quota_used_many(&mut tx, &owners).await?;
             for w in &batch.writes {
-                outcomes.push(match w {
+                written.push(match w {
                     BatchWrite::Put(put) => {
                         let b = bumped.get(&put.collection).ok_or(StoreError::MissingParent)?;
-                        BatchOutcome::Put(write_put(&mut tx, put, b, now, Some(&mut tally)).await?)
+                        Some(write_put(&mut tx, put, b, now, Some(&mut tally), &mut view).await?)
                     }
                     BatchWrite::Delete { collection, name, if_match, guard } => {
                         let b = bumped.get(&collection.id).ok_or(StoreError::NotFound)?;
-                        write_delete(&mut tx, collection, name, if_match.as_deref(), guard, b, now).await?;
-                        BatchOutcome::Deleted
+                        write_delete(&mut tx, collection, name, if_match.as_deref(), guard, b, now, &mut view).await?;
+                        None
                     }
                 });
             }
+            // The new objects, inserted together.
+            let mut inserted = insert_pending(&mut tx, &view.inserts).await?;
+            let mut outcomes = Vec::with_capacity(batch.writes.len());
+            for (w, result) in batch.writes.iter().zip(written) {
+                outcomes.push(match (w, result) {
+                    (BatchWrite::Put(_), Some(PutWritten::Row(outcome))) => BatchOutcome::Put(outcome),
+                    (BatchWrite::Put(put), Some(PutWritten::Pending { jobs })) => {
+                        let meta = inserted.remove(&(put.collection, put.name.clone()));
+                        let meta = meta.ok_or_else(|| StoreError::Invalid("an insert returned no row".into()))?;
+                        BatchOutcome::Put(PutOutcome { created: true, meta, jobs })
+                    }
+                    _ => BatchOutcome::Deleted,
+                });
+            }
+            write_changes(&mut tx, &view.changes).await?;
             let jobs = enqueue(&mut tx, &batch.enqueue, now).await?;
             tx.commit().await?;
             // Each collection moved by one revision, with all of the batch's
@@ -368,7 +396,7 @@ macro_rules! body {
 
         pub(super) async fn calendar_objects_by_uid(
             store: &Backend,
-            owner: PrincipalId,
+            owners: &[PrincipalId],
             uid: &str,
         ) -> StoreResult<Vec<(Collection, ObjectMeta)>> {
             #[derive(sqlx::FromRow)]
@@ -378,20 +406,58 @@ macro_rules! body {
                 #[sqlx(flatten)]
                 object: PrefixedObjectRow,
             }
-            // The owner's collections (collections_owner_idx), then the UID
+            // The owners' collections (collections_owner_idx), then the UID
             // in each calendar among them (objects_uid_idx).
-            let sql = format!(
-                "SELECT {COLLECTION_AND_OBJECT_COLUMNS} FROM collections c \
-                 JOIN objects o ON o.collection_id = c.id AND o.uid = $2 \
-                 WHERE c.owner_id = $1 AND c.kind = $3 ORDER BY c.path, o.name"
-            );
-            let rows: Vec<Row> = sqlx::query_as(&sql)
-                .bind(owner)
-                .bind(uid)
-                .bind(CollectionKind::Calendar.as_str())
-                .fetch_all(store.reader())
-                .await?;
-            rows.into_iter().map(|r| Ok((r.collection.into_collection()?, r.object.into()))).collect()
+            let mut owners = owners.to_vec();
+            owners.sort_unstable();
+            owners.dedup();
+            let mut conn = store.reader().acquire().await?;
+            let mut out = Vec::new();
+            for chunk in owners.chunks(MEMBERS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::<Db>::new(format!(
+                    "SELECT {COLLECTION_AND_OBJECT_COLUMNS} FROM collections c \
+                     JOIN objects o ON o.collection_id = c.id AND o.uid = "
+                ));
+                q.push_bind(uid).push(" WHERE c.kind = ").push_bind(CollectionKind::Calendar.as_str()).push(" AND c.owner_id IN (");
+                let mut list = q.separated(", ");
+                for owner in chunk {
+                    list.push_bind(*owner);
+                }
+                q.push(")");
+                let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *conn).await?;
+                for r in rows {
+                    out.push((r.collection.into_collection()?, r.object.into()));
+                }
+            }
+            out.sort_by(|a: &(Collection, ObjectMeta), b| (a.0.path.as_str(), a.1.name.as_str()).cmp(&(b.0.path.as_str(), b.1.name.as_str())));
+            Ok(out)
+        }
+
+        pub(super) async fn objects_at(store: &Backend, members: &[(CollectionId, &str)]) -> StoreResult<Vec<ObjectMeta>> {
+            let mut members = members.to_vec();
+            members.sort_unstable();
+            members.dedup();
+            let mut conn = store.reader().acquire().await?;
+            let mut out = Vec::with_capacity(members.len());
+            for chunk in members.chunks(MEMBERS_PER_STATEMENT) {
+                out.extend(fetch_objects_at(&mut conn, chunk).await?);
+            }
+            Ok(out)
+        }
+
+        /// The objects at `members` (at most [`MEMBERS_PER_STATEMENT`]) that
+        /// exist; one statement.
+        async fn fetch_objects_at(conn: &mut Conn, members: &[(CollectionId, &str)]) -> StoreResult<Vec<ObjectMeta>> {
+            if members.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut q = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", object_cols!(), " FROM objects WHERE "));
+            for (i, (collection, name)) in members.iter().enumerate() {
+                q.push(if i == 0 { "(collection_id = " } else { " OR (collection_id = " });
+                q.push_bind(*collection).push(" AND name = ").push_bind(*name).push(")");
+            }
+            let rows: Vec<ObjectRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+            Ok(rows.into_iter().map(Into::into).collect())
         }
 
         // ------------------------------------------------- writes, in a transaction
@@ -408,7 +474,8 @@ macro_rules! body {
             bumped: &(i64, i64, String),
             now: Millis,
             tally: Option<&mut std::collections::HashMap<PrincipalId, i64>>,
-        ) -> StoreResult<PutOutcome> {
+            view: &mut BatchView,
+        ) -> StoreResult<PutWritten> {
             let (rev, owner, coll_path) = (bumped.0, bumped.1, bumped.2.as_str());
             let size = put.content.len() as i64;
             let etag = etag_for(&put.content);
@@ -417,18 +484,18 @@ macro_rules! body {
             if coll_path != put.collection_path {
                 return Err(StoreError::MissingParent);
             }
-            let existing = fetch_object_named(conn, put.collection, &put.name).await?;
+            let existing = view.existing.remove(&(put.collection, put.name.clone()));
             // The object itself and, when it is created, the collection's
             // membership (RFC 4918 §7.4).
             let target = format!("{coll_path}{}", put.name);
             let places: &[&str] = if existing.is_some() { &[&target] } else { &[&target, coll_path] };
             check_guard(conn, &put.guard.with(places, &[]), now).await?;
             check_condition(&put.condition, existing.as_ref().map(|o| o.etag.as_str()))?;
-            if fetch_collection_by_path(conn, &child_path(coll_path, &put.name)).await?.is_some() {
+            if view.collections.contains(&child_path(coll_path, &put.name)) {
                 return Err(StoreError::AlreadyExists);
             }
             if put.unique_uid {
-                check_uid_unique(conn, put.collection, &put.name, put.index.uid.as_deref()).await?;
+                view.check_uid_unique(put.collection, &put.name, put.index.uid.as_deref())?;
             }
             if let Some(limit) = put.quota_limit {
                 let old = existing.as_ref().map_or(0, |o| o.size);
@@ -472,19 +539,17 @@ macro_rules! body {
                     row.into()
                 }
                 None => {
-                    let new = NewObjectRow {
-                        name: &put.name,
-                        content_type: &put.content_type,
-                        content: &put.content,
-                        etag: &etag,
-                        schedule_tag: put.schedule_tag.as_deref(),
-                    };
-                    insert_object(conn, put.collection, &new, &put.index, now).await?
+                    // Inserted with the transaction's other new objects
+                    // ([`insert_pending`]).
+                    view.inserts.push(PendingInsert { put: put.clone(), etag, now });
+                    view.written(put.collection, &put.name, put.index.uid.as_deref(), rev);
+                    let jobs = enqueue(conn, &put.enqueue, now).await?;
+                    return Ok(PutWritten::Pending { jobs });
                 }
             };
-            log_change(conn, put.collection, &put.name, rev, false).await?;
+            view.written(put.collection, &put.name, put.index.uid.as_deref(), rev);
             let jobs = enqueue(conn, &put.enqueue, now).await?;
-            Ok(PutOutcome { created: existing.is_none(), meta, jobs })
+            Ok(PutWritten::Row(PutOutcome { created: false, meta, jobs }))
         }
 
         /// `delete_object`'s checks and removal, in the caller's guarded
@@ -498,6 +563,7 @@ macro_rules! body {
             guard: &LockGuard,
             bumped: &(i64, i64, String),
             now: Millis,
+            view: &mut BatchView,
         ) -> StoreResult<()> {
             let (rev, coll_path) = (bumped.0, bumped.2.as_str());
             // RFC 4918 §9.6: the member the request named, not one a
@@ -506,14 +572,195 @@ macro_rules! body {
                 return Err(StoreError::NotFound);
             }
             check_guard(conn, &guard.with(&[&format!("{coll_path}{name}"), coll_path], &[]), now).await?;
-            let object = fetch_object_named(conn, at.id, name).await?.ok_or(StoreError::NotFound)?;
+            let object = view.existing.remove(&(at.id, name.to_string())).ok_or(StoreError::NotFound)?;
             if let Some(want) = if_match {
                 if object.etag != want {
                     return Err(StoreError::PreconditionFailed);
                 }
             }
             delete_object_row(conn, object.id, &object_path(coll_path, name)).await?;
-            log_change(conn, at.id, name, rev, true).await
+            view.deleted(at.id, name, rev);
+            Ok(())
+        }
+
+        /// What the checks of a transaction's object writes read, read once
+        /// for all of them once the transaction holds its row locks (so it
+        /// changes only through the transaction's own writes, which keep it
+        /// up to date), and the change-log rows they leave, written
+        /// together at the end ([`write_changes`]). A batch of n writes thus
+        /// costs three reads, not 3n.
+        #[derive(Default)]
+        pub(super) struct BatchView {
+            /// The objects at the members written, by (collection, name).
+            existing: std::collections::HashMap<(CollectionId, String), ObjectMeta>,
+            /// Among the paths of the members put, those of collections.
+            collections: std::collections::HashSet<String>,
+            /// (collection, UID) → the members holding it, for the UIDs put.
+            uids: std::collections::HashMap<(CollectionId, String), Vec<String>>,
+            /// (collection, name, revision, deleted), in write order.
+            pub(super) changes: Vec<(CollectionId, String, i64, bool)>,
+            /// The new objects, to insert together.
+            inserts: Vec<PendingInsert>,
+        }
+
+        /// A new object whose checks passed, to insert ([`insert_pending`]).
+        struct PendingInsert {
+            put: PutObject,
+            etag: String,
+            now: Millis,
+        }
+
+        /// What [`write_put`] did: the row as it now is (an object
+        /// replaced), or a new object's insert left to [`insert_pending`].
+        pub(super) enum PutWritten {
+            Row(PutOutcome),
+            Pending { jobs: Vec<JobId> },
+        }
+
+        /// Insert the new objects of a transaction ([`BatchView::inserts`]),
+        /// a few rows per statement; their metadata by (collection, name).
+        async fn insert_pending(
+            conn: &mut Conn,
+            inserts: &[PendingInsert],
+        ) -> StoreResult<std::collections::HashMap<(CollectionId, String), ObjectMeta>> {
+            let mut out = std::collections::HashMap::with_capacity(inserts.len());
+            // 15 parameters a row.
+            for chunk in inserts.chunks(MEMBERS_PER_STATEMENT / 4) {
+                let mut q = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
+                     uid, component, time_start, time_end, time_simple, instances, search_text, schedule_tag) ",
+                );
+                q.push_values(chunk, |mut row, i| {
+                    let p = &i.put;
+                    row.push_bind(p.collection)
+                        .push_bind(p.name.as_str())
+                        .push_bind(p.content_type.as_str())
+                        .push_bind(i.etag.as_str())
+                        .push_bind(p.content.len() as i64)
+                        .push_bind(p.content.as_ref())
+                        .push_bind(i.now)
+                        .push_bind(i.now)
+                        .push_bind(p.index.uid.as_deref())
+                        .push_bind(p.index.component.as_deref())
+                        .push_bind(p.index.time_start)
+                        .push_bind(p.index.time_end)
+                        .push_bind(p.index.time_simple)
+                        .push_bind(p.index.encode_instances())
+                        .push_bind(p.index.search_text.as_deref())
+                        .push_bind(p.schedule_tag.as_deref());
+                });
+                q.push(concat!(" RETURNING ", object_cols!()));
+                let rows: Vec<ObjectRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(map_unique)?;
+                for row in rows {
+                    let meta: ObjectMeta = row.into();
+                    out.insert((meta.collection, meta.name.clone()), meta);
+                }
+            }
+            Ok(out)
+        }
+
+        impl BatchView {
+            /// RFC 4791 §5.3.2.1 / RFC 6352 §6.3.2.1: no other member of
+            /// `collection` than `name` may have `uid`.
+            fn check_uid_unique(&self, collection: CollectionId, name: &str, uid: Option<&str>) -> StoreResult<()> {
+                let Some(uid) = uid else { return Ok(()) };
+                match self.uids.get(&(collection, uid.to_string())).and_then(|names| names.iter().find(|n| *n != name)) {
+                    Some(other) => Err(StoreError::UidConflict { name: other.clone() }),
+                    None => Ok(()),
+                }
+            }
+
+            fn forget_member(&mut self, collection: CollectionId, name: &str) {
+                for ((c, _), names) in self.uids.iter_mut() {
+                    if *c == collection {
+                        names.retain(|n| n != name);
+                    }
+                }
+            }
+
+            fn written(&mut self, collection: CollectionId, name: &str, uid: Option<&str>, revision: i64) {
+                self.forget_member(collection, name);
+                if let Some(uid) = uid {
+                    self.uids.entry((collection, uid.to_string())).or_default().push(name.to_string());
+                }
+                self.changes.push((collection, name.to_string(), revision, false));
+            }
+
+            fn deleted(&mut self, collection: CollectionId, name: &str, revision: i64) {
+                self.forget_member(collection, name);
+                self.changes.push((collection, name.to_string(), revision, true));
+            }
+        }
+
+
+
+        /// The [`BatchView`] of `puts` and `deletes`: the objects at their
+        /// members, the collections at the members put, the members holding
+        /// the UIDs put with `unique_uid`.
+        pub(super) async fn read_view(
+            conn: &mut Conn,
+            puts: &[&PutObject],
+            deletes: &[(CollectionId, &str)],
+        ) -> StoreResult<BatchView> {
+            let mut view = BatchView::default();
+            let members: Vec<(CollectionId, &str)> =
+                puts.iter().map(|p| (p.collection, p.name.as_str())).chain(deletes.iter().copied()).collect();
+            for chunk in members.chunks(MEMBERS_PER_STATEMENT) {
+                for meta in fetch_objects_at(conn, chunk).await? {
+                    view.existing.insert((meta.collection, meta.name.clone()), meta);
+                }
+            }
+            let paths: Vec<String> = puts.iter().map(|p| child_path(&p.collection_path, &p.name)).collect();
+            for chunk in paths.chunks(MEMBERS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::<Db>::new("SELECT path FROM collections WHERE path IN (");
+                let mut list = q.separated(", ");
+                for path in chunk {
+                    list.push_bind(path.as_str());
+                }
+                q.push(")");
+                let rows: Vec<(String,)> = q.build_query_as().fetch_all(&mut *conn).await?;
+                view.collections.extend(rows.into_iter().map(|(p,)| p));
+            }
+            let uids: Vec<(CollectionId, &str)> =
+                puts.iter().filter(|p| p.unique_uid).filter_map(|p| p.index.uid.as_deref().map(|u| (p.collection, u))).collect();
+            for chunk in uids.chunks(MEMBERS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::<Db>::new("SELECT collection_id, uid, name FROM objects WHERE ");
+                for (i, (collection, uid)) in chunk.iter().enumerate() {
+                    q.push(if i == 0 { "(collection_id = " } else { " OR (collection_id = " });
+                    q.push_bind(*collection).push(" AND uid = ").push_bind(*uid).push(")");
+                }
+                let rows: Vec<(i64, String, String)> = q.build_query_as().fetch_all(&mut *conn).await?;
+                for (collection, uid, name) in rows {
+                    view.uids.entry((collection, uid)).or_default().push(name);
+                }
+            }
+            Ok(view)
+        }
+
+        /// The change-log rows of a transaction's writes
+        /// ([`BatchView::changes`]), a few statements for all of them.
+        pub(super) async fn write_changes(conn: &mut Conn, changes: &[(CollectionId, String, i64, bool)]) -> StoreResult<()> {
+            // One row per member (the last write of it), as ON CONFLICT
+            // DO UPDATE may touch a row once per statement.
+            let mut last: Vec<&(CollectionId, String, i64, bool)> = Vec::with_capacity(changes.len());
+            for c in changes.iter().rev() {
+                if !last.iter().any(|l| l.0 == c.0 && l.1 == c.1) {
+                    last.push(c);
+                }
+            }
+            last.reverse();
+            for chunk in last.chunks(MEMBERS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO changes (collection_id, name, revision, deleted) ");
+                q.push_values(chunk, |mut row, (collection, name, revision, deleted)| {
+                    row.push_bind(*collection).push_bind(name.as_str()).push_bind(*revision).push_bind(*deleted);
+                });
+                q.push(
+                    " ON CONFLICT (collection_id, name) DO UPDATE \
+                     SET revision = excluded.revision, deleted = excluded.deleted",
+                );
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
         }
 
         // ------------------------------------------------------------ helpers
@@ -580,23 +827,6 @@ macro_rules! body {
             .await
             .map_err(map_unique)?;
             Ok(row.into())
-        }
-
-        /// RFC 4791 §5.3.2.1 / RFC 6352 §6.3.2.1: no other member of
-        /// `collection` than `name` may have `uid`.
-        async fn check_uid_unique(conn: &mut Conn, collection: i64, name: &str, uid: Option<&str>) -> StoreResult<()> {
-            let Some(uid) = uid else { return Ok(()) };
-            let taken: Option<(String,)> =
-                sqlx::query_as("SELECT name FROM objects WHERE collection_id = $1 AND uid = $2 AND name <> $3 LIMIT 1")
-                    .bind(collection)
-                    .bind(uid)
-                    .bind(name)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            match taken {
-                Some((name,)) => Err(StoreError::UidConflict { name }),
-                None => Ok(()),
-            }
         }
 
         pub(super) async fn delete_object_row(conn: &mut Conn, id: i64, path: &str) -> StoreResult<()> {

@@ -32,6 +32,28 @@ macro_rules! body {
             Ok(rows.into_iter().map(|(namespace, name, value)| DeadProperty { namespace, name, value }).collect())
         }
 
+        pub(super) async fn collections_property(
+            store: &Backend,
+            ids: &[CollectionId],
+            namespace: &str,
+            name: &str,
+        ) -> StoreResult<Vec<(CollectionId, String)>> {
+            let mut conn = store.reader().acquire().await?;
+            let mut out = Vec::new();
+            for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::<Db>::new("SELECT collection_id, value FROM dead_properties WHERE namespace = ");
+                q.push_bind(namespace).push(" AND name = ").push_bind(name).push(" AND collection_id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *conn).await?;
+                out.extend(rows);
+            }
+            Ok(out)
+        }
+
         pub(super) async fn update_dead_properties(
             store: &Backend,
             target: PropertyTarget,

@@ -450,3 +450,8 @@ impl From<AcademieRow> for Academie {
         Academie { id: r.id, slug: r.slug, name: r.name, region: r.region }
     }
 }
+
+/// Rows (or list items) per statement of the batched reads and writes
+/// that name many members, owners or addresses at once: well below
+/// SQLite's 32,766 bound parameters, short enough for a plan per shape.
+pub const MEMBERS_PER_STATEMENT: usize = 250;

@@ -111,6 +111,8 @@ conformance!(
     scheduling::claim_jobs_by_id,
     scheduling::batch_writes,
     scheduling::calendar_objects_by_uid,
+    scheduling::batch_checks_follow_the_batch,
+    scheduling::reads_for_many,
     // ReplyTokenStore (iMIP reply addresses)
     tokens::reply_tokens,
     tokens::reply_tokens_race,

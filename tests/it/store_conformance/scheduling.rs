@@ -568,3 +568,154 @@ pub async fn calendar_objects_by_uid(store: SharedStore) {
     let z = found.iter().find(|(_, m)| m.id == z.id).unwrap();
     assert_eq!((z.0.path.as_str(), z.1.schedule_tag.as_deref()), ("/files/alice/moved/", Some("st-9")));
 }
+
+/// A batch's checks read once for the whole batch still see what the
+/// batch itself wrote before: RFC 4791 §5.3.2.1 `no-uid-conflict` between
+/// two of its puts, a UID freed by a delete or a rewrite earlier in the
+/// batch, a member that is a collection, and conditions on members the
+/// batch did not create.
+pub async fn batch_checks_follow_the_batch(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let cal = mkcol(&store, &home(&store, &alice).await, "cal").await;
+    let sub = mkcol(&store, &cal, "sub").await;
+    let unique = |name: &str, uid: &str| PutObject { unique_uid: true, ..with_uid(&cal, name, name.as_bytes(), uid) };
+    store.put_object(unique("old.ics", "u-old")).await.unwrap();
+    store.put_object(unique("keep.ics", "u-keep")).await.unwrap();
+
+    // Two puts of one UID under two names: the second conflicts with the first.
+    let r = store.apply_batch(WriteBatch { writes: vec![BatchWrite::Put(unique("a.ics", "u-new")), BatchWrite::Put(unique("b.ics", "u-new"))], ..Default::default() }).await;
+    assert!(matches!(&r, Err(StoreError::UidConflict { name }) if name == "a.ics"), "{r:?}");
+    assert!(store.object(cal.id, "a.ics").await.unwrap().is_none(), "nothing of a refused batch is written");
+    // A UID held elsewhere in the collection conflicts …
+    let r = store.apply_batch(WriteBatch { writes: vec![BatchWrite::Put(unique("c.ics", "u-old"))], ..Default::default() }).await;
+    assert!(matches!(&r, Err(StoreError::UidConflict { name }) if name == "old.ics"), "{r:?}");
+    // … unless the batch deleted its holder first, or gave it another UID.
+    let delete_old = BatchWrite::Delete { collection: Resolved::collection(&cal), name: "old.ics".into(), if_match: None, guard: LockGuard::none() };
+    store.apply_batch(WriteBatch { writes: vec![delete_old, BatchWrite::Put(unique("c.ics", "u-old"))], ..Default::default() }).await.unwrap();
+    store
+        .apply_batch(WriteBatch { writes: vec![BatchWrite::Put(unique("keep.ics", "u-other")), BatchWrite::Put(unique("d.ics", "u-keep"))], ..Default::default() })
+        .await
+        .unwrap();
+    // A UID a rewrite earlier in the batch took is taken.
+    let r = store
+        .apply_batch(WriteBatch { writes: vec![BatchWrite::Put(unique("d.ics", "u-x")), BatchWrite::Put(unique("e.ics", "u-x"))], ..Default::default() })
+        .await;
+    assert!(matches!(&r, Err(StoreError::UidConflict { name }) if name == "d.ics"), "{r:?}");
+    let mut uids: Vec<(String, String)> = Vec::new();
+    for name in ["c.ics", "d.ics", "keep.ics"] {
+        let found = store.calendar_objects_by_uid_of(&[alice.id], match name { "c.ics" => "u-old", "d.ics" => "u-keep", _ => "u-other" }).await.unwrap();
+        uids.extend(found.into_iter().map(|(_, m)| (name.to_string(), m.name)));
+    }
+    assert_eq!(uids, [("c.ics".into(), "c.ics".into()), ("d.ics".into(), "d.ics".into()), ("keep.ics".into(), "keep.ics".into())]);
+    assert!(store.object(cal.id, "old.ics").await.unwrap().is_none());
+    // A member that is a collection is not overwritten by a put.
+    let r = store.apply_batch(WriteBatch { writes: vec![BatchWrite::Put(put(&cal, "sub", b"x", WriteCondition::None))], ..Default::default() }).await;
+    assert!(matches!(r, Err(StoreError::AlreadyExists)), "{r:?}");
+    assert!(store.collection(sub.id).await.unwrap().is_some());
+    // Conditions see the stored objects: If-Match on a changed ETag fails,
+    // If-None-Match on an existing member fails, both leave everything.
+    let keep = store.object(cal.id, "keep.ics").await.unwrap().unwrap();
+    let stale = put(&cal, "keep.ics", b"new", WriteCondition::ETagMatches("stale".into()));
+    let r = store.apply_batch(WriteBatch { writes: vec![BatchWrite::Put(put(&cal, "f.ics", b"f", WriteCondition::None)), BatchWrite::Put(stale)], ..Default::default() }).await;
+    assert!(matches!(r, Err(StoreError::PreconditionFailed)), "{r:?}");
+    let exists = put(&cal, "keep.ics", b"new", WriteCondition::MustNotExist);
+    assert!(matches!(store.apply_batch(WriteBatch { writes: vec![BatchWrite::Put(exists)], ..Default::default() }).await, Err(StoreError::PreconditionFailed)));
+    assert_eq!(store.object(cal.id, "keep.ics").await.unwrap().unwrap().etag, keep.etag);
+    assert!(store.object(cal.id, "f.ics").await.unwrap().is_none());
+    // Every write of a batch is in the change log, once.
+    let rev = store.collection(cal.id).await.unwrap().unwrap().sync_revision;
+    let a = put(&cal, "g.ics", b"g", WriteCondition::MustNotExist);
+    let b = put(&cal, "h.ics", b"h", WriteCondition::MustNotExist);
+    let del = BatchWrite::Delete { collection: Resolved::collection(&cal), name: "c.ics".into(), if_match: None, guard: LockGuard::none() };
+    store.apply_batch(WriteBatch { writes: vec![BatchWrite::Put(a), del, BatchWrite::Put(b)], ..Default::default() }).await.unwrap();
+    let changes = store.changes_since(cal.id, rev).await.unwrap();
+    let mut got: Vec<(String, bool)> = changes.into_iter().map(|c| (c.name, c.deleted)).collect();
+    got.sort();
+    assert_eq!(got, [("c.ics".into(), true), ("g.ics".into(), false), ("h.ics".into(), false)]);
+}
+
+/// The reads a delivery makes for all its recipients at once: principals
+/// by id and by address, the collections of several homes, one property
+/// of several collections, calendar objects by UID for several owners,
+/// objects at several members.
+pub async fn reads_for_many(store: SharedStore) {
+    let mut people = Vec::new();
+    for (name, email) in [("alice", "Alice@Example.org"), ("bob", "bob@example.org"), ("carol", "carol@example.org")] {
+        let p = store
+            .create_principal(NewPrincipal { username: name.into(), emails: vec![email.into()], ..Default::default() })
+            .await
+            .unwrap();
+        people.push(p);
+    }
+    let (alice, bob, carol) = (people[0].clone(), people[1].clone(), people[2].clone());
+    store.set_disabled(carol.id, true).await.unwrap();
+
+    let mut got: Vec<String> = store.principals(&[bob.id, alice.id, 9_999]).await.unwrap().into_iter().map(|p| p.username).collect();
+    got.sort();
+    assert_eq!(got, ["alice", "bob"]);
+    assert!(store.principals(&[]).await.unwrap().is_empty());
+    let many: Vec<PrincipalId> = (0..600).map(|i| if i % 2 == 0 { alice.id } else { 10_000 + i }).collect();
+    assert_eq!(store.principals(&many).await.unwrap().iter().filter(|p| p.id == alice.id).count(), 1, "past one statement's list");
+
+    let mut by_email: Vec<(String, String, bool)> = store
+        .principals_by_emails(&["ALICE@example.org", " bob@example.org ", "carol@example.org", "nobody@example.org"])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(a, p)| (a, p.username, p.disabled))
+        .collect();
+    by_email.sort();
+    assert_eq!(
+        by_email,
+        [("alice@example.org".into(), "alice".into(), false), ("bob@example.org".into(), "bob".into(), false), ("carol@example.org".into(), "carol".into(), true)]
+    );
+    assert!(store.principals_by_emails(&[]).await.unwrap().is_empty());
+
+    let alice_home = home(&store, &alice).await;
+    let bob_home = home(&store, &bob).await;
+    let a1 = mkcol(&store, &alice_home, "work").await;
+    let inbox = store
+        .create_collection(NewCollection {
+            owner: alice.id,
+            parent: Some(alice_home.id),
+            path: format!("{}inbox/", alice_home.path),
+            kind: CollectionKind::Plain,
+            components: vec![],
+            properties: vec![prop("urn:ietf:params:xml:ns:caldav", "schedule-default-calendar-URL", "<D:href xmlns:D=\"DAV:\">/x/</D:href>")],
+            guard: LockGuard::none(),
+            quota_limit: None,
+        })
+        .await
+        .unwrap();
+    let _nested = mkcol(&store, &a1, "nested").await;
+    let b1 = mkcol(&store, &bob_home, "cal").await;
+    let children: Vec<String> =
+        store.child_collections_at(&[&bob_home.path, &alice_home.path, "/files/nobody/"]).await.unwrap().into_iter().map(|c| c.path).collect();
+    assert_eq!(children, ["/files/alice/inbox/", "/files/alice/work/", "/files/bob/cal/"], "children only, by path");
+
+    let props = store.collections_property(&[inbox.id, a1.id, b1.id], "urn:ietf:params:xml:ns:caldav", "schedule-default-calendar-URL").await.unwrap();
+    assert_eq!(props, [(inbox.id, "<D:href xmlns:D=\"DAV:\">/x/</D:href>".to_string())]);
+    assert!(store.collections_property(&[inbox.id], "DAV:", "schedule-default-calendar-URL").await.unwrap().is_empty(), "namespace compared");
+
+    store.put_object(with_uid(&a1, "m.ics", b"a", "meeting")).await.unwrap();
+    store.put_object(with_uid(&b1, "m.ics", b"b", "meeting")).await.unwrap();
+    store.put_object(with_uid(&b1, "other.ics", b"o", "other")).await.unwrap();
+    let found: Vec<(PrincipalId, String)> =
+        store.calendar_objects_by_uid_of(&[bob.id, alice.id], "meeting").await.unwrap().into_iter().map(|(c, m)| (c.owner, c.path + &m.name)).collect();
+    assert_eq!(found, [(alice.id, "/files/alice/work/m.ics".to_string()), (bob.id, "/files/bob/cal/m.ics".to_string())]);
+    assert_eq!(store.calendar_objects_by_uid_of(&[bob.id], "meeting").await.unwrap().len(), 1);
+    assert!(store.calendar_objects_by_uid_of(&[], "meeting").await.unwrap().is_empty());
+
+    let mut at: Vec<String> = store
+        .objects_at(&[(a1.id, "m.ics"), (b1.id, "m.ics"), (b1.id, "missing.ics"), (a1.id, "other.ics")])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| format!("{}:{}", m.collection, m.name))
+        .collect();
+    at.sort();
+    let mut want = vec![format!("{}:m.ics", a1.id), format!("{}:m.ics", b1.id)];
+    want.sort();
+    assert_eq!(at, want);
+    assert!(store.objects_at(&[]).await.unwrap().is_empty());
+}
