@@ -93,6 +93,17 @@ pub fn has_other_conference(ical: &ICalendar, ours: &str) -> bool {
     })
 }
 
+/// Whether a VEVENT carries one of our links (`ours`: their prefix) in
+/// CONFERENCE, LOCATION, DESCRIPTION or URL.
+pub fn mentions_link(ical: &ICalendar, ours: &str) -> bool {
+    events(ical)
+        .flat_map(|c| c.entries.iter())
+        .filter(|e| {
+            matches!(e.name, ICalendarProperty::Conference | ICalendarProperty::Location | ICalendarProperty::Description | ICalendarProperty::Url)
+        })
+        .any(|e| text_values(e).any(|v| v.contains(ours)))
+}
+
 /// Whether the meeting has at least one attendee besides the organizer
 /// (`me`, the organizer's addresses).
 pub fn has_other_attendee(ical: &ICalendar, me: &AddressSet) -> bool {
@@ -340,6 +351,8 @@ mod tests {
         }
         let ours = cal(&format!("ATTENDEE:mailto:b@x.fr\r\nCONFERENCE;VALUE=URI:{OURS}abc\r\nLOCATION:https://www.example.fr/plan\r\n"));
         assert!(!has_other_conference(&ours, OURS));
+        assert!(mentions_link(&ours, OURS));
+        assert!(!mentions_link(&cal("LOCATION:https://www.example.fr/plan\r\n"), OURS));
     }
 
     #[test]

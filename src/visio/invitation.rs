@@ -86,7 +86,12 @@ pub async fn prepare(
     new: Option<&ICalendar>,
     uid: &str,
 ) -> StoreResult<Option<RoomChange>> {
-    if uid.is_empty() {
+    let ours = super::link_prefix(state);
+    // Without a BBB server, an event that carries none of our links costs
+    // nothing here (no store read); one that does is still read, so that
+    // its moderator link never reaches attendees and its room closes.
+    let mentions = |c: Option<&ICalendar>| c.is_some_and(|c| event::mentions_link(c, &ours));
+    if uid.is_empty() || (state.visio.is_none() && !mentions(old) && !mentions(new)) {
         return Ok(None);
     }
     let stored = state.store.room_of_event(owner.id, uid).await?;
@@ -101,7 +106,6 @@ pub async fn prepare(
         return Ok(None);
     }
     let policy = super::policy_of(state, owner.id).await?;
-    let ours = super::link_prefix(state);
     let wanted = state.visio.is_some()
         && event::wants_room(new, me, policy, &state.config.visio_keyword, stored.is_some(), &ours);
     let room = match (wanted, stored) {

@@ -314,6 +314,25 @@ ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@ac-lyon.fr\r\nATTENDEE;PARTSTAT=NEEDS-AC
     assert_eq!(links(&srv, &text), vec![link.clone()]);
     assert_eq!(unfold(&text).iter().filter(|l| l.starts_with("CONFERENCE")).count(), 2, "master and override: {text}");
     assert_eq!(links(&srv, &get_as(&srv, "bob", &copy_path("bob", "series-1")).await.text()).len(), 1);
+
+    // A process without a BBB server (bbb_url removed) still never sends
+    // the moderator link to attendees.
+    let base = srv.base.clone();
+    let plain = srv
+        .sibling(move |c| {
+            c.base_url = base;
+            c.bbb_url = None;
+            c.bbb_secret = None;
+        })
+        .await;
+    let stored = get_as(&plain, "alice", path).await.text();
+    let moved = edit(&stored, "DTSTART:20270115T100000Z", "DTSTART:20270117T100000Z").replace("DTEND:20270115T110000Z", "DTEND:20270117T110000Z");
+    let r = put_as(&plain, "alice", path, &moved).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let bob = get_as(&plain, "bob", &copy_path("bob", "keep-1")).await.text();
+    assert!(bob.contains("DTSTART:20270117T100000Z"), "{bob}");
+    assert_eq!(links(&srv, &bob), vec![attendee_link.clone()], "{bob}");
+    assert_eq!(links(&srv, &get_as(&plain, "alice", path).await.text()), vec![moderator.clone()]);
 }
 
 /// DELETE of the meeting closes its room: both links say it was
