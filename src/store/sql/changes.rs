@@ -53,8 +53,9 @@ macro_rules! body {
 
         /// Bump several collections (row-locking them in ascending id
         /// order first, as one bump after another would); the new revision,
-        /// owner and path of each that exists. Two or three statements
-        /// whatever their number (per [`MEMBERS_PER_STATEMENT`]).
+        /// owner and path of each that exists. Two statements whatever their
+        /// number (per [`MEMBERS_PER_STATEMENT`]; one where the transaction
+        /// is the one writer).
         pub(super) async fn bump_many(
             conn: &mut Conn,
             ids: &[i64],
@@ -71,7 +72,7 @@ macro_rules! body {
                 return Ok(out);
             }
             if let Some(locking) = Backend::row_locking() {
-                for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+                for chunk in list_chunks(&ids).iter() {
                     let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id FROM collections WHERE id IN (");
                     let mut list = q.separated(", ");
                     for id in chunk {
@@ -81,7 +82,7 @@ macro_rules! body {
                     q.build().execute(&mut *conn).await?;
                 }
             }
-            for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&ids).iter() {
                 let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE collections SET sync_revision = sync_revision + 1, modified_at = ");
                 q.push_bind(now).push(" WHERE id IN (");
                 let mut list = q.separated(", ");

@@ -96,7 +96,7 @@ macro_rules! body {
         pub(super) async fn child_collections_at(store: &Backend, paths: &[&str]) -> StoreResult<Vec<Collection>> {
             let mut conn = store.reader().acquire().await?;
             let mut out = Vec::new();
-            for chunk in paths.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&paths).iter() {
                 let mut q = sqlx::QueryBuilder::<Db>::new(
                     "SELECT c.id, c.owner_id, c.parent_id, c.path, c.kind, c.sync_revision, c.components, c.created_at, c.modified_at \
                      FROM collections h JOIN collections c ON c.parent_id = h.id WHERE h.path IN (",
@@ -235,7 +235,7 @@ macro_rules! body {
                     let mut owners = owners.to_vec();
                     owners.sort_unstable();
                     owners.dedup();
-                    for chunk in owners.chunks(MEMBERS_PER_STATEMENT) {
+                    for chunk in list_chunks(&owners).iter() {
                         let mut q = sqlx::QueryBuilder::<Db>::new("SELECT id FROM principals WHERE id IN (");
                         let mut list = q.separated(", ");
                         for id in chunk {
@@ -259,7 +259,7 @@ macro_rules! body {
             }
             let now = now_millis();
             let ids: Vec<i64> = out.keys().copied().collect();
-            for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&ids).iter() {
                 let list = |q: &mut sqlx::QueryBuilder<'_, Db>| {
                     let mut l = q.separated(", ");
                     for id in chunk {

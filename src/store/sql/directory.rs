@@ -149,7 +149,7 @@ macro_rules! body {
             ids.dedup();
             let mut conn = store.reader().acquire().await?;
             let mut out = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&ids).iter() {
                 out.extend(fetch_principals(&mut conn, chunk).await?);
             }
             Ok(out)
@@ -167,7 +167,7 @@ macro_rules! body {
             lowered.dedup();
             let mut conn = store.reader().acquire().await?;
             let mut out = Vec::with_capacity(lowered.len());
-            for chunk in lowered.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&lowered).iter() {
                 let select = principal_select!().replacen("SELECT ", "SELECT e.address_lower AS matched_address, ", 1);
                 let mut q = sqlx::QueryBuilder::<Db>::new(select);
                 q.push("JOIN principal_emails e ON e.principal_id = p.id WHERE e.address_lower IN (");

@@ -336,9 +336,11 @@ macro_rules! body {
             let mut view = read_view(&mut tx, &put_refs, &deletes).await?;
             let mut written = Vec::with_capacity(batch.writes.len());
             // Owners whose quota is checked are locked above: their usage is
-            // read once and followed through the batch's puts. (A delete
-            // earlier in the batch only lowers it: the tally errs on the
-            // side of the limit.)
+            // read once and followed through the batch's writes, as each
+            // write would read it after the ones before (a delete frees its
+            // object's bytes, a put adds its size less the old one's; the
+            // dead properties a delete takes with it are not subtracted:
+            // the tally errs on the side of the limit).
             let mut tally = quota_used_many(&mut tx, &owners).await?;
             for w in &batch.writes {
                 written.push(match w {
@@ -348,7 +350,10 @@ macro_rules! body {
                     }
                     BatchWrite::Delete { collection, name, if_match, guard } => {
                         let b = bumped.get(&collection.id).ok_or(StoreError::NotFound)?;
-                        write_delete(&mut tx, collection, name, if_match.as_deref(), guard, b, now, &mut view).await?;
+                        let freed = write_delete(&mut tx, collection, name, if_match.as_deref(), guard, b, now, &mut view).await?;
+                        if let Some(used) = tally.get_mut(&b.1) {
+                            *used -= freed;
+                        }
                         None
                     }
                 });
@@ -413,7 +418,7 @@ macro_rules! body {
             owners.dedup();
             let mut conn = store.reader().acquire().await?;
             let mut out = Vec::new();
-            for chunk in owners.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&owners).iter() {
                 let mut q = sqlx::QueryBuilder::<Db>::new(format!(
                     "SELECT {COLLECTION_AND_OBJECT_COLUMNS} FROM collections c \
                      JOIN objects o ON o.collection_id = c.id AND o.uid = "
@@ -439,7 +444,7 @@ macro_rules! body {
             members.dedup();
             let mut conn = store.reader().acquire().await?;
             let mut out = Vec::with_capacity(members.len());
-            for chunk in members.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&members).iter() {
                 out.extend(fetch_objects_at(&mut conn, chunk).await?);
             }
             Ok(out)
@@ -497,21 +502,26 @@ macro_rules! body {
             if put.unique_uid {
                 view.check_uid_unique(put.collection, &put.name, put.index.uid.as_deref())?;
             }
-            if let Some(limit) = put.quota_limit {
-                let old = existing.as_ref().map_or(0, |o| o.size);
-                match tally {
-                    Some(tally) => {
-                        let used = match tally.get(&owner) {
-                            Some(u) => *u,
-                            None => quota_used_in(conn, owner).await?,
-                        };
-                        if used + size - old > limit {
-                            return Err(StoreError::QuotaExceeded);
-                        }
-                        tally.insert(owner, used + size - old);
+            let old = existing.as_ref().map_or(0, |o| o.size);
+            match (put.quota_limit, tally) {
+                (Some(limit), Some(tally)) => {
+                    let used = match tally.get(&owner) {
+                        Some(u) => *u,
+                        None => quota_used_in(conn, owner).await?,
+                    };
+                    if used + size - old > limit {
+                        return Err(StoreError::QuotaExceeded);
                     }
-                    None => check_quota(conn, owner, limit, size - old).await?,
+                    tally.insert(owner, used + size - old);
                 }
+                (Some(limit), None) => check_quota(conn, owner, limit, size - old).await?,
+                // Not checked, but counted for the batch's later checks.
+                (None, Some(tally)) => {
+                    if let Some(used) = tally.get_mut(&owner) {
+                        *used += size - old;
+                    }
+                }
+                (None, None) => {}
             }
             let meta = match &existing {
                 Some(old) => {
@@ -564,7 +574,7 @@ macro_rules! body {
             bumped: &(i64, i64, String),
             now: Millis,
             view: &mut BatchView,
-        ) -> StoreResult<()> {
+        ) -> StoreResult<i64> {
             let (rev, coll_path) = (bumped.0, bumped.2.as_str());
             // RFC 4918 §9.6: the member the request named, not one a
             // concurrent MOVE of its collection has taken elsewhere.
@@ -580,7 +590,7 @@ macro_rules! body {
             }
             delete_object_row(conn, object.id, &object_path(coll_path, name)).await?;
             view.deleted(at.id, name, rev);
-            Ok(())
+            Ok(object.size)
         }
 
         /// What the checks of a transaction's object writes read, read once
@@ -624,8 +634,8 @@ macro_rules! body {
             inserts: &[PendingInsert],
         ) -> StoreResult<std::collections::HashMap<(CollectionId, String), ObjectMeta>> {
             let mut out = std::collections::HashMap::with_capacity(inserts.len());
-            // 15 parameters a row.
-            for chunk in inserts.chunks(MEMBERS_PER_STATEMENT / 4) {
+            // 16 parameters a row.
+            for chunk in row_chunks(inserts, 32) {
                 let mut q = sqlx::QueryBuilder::<Db>::new(
                     "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
                      uid, component, time_start, time_end, time_simple, instances, search_text, schedule_tag) ",
@@ -705,13 +715,13 @@ macro_rules! body {
             let mut view = BatchView::default();
             let members: Vec<(CollectionId, &str)> =
                 puts.iter().map(|p| (p.collection, p.name.as_str())).chain(deletes.iter().copied()).collect();
-            for chunk in members.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&members).iter() {
                 for meta in fetch_objects_at(conn, chunk).await? {
                     view.existing.insert((meta.collection, meta.name.clone()), meta);
                 }
             }
             let paths: Vec<String> = puts.iter().map(|p| child_path(&p.collection_path, &p.name)).collect();
-            for chunk in paths.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&paths).iter() {
                 let mut q = sqlx::QueryBuilder::<Db>::new("SELECT path FROM collections WHERE path IN (");
                 let mut list = q.separated(", ");
                 for path in chunk {
@@ -723,7 +733,7 @@ macro_rules! body {
             }
             let uids: Vec<(CollectionId, &str)> =
                 puts.iter().filter(|p| p.unique_uid).filter_map(|p| p.index.uid.as_deref().map(|u| (p.collection, u))).collect();
-            for chunk in uids.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&uids).iter() {
                 let mut q = sqlx::QueryBuilder::<Db>::new("SELECT collection_id, uid, name FROM objects WHERE ");
                 for (i, (collection, uid)) in chunk.iter().enumerate() {
                     q.push(if i == 0 { "(collection_id = " } else { " OR (collection_id = " });
@@ -749,7 +759,7 @@ macro_rules! body {
                 }
             }
             last.reverse();
-            for chunk in last.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in row_chunks(&last, 64) {
                 let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO changes (collection_id, name, revision, deleted) ");
                 q.push_values(chunk, |mut row, (collection, name, revision, deleted)| {
                     row.push_bind(*collection).push_bind(name.as_str()).push_bind(*revision).push_bind(*deleted);

@@ -40,7 +40,7 @@ macro_rules! body {
         ) -> StoreResult<Vec<(CollectionId, String)>> {
             let mut conn = store.reader().acquire().await?;
             let mut out = Vec::new();
-            for chunk in ids.chunks(MEMBERS_PER_STATEMENT) {
+            for chunk in list_chunks(&ids).iter() {
                 let mut q = sqlx::QueryBuilder::<Db>::new("SELECT collection_id, value FROM dead_properties WHERE namespace = ");
                 q.push_bind(namespace).push(" AND name = ").push_bind(name).push(" AND collection_id IN (");
                 let mut list = q.separated(", ");

@@ -451,7 +451,71 @@ impl From<AcademieRow> for Academie {
     }
 }
 
-/// Rows (or list items) per statement of the batched reads and writes
-/// that name many members, owners or addresses at once: well below
+/// List items per statement of the batched reads that name many members,
+/// owners or addresses at once (`IN (…)`, `OR`ed pairs): well below
 /// SQLite's 32,766 bound parameters, short enough for a plan per shape.
-pub const MEMBERS_PER_STATEMENT: usize = 250;
+pub const MEMBERS_PER_STATEMENT: usize = 256;
+
+/// `items` cut for statements naming a list of them (`IN (…)`, `OR`ed
+/// pairs, where an item named twice changes nothing): at most
+/// [`MEMBERS_PER_STATEMENT`] a statement, each chunk padded with its last
+/// item to a power of two. Such a statement thus takes at most nine shapes
+/// (1, 2, 4 … 256 items), which stay in each connection's prepared-statement
+/// cache (sqlx keeps 100) instead of one shape per list length pushing the
+/// hot statements out.
+pub fn list_chunks<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+    items
+        .chunks(MEMBERS_PER_STATEMENT)
+        .map(|chunk| {
+            let mut padded = chunk.to_vec();
+            if let Some(last) = chunk.last() {
+                padded.resize(chunk.len().next_power_of_two(), last.clone());
+            }
+            padded
+        })
+        .collect()
+}
+
+/// `items` cut for multi-row writes (`VALUES (…), (…)`, which cannot name a
+/// row twice): chunks of `max` (a power of two), then of decreasing powers
+/// of two for the rest (21 rows: 16, 4, 1), so that such a statement too
+/// takes a few shapes only.
+pub fn row_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    debug_assert!(max.is_power_of_two());
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let n = if rest.len() >= max { max } else { 1 << (usize::BITS - 1 - rest.len().leading_zeros()) };
+        let (head, tail) = rest.split_at(n);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+
+    #[test]
+    fn list_chunks_pad_to_powers_of_two() {
+        let items: Vec<i64> = (0..300).collect();
+        let chunks = list_chunks(&items);
+        assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), [256, 64]);
+        assert_eq!(chunks[1][..44], items[256..]);
+        assert!(chunks[1][44..].iter().all(|i| *i == 299));
+        assert_eq!(list_chunks(&[7i64, 8, 9]), [vec![7, 8, 9, 9]]);
+        assert!(list_chunks::<i64>(&[]).is_empty());
+    }
+
+    #[test]
+    fn row_chunks_are_powers_of_two() {
+        let items: Vec<i64> = (0..21).collect();
+        let chunks = row_chunks(&items, 64);
+        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), [16, 4, 1]);
+        assert_eq!(chunks.concat(), items);
+        let items: Vec<i64> = (0..70).collect();
+        assert_eq!(row_chunks(&items, 32).iter().map(|c| c.len()).collect::<Vec<_>>(), [32, 32, 4, 2]);
+        assert!(row_chunks::<i64>(&[], 32).is_empty());
+    }
+}

@@ -113,6 +113,7 @@ conformance!(
     scheduling::calendar_objects_by_uid,
     scheduling::batch_checks_follow_the_batch,
     scheduling::reads_for_many,
+    scheduling::batch_quota_follows_the_batch,
     // ReplyTokenStore (iMIP reply addresses)
     tokens::reply_tokens,
     tokens::reply_tokens_race,

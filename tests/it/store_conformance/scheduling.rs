@@ -719,3 +719,27 @@ pub async fn reads_for_many(store: SharedStore) {
     assert_eq!(at, want);
     assert!(store.objects_at(&[]).await.unwrap().is_empty());
 }
+
+/// A batch's quota checks count what the batch wrote before them, as a
+/// write after those writes would: a delete frees its bytes, an unchecked
+/// put adds its own.
+pub async fn batch_quota_follows_the_batch(store: SharedStore) {
+    let alice = user(&store, "alice").await;
+    let cal = mkcol(&store, &home(&store, &alice).await, "cal").await;
+    store.put_object(put(&cal, "old.ics", &[1u8; 100], WriteCondition::None)).await.unwrap();
+    let used = store.quota_used(alice.id).await.unwrap();
+    let delete_old = || BatchWrite::Delete { collection: Resolved::collection(&cal), name: "old.ics".into(), if_match: None, guard: LockGuard::none() };
+    let checked = |name: &str, limit: i64| BatchWrite::Put(PutObject { quota_limit: Some(limit), ..put(&cal, name, &[2u8; 100], WriteCondition::None) });
+    // Without the delete, 100 more bytes exceed a limit of used + 50 …
+    let r = store.apply_batch(WriteBatch { writes: vec![checked("new.ics", used + 50)], ..Default::default() }).await;
+    assert!(matches!(r, Err(StoreError::QuotaExceeded)), "{r:?}");
+    // … after it, they fit.
+    let r = store.apply_batch(WriteBatch { writes: vec![delete_old(), checked("new.ics", used + 50)], ..Default::default() }).await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(store.quota_used(alice.id).await.unwrap(), used);
+    // An unchecked put earlier in the batch counts for a later check.
+    let unchecked = BatchWrite::Put(put(&cal, "free.ics", &[3u8; 100], WriteCondition::None));
+    let r = store.apply_batch(WriteBatch { writes: vec![unchecked, checked("late.ics", used + 150)], ..Default::default() }).await;
+    assert!(matches!(r, Err(StoreError::QuotaExceeded)), "{r:?}");
+    assert!(store.object(cal.id, "free.ics").await.unwrap().is_none(), "nothing of a refused batch is written");
+}
