@@ -457,10 +457,7 @@ macro_rules! body {
                 return Ok(Vec::new());
             }
             let mut q = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", object_cols!(), " FROM objects WHERE "));
-            for (i, (collection, name)) in members.iter().enumerate() {
-                q.push(if i == 0 { "(collection_id = " } else { " OR (collection_id = " });
-                q.push_bind(*collection).push(" AND name = ").push_bind(*name).push(")");
-            }
+            push_member_pairs(&mut q, "name", members);
             let rows: Vec<ObjectRow> = q.build_query_as().fetch_all(&mut *conn).await?;
             Ok(rows.into_iter().map(Into::into).collect())
         }
@@ -633,38 +630,61 @@ macro_rules! body {
             conn: &mut Conn,
             inserts: &[PendingInsert],
         ) -> StoreResult<std::collections::HashMap<(CollectionId, String), ObjectMeta>> {
+            let rows: Vec<(CollectionId, NewObjectRow<'_>, &ObjectIndex, Millis)> = inserts
+                .iter()
+                .map(|i| {
+                    let p = &i.put;
+                    let new = NewObjectRow {
+                        name: p.name.as_str(),
+                        content_type: p.content_type.as_str(),
+                        content: p.content.as_ref(),
+                        etag: i.etag.as_str(),
+                        schedule_tag: p.schedule_tag.as_deref(),
+                    };
+                    (p.collection, new, &p.index, i.now)
+                })
+                .collect();
             let mut out = std::collections::HashMap::with_capacity(inserts.len());
+            for meta in insert_objects(conn, &rows).await? {
+                out.insert((meta.collection, meta.name.clone()), meta);
+            }
+            Ok(out)
+        }
+
+        /// Insert new objects (each `etag` the [`etag_for`] its content),
+        /// a few rows per statement.
+        async fn insert_objects(
+            conn: &mut Conn,
+            rows: &[(CollectionId, NewObjectRow<'_>, &ObjectIndex, Millis)],
+        ) -> StoreResult<Vec<ObjectMeta>> {
+            let mut out = Vec::with_capacity(rows.len());
             // 16 parameters a row.
-            for chunk in row_chunks(inserts, 32) {
+            for chunk in row_chunks(rows, 32) {
                 let mut q = sqlx::QueryBuilder::<Db>::new(
                     "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
                      uid, component, time_start, time_end, time_simple, instances, search_text, schedule_tag) ",
                 );
-                q.push_values(chunk, |mut row, i| {
-                    let p = &i.put;
-                    row.push_bind(p.collection)
-                        .push_bind(p.name.as_str())
-                        .push_bind(p.content_type.as_str())
-                        .push_bind(i.etag.as_str())
-                        .push_bind(p.content.len() as i64)
-                        .push_bind(p.content.as_ref())
-                        .push_bind(i.now)
-                        .push_bind(i.now)
-                        .push_bind(p.index.uid.as_deref())
-                        .push_bind(p.index.component.as_deref())
-                        .push_bind(p.index.time_start)
-                        .push_bind(p.index.time_end)
-                        .push_bind(p.index.time_simple)
-                        .push_bind(p.index.encode_instances())
-                        .push_bind(p.index.search_text.as_deref())
-                        .push_bind(p.schedule_tag.as_deref());
+                q.push_values(chunk, |mut row, (collection, new, index, now)| {
+                    row.push_bind(*collection)
+                        .push_bind(new.name)
+                        .push_bind(new.content_type)
+                        .push_bind(new.etag)
+                        .push_bind(new.content.len() as i64)
+                        .push_bind(new.content)
+                        .push_bind(*now)
+                        .push_bind(*now)
+                        .push_bind(index.uid.as_deref())
+                        .push_bind(index.component.as_deref())
+                        .push_bind(index.time_start)
+                        .push_bind(index.time_end)
+                        .push_bind(index.time_simple)
+                        .push_bind(index.encode_instances())
+                        .push_bind(index.search_text.as_deref())
+                        .push_bind(new.schedule_tag);
                 });
                 q.push(concat!(" RETURNING ", object_cols!()));
                 let rows: Vec<ObjectRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(map_unique)?;
-                for row in rows {
-                    let meta: ObjectMeta = row.into();
-                    out.insert((meta.collection, meta.name.clone()), meta);
-                }
+                out.extend(rows.into_iter().map(ObjectMeta::from));
             }
             Ok(out)
         }
@@ -735,10 +755,7 @@ macro_rules! body {
                 puts.iter().filter(|p| p.unique_uid).filter_map(|p| p.index.uid.as_deref().map(|u| (p.collection, u))).collect();
             for chunk in list_chunks(&uids).iter() {
                 let mut q = sqlx::QueryBuilder::<Db>::new("SELECT collection_id, uid, name FROM objects WHERE ");
-                for (i, (collection, uid)) in chunk.iter().enumerate() {
-                    q.push(if i == 0 { "(collection_id = " } else { " OR (collection_id = " });
-                    q.push_bind(*collection).push(" AND uid = ").push_bind(*uid).push(")");
-                }
+                push_member_pairs(&mut q, "uid", chunk);
                 let rows: Vec<(i64, String, String)> = q.build_query_as().fetch_all(&mut *conn).await?;
                 for (collection, uid, name) in rows {
                     view.uids.entry((collection, uid)).or_default().push(name);
@@ -774,6 +791,16 @@ macro_rules! body {
         }
 
         // ------------------------------------------------------------ helpers
+
+        /// `(collection_id = $ AND column = $) OR …` for each pair (the
+        /// indexes on (collection_id, name) and (collection_id, uid) serve
+        /// each term).
+        fn push_member_pairs<'a>(q: &mut sqlx::QueryBuilder<'a, Db>, column: &'static str, pairs: &[(CollectionId, &'a str)]) {
+            for (i, (collection, value)) in pairs.iter().enumerate() {
+                q.push(if i == 0 { "(collection_id = " } else { " OR (collection_id = " });
+                q.push_bind(*collection).push(" AND ").push(column).push(" = ").push_bind(*value).push(")");
+            }
+        }
 
         /// The collection's revision, which keys the listing cache.
         async fn current_revision(conn: &mut Conn, collection: CollectionId) -> StoreResult<Option<i64>> {
@@ -812,31 +839,8 @@ macro_rules! body {
             index: &ObjectIndex,
             now: i64,
         ) -> StoreResult<ObjectMeta> {
-            let NewObjectRow { name, content_type, content, etag, schedule_tag } = *new;
-            let row: ObjectRow = sqlx::query_as(concat!(
-                "INSERT INTO objects (collection_id, name, content_type, etag, size, content, created_at, modified_at, \
-                 uid, component, time_start, time_end, time_simple, instances, search_text, schedule_tag) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ", object_cols!()
-            ))
-            .bind(collection)
-            .bind(name)
-            .bind(content_type)
-            .bind(etag)
-            .bind(content.len() as i64)
-            .bind(content)
-            .bind(now)
-            .bind(&index.uid)
-            .bind(&index.component)
-            .bind(index.time_start)
-            .bind(index.time_end)
-            .bind(index.time_simple)
-            .bind(index.encode_instances())
-            .bind(&index.search_text)
-            .bind(schedule_tag)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(map_unique)?;
-            Ok(row.into())
+            let mut rows = insert_objects(conn, &[(collection, *new, index, now)]).await?;
+            rows.pop().ok_or(StoreError::Database(sqlx::Error::RowNotFound))
         }
 
         pub(super) async fn delete_object_row(conn: &mut Conn, id: i64, path: &str) -> StoreResult<()> {
