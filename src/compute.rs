@@ -106,6 +106,16 @@ fn over_budget() -> bool {
     CURRENT.with_borrow(|job| job.as_ref().is_some_and(|j| j.remaining.load(Ordering::Relaxed) < 0))
 }
 
+/// Runs `f` on this thread as a job with a budget of `units`, and tells
+/// whether it spent the budget: for unit tests of what code charges.
+#[cfg(test)]
+pub(crate) fn within_budget<T>(units: u64, f: impl FnOnce() -> T) -> (T, bool) {
+    let job = Arc::new(Job { cancelled: AtomicBool::new(false), remaining: Budget::new(units).0 });
+    let _current = Current::enter(job);
+    let out = f();
+    (out, over_budget())
+}
+
 /// Raises the job's flag when the waiting request is dropped.
 struct CancelOnDrop(Arc<Job>);
 

@@ -507,7 +507,9 @@ fn validate(obj: &CalendarObject) -> Result<(), ObjectError> {
             }
             for rule in &t.rrules {
                 let mut first = Vec::new();
-                rule_occurrences(rule, start.local, None, None, 2, &mut first)
+                // Evaluating the rule up to DTSTART validates it (calcard
+                // checks a rule before it iterates) without walking it.
+                rule_occurrences(rule, start.local, None, Some(start.local), 2, &mut first)
                     .map_err(|e| data(format!("{name}: RRULE cannot be evaluated: {e}")))?;
             }
         } else if !t.rrules.is_empty() {

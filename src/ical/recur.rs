@@ -506,6 +506,7 @@ pub(crate) fn rule_occurrences(
     if until.is_some_and(|u| u < dtstart) || cap == 0 || from.is_some_and(|f| f > last) {
         return Ok(false);
     }
+    let (freq, interval) = (rule.freq, rule.interval);
     let mut rule = rule.clone();
     rule.until = until.map(partial_of);
     let mut anchor = dtstart;
@@ -534,8 +535,47 @@ pub(crate) fn rule_occurrences(
         return Err(error.error.to_string());
     }
     let n = expanded.events.len();
+    let capped = n >= cap;
+    let reached = match expanded.events.last() {
+        Some(e) if capped => e.start.naive_local(),
+        _ => until.unwrap_or(last),
+    };
     out.extend(expanded.events.into_iter().map(|e| e.start.naive_local()));
-    Ok(n >= cap)
+    // The periods that produced nothing cost calcard's iterator as much as
+    // the others; the callers charge only the occurrences.
+    let empty = periods_visited(freq, interval, anchor, reached, n as u64).saturating_sub(n as u64);
+    Ok(capped || !crate::compute::charge(empty))
+}
+
+/// How many consecutive periods without an occurrence calcard's
+/// `RRuleIter` visits before it gives up (its `MAX_ITER_LOOP`).
+const CALCARD_MAX_EMPTY_PERIODS: u64 = 100_000;
+
+/// A bound on the periods (FREQ×INTERVAL) the iterator visited from
+/// `anchor` to `reached` while producing `produced` occurrences: a rule
+/// whose BYxxx parts rarely or never match (`FREQ=MONTHLY;BYSETPOS=-5`
+/// selects nothing, as every month's set has one day) walks every period
+/// up to its end, year 9999 for a COUNT that is never reached, without
+/// producing anything to charge. Sub-daily rules count days: the iterator
+/// skips a day its BYxxx parts exclude at once.
+fn periods_visited(
+    freq: ICalendarFrequency,
+    interval: Option<u16>,
+    anchor: NaiveDateTime,
+    reached: NaiveDateTime,
+    produced: u64,
+) -> u64 {
+    let days_per_period: u64 = match freq {
+        ICalendarFrequency::Yearly => 365,
+        // The shortest month: a bound from above on the periods.
+        ICalendarFrequency::Monthly => 28,
+        ICalendarFrequency::Weekly => 7,
+        _ => 1,
+    };
+    let interval = u64::from(interval.unwrap_or(1).max(1));
+    let days = u64::try_from((reached - anchor).num_days()).unwrap_or(0);
+    let spanned = days / (days_per_period * interval) + 1;
+    spanned.min(produced.saturating_add(1).saturating_mul(CALCARD_MAX_EMPTY_PERIODS))
 }
 
 fn partial_of(t: NaiveDateTime) -> PartialDateTime {
@@ -1518,6 +1558,41 @@ DTSTART:00010101T000000Z\r\nDURATION:-P4294967295W\r\nEND:VEVENT\r\n");
             let _ = instances(&o, &r, &w, 100);
         }
         let _ = index_bounds(&o, &r);
+    }
+
+    /// fixtures/fuzz/ical_put-slow-monthly-bysetpos.ics, found by the
+    /// `ical_put` fuzz target: a COUNT that is never reached (every month's
+    /// set has one day, BYSETPOS=-5 selects nothing) walked every month to
+    /// year 9999, twice per PUT, charging nothing to the request's budget.
+    const SELECTS_NOTHING: &str = include_str!("../../fixtures/fuzz/ical_put-slow-monthly-bysetpos.ics");
+
+    #[test]
+    fn a_rule_that_selects_nothing_is_charged_for_its_periods() {
+        let o = parse_calendar_object(SELECTS_NOTHING.as_bytes()).unwrap();
+        let r = TzResolver::new(&o.ical, None);
+        // Alone, the walk to year 9999 finds nothing but DTSTART.
+        let whole = index_bounds(&o, &r);
+        assert_eq!(whole.first_start, Some(utc(2024, 1, 31, 12, 0).timestamp_millis()));
+        assert!(whole.last_end.is_some(), "{whole:?}");
+        // Its ~95,000 empty months are charged: a job with less budget
+        // stops, and the set is indexed as unbounded, never as ending early.
+        let (cut, spent) = crate::compute::within_budget(50_000, || index_bounds(&o, &r));
+        assert!(spent);
+        assert_eq!(cut.first_start, whole.first_start);
+        assert_eq!(cut.last_end, None);
+        let (_, spent) = crate::compute::within_budget(200_000, || index_bounds(&o, &r));
+        assert!(!spent);
+    }
+
+    #[test]
+    fn validating_a_rule_does_not_walk_it() {
+        // Parsing validates each RRULE (calcard's checks); it must not cost
+        // the walk of a rule that selects nothing.
+        let (parsed, spent) = crate::compute::within_budget(10, || parse_calendar_object(SELECTS_NOTHING.as_bytes()));
+        assert!(parsed.is_ok());
+        assert!(!spent);
+        // (That validation still refuses a bad rule is checked in
+        // object.rs: "RRULE cannot be evaluated".)
     }
 
     #[test]
