@@ -327,10 +327,18 @@ async fn main() {
         );
     };
     // SCHEDULING_LOAD_ONLY=put_invite10 (or put_plain, freebusy10): one
-    // scenario, at 1 client (to profile it).
+    // scenario, at 1 client (to profile it), or at the clients of
+    // SCHEDULING_LOAD_CLIENTS (e.g. 32, or 1,32).
     let only = std::env::var("SCHEDULING_LOAD_ONLY").ok();
     let wanted = |s: Scenario| only.as_deref().is_none_or(|o| o == s.name());
-    let concurrencies: &[usize] = if only.is_some() { &[1] } else { &[1, 32] };
+    let chosen: Option<Vec<usize>> = std::env::var("SCHEDULING_LOAD_CLIENTS")
+        .ok()
+        .map(|v| v.split(',').map(|c| c.trim().parse().expect("SCHEDULING_LOAD_CLIENTS: numbers")).collect());
+    let concurrencies: &[usize] = match (&chosen, &only) {
+        (Some(c), _) => c,
+        (None, Some(_)) => &[1],
+        (None, None) => &[1, 32],
+    };
     for scenario in [Scenario::PutPlain, Scenario::PutInvite].into_iter().filter(|s| wanted(*s)) {
         for &clients in concurrencies {
             match measure(run.clone(), scenario, clients, seconds).await {
