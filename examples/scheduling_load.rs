@@ -326,11 +326,12 @@ async fn main() {
             percentile(&l, 0.99)
         );
     };
-    // SCHEDULING_LOAD_ONLY=put_invite10 (or put_plain, freebusy10): one
-    // scenario, at 1 client (to profile it), or at the clients of
+    // SCHEDULING_LOAD_ONLY=put_invite10 (or put_plain, freebusy10, or a
+    // list: put_plain,put_invite10): those scenarios, at 1 client (to
+    // profile one), or at the clients of
     // SCHEDULING_LOAD_CLIENTS (e.g. 32, or 1,32).
     let only = std::env::var("SCHEDULING_LOAD_ONLY").ok();
-    let wanted = |s: Scenario| only.as_deref().is_none_or(|o| o == s.name());
+    let wanted = |s: Scenario| only.as_deref().is_none_or(|o| o.split(',').any(|n| n == s.name()));
     let chosen: Option<Vec<usize>> = std::env::var("SCHEDULING_LOAD_CLIENTS")
         .ok()
         .map(|v| v.split(',').map(|c| c.trim().parse().expect("SCHEDULING_LOAD_CLIENTS: numbers")).collect());

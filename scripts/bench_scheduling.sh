@@ -51,7 +51,9 @@ trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 PASSWORD="bench-$$-$RANDOM"
 export ALMANACH_DATABASE=$DATABASE ALMANACH_LOG=warn
-A=target/release/almanach
+# ALMANACH_BIN: another build of the server (a before/after comparison in
+# one sitting), with this tree's load generator.
+A=${ALMANACH_BIN:-target/release/almanach}
 $A academie add lyon --name "Académie de Lyon" --region ara >/dev/null
 $A academie add creteil --name "Académie de Créteil" --region idf >/dev/null
 for i in $(seq "$ORGANIZERS"); do

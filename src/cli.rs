@@ -40,6 +40,17 @@ pub enum Command {
     /// Visio rooms in invitations (BigBlueButton).
     #[command(subcommand)]
     Visio(VisioCommand),
+    /// Quota usage (RFC 4331).
+    #[command(subcommand)]
+    Quota(QuotaCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuotaCommand {
+    /// Recount the bytes every collection holds (the database keeps them
+    /// on each write) and correct those that drifted; prints how many.
+    /// Writes wait while it runs.
+    Recount,
 }
 
 #[derive(Subcommand, Debug)]
@@ -354,6 +365,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Academie(cmd) => {
             let config = resolve_config(&cli, None)?;
             academie(&open_store(&config.database).await?, cmd).await
+        }
+        Command::Quota(QuotaCommand::Recount) => {
+            let config = resolve_config(&cli, None)?;
+            let corrected = open_store(&config.database).await?.recount_quota_usage().await?;
+            println!("quota usage recounted: {corrected} collection(s) corrected");
+            Ok(())
         }
         Command::Visio(VisioCommand::Policy(cmd)) => {
             let config = resolve_config(&cli, None)?;

@@ -502,7 +502,8 @@ pub(crate) fn rule_occurrences(
     let last = NaiveDate::from_ymd_opt(9999, 12, 31)
         .and_then(|d| d.and_hms_opt(23, 59, 59))
         .unwrap_or(NaiveDateTime::MAX);
-    let until = Some(until.map_or(last, |u| u.min(last)));
+    let end = until.map_or(last, |u| u.min(last));
+    let until = Some(end);
     if until.is_some_and(|u| u < dtstart) || cap == 0 || from.is_some_and(|f| f > last) {
         return Ok(false);
     }
@@ -538,7 +539,7 @@ pub(crate) fn rule_occurrences(
     let capped = n >= cap;
     let reached = match expanded.events.last() {
         Some(e) if capped => e.start.naive_local(),
-        _ => until.unwrap_or(last),
+        _ => end,
     };
     out.extend(expanded.events.into_iter().map(|e| e.start.naive_local()));
     // The periods that produced nothing cost calcard's iterator as much as

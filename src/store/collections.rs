@@ -110,6 +110,11 @@ pub trait CollectionStore: Send + Sync {
     /// properties on its collections and objects, and the `DAV:owner` XML of
     /// its unexpired locks (RFC 4331).
     async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64>;
+    /// Recompute every collection's bytes (what [`quota_used`](Self::quota_used)
+    /// sums, kept current by the database on each write) from what it
+    /// holds, and correct those that differ: the number corrected (0 unless
+    /// the count drifted, e.g. after a manual edit of the database).
+    async fn recount_quota_usage(&self) -> StoreResult<u64>;
 
     // -- COPY / MOVE (RFC 4918 §9.8, §9.9), each one transaction; `guard`
     // covers both the source (for MOVE) and the destination. The source must

@@ -145,6 +145,27 @@ macro_rules! body {
             quota_used_in(&mut *store.reader().acquire().await?, owner).await
         }
 
+        pub(super) async fn recount_quota_usage(store: &Backend) -> StoreResult<u64> {
+            // One statement: each collection's bytes from its rows, written
+            // where the kept count differs; alone (no write runs meanwhile,
+            // whose bytes the statement's snapshot would miss).
+            let mut tx = store.begin_exclusive_write().await?;
+            let done = sqlx::query(
+                "UPDATE collections SET used_bytes = counted.n FROM ( \
+                   SELECT c.id AS id, \
+                     COALESCE((SELECT SUM(o.size) FROM objects o WHERE o.collection_id = c.id), 0) \
+                   + COALESCE((SELECT SUM(octet_length(p.value)) FROM dead_properties p WHERE p.collection_id = c.id), 0) \
+                   + COALESCE((SELECT SUM(octet_length(p.value)) FROM dead_properties p \
+                               JOIN objects o ON o.id = p.object_id WHERE o.collection_id = c.id), 0) AS n \
+                   FROM collections c) counted \
+                 WHERE collections.id = counted.id AND collections.used_bytes <> counted.n",
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected())
+        }
+
         // ------------------------------------------------------------ helpers
 
         pub(super) async fn fetch_collection(conn: &mut Conn, id: i64) -> StoreResult<Option<Collection>> {
@@ -266,18 +287,12 @@ macro_rules! body {
                         l.push_bind(*id);
                     }
                 };
+                // Each owner's collections' `used_bytes` (kept by the
+                // triggers of migration 0015), then their active locks.
                 let mut q = sqlx::QueryBuilder::<Db>::new(
                     "SELECT owner, CAST(SUM(n) AS BIGINT) FROM ( \
-                     SELECT c.owner_id AS owner, o.size AS n FROM objects o \
-                     JOIN collections c ON c.id = o.collection_id WHERE c.owner_id IN (",
+                     SELECT owner_id AS owner, used_bytes AS n FROM collections WHERE owner_id IN (",
                 );
-                list(&mut q);
-                q.push(") UNION ALL SELECT c.owner_id, octet_length(p.value) FROM dead_properties p \
-                        JOIN collections c ON c.id = p.collection_id WHERE c.owner_id IN (");
-                list(&mut q);
-                q.push(") UNION ALL SELECT c.owner_id, octet_length(p.value) FROM dead_properties p \
-                        JOIN objects o ON o.id = p.object_id \
-                        JOIN collections c ON c.id = o.collection_id WHERE c.owner_id IN (");
                 list(&mut q);
                 q.push(") UNION ALL SELECT l.principal_id, octet_length(l.owner_xml) FROM locks l \
                         WHERE (l.expires_at IS NULL OR l.expires_at >= ");
@@ -296,15 +311,11 @@ macro_rules! body {
         /// dead properties on its collections and objects, and the owner XML
         /// of the unexpired locks it created.
         pub(super) async fn quota_used_in(conn: &mut Conn, owner: i64) -> StoreResult<i64> {
+            // The owner's collections' `used_bytes` (kept by the triggers
+            // of migration 0015; collections_owner_idx), and its active locks.
             let (used,): (i64,) = sqlx::query_as(
                 "SELECT CAST( \
-                   COALESCE((SELECT SUM(o.size) FROM objects o \
-                             JOIN collections c ON c.id = o.collection_id WHERE c.owner_id = $1), 0) \
-                 + COALESCE((SELECT SUM(octet_length(p.value)) FROM dead_properties p \
-                             JOIN collections c ON c.id = p.collection_id WHERE c.owner_id = $1), 0) \
-                 + COALESCE((SELECT SUM(octet_length(p.value)) FROM dead_properties p \
-                             JOIN objects o ON o.id = p.object_id \
-                             JOIN collections c ON c.id = o.collection_id WHERE c.owner_id = $1), 0) \
+                   COALESCE((SELECT SUM(used_bytes) FROM collections WHERE owner_id = $1), 0) \
                  + COALESCE((SELECT SUM(octet_length(l.owner_xml)) FROM locks l \
                              WHERE l.principal_id = $1 AND (l.expires_at IS NULL OR l.expires_at >= $2)), 0) \
                  AS BIGINT)",

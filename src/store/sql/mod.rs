@@ -327,6 +327,9 @@ macro_rules! sql_store {
                 async fn quota_used(&self, owner: PrincipalId) -> StoreResult<i64> {
                     collections::quota_used(self, owner).await
                 }
+                async fn recount_quota_usage(&self) -> StoreResult<u64> {
+                    collections::recount_quota_usage(self).await
+                }
 
                 // -- COPY / MOVE of collections
                 async fn copy_collection(

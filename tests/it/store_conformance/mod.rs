@@ -84,6 +84,7 @@ conformance!(
     transfer::move_into_own_subtree_refused,
     transfer::copy_checks_the_quota,
     transfer::move_to_another_owner,
+    transfer::kept_usage_matches_a_recount,
     transfer::copy_keeps_uids_unique,
     transfer::concurrent_transfers,
     transfer::collection_and_object_moves_race,
