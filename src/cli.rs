@@ -1,5 +1,5 @@
 //! The `almanach` command line: `serve`, `user …`, `academie …`, `directory import`,
-//! `visio policy …`.
+//! `visio policy …`, `import calendar|contacts`.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -40,6 +40,45 @@ pub enum Command {
     /// Visio rooms in invitations (BigBlueButton).
     #[command(subcommand)]
     Visio(VisioCommand),
+    /// Migrate other servers' exports into a user's calendar or address
+    /// book. Never sends an invitation or an email. Exits 3 when some
+    /// items were refused (the others are in).
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Import .ics files (one resource per UID, overrides kept together)
+    /// into a calendar.
+    Calendar {
+        user: String,
+        /// The calendar's name in the user's calendar home (created when
+        /// missing) [default: the default calendar]
+        #[arg(long)]
+        calendar: Option<String>,
+        /// Replace an event stored with other content (default: keep it)
+        #[arg(long)]
+        replace: bool,
+        /// .ics files, or directories read recursively for .ics files
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Import .vcf files (vCard 3.0 or 4.0, one resource per card) into an
+    /// address book.
+    Contacts {
+        user: String,
+        /// The address book's name in the user's address book home
+        /// (created when missing) [default: the default address book]
+        #[arg(long)]
+        addressbook: Option<String>,
+        /// Replace a card stored with other content (default: keep it)
+        #[arg(long)]
+        replace: bool,
+        /// .vcf files, or directories read recursively for .vcf files
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -221,6 +260,11 @@ pub enum CliError {
     /// The import ran to the end, but some rows were rejected.
     #[error("{0} rows rejected (see the messages above)")]
     Rejected(u64),
+    #[error(transparent)]
+    ImportFailed(#[from] crate::import::ImportError),
+    /// `almanach import` ran to the end, but some items were refused.
+    #[error("{0} items refused (listed above)")]
+    Refused(u64),
 }
 
 impl CliError {
@@ -228,7 +272,7 @@ impl CliError {
     /// ones are in), 1 for every other failure (2 is for usage errors).
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Rejected(_) => 3,
+            CliError::Rejected(_) | CliError::Refused(_) => 3,
             _ => 1,
         }
     }
@@ -372,7 +416,63 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Import(cmd) => {
+            let config = resolve_config(&cli, None)?;
+            let store = open_store(&config.database).await?;
+            import(AppState::new(config, store), cmd).await
+        }
     }
+}
+
+/// `almanach import`: a progress bar on a terminal, then the summary on
+/// standard output, every refused (and kept) item with its file and line.
+async fn import(state: std::sync::Arc<AppState>, cmd: &ImportCommand) -> Result<(), CliError> {
+    use crate::import::{ImportKind, ImportRequest};
+    let request = match cmd {
+        ImportCommand::Calendar { user, calendar, replace, paths } => ImportRequest {
+            kind: ImportKind::Calendar,
+            username: user.clone(),
+            collection: calendar.clone(),
+            replace: *replace,
+            paths: paths.clone(),
+        },
+        ImportCommand::Contacts { user, addressbook, replace, paths } => ImportRequest {
+            kind: ImportKind::Contacts,
+            username: user.clone(),
+            collection: addressbook.clone(),
+            replace: *replace,
+            paths: paths.clone(),
+        },
+    };
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let summary = crate::import::import(&state, &request, &progress).await?;
+    for noted in &summary.kept {
+        println!("kept: {noted}");
+    }
+    for noted in &summary.refused {
+        println!("refused: {noted}");
+    }
+    println!(
+        "{}: {} items: {} imported, {} replaced, {} skipped (already there), {} kept (differ), {} refused",
+        summary.collection,
+        summary.items,
+        summary.imported,
+        summary.replaced,
+        summary.skipped,
+        summary.kept.len(),
+        summary.refused.len()
+    );
+    if !summary.refused.is_empty() {
+        return Err(CliError::Refused(summary.refused.len() as u64));
+    }
+    Ok(())
 }
 
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {

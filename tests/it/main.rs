@@ -10,6 +10,7 @@ mod directory;
 mod harness;
 mod hostile;
 mod imip;
+mod import;
 mod limits;
 mod locks;
 mod properties;
