@@ -47,6 +47,8 @@
 //! - [`import`] — `almanach import`: other servers' `.ics` and `.vcf`
 //!   exports cut into resources, validated as PUT validates them, written
 //!   in batches, never scheduled.
+//! - [`metrics`] — `GET /metrics` for Prometheus on its own listener:
+//!   process-wide counters with enum labels, states read when scraped.
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
@@ -67,6 +69,7 @@ pub mod import;
 pub mod itip;
 pub mod jobs;
 pub mod logwriter;
+pub mod metrics;
 pub mod scheduling;
 pub mod store;
 pub mod vcard;

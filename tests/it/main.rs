@@ -13,6 +13,7 @@ mod imip;
 mod import;
 mod limits;
 mod locks;
+mod metrics;
 mod properties;
 mod races;
 mod rfc4918_examples;
