@@ -19,6 +19,7 @@ mod races;
 mod rfc4918_examples;
 mod scheduling;
 mod server;
+mod service;
 mod store_conformance;
 mod throttle;
 mod visio;
