@@ -335,11 +335,11 @@ impl Metrics {
         // Counters of events that may not have happened yet show as 0,
         // so that a dashboard finds them (and a rate is defined) at once.
         for outcome in [EmailOutcome::Sent, EmailOutcome::Failed] {
-            m.emails.get_or_create(&EmailLabels { outcome });
+            let _ = m.emails.get_or_create(&EmailLabels { outcome });
         }
         for call in [BbbCall::Create, BbbCall::IsMeetingRunning, BbbCall::GetMeetingInfo, BbbCall::End] {
             for outcome in [Outcome::Ok, Outcome::Error] {
-                m.bbb_calls.get_or_create(&BbbLabels { call, outcome });
+                let _ = m.bbb_calls.get_or_create(&BbbLabels { call, outcome });
             }
         }
         Metrics { registry, ..m }
