@@ -212,6 +212,21 @@ async fn calendar_fixture_imports_once_and_exports_back(srv: TestServer) {
         .await;
     assert_eq!(sync.status, 207);
     assert_eq!(count(&sync.text(), "<D:response>"), 500);
+
+    // And queries on it: the series of 11 January (W. Europe Standard
+    // Time, UTC+1 in winter) whose 25 January instance moved from 09:00
+    // to 11:00 local is found at 10:00Z that day, no longer at 08:00Z.
+    let uid = expected.keys().map(|(uid, _)| uid).find(|u| u.ends_with("-001@export.ac-lyon.fr")).unwrap();
+    let query = |start: &str, end: &str| {
+        format!(
+            r#"<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="{start}" end="{end}"/><C:prop-filter name="UID"><C:text-match collation="i;octet">{uid}</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#
+        )
+    };
+    for (start, end, found) in [("20250125T093000Z", "20250125T103000Z", 1), ("20250125T080000Z", "20250125T083000Z", 0)] {
+        let r = srv.as_user("REPORT", "/calendars/alice/default/", "alice").header("Depth", "1").body(query(start, end)).send().await;
+        assert_eq!(r.status, 207);
+        assert_eq!(count(&r.text(), "<D:response>"), found, "{start}: {}", r.text());
+    }
 }
 
 async fn broken_calendar_refuses_items_with_their_lines(srv: TestServer) {
