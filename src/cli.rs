@@ -1,5 +1,5 @@
 //! The `almanach` command line: `serve`, `user …`, `academie …`, `directory import`,
-//! `visio policy …`.
+//! `visio policy …`, `import calendar|contacts`.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -43,6 +43,63 @@ pub enum Command {
     /// Quota usage (RFC 4331).
     #[command(subcommand)]
     Quota(QuotaCommand),
+    /// Migrate other servers' exports into a user's calendar or address
+    /// book. Never sends an invitation or an email. Exits 3 when some
+    /// items were refused (the others are in).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// The server's configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Copy a SQLite database, consistent as of one moment, to a new
+    /// file while the server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The backup file to write (must not exist).
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate the configuration (file, environment, options as `serve`
+    /// takes them), connect to the database and report its migrations,
+    /// then print every setting the server would use, secrets hidden.
+    /// Exits 1 on any error.
+    Check(ServeArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Import .ics files (one resource per UID, overrides kept together)
+    /// into a calendar.
+    Calendar {
+        user: String,
+        /// The calendar's name in the user's calendar home (created when
+        /// missing) [default: the default calendar]
+        #[arg(long)]
+        calendar: Option<String>,
+        /// Replace an event stored with other content (default: keep it)
+        #[arg(long)]
+        replace: bool,
+        /// .ics files, or directories read recursively for .ics files
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Import .vcf files (vCard 3.0 or 4.0, one resource per card) into an
+    /// address book.
+    Contacts {
+        user: String,
+        /// The address book's name in the user's address book home
+        /// (created when missing) [default: the default address book]
+        #[arg(long)]
+        addressbook: Option<String>,
+        /// Replace a card stored with other content (default: keep it)
+        #[arg(long)]
+        replace: bool,
+        /// .vcf files, or directories read recursively for .vcf files
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,6 +155,10 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8008]
     #[arg(long, env = "ALMANACH_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
+    /// Address serving GET /metrics (Prometheus), apart from the public one
+    /// [default: none]
+    #[arg(long, env = "ALMANACH_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Public base URL used in absolute links, e.g. https://agenda.example.fr [default: http://LISTEN]
     #[arg(long, env = "ALMANACH_BASE_URL")]
     pub base_url: Option<String>,
@@ -229,9 +290,16 @@ pub enum CliError {
     UnknownUser(String),
     #[error("no such académie: {0}")]
     UnknownAcademie(String),
+    #[error("the database has migrations this build does not know ({0}): a newer almanach ran on it")]
+    UnknownMigrations(String),
     /// The import ran to the end, but some rows were rejected.
     #[error("{0} rows rejected (see the messages above)")]
     Rejected(u64),
+    #[error(transparent)]
+    ImportFailed(#[from] crate::import::ImportError),
+    /// `almanach import` ran to the end, but some items were refused.
+    #[error("{0} items refused (listed above)")]
+    Refused(u64),
 }
 
 impl CliError {
@@ -239,7 +307,7 @@ impl CliError {
     /// ones are in), 1 for every other failure (2 is for usage errors).
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Rejected(_) => 3,
+            CliError::Rejected(_) | CliError::Refused(_) => 3,
             _ => 1,
         }
     }
@@ -247,16 +315,7 @@ impl CliError {
 
 /// Hide the password of a database URL in messages.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    config::redact_url(url)
 }
 
 fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliError> {
@@ -271,6 +330,9 @@ fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliErr
     if let Some(s) = serve {
         if let Some(l) = s.listen {
             config.listen = l;
+        }
+        if let Some(l) = s.metrics_listen {
+            config.metrics_listen = Some(l);
         }
         if let Some(b) = &s.base_url {
             config.base_url = b.clone();
@@ -389,7 +451,122 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Config(ConfigCommand::Check(args)) => config_check(&cli, args).await,
+        Command::Backup { file } => {
+            let config = resolve_config(&cli, None)?;
+            let store = open_store(&config.database).await?;
+            store.backup_to(file).await?;
+            println!("backed up {} to {}", redact(&config.database), file.display());
+            Ok(())
+        }
+        Command::Import(cmd) => {
+            let config = resolve_config(&cli, None)?;
+            let store = open_store(&config.database).await?;
+            import(AppState::new(config, store), cmd).await
+        }
     }
+}
+
+/// `almanach config check`: every setting on standard output, then the
+/// database's state; an error (invalid setting, database unreachable or
+/// ahead of this build) ends it with status 1.
+async fn config_check(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
+    let config = resolve_config(cli, Some(args))?;
+    match &cli.config {
+        Some(path) => println!("# configuration file: {}", path.display()),
+        None => println!("# no configuration file: defaults, environment and options"),
+    }
+    for (key, value) in config.describe() {
+        println!("{key} = {value}");
+    }
+    if config.smtp_url.is_some() && config.imip_from.is_none() {
+        println!("# warning: smtp_url is set without imip_from: email scheduling is off");
+    }
+    if config.bbb_url.is_some() && config.bbb_secret.is_none() {
+        println!("# warning: bbb_url is set without bbb_secret: visio rooms are off");
+    }
+    let url = config.database.as_str();
+    let (kind, file) = match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        Some(rest) => ("SQLite", Some(rest.split('?').next().unwrap_or(rest))),
+        None => ("PostgreSQL", None),
+    };
+    if let Some(path) = file.filter(|p| !p.contains(":memory:") && !std::path::Path::new(p).exists()) {
+        println!("# database: {kind} file {path} does not exist yet: created, with every migration, at the first start");
+        return Ok(());
+    }
+    let wrap = |source| CliError::Database { url: redact(url), source };
+    let store = store::open(url).await.map_err(wrap)?;
+    store.ping().await.map_err(wrap)?;
+    let migrations = store.migration_state().await.map_err(wrap)?;
+    let unknown = migrations.unknown();
+    if !unknown.is_empty() {
+        return Err(CliError::UnknownMigrations(unknown.iter().map(|v| format!("{v:04}")).collect::<Vec<_>>().join(", ")));
+    }
+    println!("# database: {kind}, reachable");
+    let pending = migrations.pending();
+    if pending.is_empty() {
+        println!("# migrations: all {} applied", migrations.known.len());
+    } else {
+        let names: Vec<String> = pending.iter().map(|(v, d)| format!("{v:04} {d}")).collect();
+        println!(
+            "# migrations: {} of {} applied; pending, applied at the next start: {}",
+            migrations.known.len() - pending.len(),
+            migrations.known.len(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `almanach import`: a progress bar on a terminal, then the summary on
+/// standard output, every refused (and kept) item with its file and line.
+async fn import(state: std::sync::Arc<AppState>, cmd: &ImportCommand) -> Result<(), CliError> {
+    use crate::import::{ImportKind, ImportRequest};
+    let request = match cmd {
+        ImportCommand::Calendar { user, calendar, replace, paths } => ImportRequest {
+            kind: ImportKind::Calendar,
+            username: user.clone(),
+            collection: calendar.clone(),
+            replace: *replace,
+            paths: paths.clone(),
+        },
+        ImportCommand::Contacts { user, addressbook, replace, paths } => ImportRequest {
+            kind: ImportKind::Contacts,
+            username: user.clone(),
+            collection: addressbook.clone(),
+            replace: *replace,
+            paths: paths.clone(),
+        },
+    };
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let summary = crate::import::import(&state, &request, &progress).await?;
+    for noted in &summary.kept {
+        println!("kept: {noted}");
+    }
+    for noted in &summary.refused {
+        println!("refused: {noted}");
+    }
+    println!(
+        "{}: {} items: {} imported, {} replaced, {} skipped (already there), {} kept (differ), {} refused",
+        summary.collection,
+        summary.items,
+        summary.imported,
+        summary.replaced,
+        summary.skipped,
+        summary.kept.len(),
+        summary.refused.len()
+    );
+    if !summary.refused.is_empty() {
+        return Err(CliError::Refused(summary.refused.len() as u64));
+    }
+    Ok(())
 }
 
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
@@ -404,6 +581,10 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
         .await
         .map_err(|source| CliError::Listen { addr: config.listen, source })?;
     tracing::info!(address = %config.listen, database = %redact(&config.database), base_url = %config.base_url, "listening");
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some((addr, tokio::net::TcpListener::bind(addr).await.map_err(|source| CliError::Listen { addr, source })?)),
+        None => None,
+    };
     let lmtp = match config.lmtp_listen {
         Some(addr) => Some((addr, tokio::net::TcpListener::bind(addr).await.map_err(|source| CliError::Listen { addr, source })?)),
         None => None,
@@ -435,9 +616,16 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
             let _ = stopped.wait_for(|s| *s).await;
         }))
     });
+    let metrics_task = metrics.map(|(addr, listener)| {
+        tracing::info!(address = %addr, "serving GET /metrics");
+        let mut stopped = stopped.clone();
+        tokio::spawn(crate::metrics::serve(listener, state.clone(), async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }))
+    });
     crate::http::serve(listener, state, shutdown).await;
     let _ = stop.send(true);
-    if let Some(task) = lmtp_task {
+    for task in [lmtp_task, metrics_task].into_iter().flatten() {
         let _ = task.await;
     }
     Ok(())

@@ -24,6 +24,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Where `GET /metrics` is served (`crate::metrics`): an address of
+    /// its own, reached by the scraper only; None: no metrics. Never on
+    /// `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// `sqlite://PATH` or `postgres://…`.
     pub database: String,
     /// Public base URL (scheme, host, optional path prefix) used in absolute links.
@@ -146,6 +150,7 @@ impl Default for Config {
         let listen: SocketAddr = DEFAULT_LISTEN.parse().expect("valid default address");
         Config {
             listen,
+            metrics_listen: None,
             database: DEFAULT_DATABASE.into(),
             base_url: format!("http://{listen}"),
             log_format: LogFormat::Text,
@@ -194,6 +199,57 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Every setting as the TOML file names it, with the value this
+    /// configuration gives it, for `almanach config check`. Secrets never
+    /// show: the database's and SMTP relay's passwords are replaced by
+    /// `***`, `bbb_secret` is only said to be set.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let secs = |d: Duration| d.as_secs().to_string();
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "(not set)".into());
+        vec![
+            ("listen", self.listen.to_string()),
+            ("metrics_listen", opt(self.metrics_listen.map(|a| a.to_string()))),
+            ("database", redact_url(&self.database)),
+            ("base_url", self.base_url.clone()),
+            ("log_format", format!("{:?}", self.log_format).to_lowercase()),
+            ("max_body_bytes", self.max_body_bytes.to_string()),
+            ("max_inflight_body_bytes", self.max_inflight_body_bytes.to_string()),
+            ("header_timeout_secs", secs(self.header_timeout)),
+            ("request_timeout_secs", secs(self.request_timeout)),
+            ("trust_forwarded_for", self.trust_forwarded_for.to_string()),
+            ("max_resource_bytes", self.max_resource_bytes.to_string()),
+            ("default_quota_bytes", self.default_quota_bytes.to_string()),
+            ("realm", self.realm.clone()),
+            ("credential_cache_ttl_secs", secs(self.credential_cache_ttl)),
+            ("max_failed_logins", self.max_failed_logins.to_string()),
+            ("max_failed_logins_per_address", self.max_failed_logins_per_address.to_string()),
+            ("failed_login_window_secs", secs(self.failed_login_window)),
+            ("max_login_delay_secs", secs(self.max_login_delay)),
+            ("max_lock_timeout_secs", secs(self.max_lock_timeout)),
+            ("max_lock_owner_bytes", self.max_lock_owner_bytes.to_string()),
+            ("max_locks_per_user", self.max_locks_per_user.to_string()),
+            ("max_locks_per_resource", self.max_locks_per_resource.to_string()),
+            ("directory_max_results", self.directory_max_results.to_string()),
+            ("compute_threads", self.compute_threads.to_string()),
+            ("compute_per_user", self.compute_per_user.to_string()),
+            ("max_instances_per_request", self.max_instances_per_request.to_string()),
+            ("max_report_bytes", self.max_report_bytes.to_string()),
+            ("max_resource_items", self.max_resource_items.to_string()),
+            ("max_search_length", self.max_search_length.to_string()),
+            ("smtp_url", opt(self.smtp_url.as_ref().map(|u| u.to_string()))),
+            ("imip_from", opt(self.imip_from.as_ref().map(|m| m.to_string()))),
+            ("imip_reply_domain", opt(self.imip_reply_domain.clone())),
+            ("lmtp_listen", opt(self.lmtp_listen.map(|a| a.to_string()))),
+            ("lmtp_max_message_bytes", self.lmtp_max_message_bytes.to_string()),
+            ("freebusy_private_academies", format!("{:?}", self.freebusy_private_academies)),
+            ("bbb_url", opt(self.bbb_url.clone())),
+            ("bbb_secret", if self.bbb_secret.is_some() { "*** (set)".into() } else { "(not set)".into() }),
+            ("bbb_checksum", self.bbb_checksum.as_str().into()),
+            ("visio_policy", self.visio_policy.as_str().into()),
+            ("visio_keyword", self.visio_keyword.clone()),
+        ]
+    }
+
     /// The path prefix of the public base URL, without trailing slash ("" for none).
     pub fn base_path(&self) -> &str {
         let after_scheme = self.base_url.split_once("://").map(|(_, r)| r).unwrap_or(&self.base_url);
@@ -209,6 +265,7 @@ impl Config {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
+    pub metrics_listen: Option<SocketAddr>,
     pub database: Option<String>,
     pub base_url: Option<String>,
     pub log_format: Option<LogFormat>,
@@ -316,6 +373,7 @@ impl FileConfig {
     pub fn apply(self, c: &mut Config) -> Result<(), ConfigError> {
         let secs = Duration::from_secs;
         if let Some(v) = self.listen { c.listen = v }
+        if let Some(v) = self.metrics_listen { c.metrics_listen = Some(v) }
         if let Some(v) = self.database { c.database = v }
         if let Some(v) = self.base_url { c.base_url = v }
         if let Some(v) = self.log_format { c.log_format = v }
@@ -412,6 +470,21 @@ pub fn parse_visio_keyword(word: &str) -> Result<String, ConfigError> {
     Ok(w.to_lowercase())
 }
 
+/// A URL with the password of its credentials (`USER:PASSWORD@`)
+/// replaced by `***`, for messages and `config check`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Check a base URL's shape.
 pub fn validate_base_url(url: &str) -> Result<(), ConfigError> {
     let ok = (url.starts_with("http://") || url.starts_with("https://"))
@@ -448,6 +521,45 @@ mod tests {
             toml::from_str("max_lock_owner_bytes = 100\nmax_locks_per_user = 7\nmax_locks_per_resource = 3\n").unwrap();
         f.apply(&mut c).unwrap();
         assert_eq!((c.max_lock_owner_bytes, c.max_locks_per_user, c.max_locks_per_resource), (100, 7, 3));
+    }
+
+    /// contrib/almanach.toml, the documented example, is read by the real
+    /// loader and names every setting (commented out or not).
+    #[test]
+    fn example_file_parses_and_is_complete() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/almanach.toml");
+        let file = FileConfig::load(&path).unwrap();
+        let mut c = Config::default();
+        file.apply(&mut c).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (key, _) in Config::default().describe() {
+            let set = text.lines().any(|l| l.trim_start_matches(['#', ' ']).starts_with(&format!("{key} =")));
+            assert!(set, "contrib/almanach.toml documents {key}");
+        }
+        // The commented-out examples are valid too.
+        let uncommented: String = text
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|rest| rest.split_once(" = ").is_some_and(|(k, _)| !k.contains(' '))).unwrap_or(l))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let all: FileConfig = toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}"));
+        all.apply(&mut Config::default()).unwrap();
+    }
+
+    #[test]
+    fn describe_hides_secrets() {
+        let f: FileConfig = toml::from_str(
+            "database = \"postgres://almanach:dbpass@db/almanach\"\nsmtp_url = \"smtps://agenda:mailpass@smtp.example.fr\"\n\
+             bbb_url = \"https://visio.example.fr/bigbluebutton/\"\nbbb_secret = \"bbbpass\"\n",
+        )
+        .unwrap();
+        let mut c = Config::default();
+        f.apply(&mut c).unwrap();
+        let shown = format!("{:?}", c.describe());
+        for secret in ["dbpass", "mailpass", "bbbpass"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("postgres://almanach:***@db/almanach") && shown.contains("*** (set)"), "{shown}");
     }
 
     #[test]

@@ -116,6 +116,12 @@ impl Jobs {
         now_millis() + backoff(self.retry_base, job.attempts + 1).as_millis() as Millis
     }
 
+    /// The topics of the jobs this server runs (the queue's depth is
+    /// reported per topic, `metrics`).
+    pub fn topics(&self) -> Vec<&'static str> {
+        self.handlers.iter().map(|h| h.topic()).collect()
+    }
+
     fn handler(&self, topic: &str) -> Option<&Arc<dyn JobHandler>> {
         self.handlers.iter().find(|h| h.topic() == topic)
     }

@@ -44,6 +44,11 @@
 //! - [`visio`] — a BigBlueButton room in every invitation: the links
 //!   written into scheduled meetings, the join page (`/visio/TOKEN`), the
 //!   BBB API client.
+//! - [`import`] — `almanach import`: other servers' `.ics` and `.vcf`
+//!   exports cut into resources, validated as PUT validates them, written
+//!   in batches, never scheduled.
+//! - [`metrics`] — `GET /metrics` for Prometheus on its own listener:
+//!   process-wide counters with enum labels, states read when scraped.
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
@@ -60,9 +65,11 @@ pub mod directory;
 pub mod http;
 pub mod ical;
 pub mod imip;
+pub mod import;
 pub mod itip;
 pub mod jobs;
 pub mod logwriter;
+pub mod metrics;
 pub mod scheduling;
 pub mod store;
 pub mod vcard;

@@ -5,8 +5,8 @@
 
 use super::limits;
 use super::preconditions as pre;
-use crate::dav::error::{DavError, DavResult, Precondition};
 use crate::dav::collection_type::ResourceLimits;
+use crate::dav::error::{DavResult, Precondition, Refusal};
 use crate::ical::object::{parse_calendar_object, CalendarObject, ObjectError};
 use crate::store::ObjectIndex;
 
@@ -16,8 +16,8 @@ pub struct Prepared {
     pub index: ObjectIndex,
 }
 
-fn refuse(condition: Precondition) -> DavError {
-    DavError::forbidden_by(condition)
+fn refuse(condition: Precondition) -> Refusal {
+    Refusal::new(condition)
 }
 
 /// Check a body written into a calendar accepting `components`
@@ -25,6 +25,12 @@ fn refuse(condition: Precondition) -> DavError {
 /// index. `content_type` is the request's, if any. Nothing is stored when
 /// this fails. This parses the body: compute work for large ones.
 pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, components: &[String], body: &[u8]) -> DavResult<Prepared> {
+    Ok(validate(limits, content_type, components, body)?)
+}
+
+/// [`prepare`], with the refusal's detail: what PUT checks, and what
+/// `almanach import` checks each item with.
+pub fn validate(limits: ResourceLimits, content_type: Option<&str>, components: &[String], body: &[u8]) -> Result<Prepared, Refusal> {
     if !limits.admit(body) {
         return Err(refuse(pre::MAX_RESOURCE_SIZE));
     }
@@ -34,18 +40,12 @@ pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, components: &
         }
     }
     let object = parse_calendar_object(body).map_err(|e| match e {
-        ObjectError::InvalidData(why) => {
-            tracing::debug!(%why, "invalid calendar data");
-            refuse(pre::VALID_CALENDAR_DATA)
-        }
-        ObjectError::InvalidObject(why) => {
-            tracing::debug!(%why, "invalid calendar object resource");
-            refuse(pre::VALID_CALENDAR_OBJECT_RESOURCE)
-        }
+        ObjectError::InvalidData(why) => Refusal::because(pre::VALID_CALENDAR_DATA, why),
+        ObjectError::InvalidObject(why) => Refusal::because(pre::VALID_CALENDAR_OBJECT_RESOURCE, why),
     })?;
     let component = object.component_type().as_str().to_string();
     if !components.iter().any(|c| c.eq_ignore_ascii_case(&component)) {
-        return Err(refuse(pre::SUPPORTED_CALENDAR_COMPONENT));
+        return Err(Refusal::because(pre::SUPPORTED_CALENDAR_COMPONENT, format!("{component} is not accepted by this calendar")));
     }
     check_attendees(&object)?;
     check_instances(&object)?;
@@ -72,7 +72,7 @@ fn is_calendar_media_type(content_type: &str) -> bool {
 }
 
 /// §5.3.2.1 `max-attendees-per-instance`.
-fn check_attendees(object: &CalendarObject) -> DavResult<()> {
+fn check_attendees(object: &CalendarObject) -> Result<(), Refusal> {
     use calcard::icalendar::ICalendarProperty;
     let most = object
         .ical
@@ -91,7 +91,7 @@ fn check_attendees(object: &CalendarObject) -> DavResult<()> {
 /// RDATEs, that generates more instances than the calendar's
 /// `max-instances` (§5.2.8) is refused. (A rule with UNTIL or without end
 /// is accepted: see `docs/compliance/rfc4791.md`.)
-fn check_instances(object: &CalendarObject) -> DavResult<()> {
+fn check_instances(object: &CalendarObject) -> Result<(), Refusal> {
     use calcard::icalendar::{ICalendarProperty, ICalendarValue};
     let most = limits::MAX_INSTANCES as usize;
     for &idx in object.main_components() {
@@ -130,7 +130,7 @@ pub fn cheap_to_prepare(body: &[u8]) -> bool {
 
 /// The index entry of a valid object, after the `min-date-time` and
 /// `max-date-time` checks of §5.3.2.1.
-fn object_index(object: &CalendarObject) -> DavResult<ObjectIndex> {
+fn object_index(object: &CalendarObject) -> Result<ObjectIndex, Refusal> {
     let bounds = crate::ical::recur::index_bounds(object, &object.resolver(None));
     if bounds.first_start.is_some_and(|s| s < limits::min_millis()) {
         return Err(refuse(pre::MIN_DATE_TIME));

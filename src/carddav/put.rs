@@ -3,9 +3,9 @@
 //! exactly as sent.
 
 
-use crate::dav::collection_type::ResourceLimits;
 use super::preconditions as pre;
-use crate::dav::error::{DavError, DavResult, Precondition};
+use crate::dav::collection_type::ResourceLimits;
+use crate::dav::error::{DavResult, Precondition, Refusal};
 use crate::store::ObjectIndex;
 use crate::vcard::object::{parse_address_object, search_text, CardError};
 
@@ -15,8 +15,8 @@ pub struct Prepared {
     pub index: ObjectIndex,
 }
 
-fn refuse(condition: Precondition) -> DavError {
-    DavError::forbidden_by(condition)
+fn refuse(condition: Precondition) -> Refusal {
+    Refusal::new(condition)
 }
 
 /// Check a body PUT into an address book against RFC 6352 §6.3.2.1 and
@@ -24,6 +24,12 @@ fn refuse(condition: Precondition) -> DavError {
 /// stored when this fails. This parses the body: compute work for large
 /// ones.
 pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, body: &[u8]) -> DavResult<Prepared> {
+    Ok(validate(limits, content_type, body)?)
+}
+
+/// [`prepare`], with the refusal's detail: what PUT checks, and what
+/// `almanach import` checks each card with.
+pub fn validate(limits: ResourceLimits, content_type: Option<&str>, body: &[u8]) -> Result<Prepared, Refusal> {
     if !limits.admit(body) {
         return Err(refuse(pre::MAX_RESOURCE_SIZE));
     }
@@ -32,12 +38,9 @@ pub fn prepare(limits: ResourceLimits, content_type: Option<&str>, body: &[u8]) 
             return Err(refuse(pre::SUPPORTED_ADDRESS_DATA));
         }
     }
-    let object = parse_address_object(body).map_err(|e| {
-        tracing::debug!(error = %e, "refused vCard");
-        match e {
-            CardError::InvalidData(_) => refuse(pre::VALID_ADDRESS_DATA),
-            CardError::UnsupportedVersion(_) => refuse(pre::SUPPORTED_ADDRESS_DATA),
-        }
+    let object = parse_address_object(body).map_err(|e| match e {
+        CardError::InvalidData(why) => Refusal::because(pre::VALID_ADDRESS_DATA, why),
+        e @ CardError::UnsupportedVersion(_) => Refusal::because(pre::SUPPORTED_ADDRESS_DATA, e.to_string()),
     })?;
     Ok(Prepared {
         content_type: crate::vcard::media_type(object.version),

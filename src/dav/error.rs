@@ -108,6 +108,46 @@ impl Condition {
     }
 }
 
+/// A member refused by its collection type's validation (RFC 4791
+/// §5.3.2.1, RFC 6352 §6.3.2.1): the precondition PUT answers with, and
+/// what exactly is wrong when the validator says (PUT logs it; `almanach
+/// import` shows it next to the item's line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub precondition: Precondition,
+    pub detail: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(precondition: Precondition) -> Refusal {
+        Refusal { precondition, detail: None }
+    }
+
+    pub fn because(precondition: Precondition, detail: impl Into<String>) -> Refusal {
+        Refusal { precondition, detail: Some(detail.into()) }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.precondition.name)?;
+        match &self.detail {
+            Some(d) => write!(f, ": {d}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// PUT answers a refusal 403 with its precondition element.
+impl From<Refusal> for DavError {
+    fn from(r: Refusal) -> DavError {
+        if let Some(detail) = &r.detail {
+            tracing::debug!(precondition = r.precondition.name, %detail, "member refused");
+        }
+        DavError::forbidden_by(r.precondition)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DavError {
     #[error("{0}")]

@@ -21,6 +21,8 @@ use crate::dav::{self, DavRequest};
 
 pub async fn handle(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -> Response {
     let started = Instant::now();
+    let local = req.uri().path().strip_prefix(state.config.base_path()).unwrap_or(req.uri().path());
+    let mut flight = crate::metrics::metrics().request(req.method(), crate::metrics::RouteKind::of(local));
     let span = tracing::info_span!(
         "request",
         method = %req.method(),
@@ -35,6 +37,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAd
             Ok(resp) => resp,
             Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "request timed out\n"),
         };
+        flight.done(resp.status());
         let span = tracing::Span::current();
         span.record("status", resp.status().as_u16());
         span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
@@ -64,6 +67,8 @@ async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Re
     let local = path.strip_prefix(base).unwrap_or(&path);
     match local {
         "/health" => return health(state).await,
+        // Served on the metrics listener only (`metrics_listen`).
+        crate::metrics::PATH => return text(StatusCode::NOT_FOUND, "not found\n"),
         // RFC 6764 §5: the context path of the CalDAV/CardDAV service.
         "/.well-known/caldav" | "/.well-known/carddav" | "/.well-known/caldav/" | "/.well-known/carddav/" => {
             let mut r = empty(StatusCode::MOVED_PERMANENTLY);
@@ -137,12 +142,16 @@ fn client_address(state: &AppState, req: &Request<Incoming>, peer: SocketAddr) -
 fn auth_failure(state: &AppState, e: AuthError) -> Response {
     match e {
         AuthError::Missing | AuthError::Invalid => {
+            if matches!(e, AuthError::Invalid) {
+                crate::metrics::metrics().login_failure();
+            }
             let mut r = text(StatusCode::UNAUTHORIZED, "authentication required\n");
             let challenge = format!("Basic realm=\"{}\", charset=\"UTF-8\"", state.config.realm.replace('"', ""));
             set_header(&mut r, header::WWW_AUTHENTICATE, &challenge);
             r
         }
         AuthError::RateLimited(wait) => {
+            crate::metrics::metrics().rate_limited();
             let mut r = text(StatusCode::TOO_MANY_REQUESTS, "too many failed login attempts\n");
             set_header(&mut r, header::RETRY_AFTER, &wait.as_secs().max(1).to_string());
             r

@@ -22,7 +22,7 @@ use super::props::default_calendar_is_needed;
 use super::new_schedule_tag;
 use crate::caldav::preconditions as pre;
 use crate::dav::collection_type::{MemberHook, MemberWrite, Prepared, UnbindOp, WriteOp};
-use crate::dav::error::{Condition, DavError, DavResult};
+use crate::dav::error::{Condition, DavError, DavResult, Refusal};
 use crate::dav::response::{set_header, Response};
 use crate::dav::DavRequest;
 use crate::ical::expand::write_ical;
@@ -47,6 +47,40 @@ fn refused(e: SchedulingError) -> DavError {
         }
     };
     DavError::forbidden_by(element)
+}
+
+/// RFC 6638 §3.2.4: the precondition of a refused scheduling object, with
+/// what is wrong.
+fn refusal(e: SchedulingError) -> Refusal {
+    let element = match &e {
+        SchedulingError::SameOrganizerInAllComponents => pre::SAME_ORGANIZER_IN_ALL_COMPONENTS,
+        SchedulingError::AllowedOrganizerChange(_) => pre::ALLOWED_ORGANIZER_SCHEDULING_OBJECT_CHANGE,
+        SchedulingError::AllowedAttendeeChange(_) => pre::ALLOWED_ATTENDEE_SCHEDULING_OBJECT_CHANGE,
+        SchedulingError::ValidSchedulingMessage(_) => pre::VALID_CALENDAR_OBJECT_RESOURCE,
+    };
+    Refusal::because(element, e.to_string())
+}
+
+/// An object a migration (`almanach import`) brings into a calendar of the
+/// owner whose addresses are `me`, validated as PUT validates it: this is
+/// not a change by a client, so nothing is sent, nothing is recorded in
+/// it (no SCHEDULE-STATUS) and no visio room is made — the import never
+/// calls [`ImplicitScheduling`]. What holds is the object's part in
+/// scheduling: one of which the owner is the organizer or an attendee is a
+/// scheduling object resource and gets a schedule tag (§3.2.10), so that
+/// the owner's next change is planned against it, as a change (only what
+/// changed is sent), not as a new meeting. None for any other object;
+/// the §3.2.4.2 refusals of PUT for a malformed one.
+pub fn imported_schedule_tag(me: &AddressSet, body: &[u8]) -> Result<Option<String>, Refusal> {
+    if !mentions_organizer(body) {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(body).map_err(|_| Refusal::new(pre::VALID_CALENDAR_DATA))?;
+    let parsed = ICalendar::parse(text).map_err(|_| Refusal::new(pre::VALID_CALENDAR_DATA))?;
+    match itip::role(&parsed, me).map_err(refusal)? {
+        Role::Plain => Ok(None),
+        Role::Organizer | Role::Attendee(_) => Ok(Some(new_schedule_tag())),
+    }
 }
 
 /// Whether a body may be a scheduling object: it names an ORGANIZER. The

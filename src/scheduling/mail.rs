@@ -215,7 +215,10 @@ async fn send(state: &AppState, mail: &MailJob, organizer_side: bool) -> Result<
         message_id_domain: domain_of(from).to_string(),
     };
     let bytes = compose(&invitation, Utc::now()).map_err(|e| SendError::Permanent(e.to_string()))?;
-    transport.send(from, std::slice::from_ref(&mail.email), &bytes).await
+    let sent = transport.send(from, std::slice::from_ref(&mail.email), &bytes).await;
+    let outcome = if sent.is_ok() { crate::metrics::EmailOutcome::Sent } else { crate::metrics::EmailOutcome::Failed };
+    crate::metrics::metrics().email(outcome);
+    sent
 }
 
 fn domain_of(address: &str) -> &str {

@@ -195,6 +195,56 @@ pub trait Store:
     async fn migrate(&self) -> StoreResult<()>;
     /// A cheap round trip to the database (used by `/health`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Which of this build's migrations the database has (`almanach
+    /// config check`); reads only.
+    async fn migration_state(&self) -> StoreResult<MigrationState>;
+    /// Write a consistent copy of the whole database to the new file
+    /// `path`, while the server runs and writes (`almanach backup`):
+    /// SQLite's `VACUUM INTO`, one read transaction, so the copy is the
+    /// database as of one commit. `Invalid` for PostgreSQL, whose backups
+    /// are `pg_dump`'s (docs/operations.md), and when `path` exists.
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;
+    /// The connections of this process's pools, now (`GET /metrics`); no
+    /// database call.
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// The migrations of this build against those a database has applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationState {
+    /// This build's migrations: (version, description).
+    pub known: Vec<(i64, String)>,
+    /// Versions the database has applied.
+    pub applied: Vec<i64>,
+}
+
+impl MigrationState {
+    /// Known migrations not applied yet (applied at the next start).
+    pub fn pending(&self) -> Vec<&(i64, String)> {
+        self.known.iter().filter(|(v, _)| !self.applied.contains(v)).collect()
+    }
+
+    /// Applied migrations this build does not know (a newer build ran on
+    /// this database: this one refuses to start).
+    pub fn unknown(&self) -> Vec<i64> {
+        self.applied.iter().copied().filter(|v| !self.known.iter().any(|(k, _)| k == v)).collect()
+    }
+}
+
+/// A store's connections to its database, as `GET /metrics` reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Most connections the pools open.
+    pub max: u32,
+    /// Connections in use by a statement or a transaction.
+    pub in_use: u32,
+    /// Open connections waiting for work (in the pools, or kept for the
+    /// hot reads).
+    pub idle: u32,
+    /// Tasks waiting for a connection to begin a transaction or a hot
+    /// read (the one-statement reads that go through the pool directly
+    /// are not counted).
+    pub waiting: u32,
 }
 
 pub type SharedStore = Arc<dyn Store>;

@@ -72,6 +72,7 @@ pub struct PgStore {
     kept: Arc<KeptConnections<Postgres>>,
     objects_at: Arc<Coalescer<ObjectKey, ObjectAt>>,
     collections_at: Arc<Coalescer<String, Option<Collection>>>,
+    waiters: super::sql::Waiters,
 }
 
 impl PgStore {
@@ -102,6 +103,7 @@ impl PgStore {
             kept: Arc::new(KeptConnections::new(READ_KEPT)),
             objects_at: Arc::new(Coalescer::new(coalesce_lanes(), COALESCE_BATCH)),
             collections_at: Arc::new(Coalescer::new(coalesce_lanes(), COALESCE_BATCH)),
+            waiters: Default::default(),
         })
     }
 
@@ -206,7 +208,14 @@ impl PgStore {
 
     /// A connection for one hot read (see `sql::kept`).
     async fn read_conn(&self) -> StoreResult<super::sql::kept::Kept<'_, Postgres>> {
-        Ok(self.kept.get(&self.pool).await?)
+        Ok(self.waiters.wait(self.kept.get(&self.pool)).await?)
+    }
+
+    /// The pool's connections; those kept for the hot reads and not in
+    /// use count as idle.
+    fn connection_stats(&self) -> super::PoolStats {
+        let (size, idle, kept) = (self.pool.size(), self.pool.num_idle() as u32, self.kept.idle() as u32);
+        super::PoolStats { max: POOL_SIZE, in_use: size.saturating_sub(idle + kept), idle: idle + kept, waiting: self.waiters.get() }
     }
 
     fn reader(&self) -> &PgPool {
@@ -217,15 +226,29 @@ impl PgStore {
         &self.pool
     }
 
+    /// PostgreSQL's backups are `pg_dump`'s, from any host that reaches the
+    /// server (docs/operations.md).
+    async fn backup_into(&self, _path: &std::path::Path) -> StoreResult<()> {
+        Err(super::StoreError::Invalid(
+            "a PostgreSQL database is backed up with pg_dump -Fc (see docs/operations.md, \"Backup and restore\")".into(),
+        ))
+    }
+
+    /// This build's migrations.
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+        &MIGRATOR
+    }
+
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+        Ok(self.waiters.wait(self.pool.begin()).await?)
     }
 
     /// A write transaction whose lock guard is checked inside it: holds the
     /// locks advisory lock shared until commit, so no lock is granted
     /// meanwhile.
     async fn begin_guarded_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.waiters.wait(self.pool.begin()).await?;
         sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(LOCKS_ADVISORY_KEY).execute(&mut *tx).await?;
         Ok(tx)
     }
@@ -236,7 +259,7 @@ impl PgStore {
     /// deadlock with writers locking those rows in another order). Holds the
     /// advisory lock exclusively until commit.
     async fn begin_exclusive_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.waiters.wait(self.pool.begin()).await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCKS_ADVISORY_KEY).execute(&mut *tx).await?;
         Ok(tx)
     }
@@ -279,7 +302,7 @@ impl PgStore {
     }
 
     async fn run_migrations(&self) -> StoreResult<()> {
-        sqlx::migrate!("migrations/postgres").run(&self.pool).await?;
+        Self::migrator().run(&self.pool).await?;
         Ok(())
     }
 }

@@ -32,6 +32,7 @@ pub struct SqliteStore {
     listings: super::sql::listing::ListingCache,
     directory: super::sql::DirectoryGeneration,
     kept: super::sql::kept::KeptConnections<Sqlite>,
+    waiters: super::sql::Waiters,
 }
 
 impl SqliteStore {
@@ -83,7 +84,7 @@ impl SqliteStore {
         // An in-memory database shares its one connection with the writer:
         // none may be kept.
         let kept = super::sql::kept::KeptConnections::new(if in_memory { 0 } else { READ_KEPT });
-        Ok(SqliteStore { read, write, listings: Default::default(), directory: Default::default(), kept })
+        Ok(SqliteStore { read, write, listings: Default::default(), directory: Default::default(), kept, waiters: Default::default() })
     }
 
     fn directory_counter(&self) -> &super::sql::DirectoryGeneration {
@@ -111,7 +112,18 @@ impl SqliteStore {
 
     /// A connection for one hot read (see `sql::kept`).
     async fn read_conn(&self) -> StoreResult<super::sql::kept::Kept<'_, Sqlite>> {
-        Ok(self.kept.get(&self.read).await?)
+        Ok(self.waiters.wait(self.kept.get(&self.read)).await?)
+    }
+
+    /// The read and write pools' connections (one pool for an in-memory
+    /// database).
+    fn connection_stats(&self) -> super::PoolStats {
+        let pools: &[&SqlitePool] = if self.read.options().get_max_connections() == 1 { &[&self.write] } else { &[&self.read, &self.write] };
+        let (size, idle, max) = pools.iter().fold((0u32, 0u32, 0u32), |(s, i, m), p| {
+            (s + p.size(), i + p.num_idle() as u32, m + p.options().get_max_connections())
+        });
+        let kept = self.kept.idle() as u32;
+        super::PoolStats { max, in_use: size.saturating_sub(idle + kept), idle: idle + kept, waiting: self.waiters.get() }
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -123,8 +135,26 @@ impl SqliteStore {
         &self.write
     }
 
+    /// `VACUUM INTO` the new file `path`: a read transaction on a reader
+    /// connection (writers go on; WAL), which copies the database as of
+    /// its start, compacted.
+    async fn backup_into(&self, path: &std::path::Path) -> StoreResult<()> {
+        if path.exists() {
+            return Err(StoreError::Invalid(format!("{} exists: a backup is written to a new file", path.display())));
+        }
+        let target = path.to_str().ok_or_else(|| StoreError::Invalid(format!("{} is not UTF-8", path.display())))?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// This build's migrations.
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+        &MIGRATOR
+    }
+
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.waiters.wait(self.write.begin_with("BEGIN IMMEDIATE")).await?)
     }
 
     /// A write transaction whose lock guard is checked inside it. SQLite has
@@ -178,7 +208,7 @@ impl SqliteStore {
     }
 
     async fn run_migrations(&self) -> StoreResult<()> {
-        sqlx::migrate!("migrations/sqlite").run(&self.write).await?;
+        Self::migrator().run(&self.write).await?;
         Ok(())
     }
 }

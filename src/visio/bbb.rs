@@ -279,6 +279,18 @@ impl BbbClient {
 
     /// One signed call; the children of `<response>` when SUCCESS.
     async fn call(&self, call: &str, params: &[(&str, &str)]) -> Result<HashMap<String, String>, BbbError> {
+        let answer = self.call_once(call, params).await;
+        // "No such meeting" is an answer `getMeetingInfo` and `end`
+        // expect, not a failure of the service.
+        let outcome = match &answer {
+            Ok(_) | Err(BbbError::Failed { key: MessageKey::NotFound, .. }) => crate::metrics::Outcome::Ok,
+            Err(_) => crate::metrics::Outcome::Error,
+        };
+        crate::metrics::metrics().bbb_call(crate::metrics::BbbCall::of(call), outcome);
+        answer
+    }
+
+    async fn call_once(&self, call: &str, params: &[(&str, &str)]) -> Result<HashMap<String, String>, BbbError> {
         let url = self.signed_url(call, params);
         let body = tokio::time::timeout(self.timeout, get(&url))
             .await

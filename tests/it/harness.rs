@@ -64,6 +64,14 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
     serve(store, db.url.clone(), Some(db), configure).await
 }
 
+/// A server on an existing database (a restored backup), as a new server
+/// process starts on it: migrations first.
+pub async fn spawn_on(db: FreshDb) -> TestServer {
+    let store = almanach::store::open(&db.url).await.expect("open store");
+    store.migrate().await.expect("migrate");
+    serve(store, db.url.clone(), Some(db), |_| {}).await
+}
+
 /// A server on `store`, as a separate process would run it.
 async fn serve(store: SharedStore, db_url: String, db: Option<FreshDb>, configure: impl FnOnce(&mut Config)) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -31,6 +31,11 @@ impl<DB: Database> KeptConnections<DB> {
         KeptConnections { stack: Mutex::new(Vec::with_capacity(max)), max }
     }
 
+    /// Connections kept and not in use.
+    pub fn idle(&self) -> usize {
+        self.stack.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// A kept connection, or one from `pool` when none is free.
     pub async fn get(&self, pool: &Pool<DB>) -> Result<Kept<'_, DB>, sqlx::Error> {
         let kept = self.stack.lock().unwrap_or_else(|e| e.into_inner()).pop();

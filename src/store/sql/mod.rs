@@ -131,8 +131,31 @@ impl DirectoryGeneration {
     }
 }
 
+/// Tasks waiting for a database connection (for [`PoolStats::waiting`](super::PoolStats)).
+#[derive(Default)]
+pub struct Waiters(std::sync::atomic::AtomicU32);
+
+impl Waiters {
+    /// Run `f` (which waits for a connection), counted while it runs.
+    pub async fn wait<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        struct Counted<'a>(&'a std::sync::atomic::AtomicU32);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _counted = Counted(&self.0);
+        f.await
+    }
+
+    pub fn get(&self) -> u32 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// The [`Store`](super::Store) implementation, with each of its sub-traits',
-/// for `$store`, whose sqlx database is `$db`. `$store` must provide `reader()`, `writer()`,
+/// for `$store`, whose sqlx database is `$db`. `$store` must provide `reader()`, `writer()`, `connection_stats()`, `migrator()`, `backup_into()`,
 /// `begin_write()`, `begin_guarded_write()`, `begin_exclusive_write()` and
 /// `run_migrations()`.
 macro_rules! sql_store {
@@ -194,6 +217,26 @@ macro_rules! sql_store {
                 async fn migrate(&self) -> StoreResult<()> {
                     self.run_migrations().await?;
                     directory_index::backfill(self).await
+                }
+
+                async fn migration_state(&self) -> StoreResult<MigrationState> {
+                    let known = Self::migrator().iter().map(|m| (m.version, m.description.to_string())).collect();
+                    let applied: Vec<(i64,)> =
+                        match sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(self.reader()).await {
+                            Ok(rows) => rows,
+                            // No migration table: a new database.
+                            Err(sqlx::Error::Database(_)) => Vec::new(),
+                            Err(e) => return Err(e.into()),
+                        };
+                    Ok(MigrationState { known, applied: applied.into_iter().map(|(v,)| v).collect() })
+                }
+
+                async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()> {
+                    self.backup_into(path).await
+                }
+
+                fn pool_stats(&self) -> PoolStats {
+                    self.connection_stats()
                 }
 
                 async fn ping(&self) -> StoreResult<()> {

@@ -15,6 +15,7 @@ mod concurrency;
 mod locks;
 mod national_directory;
 mod objects;
+mod operations;
 mod outbox;
 mod principals;
 mod properties;
@@ -126,6 +127,8 @@ conformance!(
     concurrency::concurrent_etag_match,
     concurrency::concurrent_exclusive_locks,
     concurrency::locks_and_guarded_writes_race,
+    // The store as a whole (config check, /metrics, backup)
+    operations::migrations_pool_and_backup,
 );
 
 /// Principals created before the directory migration are indexed.
