@@ -44,6 +44,10 @@
 //! - [`visio`] — a BigBlueButton room in every invitation: the links
 //!   written into scheduled meetings, the join page (`/visio/TOKEN`), the
 //!   BBB API client.
+//! - [`web`] — server-rendered pages in French: what they share (escaping,
+//!   layout, security headers, CSRF, forms) and the account page
+//!   (`/account/`: sessions, app passwords, how to set up each client,
+//!   OpenID Connect login).
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
@@ -67,4 +71,5 @@ pub mod scheduling;
 pub mod store;
 pub mod vcard;
 pub mod visio;
+pub mod web;
 pub mod xml;
