@@ -131,6 +131,11 @@ impl Failure {
 
 /// A page of the account site.
 fn page(status: StatusCode, title: &str, body: &str, data_images: bool) -> Response {
+    page_posting_to(status, title, body, data_images, None)
+}
+
+/// A page whose forms may also end at `form_action` (an origin).
+fn page_posting_to(status: StatusCode, title: &str, body: &str, data_images: bool, form_action: Option<&str>) -> Response {
     Page {
         status,
         title,
@@ -138,7 +143,7 @@ fn page(status: StatusCode, title: &str, body: &str, data_images: bool) -> Respo
         style: view::STYLE,
         body,
         script: None,
-        form_action_extra: None,
+        form_action_extra: form_action,
         referrer_policy: "same-origin",
         data_images,
     }
@@ -269,7 +274,10 @@ fn login_page(
         .as_ref()
         .map(|o| (oidc_action.as_str(), o.label.as_str()));
     let body = view::login(&format!("{base}login"), oidc, &csrf, username, error);
-    let mut r = page(status, "Votre compte Almanach", &body, false);
+    // The OpenID Connect button's post is answered with a redirect to the
+    // provider, which CSP `form-action` must allow.
+    let provider = oidc::form_action(state);
+    let mut r = page_posting_to(status, "Votre compte Almanach", &body, false, provider.as_deref());
     add_cookie(
         &mut r,
         &cookie_header(

@@ -6,6 +6,7 @@
 //! headless Chromium going through it all ([`browser_flow`]).
 
 mod browser_flow;
+mod oidc;
 
 use std::time::Duration;
 
