@@ -24,6 +24,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// `serve`'s many options make its variant the largest; a command is
+// parsed once per run.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server.

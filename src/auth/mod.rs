@@ -119,29 +119,29 @@ impl Authenticator {
         // A principal read less than `PRINCIPAL_MAX_AGE` ago, with no
         // directory change through this process since, is not read again.
         let generation = self.store.directory_generation();
-        if let Some(p) = self.principals.get(&username, generation) {
+        if let Some(p) = self.principals.get(username, generation) {
             if let Some(hash) = p.password_hash.as_deref().filter(|_| !p.disabled) {
-                if self.cache.is_verified(&username, &password, hash) {
+                if self.cache.is_verified(username, password, hash) {
                     return Ok(p);
                 }
             }
         }
         let read_at = std::time::Instant::now();
-        let principal = self.store.principal_by_username(&username).await?.filter(|p| !p.disabled);
+        let principal = self.store.principal_by_username(username).await?.filter(|p| !p.disabled);
         let stored_hash = principal.as_ref().and_then(|p| p.password_hash.clone());
         if let (Some(p), Some(hash)) = (&principal, &stored_hash) {
-            if self.cache.is_verified(&username, &password, hash) {
-                self.principals.remember(&username, p, generation, read_at);
+            if self.cache.is_verified(username, password, hash) {
+                self.principals.remember(username, p, generation, read_at);
                 return Ok(p.clone());
             }
         }
-        if !self.verify_once(&username, &password, stored_hash.as_deref(), client).await? {
+        if !self.verify_once(username, password, stored_hash.as_deref(), client).await? {
             return Err(AuthError::Invalid);
         }
         match (principal, stored_hash) {
             (Some(p), Some(hash)) => {
-                self.cache.remember(&username, &password, &hash);
-                self.principals.remember(&username, &p, generation, read_at);
+                self.cache.remember(username, password, &hash);
+                self.principals.remember(username, &p, generation, read_at);
                 Ok(p)
             }
             _ => Err(AuthError::Invalid),
