@@ -102,7 +102,9 @@ impl Failure {
             ),
             Failure::BadRequest => (StatusCode::BAD_REQUEST, "Demande illisible", "Le formulaire envoyé est illisible."),
             Failure::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Formulaire trop long", "Le formulaire envoyé est trop long."),
-            Failure::LoggedOut => (StatusCode::UNAUTHORIZED, "Session terminée", "Votre session est terminée : reconnectez-vous."),
+            // 403, not 401: a 401 must carry an HTTP authentication challenge
+            // (RFC 9110 §15.5.2), which a form login has not.
+            Failure::LoggedOut => (StatusCode::FORBIDDEN, "Session terminée", "Votre session est terminée : reconnectez-vous."),
             Failure::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Service indisponible",
@@ -323,9 +325,10 @@ async fn login(
         .await
     {
         Ok(p) => logged_in(state, &parts.headers, &p).await,
+        // 403 (see `Failure::LoggedOut`).
         Err(AuthError::Missing | AuthError::Invalid) => Ok(login_page(
             state,
-            StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
             username,
             Some("Identifiant ou mot de passe incorrect."),
         )),

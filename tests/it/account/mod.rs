@@ -279,7 +279,7 @@ async fn login_sessions_and_logout(srv: TestServer) {
     );
 
     let r = a.login("alice", "wrong").await;
-    assert_eq!(r.status, 401);
+    assert_eq!(r.status, 403);
     assert!(r.text().contains("Identifiant ou mot de passe incorrect"));
     assert!(a.cookie("almanach_session").is_none());
     assert!(!r.text().contains("wrong"), "the password is not echoed");
@@ -367,7 +367,8 @@ async fn login_sessions_and_logout(srv: TestServer) {
     let r = replay
         .post("/account/app-passwords", &[("csrf", "x"), ("name", "n")])
         .await;
-    assert_eq!(r.status, 401);
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("Session terminée"));
 }
 
 /// An app password: shown once, works over HTTP Basic here and in another
@@ -536,8 +537,8 @@ async fn form_and_basic_share_the_throttle(backend: Backend) {
     })
     .await;
     let mut a = Agent::new(&srv);
-    assert_eq!(a.login("bob", "guess-1").await.status, 401);
-    assert_eq!(a.login("bob", "guess-2").await.status, 401);
+    assert_eq!(a.login("bob", "guess-1").await.status, 403);
+    assert_eq!(a.login("bob", "guess-2").await.status, 403);
     assert_eq!(
         propfind(&srv, "bob", "guess-3").await,
         401,
@@ -633,7 +634,7 @@ async fn apple_profile(srv: TestServer) {
     let mut anonymous = Agent::new(&srv);
     assert_eq!(
         anonymous.get("/account/almanach.mobileconfig").await.status,
-        401
+        403
     );
     let mut a = Agent::new(&srv);
     a.logged_in("alice", &password("alice")).await;
