@@ -8,7 +8,9 @@
 # missing, starts a private throwaway cluster on a free port under a
 # temporary directory, runs the tests against it and stops it afterwards.
 # The PostgreSQL tests never skip: without a server they fail. Debian's
-# `chromium` is installed the same way for the visio browser test.
+# `chromium` is installed the same way for the browser tests (visio, the
+# account page), and `nodejs`/`npm` with the pinned npm package
+# `oidc-provider` for the OpenID Connect test.
 #
 # Extra arguments are passed to `cargo test` (e.g. a test name filter).
 # Without arguments (the whole suite, as CI runs it) the fuzz targets are
@@ -31,6 +33,24 @@ if [ -z "${ALMANACH_TEST_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium >/dev/null
+fi
+
+# The account page's OpenID Connect test (tests/it/account/oidc.rs) runs a
+# real OpenID Provider, the npm package oidc-provider, pinned in
+# tests/oidc/package-lock.json: Debian's nodejs and npm are installed when
+# missing, and the package with `npm ci` when tests/oidc/node_modules does
+# not match the lock file.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "node or npm not found; installing Debian's nodejs and npm packages"
+  if [ "$(id -u)" -ne 0 ]; then log "need root to apt-get install nodejs npm"; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nodejs npm >/dev/null
+fi
+if ! cmp -s tests/oidc/package-lock.json tests/oidc/node_modules/.package-lock.json.installed 2>/dev/null; then
+  log "installing the test OpenID Provider (npm ci in tests/oidc)"
+  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp tests/oidc/package-lock.json tests/oidc/node_modules/.package-lock.json.installed
 fi
 
 cargo test --locked "$@"

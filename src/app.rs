@@ -28,6 +28,9 @@ pub struct AppState {
     /// The BigBlueButton server of visio rooms (`crate::visio`); None when
     /// `bbb_url` or `bbb_secret` is not set.
     pub visio: Option<crate::visio::bbb::BbbClient>,
+    /// The OpenID Connect provider's metadata, once discovered (account
+    /// page login, `web::account::oidc`).
+    pub oidc_metadata: crate::web::account::oidc::MetadataCache,
 }
 
 /// The one place that names every kind of job the server runs (see
@@ -60,7 +63,7 @@ impl AppState {
             config.smtp_url.clone().filter(|_| config.imip_from.is_some()).map(|url| Arc::new(SmtpTransport::new(url)) as Arc<dyn MailTransport>);
         let jobs = jobs(&config);
         let visio = crate::visio::client(&config);
-        Arc::new(AppState { config, registry: registry(), store, auth, compute, bodies, jobs, mail, visio })
+        Arc::new(AppState { config, registry: registry(), store, auth, compute, bodies, jobs, mail, visio, oidc_metadata: Default::default() })
     }
 
     /// This state with `mail` as its mail relay (tests use a relay of

@@ -24,6 +24,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// `serve`'s many options make its variant the largest; a command is
+// parsed once per run.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server.
@@ -205,6 +208,30 @@ pub struct ServeArgs {
     /// The word that asks for a room under the keyword policy [default: visio]
     #[arg(long, env = "ALMANACH_VISIO_KEYWORD")]
     pub visio_keyword: Option<String>,
+    /// Account page: a session ends after this many seconds without a
+    /// request [default: 3600]
+    #[arg(long, env = "ALMANACH_SESSION_IDLE_TIMEOUT_SECS")]
+    pub session_idle_timeout_secs: Option<u64>,
+    /// Account page: a session ends this many seconds after its login
+    /// [default: 43200]
+    #[arg(long, env = "ALMANACH_SESSION_MAX_AGE_SECS")]
+    pub session_max_age_secs: Option<u64>,
+    /// OpenID Connect issuer of the account page's login (e.g. ProConnect)
+    #[arg(long, env = "ALMANACH_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// OpenID Connect client id
+    #[arg(long, env = "ALMANACH_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// OpenID Connect client secret
+    #[arg(long, env = "ALMANACH_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<SecretString>,
+    /// The ID token claim naming the account: email, sub or
+    /// preferred_username [default: email]
+    #[arg(long, env = "ALMANACH_OIDC_CLAIM")]
+    pub oidc_claim: Option<String>,
+    /// The provider's name on the login button
+    #[arg(long, env = "ALMANACH_OIDC_LABEL")]
+    pub oidc_label: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -320,8 +347,11 @@ fn redact(url: &str) -> String {
 
 fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliError> {
     let mut config = Config::default();
+    let mut oidc = config::OidcSettings::default();
     if let Some(path) = &cli.config {
-        FileConfig::load(path)?.apply(&mut config)?;
+        let file = FileConfig::load(path)?;
+        oidc = file.oidc_settings();
+        file.apply(&mut config)?;
     }
     let mut base_url_set = config.base_url != Config::default().base_url;
     if let Some(db) = &cli.database {
@@ -377,7 +407,21 @@ fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliErr
         if let Some(k) = &s.visio_keyword {
             config.visio_keyword = config::parse_visio_keyword(k)?;
         }
+        if let Some(v) = s.session_idle_timeout_secs {
+            config.session_idle_timeout = std::time::Duration::from_secs(v.max(60));
+        }
+        if let Some(v) = s.session_max_age_secs {
+            config.session_max_age = std::time::Duration::from_secs(v.max(60));
+        }
+        oidc.merge(config::OidcSettings {
+            issuer: s.oidc_issuer.clone(),
+            client_id: s.oidc_client_id.clone(),
+            client_secret: s.oidc_client_secret.clone(),
+            claim: s.oidc_claim.clone(),
+            label: s.oidc_label.clone(),
+        });
     }
+    config.oidc = oidc.resolve()?;
     if !base_url_set {
         config.base_url = format!("http://{}", config.listen);
     }

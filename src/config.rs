@@ -140,6 +140,55 @@ pub struct Config {
     pub visio_policy: VisioPolicy,
     /// The word that asks for a room under the `keyword` policy.
     pub visio_keyword: String,
+    /// An account page session ends after this long without a request.
+    pub session_idle_timeout: Duration,
+    /// ... and this long after its login, however used.
+    pub session_max_age: Duration,
+    /// OpenID Connect login on the account page (`web::account::oidc`),
+    /// when the issuer, the client id and its secret are set.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An OpenID Connect provider the account page logs in with (ProConnect,
+/// an académie's identity provider). The redirect URI registered with it
+/// is `BASE_URL/account/oidc/callback`.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// The issuer URL; its discovery document is
+    /// `ISSUER/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The ID token claim that names the account: `email` (matched to the
+    /// accounts' email addresses), `sub` or `preferred_username` (matched
+    /// to usernames).
+    pub claim: OidcClaim,
+    /// The name of the provider on the login button.
+    pub label: String,
+}
+
+/// How an ID token names the account it logs into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OidcClaim {
+    /// `email` (with `email_verified` not false), matched to the accounts'
+    /// addresses.
+    Email,
+    /// `sub`, matched to usernames.
+    Subject,
+    /// `preferred_username`, matched to usernames.
+    PreferredUsername,
+}
+
+impl std::str::FromStr for OidcClaim {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "email" => Ok(OidcClaim::Email),
+            "sub" => Ok(OidcClaim::Subject),
+            "preferred_username" => Ok(OidcClaim::PreferredUsername),
+            other => Err(format!("unknown claim {other:?} (email, sub or preferred_username)")),
+        }
+    }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8008";
@@ -194,6 +243,9 @@ impl Default for Config {
             bbb_timeout: Duration::from_secs(5),
             visio_policy: VisioPolicy::Auto,
             visio_keyword: "visio".into(),
+            session_idle_timeout: Duration::from_secs(3600),
+            session_max_age: Duration::from_secs(12 * 3600),
+            oidc: None,
         }
     }
 }
@@ -304,6 +356,55 @@ pub struct FileConfig {
     pub bbb_checksum: Option<String>,
     pub visio_policy: Option<String>,
     pub visio_keyword: Option<String>,
+    pub session_idle_timeout_secs: Option<u64>,
+    pub session_max_age_secs: Option<u64>,
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<SecretString>,
+    pub oidc_claim: Option<String>,
+    pub oidc_label: Option<String>,
+}
+
+/// The OpenID Connect settings as given, from the file and then the
+/// command line; [`OidcSettings::resolve`] checks them.
+#[derive(Debug, Default, Clone)]
+pub struct OidcSettings {
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub claim: Option<String>,
+    pub label: Option<String>,
+}
+
+impl OidcSettings {
+    /// Override these settings with those set in `other`.
+    pub fn merge(&mut self, other: OidcSettings) {
+        if other.issuer.is_some() { self.issuer = other.issuer }
+        if other.client_id.is_some() { self.client_id = other.client_id }
+        if other.client_secret.is_some() { self.client_secret = other.client_secret }
+        if other.claim.is_some() { self.claim = other.claim }
+        if other.label.is_some() { self.label = other.label }
+    }
+
+    /// None when no issuer is set; an error when one is set without the
+    /// rest, or anything is malformed.
+    pub fn resolve(self) -> Result<Option<OidcConfig>, ConfigError> {
+        let Some(issuer) = self.issuer.map(|i| i.trim().trim_end_matches('/').to_string()).filter(|i| !i.is_empty()) else {
+            return Ok(None);
+        };
+        match url::Url::parse(&issuer) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.query().is_none() => {}
+            _ => return Err(ConfigError::Oidc(format!("oidc_issuer {issuer:?} is not an http(s) URL"))),
+        }
+        let client_id = self.client_id.filter(|c| !c.trim().is_empty()).ok_or_else(|| ConfigError::Oidc("oidc_issuer is set without oidc_client_id".into()))?;
+        let client_secret = self.client_secret.ok_or_else(|| ConfigError::Oidc("oidc_issuer is set without oidc_client_secret".into()))?;
+        let claim = match self.claim {
+            Some(c) => c.parse().map_err(ConfigError::Oidc)?,
+            None => OidcClaim::Email,
+        };
+        let label = self.label.unwrap_or_else(|| "l'identité de votre académie".into());
+        Ok(Some(OidcConfig { issuer, client_id, client_secret, claim, label }))
+    }
 }
 
 /// A setting that may hold a password (`smtp_url`): it never shows in
@@ -358,6 +459,8 @@ pub enum ConfigError {
     VisioPolicy(String),
     #[error("invalid visio_keyword {0:?}: expected a word")]
     VisioKeyword(String),
+    #[error("invalid OpenID Connect settings: {0}")]
+    Oidc(String),
     #[error("invalid lmtp_listen {0}: {1}")]
     LmtpListen(SocketAddr, &'static str),
 }
@@ -370,6 +473,18 @@ impl FileConfig {
 
     /// Apply the file's values over the defaults; the iMIP settings are
     /// validated here.
+    /// The OpenID Connect settings of the file (resolved once the command
+    /// line's are merged over them).
+    pub fn oidc_settings(&self) -> OidcSettings {
+        OidcSettings {
+            issuer: self.oidc_issuer.clone(),
+            client_id: self.oidc_client_id.clone(),
+            client_secret: self.oidc_client_secret.clone(),
+            claim: self.oidc_claim.clone(),
+            label: self.oidc_label.clone(),
+        }
+    }
+
     pub fn apply(self, c: &mut Config) -> Result<(), ConfigError> {
         let secs = Duration::from_secs;
         if let Some(v) = self.listen { c.listen = v }
@@ -412,6 +527,10 @@ impl FileConfig {
         if let Some(v) = self.bbb_checksum { c.bbb_checksum = parse_bbb_checksum(&v)? }
         if let Some(v) = self.visio_policy { c.visio_policy = parse_visio_policy(&v)? }
         if let Some(v) = self.visio_keyword { c.visio_keyword = parse_visio_keyword(&v)? }
+        if let Some(v) = self.session_idle_timeout_secs { c.session_idle_timeout = secs(v.max(60)) }
+        if let Some(v) = self.session_max_age_secs { c.session_max_age = secs(v.max(60)) }
+        // The OpenID Connect settings are resolved with the command line's
+        // (the secret is often in the environment): `oidc_settings`.
         Ok(())
     }
 }

@@ -49,6 +49,10 @@
 //!   in batches, never scheduled.
 //! - [`metrics`] — `GET /metrics` for Prometheus on its own listener:
 //!   process-wide counters with enum labels, states read when scraped.
+//! - [`web`] — server-rendered pages in French: what they share (escaping,
+//!   layout, security headers, CSRF, forms) and the account page
+//!   (`/account/`: sessions, app passwords, how to set up each client,
+//!   OpenID Connect login).
 //! - [`config`], [`cli`], [`app`] — configuration, command line, shared state.
 
 pub mod app;
@@ -74,4 +78,5 @@ pub mod scheduling;
 pub mod store;
 pub mod vcard;
 pub mod visio;
+pub mod web;
 pub mod xml;

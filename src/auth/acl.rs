@@ -219,6 +219,13 @@ pub fn inbox_privileges(sender: &Principal, recipient: &Principal, private_freeb
     }
 }
 
+/// Whether `user` sees the platform's counts on the account page (accounts
+/// per académie, storage used): administrators only, and nothing about
+/// any one other account.
+pub fn may_see_platform_counts(user: &Principal) -> bool {
+    user.is_admin && !user.disabled
+}
+
 fn same_academie(a: &Principal, b: &Principal) -> bool {
     matches!((&a.academie, &b.academie), (Some(x), Some(y)) if x == y)
 }

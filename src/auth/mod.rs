@@ -1,9 +1,14 @@
 //! Authentication (HTTP Basic against argon2id hashes) and authorisation.
 //!
-//! `authenticate` turns an `Authorization` header into a [`Principal`]; the
-//! [`acl`] module decides what that principal may do with a resource.
+//! `authenticate` turns an `Authorization` header into a [`Principal`],
+//! with the account password or one of the account's app passwords
+//! ([`app_password`]); the [`acl`] module decides what that principal may
+//! do with a resource. The account page logs in through the same
+//! verification and the same login throttle
+//! ([`Authenticator::verify_account_password`]).
 
 pub mod acl;
+pub mod app_password;
 mod cache;
 pub mod password;
 mod single_flight;
@@ -56,6 +61,10 @@ pub struct Authenticator {
     last_verify_micros: AtomicU64,
 }
 
+/// How precisely an app password's last use is recorded: its
+/// `last_used_at` is written at most this often.
+pub const APP_PASSWORD_USE_RESOLUTION: Duration = Duration::from_secs(60);
+
 /// How long a request waits for a free argon2 slot before 503.
 const HASHING_WAIT: Duration = Duration::from_secs(5);
 
@@ -95,36 +104,106 @@ impl Authenticator {
     /// ([`single_flight`]).
     pub async fn authenticate(&self, authorization: Option<&str>, client: IpAddr) -> Result<Principal, AuthError> {
         let (username, password) = authorization.and_then(parse_basic).ok_or(AuthError::Missing)?;
+        if let Some((id, secret)) = app_password::parse(&password) {
+            if let Some(p) = self.app_password_login(&username, id, secret, client).await? {
+                return Ok(p);
+            }
+        }
+        self.verify_account_password(&username, &password, client).await
+    }
+
+    /// The account password of `username`, verified as for HTTP Basic
+    /// (cache, throttle, single flight): the account page's login and its
+    /// password change use it. App passwords are not accepted here.
+    pub async fn verify_account_password(&self, username: &str, password: &str, client: IpAddr) -> Result<Principal, AuthError> {
         // A principal read less than `PRINCIPAL_MAX_AGE` ago, with no
         // directory change through this process since, is not read again.
         let generation = self.store.directory_generation();
-        if let Some(p) = self.principals.get(&username, generation) {
+        if let Some(p) = self.principals.get(username, generation) {
             if let Some(hash) = p.password_hash.as_deref().filter(|_| !p.disabled) {
-                if self.cache.is_verified(&username, &password, hash) {
+                if self.cache.is_verified(username, password, hash) {
                     return Ok(p);
                 }
             }
         }
         let read_at = std::time::Instant::now();
-        let principal = self.store.principal_by_username(&username).await?.filter(|p| !p.disabled);
+        let principal = self.store.principal_by_username(username).await?.filter(|p| !p.disabled);
         let stored_hash = principal.as_ref().and_then(|p| p.password_hash.clone());
         if let (Some(p), Some(hash)) = (&principal, &stored_hash) {
-            if self.cache.is_verified(&username, &password, hash) {
-                self.principals.remember(&username, p, generation, read_at);
+            if self.cache.is_verified(username, password, hash) {
+                self.principals.remember(username, p, generation, read_at);
                 return Ok(p.clone());
             }
         }
-        if !self.verify_once(&username, &password, stored_hash.as_deref(), client).await? {
+        if !self.verify_once(username, password, stored_hash.as_deref(), client).await? {
             return Err(AuthError::Invalid);
         }
         match (principal, stored_hash) {
             (Some(p), Some(hash)) => {
-                self.cache.remember(&username, &password, &hash);
-                self.principals.remember(&username, &p, generation, read_at);
+                self.cache.remember(username, password, &hash);
+                self.principals.remember(username, &p, generation, read_at);
                 Ok(p)
             }
             _ => Err(AuthError::Invalid),
         }
+    }
+
+    /// `password` = `ID-SECRET` of `username` (see [`app_password`]): one
+    /// read of app password `id` by primary key on every request, so that a
+    /// revoked one is refused by every process on its next request; argon2
+    /// only when the credential cache has no success for this id with this
+    /// stored hash; failures counted by the same login throttle as the
+    /// account password's. None when `id` is no app password of
+    /// `username` (the password is then tried as the account password).
+    async fn app_password_login(&self, username: &str, id: i64, secret: &str, client: IpAddr) -> Result<Option<Principal>, AuthError> {
+        let Some(app) = self.store.app_password(id).await? else { return Ok(None) };
+        let generation = self.store.directory_generation();
+        let read_at = std::time::Instant::now();
+        let principal = match self.principals.get(username, generation) {
+            Some(p) => Some(p),
+            None => self.store.principal_by_username(username).await?,
+        };
+        let Some(p) = principal.filter(|p| p.id == app.principal && !p.disabled) else { return Ok(None) };
+        let key = app_password::cache_key(id);
+        if !self.cache.is_verified(&key, secret, &app.hash) {
+            if !self.verify_once(username, secret, Some(&app.hash), client).await? {
+                return Err(AuthError::Invalid);
+            }
+            self.cache.remember(&key, secret, &app.hash);
+        }
+        self.principals.remember(username, &p, generation, read_at);
+        self.note_use(&app).await;
+        Ok(Some(p))
+    }
+
+    /// Record the use of an app password, at most once per
+    /// [`APP_PASSWORD_USE_RESOLUTION`]: not a write per request.
+    async fn note_use(&self, app: &crate::store::AppPassword) {
+        let now = crate::store::now_millis();
+        let resolution = APP_PASSWORD_USE_RESOLUTION.as_millis() as i64;
+        if app.last_used_at.is_some_and(|t| now - t < resolution) {
+            return;
+        }
+        if let Err(e) = self.store.touch_app_password(app.id, now).await {
+            tracing::warn!(error = %e, "could not record an app password's use");
+        }
+    }
+
+    /// An argon2id hash of `secret`, computed under the same bound as
+    /// verifications (each takes 19 MiB and a core).
+    pub async fn hash_password(&self, secret: &str) -> Result<String, AuthError> {
+        let permit = tokio::time::timeout(HASHING_WAIT, self.hashing.clone().acquire_owned())
+            .await
+            .map_err(|_| AuthError::Busy)?
+            .map_err(|_| AuthError::Busy)?;
+        let secret = secret.to_string();
+        tokio::task::spawn_blocking(move || {
+            let hash = password::hash_password(&secret);
+            drop(permit);
+            hash
+        })
+        .await
+        .map_err(|_| AuthError::Busy)
     }
 
     /// [`Self::verify_throttled`], shared by the identical attempts in

@@ -1,6 +1,7 @@
 //! One request: span, routing of the non-DAV endpoints (`/health`, the
-//! well-known redirects, the visio join pages), authentication,
-//! body collection under the size limit, then the WebDAV dispatch.
+//! well-known redirects, the visio join pages, the account page and a
+//! browser's visit to `/`), authentication, body collection under the
+//! size limit, then the WebDAV dispatch.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -82,6 +83,20 @@ async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Re
     if let Some(rest) = local.strip_prefix(crate::visio::PATH) {
         let rest = rest.to_string();
         return crate::visio::page::handle(state, req, &rest).await;
+    }
+    // The account page: its own sessions (crate::web::account).
+    if local == crate::web::account::PATH || local.starts_with("/account/") {
+        let rest = local[crate::web::account::PATH.len()..].to_string();
+        let client = client_address(state, &req, peer);
+        return crate::web::account::handle(state, req, &rest, client).await;
+    }
+    // A person opening the server's address in a browser gets the account
+    // page, not a bare 401; DAV clients (PROPFIND, or any request with
+    // credentials) are answered as before.
+    if local == "/" && crate::web::account::is_browser_visit(req.method(), req.headers()) {
+        let mut r = empty(StatusCode::SEE_OTHER);
+        set_header(&mut r, header::LOCATION, &crate::web::account::page_path(state));
+        return r;
     }
 
     let client = client_address(state, &req, peer);

@@ -23,7 +23,9 @@
 //! - [`outbox`]: [`OutboxStore`] — jobs written with object writes, in their
 //!   transaction, then claimed by workers (the transactional outbox);
 //! - [`tokens`]: [`ReplyTokenStore`] — reply tokens of email invitations;
-//! - [`visio`]: [`VisioStore`] — visio rooms of meetings and visio policies.
+//! - [`visio`]: [`VisioStore`] — visio rooms of meetings and visio policies;
+//! - [`account`]: [`AccountStore`] — the account page's sessions, app
+//!   passwords, OpenID Connect logins under way, administrators' counts.
 //!
 //! A new concern is a new sub-trait (and module), added to [`Store`]'s
 //! supertraits and to [`prelude`], with its own conformance tests. Calling a
@@ -39,6 +41,7 @@
 //! trailing slash (`/files/alice/notes/`); an object by its collection and its
 //! decoded member name (`report.txt`).
 
+pub mod account;
 pub mod changes;
 pub mod collections;
 pub mod directory;
@@ -58,6 +61,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use account::{AccountCounts, AccountStore, AppPassword, NewSession, OidcLogin, WebSession};
 pub use changes::{Change, ChangeStore};
 pub use collections::{Collection, CollectionKind, CollectionStore, NewCollection};
 pub use directory::{
@@ -83,7 +87,7 @@ pub use visio::{NewRoom, PolicyScope, Room, RoomDetails, RoomRole, VisioPolicies
 /// called with once they are in scope: `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        ChangeStore, CollectionStore, DirectoryStore, LockStore, ObjectStore, OutboxStore, PrincipalStore, PropertyStore,
+        AccountStore, ChangeStore, CollectionStore, DirectoryStore, LockStore, ObjectStore, OutboxStore, PrincipalStore, PropertyStore,
         ReplyTokenStore, Store, ThrottleStore, VisioStore,
     };
 }
@@ -187,6 +191,7 @@ pub trait Store:
     + OutboxStore
     + ReplyTokenStore
     + VisioStore
+    + AccountStore
     + Send
     + Sync
     + 'static

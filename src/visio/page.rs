@@ -20,17 +20,17 @@
 //! Content-Security-Policy (no script but the nonce'd waiting poll), no
 //! referrer to other sites (the token is in the URL), and is never cached.
 
-use bytes::Bytes;
 use chrono::{Datelike, TimeZone, Timelike};
 use http::{header, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use rand::RngCore;
 
 use super::bbb::{BbbClient, CreateMeeting, JoinRole};
 use crate::app::AppState;
 use crate::dav::response::{set_header, with_body, Response};
 use crate::store::{Room, RoomRole, StoreError};
+use crate::web::form::{self, Form};
+use crate::web::html::{escape, Page};
+use crate::web::security::{cookie_header, double_submit_ok, origin_of, random_hex};
 
 /// The cookie that carries the form's anti-forgery token.
 const CSRF_COOKIE: &str = "almanach_visio";
@@ -90,64 +90,27 @@ impl Failure {
     }
 }
 
-/// HTML escaping of text and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn random_hex() -> String {
-    let mut b = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    hex::encode(b)
-}
-
-/// The origin (scheme://host[:port]) of a URL.
-fn origin_of(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    Some(u.origin().ascii_serialization()).filter(|o| o != "null")
-}
-
 /// A whole page with its security headers; `script` (with its nonce)
 /// only on the waiting page.
 fn page(state: &AppState, status: StatusCode, title: &str, body: &str, script: Option<&str>) -> Response {
-    let nonce = random_hex();
-    let script = script.map(|s| format!("<script nonce=\"{nonce}\">{s}</script>")).unwrap_or_default();
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} — Visio</title><style nonce=\"{nonce}\">{STYLE}</style></head>\
-         <body><main><h1>{}</h1>{body}</main>{script}</body></html>\n",
-        escape(title),
-        escape(title),
-    );
-    let mut r = with_body(status, "text/html; charset=utf-8", html);
     // The form posts here, and the answer redirects to the BBB server:
     // form-action allows both (browsers check it on the redirect too).
-    let bbb = state.config.bbb_url.as_deref().and_then(origin_of).map(|o| format!(" {o}")).unwrap_or_default();
-    let csp = format!(
-        "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; connect-src 'self'; \
-         form-action 'self'{bbb}; frame-ancestors 'none'; base-uri 'none'"
-    );
-    set_header(&mut r, header::CONTENT_SECURITY_POLICY, &csp);
-    set_header(&mut r, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    // The token is in the URL: no other site gets it as a referrer (and
-    // the form's own post keeps its Origin, which no-referrer would make
-    // "null").
-    set_header(&mut r, header::REFERRER_POLICY, "same-origin");
-    set_header(&mut r, header::CACHE_CONTROL, "no-store");
-    set_header(&mut r, header::X_FRAME_OPTIONS, "DENY");
-    r
+    let bbb = state.config.bbb_url.as_deref().and_then(origin_of);
+    Page {
+        status,
+        title,
+        title_suffix: " — Visio",
+        style: STYLE,
+        body,
+        script,
+        form_action_extra: bbb.as_deref(),
+        // The token is in the URL: no other site gets it as a referrer
+        // (and the form's own post keeps its Origin, which no-referrer
+        // would make "null").
+        referrer_policy: "same-origin",
+        data_images: false,
+    }
+    .render()
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f5f5fe;color:#161616}\
@@ -220,21 +183,9 @@ fn token_path(state: &AppState, token: &str) -> String {
     format!("{}{}{token}", state.config.base_path(), super::PATH)
 }
 
-fn cookie(req_headers: &http::HeaderMap, name: &str) -> Option<String> {
-    req_headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
 fn set_csrf_cookie(state: &AppState, r: &mut Response, value: &str) {
-    let secure = if state.config.base_url.starts_with("https://") { "; Secure" } else { "" };
     let path = format!("{}{}", state.config.base_path(), super::PATH);
-    set_header(r, header::SET_COOKIE, &format!("{CSRF_COOKIE}={value}; Path={path}; HttpOnly; SameSite=Strict{secure}"));
+    set_header(r, header::SET_COOKIE, &cookie_header(&state.config.base_url, CSRF_COOKIE, value, &path, None));
 }
 
 /// Answer a request below `/visio/`.
@@ -289,32 +240,11 @@ async fn running(bbb: &BbbClient, room: &Room) -> Result<Response, Failure> {
 /// the user), `Origin` this server's when sent, and the form's token equal
 /// to the cookie's (a cross-site page can neither read nor set it).
 fn from_this_page(state: &AppState, headers: &http::HeaderMap, form_csrf: Option<&str>) -> bool {
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    if header("sec-fetch-site").is_some_and(|s| !matches!(s, "same-origin" | "none")) {
-        return false;
-    }
-    if let Some(origin) = header("origin") {
-        if Some(origin.to_string()) != origin_of(&state.config.base_url) {
-            return false;
-        }
-    }
-    match (cookie(headers, CSRF_COOKIE), form_csrf) {
-        (Some(c), Some(f)) => c.len() == 32 && constant_time_eq(c.as_bytes(), f.as_bytes()),
-        _ => false,
-    }
+    double_submit_ok(&state.config.base_url, headers, CSRF_COOKIE, form_csrf)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-async fn read_form(state: &AppState, body: Incoming) -> Result<Vec<(String, String)>, Failure> {
-    let collected = tokio::time::timeout(state.config.header_timeout, Limited::new(body, MAX_FORM_BYTES).collect())
-        .await
-        .map_err(|_| Failure::BadRequest)?
-        .map_err(|_| Failure::BadRequest)?;
-    let bytes: Bytes = collected.to_bytes();
-    Ok(url::form_urlencoded::parse(&bytes).into_owned().collect())
+async fn read_form(state: &AppState, body: Incoming) -> Result<Form, Failure> {
+    form::read_form(body, MAX_FORM_BYTES, state.config.header_timeout).await.map_err(|_| Failure::BadRequest)
 }
 
 /// A name to show in the meeting: trimmed, without control characters.
@@ -327,7 +257,7 @@ fn clean_name(name: &str) -> Option<String> {
 async fn join(state: &AppState, bbb: &BbbClient, req: Request<Incoming>, room: &Room, role: RoomRole, token: &str) -> Result<Response, Failure> {
     let (parts, body) = req.into_parts();
     let fields = read_form(state, body).await?;
-    let field = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let field = |n: &str| fields.get(n);
     if !from_this_page(state, &parts.headers, field("csrf")) {
         return Err(Failure::Forbidden);
     }
@@ -392,7 +322,6 @@ mod tests {
 
     #[test]
     fn escaping_and_dates() {
-        assert_eq!(escape("<script>alert('x')</script> & \"y\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;");
         // 2027-01-15 10:00 UTC is 11:00 in Paris, a Friday.
         let t = chrono::Utc.with_ymd_and_hms(2027, 1, 15, 10, 0, 0).unwrap().timestamp_millis();
         assert_eq!(french_date(t, Some("Europe/Paris")).unwrap(), "vendredi 15 janvier 2027 à 11 h 00 (Europe/Paris)");
@@ -400,6 +329,5 @@ mod tests {
         assert_eq!(clean_name("  Élise\u{7}  "), Some("Élise".into()));
         assert_eq!(clean_name("   "), None);
         assert_eq!(clean_name(&"x".repeat(101)), None);
-        assert_eq!(origin_of("https://visio.example.fr/bigbluebutton/").as_deref(), Some("https://visio.example.fr"));
     }
 }

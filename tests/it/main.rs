@@ -1,6 +1,8 @@
 //! Almanach's integration tests: one binary; every scenario runs against
 //! both stores (SQLite and PostgreSQL) over real HTTP.
+mod account;
 mod auth;
+mod browser;
 mod caldav;
 mod caldav_reports;
 mod carddav;

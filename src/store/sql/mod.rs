@@ -53,7 +53,9 @@
 //! - [`locks`]: WebDAV locks, lock guards and lock conflicts;
 //! - [`outbox`]: jobs written with object writes, claimed with a lease;
 //! - [`tokens`]: reply tokens of email invitations;
-//! - [`visio`]: visio rooms and policies.
+//! - [`visio`]: visio rooms and policies;
+//! - [`account`]: the account page's sessions, app passwords, OpenID
+//!   Connect logins under way and administrators' counts.
 //!
 //! Inside a concern module, `Backend` is the store type, `Conn` its database
 //! connection and `Db` its sqlx database; helpers shared between concerns are
@@ -94,6 +96,7 @@
 //! locks can never both be granted. Guarded writes stay parallel with each
 //! other.
 
+pub(crate) mod account;
 pub(crate) mod changes;
 pub(crate) mod coalesce;
 pub(crate) mod collections;
@@ -172,6 +175,9 @@ macro_rules! sql_store {
             /// A connection to that database (also what a transaction derefs to).
             type Conn = <$db as sqlx::Database>::Connection;
 
+            mod account {
+                $crate::store::sql::account::body!();
+            }
             mod changes {
                 $crate::store::sql::changes::body!();
             }
@@ -567,6 +573,55 @@ macro_rules! sql_store {
                 }
                 async fn academie_visio_policies(&self) -> StoreResult<Vec<(String, VisioPolicy)>> {
                     visio::academie_visio_policies(self).await
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl AccountStore for $store {
+                async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+                    account::create_session(self, session).await
+                }
+                async fn session(&self, token_hash: [u8; 32], now: Millis, idle_since: Millis) -> StoreResult<Option<WebSession>> {
+                    account::session(self, token_hash, now, idle_since).await
+                }
+                async fn touch_session(&self, token_hash: [u8; 32], now: Millis) -> StoreResult<()> {
+                    account::touch_session(self, token_hash, now).await
+                }
+                async fn delete_session(&self, token_hash: [u8; 32]) -> StoreResult<()> {
+                    account::delete_session(self, token_hash).await
+                }
+                async fn delete_sessions_of(&self, principal: PrincipalId, keep: Option<[u8; 32]>) -> StoreResult<u64> {
+                    account::delete_sessions_of(self, principal, keep).await
+                }
+                async fn forget_sessions(&self, now: Millis, idle_since: Millis) -> StoreResult<u64> {
+                    account::forget_sessions(self, now, idle_since).await
+                }
+                async fn create_app_password(&self, principal: PrincipalId, name: &str, hash: &str, at: Millis) -> StoreResult<AppPassword> {
+                    account::create_app_password(self, principal, name, hash, at).await
+                }
+                async fn app_password(&self, id: i64) -> StoreResult<Option<AppPassword>> {
+                    account::app_password(self, id).await
+                }
+                async fn app_passwords(&self, principal: PrincipalId) -> StoreResult<Vec<AppPassword>> {
+                    account::app_passwords(self, principal).await
+                }
+                async fn delete_app_password(&self, principal: PrincipalId, id: i64) -> StoreResult<bool> {
+                    account::delete_app_password(self, principal, id).await
+                }
+                async fn delete_app_passwords_of(&self, principal: PrincipalId) -> StoreResult<u64> {
+                    account::delete_app_passwords_of(self, principal).await
+                }
+                async fn touch_app_password(&self, id: i64, at: Millis) -> StoreResult<()> {
+                    account::touch_app_password(self, id, at).await
+                }
+                async fn put_oidc_login(&self, login: OidcLogin) -> StoreResult<()> {
+                    account::put_oidc_login(self, login).await
+                }
+                async fn take_oidc_login(&self, state_hash: [u8; 32], now: Millis) -> StoreResult<Option<OidcLogin>> {
+                    account::take_oidc_login(self, state_hash, now).await
+                }
+                async fn account_counts(&self) -> StoreResult<AccountCounts> {
+                    account::account_counts(self).await
                 }
             }
 

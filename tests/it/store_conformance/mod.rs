@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use crate::db::{fresh_db, Backend};
 
+mod account;
 mod changes;
 mod collections;
 mod concurrency;
@@ -119,6 +120,11 @@ conformance!(
     // ReplyTokenStore (iMIP reply addresses)
     tokens::reply_tokens,
     tokens::reply_tokens_race,
+    // AccountStore (the account page)
+    account::account_sessions,
+    account::account_app_passwords,
+    account::account_oidc_logins,
+    account::account_counts,
     // VisioStore (visio rooms and policies)
     visio::visio_rooms,
     visio::visio_rooms_race,

@@ -3,10 +3,11 @@
 //! links in every copy and email, the join page and its flow up to a
 //! signed `join`, one room per event across changes, cancellation, a BBB
 //! server that is down, hostile event text, policies, and a real headless
-//! browser ([`browser`]) joining as an attendee.
+//! browser ([`crate::browser`]) joining as an attendee.
 
 mod bbb_standin;
-mod browser;
+
+use crate::browser;
 
 use std::time::Duration;
 

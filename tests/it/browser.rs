@@ -3,6 +3,7 @@
 //! messages separated by NUL bytes, the browser reading on fd 3 and
 //! writing on fd 4). Blocking: run it in `spawn_blocking`.
 //!
+//! Shared by the visio join page's test and the account page's.
 //! `scripts/test.sh` installs the `chromium` package; the binary is
 //! `ALMANACH_TEST_CHROMIUM` or `chromium` on the PATH. Without it the test
 //! fails: it never skips.
@@ -143,10 +144,11 @@ impl Browser {
         self.call("Input.insertText", json!({ "text": text }));
     }
 
-    /// Click the element `selector` with the mouse, at its centre.
+    /// Click the element `selector` with the mouse, at its centre (scrolled
+    /// into view first).
     pub fn click(&mut self, selector: &str) {
         let rect = self.eval(&format!(
-            "(function(){{var r=document.querySelector({}).getBoundingClientRect();return [r.x+r.width/2,r.y+r.height/2];}})()",
+            "(function(){{var e=document.querySelector({});e.scrollIntoView({{block:'center'}});var r=e.getBoundingClientRect();return [r.x+r.width/2,r.y+r.height/2];}})()",
             json!(selector)
         ));
         let (x, y) = (rect[0].as_f64().unwrap(), rect[1].as_f64().unwrap());
