@@ -179,6 +179,17 @@ pub enum OidcClaim {
     PreferredUsername,
 }
 
+impl OidcClaim {
+    /// Its name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OidcClaim::Email => "email",
+            OidcClaim::Subject => "sub",
+            OidcClaim::PreferredUsername => "preferred_username",
+        }
+    }
+}
+
 impl std::str::FromStr for OidcClaim {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -299,6 +310,13 @@ impl Config {
             ("bbb_checksum", self.bbb_checksum.as_str().into()),
             ("visio_policy", self.visio_policy.as_str().into()),
             ("visio_keyword", self.visio_keyword.clone()),
+            ("session_idle_timeout_secs", secs(self.session_idle_timeout)),
+            ("session_max_age_secs", secs(self.session_max_age)),
+            ("oidc_issuer", opt(self.oidc.as_ref().map(|o| o.issuer.clone()))),
+            ("oidc_client_id", opt(self.oidc.as_ref().map(|o| o.client_id.clone()))),
+            ("oidc_client_secret", if self.oidc.is_some() { "*** (set)".into() } else { "(not set)".into() }),
+            ("oidc_claim", opt(self.oidc.as_ref().map(|o| o.claim.as_str().into()))),
+            ("oidc_label", opt(self.oidc.as_ref().map(|o| o.label.clone()))),
         ]
     }
 
