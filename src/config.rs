@@ -411,8 +411,16 @@ impl OidcSettings {
             return Ok(None);
         };
         match url::Url::parse(&issuer) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.query().is_none() => {}
-            _ => return Err(ConfigError::Oidc(format!("oidc_issuer {issuer:?} is not an http(s) URL"))),
+            // The keys that sign ID tokens and the client secret travel on
+            // this connection: plain http only on the loopback (a provider
+            // on the same host, as in tests).
+            Ok(u) if u.scheme() == "https" && u.host_str().is_some() && u.query().is_none() => {}
+            Ok(u) if u.scheme() == "http"
+                && matches!(u.host(), Some(url::Host::Ipv4(a)) if a.is_loopback())
+                    | matches!(u.host(), Some(url::Host::Ipv6(a)) if a.is_loopback())
+                    | matches!(u.host_str(), Some("localhost"))
+                && u.query().is_none() => {}
+            _ => return Err(ConfigError::Oidc(format!("oidc_issuer {issuer:?} is not an https URL (plain http only on the loopback)"))),
         }
         let client_id = self.client_id.filter(|c| !c.trim().is_empty()).ok_or_else(|| ConfigError::Oidc("oidc_issuer is set without oidc_client_id".into()))?;
         let client_secret = self.client_secret.ok_or_else(|| ConfigError::Oidc("oidc_issuer is set without oidc_client_secret".into()))?;

@@ -123,7 +123,12 @@ pub async fn set_password(store: &SharedStore, username: &str, new_password: &st
     let p = existing(store, username).await?;
     let pw = new_password.to_string();
     let hash = tokio::task::spawn_blocking(move || password::hash_password(&pw)).await.expect("hashing task");
-    Ok(store.set_password_hash(p.id, &hash).await?)
+    store.set_password_hash(p.id, &hash).await?;
+    // A reset answers a lost or stolen password: the account page's
+    // sessions end with it (app passwords are revoked on the page, or
+    // there by the agent).
+    store.delete_sessions_of(p.id, None).await?;
+    Ok(())
 }
 
 pub async fn set_disabled(store: &SharedStore, username: &str, disabled: bool) -> Result<(), DirectoryError> {

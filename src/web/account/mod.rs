@@ -326,12 +326,15 @@ async fn login(
     {
         Ok(p) => logged_in(state, &parts.headers, &p).await,
         // 403 (see `Failure::LoggedOut`).
-        Err(AuthError::Missing | AuthError::Invalid) => Ok(login_page(
+        Err(AuthError::Missing | AuthError::Invalid) => {
+            crate::metrics::metrics().login_failure();
+            Ok(login_page(
             state,
             StatusCode::FORBIDDEN,
             username,
             Some("Identifiant ou mot de passe incorrect."),
-        )),
+        ))
+        }
         Err(AuthError::RateLimited(wait)) => {
             let mut r = login_page(
                 state,
@@ -583,6 +586,7 @@ async fn change_password(
     {
         Ok(_) => {}
         Err(AuthError::Missing | AuthError::Invalid) => {
+            crate::metrics::metrics().login_failure();
             return refuse(
                 "Le mot de passe actuel est incorrect.",
                 StatusCode::FORBIDDEN,

@@ -213,21 +213,36 @@ fn refused(state: &AppState, text: &str) -> Response {
     r
 }
 
+/// The account that holds `email` as a current address. A former one
+/// still identifies its old holder for scheduling (replies to old
+/// invitations), but the provider may have given it to someone else since:
+/// it never logs in.
+async fn current_holder(state: &AppState, email: &str) -> Result<Option<crate::store::Principal>, Failure> {
+    let Some(p) = state.store.principal_by_email(email).await? else { return Ok(None) };
+    let current = state.store.principal_emails(p.id).await?;
+    Ok(current.iter().any(|e| !e.former && e.address.eq_ignore_ascii_case(email)).then_some(p))
+}
+
 /// GET /oidc/callback.
 pub async fn callback(state: &AppState, req: &Request<Incoming>) -> Result<Response, Failure> {
     let config = state.config.oidc.as_ref().ok_or(Failure::NotFound)?;
     let query: Vec<(String, String)> = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()).into_owned().collect();
     let param = |n: &str| query.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     if let Some(error) = param("error") {
+        // An OAuth error code (RFC 6749 §4.1.2.1: %x20-21 / %x23-5B /
+        // %x5D-7E); anyone can send this URL, so only that, and short.
+        let error: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
         tracing::info!(error, "OpenID Connect login refused by the provider");
         return Ok(refused(state, "Le fournisseur d'identité n'a pas autorisé la connexion."));
     }
     let (Some(code), Some(returned_state)) = (param("code"), param("state")) else { return Err(Failure::BadRequest) };
     // The state must be the one this browser was given (login CSRF), and
     // a login is taken once.
+    // Checked before the store is touched: a request without this
+    // browser's cookie costs nothing but this comparison.
     let ours = cookie(req.headers(), STATE_COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), returned_state.as_bytes()));
-    let login = state.store.take_oidc_login(state_hash(returned_state), now_millis()).await?;
-    let (true, Some(login)) = (ours, login) else {
+    let login = if ours { state.store.take_oidc_login(state_hash(returned_state), now_millis()).await? } else { None };
+    let Some(login) = login else {
         return Ok(refused(state, "Cette connexion a expiré ou n'a pas été commencée dans ce navigateur. Recommencez depuis la page du compte."));
     };
     let client = CoreClient::from_provider_metadata(
@@ -259,9 +274,11 @@ pub async fn callback(state: &AppState, req: &Request<Incoming>) -> Result<Respo
     };
     let (principal, named) = match config.claim {
         OidcClaim::Email => {
-            let email = claims.email().map(|e| e.as_str().to_string()).filter(|_| claims.email_verified() != Some(false));
+            // Only an address the provider says it verified: one a user
+            // may set freely would log into whoever holds it here.
+            let email = claims.email().map(|e| e.as_str().to_string()).filter(|_| claims.email_verified() == Some(true));
             match email {
-                Some(e) => (state.store.principal_by_email(&e).await?, e),
+                Some(e) => (current_holder(state, &e).await?, e),
                 None => (None, String::new()),
             }
         }

@@ -298,7 +298,7 @@ pub fn dashboard(d: &Dashboard<'_>) -> String {
          <label for=\"new\">Nouveau mot de passe ({} caractères au moins)</label><input type=\"password\" id=\"new\" name=\"new\" required \
          minlength=\"{}\" autocomplete=\"new-password\">\
          <label for=\"confirm\">Nouveau mot de passe, à nouveau</label><input type=\"password\" id=\"confirm\" name=\"confirm\" required autocomplete=\"new-password\">\
-         <label class=\"check\"><input type=\"checkbox\" name=\"revoke_app_passwords\" value=\"1\"> Révoquer aussi tous les mots de passe d'application</label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"revoke_app_passwords\" value=\"1\" checked> Révoquer aussi tous les mots de passe d'application</label>\
          <button type=\"submit\">Changer le mot de passe</button></form>",
         action("password"),
         super::MIN_PASSWORD_CHARS,

@@ -207,6 +207,28 @@ async fn oidc_login_and_refusals(backend: Backend) {
     .unwrap();
     assert_eq!(h1, "Connexion refusée", "{text}");
     assert!(text.contains("Aucun compte actif") && text.contains("nobody@ac-lyon.fr"), "{text}");
+
+    // A former address (bob's before a directory import changed it) still
+    // names bob for scheduling, but the provider may have given it to
+    // someone else since: it logs nobody in.
+    let record = almanach::store::AccountRecord {
+        username: "bob".into(),
+        family_name: Some("bob".into()),
+        emails: vec!["bob.martin@ac-lyon.fr".into()],
+        academie: Some("lyon".into()),
+        ..Default::default()
+    };
+    srv.store.import_accounts(&[record]).await.unwrap();
+    assert!(srv.store.principal_emails(srv.store.principal_by_username("bob").await.unwrap().unwrap().id).await.unwrap().iter().any(|e| e.former && e.address == "bob@ac-lyon.fr"));
+    let p = page.clone();
+    let (h1, text) = tokio::task::spawn_blocking(move || {
+        let mut b = Browser::launch();
+        oidc_login(&mut b, &p, "bob")
+    })
+    .await
+    .unwrap();
+    assert_eq!(h1, "Connexion refusée", "{text}");
+    assert!(text.contains("Aucun compte actif") && text.contains("bob@ac-lyon.fr"), "{text}");
 }
 
 crate::each_store!(oidc_login_and_refusals);
