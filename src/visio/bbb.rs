@@ -349,7 +349,11 @@ pub fn parse_answer(xml: &str) -> Result<HashMap<String, String>, BbbError> {
     let mut out: HashMap<String, String> = HashMap::new();
     let mut root_seen = false;
     loop {
-        match reader.read_event() {
+        let event = reader.read_event();
+        if let Ok(Event::Start(e) | Event::Empty(e)) = &event {
+            check_name(e.name().as_ref())?;
+        }
+        match event {
             Ok(Event::Start(e)) => {
                 depth += 1;
                 if depth == 1 {
@@ -400,6 +404,22 @@ pub fn parse_answer(xml: &str) -> Result<HashMap<String, String>, BbbError> {
         return Err(BbbError::Malformed("no XML element".into()));
     }
     Ok(out)
+}
+
+/// An element name as Namespaces in XML 1.0 §3 allows it (an NCName, or
+/// two joined by one colon): quick-xml takes anything up to a space, `/`
+/// or `>` as a name, and `<a"b<c>` is no answer of BBB's.
+fn check_name(name: &[u8]) -> Result<(), BbbError> {
+    let name = std::str::from_utf8(name).map_err(|_| BbbError::Malformed("an element name is not UTF-8".into()))?;
+    let ok = match name.split_once(':') {
+        Some((prefix, local)) => crate::xml::is_ncname(prefix) && crate::xml::is_ncname(local),
+        None => crate::xml::is_ncname(name),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(BbbError::Malformed(format!("{name:?} is not an element name")))
+    }
 }
 
 /// The request target of `url`: its path as parsed, and its query
@@ -585,6 +605,13 @@ mod tests {
         let twice = answer("<response><returncode>SUCCESS</returncode><returncode>FAILED</returncode></response>").unwrap();
         assert_eq!(twice["returncode"], "SUCCESS");
         assert!(matches!(parse_answer("<response/><response/>"), Err(BbbError::Malformed(_))));
+        // Found by the bbb_answer fuzz target: quick-xml reads
+        // `<rxmlns:a="urn:x"D</returnc</message>` as a start tag named so;
+        // read, it came back under another name when written again.
+        let fuzzed = "<respo1nse>\n<rxmlns:a=\"urn:x\"D</returnc</message>ageKey>idNotUnique<idN&lt;iquexessage\u{1a}\n</response>\n";
+        assert!(matches!(parse_answer(fuzzed), Err(BbbError::Malformed(_))));
+        assert!(matches!(parse_answer("<response><a:b:c>x</a:b:c></response>"), Err(BbbError::Malformed(_))));
+        assert_eq!(parse_answer("<response><bbb:running xmlns:bbb=\"urn:x\">true</bbb:running></response>").unwrap()["running"], "true");
         assert!(matches!(
             answer("<response><returncode>FAILED</returncode><messageKey>nonUniqueVoiceBridge</messageKey></response>"),
             Err(BbbError::Failed { key: MessageKey::NonUniqueVoiceBridge, .. })
