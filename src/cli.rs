@@ -232,6 +232,14 @@ pub struct ServeArgs {
     /// The provider's name on the login button
     #[arg(long, env = "ALMANACH_OIDC_LABEL")]
     pub oidc_label: Option<String>,
+    /// The word that asks for a room whose meetings may be recorded
+    /// [default: visio-enregistrée]
+    #[arg(long, env = "ALMANACH_VISIO_RECORD_KEYWORD")]
+    pub visio_record_keyword: Option<String>,
+    /// Phone number of the BBB dial-in, written with each room's code into
+    /// invitations [default: no dial-in]
+    #[arg(long, env = "ALMANACH_BBB_DIAL_NUMBER")]
+    pub bbb_dial_number: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -420,6 +428,12 @@ fn resolve_config(cli: &Cli, serve: Option<&ServeArgs>) -> Result<Config, CliErr
             claim: s.oidc_claim.clone(),
             label: s.oidc_label.clone(),
         });
+        if let Some(k) = &s.visio_record_keyword {
+            config.visio_record_keyword = config::parse_visio_record_keyword(k)?;
+        }
+        if let Some(n) = &s.bbb_dial_number {
+            config.bbb_dial_number = config::parse_bbb_dial_number(n)?;
+        }
     }
     config.oidc = oidc.resolve()?;
     if !base_url_set {
@@ -643,6 +657,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), CliError> {
             api = %crate::visio::bbb::api_base(url),
             checksum = config.bbb_checksum.as_str(),
             policy = config.visio_policy.as_str(),
+            dial_in = config.bbb_dial_number.is_some(),
             "visio rooms on (BigBlueButton)"
         ),
         (Some(_), None) => tracing::warn!("bbb_url is set without bbb_secret: visio rooms are off"),

@@ -138,7 +138,8 @@ pub struct Config {
     /// Which events get a room when neither the account nor its académie
     /// says (`almanach visio policy`).
     pub visio_policy: VisioPolicy,
-    /// The word that asks for a room under the `keyword` policy.
+    /// The word that asks for a room under the `keyword` policy (and, in
+    /// LOCATION, is replaced by the link under any policy).
     pub visio_keyword: String,
     /// An account page session ends after this long without a request.
     pub session_idle_timeout: Duration,
@@ -147,6 +148,13 @@ pub struct Config {
     /// OpenID Connect login on the account page (`web::account::oidc`),
     /// when the issuer, the client id and its secret are set.
     pub oidc: Option<OidcConfig>,
+    /// The word that asks for a room whose meetings may be recorded
+    /// (`crate::visio::event::asks_recording`).
+    pub visio_record_keyword: String,
+    /// The phone number of the BBB server's dial-in (`dialNumber`); with
+    /// it, each room gets a voice bridge and the invitation the number
+    /// and code. None: no dial-in.
+    pub bbb_dial_number: Option<String>,
 }
 
 /// An OpenID Connect provider the account page logs in with (ProConnect,
@@ -257,6 +265,8 @@ impl Default for Config {
             session_idle_timeout: Duration::from_secs(3600),
             session_max_age: Duration::from_secs(12 * 3600),
             oidc: None,
+            visio_record_keyword: "visio-enregistrée".into(),
+            bbb_dial_number: None,
         }
     }
 }
@@ -310,6 +320,8 @@ impl Config {
             ("bbb_checksum", self.bbb_checksum.as_str().into()),
             ("visio_policy", self.visio_policy.as_str().into()),
             ("visio_keyword", self.visio_keyword.clone()),
+            ("visio_record_keyword", self.visio_record_keyword.clone()),
+            ("bbb_dial_number", opt(self.bbb_dial_number.clone())),
             ("session_idle_timeout_secs", secs(self.session_idle_timeout)),
             ("session_max_age_secs", secs(self.session_max_age)),
             ("oidc_issuer", opt(self.oidc.as_ref().map(|o| o.issuer.clone()))),
@@ -381,6 +393,8 @@ pub struct FileConfig {
     pub oidc_client_secret: Option<SecretString>,
     pub oidc_claim: Option<String>,
     pub oidc_label: Option<String>,
+    pub visio_record_keyword: Option<String>,
+    pub bbb_dial_number: Option<String>,
 }
 
 /// The OpenID Connect settings as given, from the file and then the
@@ -487,6 +501,10 @@ pub enum ConfigError {
     VisioKeyword(String),
     #[error("invalid OpenID Connect settings: {0}")]
     Oidc(String),
+    #[error("invalid visio_record_keyword {0:?}: expected a word")]
+    VisioRecordKeyword(String),
+    #[error("invalid bbb_dial_number {0:?}: expected a phone number (digits, spaces, +, -, ., parentheses)")]
+    BbbDialNumber(String),
     #[error("invalid lmtp_listen {0}: {1}")]
     LmtpListen(SocketAddr, &'static str),
 }
@@ -557,6 +575,8 @@ impl FileConfig {
         if let Some(v) = self.session_max_age_secs { c.session_max_age = secs(v.max(60)) }
         // The OpenID Connect settings are resolved with the command line's
         // (the secret is often in the environment): `oidc_settings`.
+        if let Some(v) = self.visio_record_keyword { c.visio_record_keyword = parse_visio_record_keyword(&v)? }
+        if let Some(v) = self.bbb_dial_number { c.bbb_dial_number = parse_bbb_dial_number(&v)? }
         Ok(())
     }
 }
@@ -608,11 +628,33 @@ pub fn parse_visio_policy(name: &str) -> Result<VisioPolicy, ConfigError> {
 
 /// Validate `visio_keyword`: one word, kept in lower case.
 pub fn parse_visio_keyword(word: &str) -> Result<String, ConfigError> {
+    one_word(word).ok_or_else(|| ConfigError::VisioKeyword(word.to_string()))
+}
+
+/// Validate `visio_record_keyword`: one word, kept in lower case.
+pub fn parse_visio_record_keyword(word: &str) -> Result<String, ConfigError> {
+    one_word(word).ok_or_else(|| ConfigError::VisioRecordKeyword(word.to_string()))
+}
+
+/// A keyword: one word (letters, digits, hyphens), in lower case.
+fn one_word(word: &str) -> Option<String> {
     let w = word.trim();
-    if w.is_empty() || w.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ConfigError::VisioKeyword(word.to_string()));
+    (!w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '-')).then(|| w.to_lowercase())
+}
+
+/// Validate `bbb_dial_number`: a phone number as written for people
+/// (`+33 1 23 45 67 89`, `01.23.45.67.89`); empty means none.
+pub fn parse_bbb_dial_number(number: &str) -> Result<Option<String>, ConfigError> {
+    let n = number.trim();
+    if n.is_empty() {
+        return Ok(None);
     }
-    Ok(w.to_lowercase())
+    let digits = n.chars().filter(char::is_ascii_digit).count();
+    let allowed = n.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'));
+    if !allowed || !(3..=20).contains(&digits) || n.len() > 32 {
+        return Err(ConfigError::BbbDialNumber(number.to_string()));
+    }
+    Ok(Some(n.to_string()))
 }
 
 /// A URL with the password of its credentials (`USER:PASSWORD@`)
@@ -722,11 +764,17 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"));
         assert_eq!(c.bbb_url.as_deref(), Some("https://visio.example.fr/bigbluebutton/"));
         assert_eq!((c.bbb_checksum, c.visio_policy, c.visio_keyword.as_str()), (ChecksumAlgorithm::Sha512, VisioPolicy::Keyword, "visio"));
+        assert_eq!((c.bbb_dial_number.as_deref(), c.visio_record_keyword.as_str()), (None, "visio-enregistrée"));
+        let f: FileConfig = toml::from_str("bbb_dial_number = \" +33 1 23 45 67 89 \"\nvisio_record_keyword = \"Enregistrer-Visio\"\n").unwrap();
+        f.apply(&mut c).unwrap();
+        assert_eq!((c.bbb_dial_number.as_deref(), c.visio_record_keyword.as_str()), (Some("+33 1 23 45 67 89"), "enregistrer-visio"));
         for (toml, wanted) in [
             ("bbb_url = \"ftp://x/\"", "bbb_url"),
             ("bbb_checksum = \"md5\"", "bbb_checksum"),
             ("visio_policy = \"always\"", "visio_policy"),
             ("visio_keyword = \"two words\"", "visio_keyword"),
+            ("visio_record_keyword = \"a;b\"", "visio_record_keyword"),
+            ("bbb_dial_number = \"call me\"", "bbb_dial_number"),
         ] {
             let f: FileConfig = toml::from_str(toml).unwrap();
             let e = f.apply(&mut Config::default()).unwrap_err().to_string();

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Seed the fuzz corpora from the repository's fixtures, the string literals
-of its tests and the examples of the RFCs (../shared/spec when present).
+of its tests and the examples of the RFCs (../shared/spec when present);
+BigBlueButton's answers from fixtures/bbb/ (its API reference's examples).
 
 Writes fuzz/seeds/<target>/<sha1>; `cargo fuzz cmin <target> fuzz/seeds/<target>`
 is not what keeps them: run each target once over the seeds into
@@ -245,6 +246,15 @@ def main():
     for s in literals:
         if "Content-Type:" in s and ("text/calendar" in s or "application/ics" in s) and "{" not in s:
             write("imip_lmtp", s)
+    # BigBlueButton answers: the API reference's examples (fixtures/bbb/)
+    # and the answers the tests' stand-in writes.
+    bbb_dir = os.path.join(ROOT, "fixtures", "bbb")
+    for name in sorted(os.listdir(bbb_dir)):
+        if name.endswith(".xml"):
+            write("bbb_answer", read(os.path.join(bbb_dir, name)))
+    for s in literals:
+        if "<returncode>" in s and "{" not in s:
+            write("bbb_answer", s)
     for t in sorted(os.listdir(OUT)):
         print(t, len(os.listdir(os.path.join(OUT, t))), file=sys.stderr)
 

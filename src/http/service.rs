@@ -79,10 +79,11 @@ async fn route(state: &AppState, req: Request<Incoming>, peer: SocketAddr) -> Re
         _ => {}
     }
     // The visio join pages: anonymous, the token in the URL is the
-    // capability (crate::visio::page).
+    // capability (crate::visio::page). No directory name yet: the account
+    // page's session will give it.
     if let Some(rest) = local.strip_prefix(crate::visio::PATH) {
         let rest = rest.to_string();
-        return crate::visio::page::handle(state, req, &rest).await;
+        return crate::visio::page::handle(state, req, &rest, None).await;
     }
     // The account page: its own sessions (crate::web::account).
     if local == crate::web::account::PATH || local.starts_with("/account/") {

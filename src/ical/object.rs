@@ -356,6 +356,18 @@ fn build(text: String) -> Result<CalendarObject, ObjectError> {
         Err(Entry::VCard(_)) => return Err(data("a vCard, not an iCalendar object")),
         Err(_) => return Err(data("not an iCalendar object")),
     };
+    structure(text, ical)
+}
+
+/// An object already parsed (and validated when it was stored or
+/// received), as [`parse_stored`] would read it, without its text: for
+/// what reads only the components (e.g. [`crate::ical::recur::index_bounds`]).
+pub fn from_parsed(ical: ICalendar) -> Result<CalendarObject, ObjectError> {
+    structure(String::new(), ical)
+}
+
+/// The type, UID and components of a parsed object.
+fn structure(text: String, ical: ICalendar) -> Result<CalendarObject, ObjectError> {
     let root = match ical.components.first() {
         Some(root) if root.component_type == ICalendarComponentType::VCalendar => root,
         _ => return Err(data("not a VCALENDAR object")),

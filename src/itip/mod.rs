@@ -47,6 +47,13 @@ pub use organizer::{
 pub use parties::{parties, set_organizer_address, Parties};
 pub use role::{role, Role};
 
+/// RFC 6638 §7.1: whether the server schedules for `entry`, an ORGANIZER
+/// or ATTENDEE property (SCHEDULE-AGENT absent or SERVER; CLIENT and NONE
+/// leave it to the client, or to nobody).
+pub fn scheduled_by_server(entry: &calcard::icalendar::ICalendarEntry) -> bool {
+    model::agent(entry) == model::Agent::Server
+}
+
 /// An iTIP method (RFC 5546 §1.4, §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {

@@ -676,7 +676,10 @@ async fn apply_reply_to(
             let parties = itip::parties(&updated);
             if let Some(replying) = itip::parties(reply).attendees.first() {
                 if parties.attendees.len() <= REPLY_UPDATES_MAX_ATTENDEES {
-                    let updates = itip::reply_updates(copy, &updated, replying, &me, chrono::Utc::now()).unwrap_or_default();
+                    let mut updates = itip::reply_updates(copy, &updated, replying, &me, chrono::Utc::now()).unwrap_or_default();
+                    // Built from the organizer's copy: the visio links as
+                    // attendees get them.
+                    crate::visio::invitation::attendee_links_in(state, organizer.id, uid, &mut updates).await?;
                     follow_up.extend(plan_for(state, Some(organizer), &updates, Some((organizer.id, uid)), false).await?.jobs);
                 }
             }
@@ -864,10 +867,16 @@ pub async fn post_message(
     if recipients.len() > crate::caldav::limits::MAX_ATTENDEES_PER_INSTANCE {
         return Err(DavError::forbidden_by(pre::MAX_ATTENDEES_PER_INSTANCE));
     }
-    let outgoing: Vec<Outgoing> = recipients
+    let mut outgoing: Vec<Outgoing> = recipients
         .iter()
         .map(|r| Outgoing { method, originator: originator.clone(), recipient: r.clone(), message: message.clone() })
         .collect();
+    if matches!(method, Method::Request | Method::Add | Method::Cancel | Method::DeclineCounter) {
+        // The organizer's client posts what it stores: the visio links as
+        // attendees get them.
+        let uid = parties.uid.clone().unwrap_or_default();
+        crate::visio::invitation::attendee_links_in(req.state, owner.id, &uid, &mut outgoing).await?;
+    }
     let Plan { jobs, statuses } = plan(req.state, Some(owner), &outgoing, None).await?;
     if !jobs.is_empty() {
         let batch = WriteBatch { writes: Vec::new(), complete_jobs: Vec::new(), enqueue: jobs.clone() };

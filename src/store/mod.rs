@@ -81,7 +81,7 @@ pub use principals::{
 pub use properties::{DeadProperty, PropertyStore, PropertyTarget, PropertyUpdate};
 pub use throttle::{LoginHistory, ThrottleStore};
 pub use tokens::{ReplyTokenRecord, ReplyTokenStore};
-pub use visio::{NewRoom, PolicyScope, Room, RoomDetails, RoomRole, VisioPolicies, VisioPolicy, VisioStore};
+pub use visio::{NewRoom, PolicyScope, Room, RoomDetails, RoomRole, VisioPolicies, VisioPolicy, VisioStore, VOICE_BRIDGES};
 
 /// The sub-traits of [`Store`], whose methods a [`SharedStore`] can be
 /// called with once they are in scope: `use crate::store::prelude::*;`.

@@ -59,7 +59,8 @@ pub struct VisioPolicies {
     pub academie: Option<VisioPolicy>,
 }
 
-/// What the join page shows of the event (updated at each save).
+/// What the latest save of the event says of its room (updated at each
+/// save): what the join page shows, and how its meetings are created.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RoomDetails {
     pub title: String,
@@ -69,10 +70,18 @@ pub struct RoomDetails {
     pub time_zone: Option<String>,
     /// The organizer's name as shown.
     pub organizer: String,
+    /// The end of the event's last instance (ms); None: unbounded or not
+    /// known. A room whose event is over gives its voice bridge back.
+    pub ends_at: Option<Millis>,
+    /// The organizer asked for recording (`crate::visio::event::asks_recording`):
+    /// BBB `create` gets `record=true`.
+    pub record: bool,
 }
 
-/// A room to create, unless the event has one.
-#[derive(Debug, Clone)]
+/// What a room is created with and keeps for its whole life: its event
+/// (organizer and UID), the two join tokens, the fixed BBB meeting ID and
+/// passwords of its meetings.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRoom {
     pub owner: PrincipalId,
     pub uid: String,
@@ -83,20 +92,23 @@ pub struct NewRoom {
     pub moderator_pw: String,
 }
 
-/// A stored room.
+/// A stored room: what it was created with, what the latest save said,
+/// its voice bridge, and whether its event was cancelled or deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
     pub id: i64,
-    pub owner: PrincipalId,
-    pub uid: String,
-    pub meeting_id: String,
-    pub attendee_token: [u8; 16],
-    pub moderator_token: [u8; 16],
-    pub attendee_pw: String,
-    pub moderator_pw: String,
+    pub fixed: NewRoom,
     pub details: RoomDetails,
+    /// The 5-digit conference number phone participants enter (BBB
+    /// `voiceBridge`), when the server has a dial-in number.
+    pub voice_bridge: Option<u32>,
     pub closed: bool,
 }
+
+/// The voice bridges of rooms: 5 digits, as BBB's default FreeSWITCH
+/// dial plan expects (no leading zero, which some phones' keypads and
+/// spreadsheets drop).
+pub const VOICE_BRIDGES: std::ops::RangeInclusive<u32> = 10_000..=99_999;
 
 /// Which of a room's tokens a link carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +131,12 @@ pub trait VisioStore: Send + Sync {
     /// Close the room of `owner`'s event `uid` (its event was cancelled or
     /// deleted); the room, if there is one.
     async fn close_room(&self, owner: PrincipalId, uid: &str) -> StoreResult<Option<Room>>;
+    /// The voice bridge of room `room`: the one it has, else the first of
+    /// `candidates` no other room holds. A code held by a closed room, or
+    /// by one whose event ended before `ended_before`, is taken from it.
+    /// Unique among rooms whatever concurrent callers do; None when every
+    /// candidate is held (or there is no such room).
+    async fn assign_voice_bridge(&self, room: i64, candidates: &[u32], ended_before: Millis) -> StoreResult<Option<u32>>;
     /// Set (Some) or remove (None) the policy of `scope`. An unknown
     /// académie is `NotFound`.
     async fn set_visio_policy(&self, scope: &PolicyScope, policy: Option<VisioPolicy>) -> StoreResult<()>;

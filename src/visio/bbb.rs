@@ -100,6 +100,8 @@ pub enum MessageKey {
     ChecksumError,
     /// No such meeting (not created, or ended).
     NotFound,
+    /// `create` with a `voiceBridge` another running meeting has.
+    NonUniqueVoiceBridge,
     Other(String),
 }
 
@@ -109,6 +111,7 @@ impl MessageKey {
             "idNotUnique" => MessageKey::IdNotUnique,
             "checksumError" => MessageKey::ChecksumError,
             "notFound" | "invalidMeetingIdentifier" => MessageKey::NotFound,
+            "nonUniqueVoiceBridge" => MessageKey::NonUniqueVoiceBridge,
             other => MessageKey::Other(other.to_string()),
         }
     }
@@ -156,9 +159,25 @@ pub struct CreateMeeting<'a> {
     pub name: &'a str,
     pub attendee_pw: &'a str,
     pub moderator_pw: &'a str,
+    /// `record=true` and `allowStartStopRecording=true`: the moderator
+    /// may record (never from the start, `autoStartRecording=false`).
     pub record: bool,
+    /// The room's 5-digit conference number (`voiceBridge`), and the
+    /// dial-in number (`dialNumber`) shown in the meeting.
+    pub voice_bridge: Option<u32>,
+    pub dial_number: Option<&'a str>,
     pub welcome: Option<&'a str>,
     pub logout_url: Option<&'a str>,
+}
+
+/// What `create` tells of the meeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// The voice bridge the meeting has (not ours when a load balancer
+    /// replaced it: Scalelite without `USE_EXTERNAL_VOICE_BRIDGE`).
+    pub voice_bridge: Option<String>,
+    /// SUCCESS with `duplicateWarning`: the meeting was running already.
+    pub existed: bool,
 }
 
 /// What `getMeetingInfo` tells.
@@ -224,9 +243,8 @@ impl BbbClient {
         )
     }
 
-    /// `create`, idempotent for a room: SUCCESS, also when the meeting
-    /// already runs with the same passwords (`duplicateWarning`).
-    pub async fn create(&self, m: &CreateMeeting<'_>) -> Result<(), BbbError> {
+    /// The parameters of `create`, in the order sent.
+    pub fn create_params<'a>(m: &CreateMeeting<'a>, voice_bridge: &'a str) -> Vec<(&'static str, &'a str)> {
         let record = if m.record { "true" } else { "false" };
         let mut params = vec![
             ("meetingID", m.meeting_id),
@@ -237,13 +255,30 @@ impl BbbClient {
             ("autoStartRecording", "false"),
             ("allowStartStopRecording", record),
         ];
+        if m.voice_bridge.is_some() {
+            params.push(("voiceBridge", voice_bridge));
+        }
+        if let Some(d) = m.dial_number {
+            params.push(("dialNumber", d));
+        }
         if let Some(w) = m.welcome {
             params.push(("welcome", w));
         }
         if let Some(u) = m.logout_url {
             params.push(("logoutURL", u));
         }
-        self.call("create", &params).await.map(|_| ())
+        params
+    }
+
+    /// `create`, idempotent for a room: SUCCESS, also when the meeting
+    /// already runs with the same passwords (`duplicateWarning`).
+    pub async fn create(&self, m: &CreateMeeting<'_>) -> Result<Created, BbbError> {
+        let voice_bridge = m.voice_bridge.map(|v| v.to_string()).unwrap_or_default();
+        let answer = self.call("create", &Self::create_params(m, &voice_bridge)).await?;
+        Ok(Created {
+            voice_bridge: answer.get("voiceBridge").cloned(),
+            existed: answer.get("messageKey").is_some_and(|k| k == "duplicateWarning"),
+        })
     }
 
     /// `isMeetingRunning`: whether someone is in the meeting.
@@ -277,7 +312,8 @@ impl BbbClient {
         }
     }
 
-    /// One signed call; the children of `<response>` when SUCCESS.
+    /// One signed call (bounded by the client's timeout, from connecting
+    /// to the last byte); the children of `<response>` when SUCCESS.
     async fn call(&self, call: &str, params: &[(&str, &str)]) -> Result<HashMap<String, String>, BbbError> {
         let answer = self.call_once(call, params).await;
         // "No such meeting" is an answer `getMeetingInfo` and `end`
@@ -295,47 +331,73 @@ impl BbbClient {
         let body = tokio::time::timeout(self.timeout, get(&url))
             .await
             .map_err(|_| BbbError::Unreachable(format!("no answer within {} s", self.timeout.as_secs_f32())))??;
-        let answer = parse_answer(&body)?;
-        match answer.get("returncode").map(String::as_str) {
-            Some("SUCCESS") => Ok(answer),
-            Some("FAILED") => Err(BbbError::Failed {
-                key: MessageKey::parse(answer.get("messageKey").map(String::as_str).unwrap_or("")),
-                message: answer.get("message").cloned().unwrap_or_default(),
-            }),
-            _ => Err(BbbError::Malformed("no returncode".into())),
-        }
+        answer(&body)
+    }
+}
+
+/// A BBB answer read: the children of `<response>` when `returncode` is
+/// SUCCESS, a typed error when FAILED (`messageKey`), malformed otherwise.
+pub fn answer(xml: &str) -> Result<HashMap<String, String>, BbbError> {
+    let answer = parse_answer(xml)?;
+    match answer.get("returncode").map(|r| r.trim()) {
+        Some("SUCCESS") => Ok(answer),
+        Some("FAILED") => Err(BbbError::Failed {
+            key: MessageKey::parse(answer.get("messageKey").map(|k| k.trim()).unwrap_or("")),
+            message: answer.get("message").cloned().unwrap_or_default(),
+        }),
+        _ => Err(BbbError::Malformed("no returncode".into())),
     }
 }
 
 /// The text of each child element of the root (`<response>`), first
-/// occurrence of each name.
+/// occurrence of each name (text trimmed, CDATA as is); nested elements
+/// (getMeetingInfo's attendees) are skipped. No DOCTYPE (so no entity
+/// of BBB's making), no text outside the root's children.
 pub fn parse_answer(xml: &str) -> Result<HashMap<String, String>, BbbError> {
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut depth = 0usize;
+    // The child being read, unless an earlier one had its name.
     let mut current: Option<String> = None;
-    let mut out = HashMap::new();
+    let mut out: HashMap<String, String> = HashMap::new();
     let mut root_seen = false;
     loop {
-        match reader.read_event() {
+        let event = reader.read_event();
+        if let Ok(Event::Start(e) | Event::Empty(e)) = &event {
+            check_name(e.name().as_ref())?;
+        }
+        match event {
             Ok(Event::Start(e)) => {
                 depth += 1;
                 if depth == 1 {
+                    if root_seen {
+                        return Err(BbbError::Malformed("more than one root element".into()));
+                    }
                     root_seen = true;
                 } else if depth == 2 {
-                    current = Some(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+                    let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                    current = (!out.contains_key(&name)).then(|| {
+                        out.insert(name.clone(), String::new());
+                        name
+                    });
                 }
             }
             Ok(Event::Empty(e)) if depth == 1 => {
-                out.entry(String::from_utf8_lossy(e.local_name().as_ref()).into_owned()).or_insert_with(String::new);
+                out.entry(String::from_utf8_lossy(e.local_name().as_ref()).into_owned()).or_default();
+            }
+            Ok(Event::Empty(_)) if depth == 0 => {
+                if root_seen {
+                    return Err(BbbError::Malformed("more than one root element".into()));
+                }
+                root_seen = true;
             }
             Ok(Event::Text(t)) if depth == 2 => {
                 if let (Some(name), Ok(text)) = (&current, t.unescape()) {
-                    out.entry(name.clone()).or_insert_with(String::new).push_str(text.trim());
+                    out.entry(name.clone()).or_default().push_str(text.trim());
                 }
             }
             Ok(Event::CData(t)) if depth == 2 => {
                 if let Some(name) = &current {
-                    out.entry(name.clone()).or_insert_with(String::new).push_str(&String::from_utf8_lossy(&t));
+                    out.entry(name.clone()).or_default().push_str(&String::from_utf8_lossy(&t));
                 }
             }
             Ok(Event::End(_)) => {
@@ -356,6 +418,32 @@ pub fn parse_answer(xml: &str) -> Result<HashMap<String, String>, BbbError> {
     Ok(out)
 }
 
+/// An element name as Namespaces in XML 1.0 §3 allows it (an NCName, or
+/// two joined by one colon): quick-xml takes anything up to a space, `/`
+/// or `>` as a name, and `<a"b<c>` is no answer of BBB's.
+fn check_name(name: &[u8]) -> Result<(), BbbError> {
+    let name = std::str::from_utf8(name).map_err(|_| BbbError::Malformed("an element name is not UTF-8".into()))?;
+    let ok = match name.split_once(':') {
+        Some((prefix, local)) => crate::xml::is_ncname(prefix) && crate::xml::is_ncname(local),
+        None => crate::xml::is_ncname(name),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(BbbError::Malformed(format!("{name:?} is not an element name")))
+    }
+}
+
+/// The request target of `url`: its path as parsed, and its query
+/// exactly as written (the signed bytes, never re-encoded: BBB checks the
+/// checksum over the raw query it receives).
+fn request_target(url: &str, parsed: &url::Url) -> String {
+    match url.split_once('?') {
+        Some((_, query)) => format!("{}?{query}", parsed.path()),
+        None => parsed.path().to_string(),
+    }
+}
+
 /// One HTTP/1.1 GET on its own connection (`http` or `https` with the
 /// system's roots); the body of a 200.
 async fn get(url: &str) -> Result<String, BbbError> {
@@ -365,10 +453,7 @@ async fn get(url: &str) -> Result<String, BbbError> {
     let tcp = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
         .await
         .map_err(|e| BbbError::Unreachable(e.to_string()))?;
-    let target = match parsed.query() {
-        Some(q) => format!("{}?{q}", parsed.path()),
-        None => parsed.path().to_string(),
-    };
+    let target = request_target(url, &parsed);
     let authority = match parsed.port() {
         Some(p) => format!("{host}:{p}"),
         None => host.clone(),
@@ -450,6 +535,47 @@ mod tests {
         assert_eq!("SHA-512".parse::<ChecksumAlgorithm>(), Ok(ChecksumAlgorithm::Sha512));
     }
 
+    /// Names with the characters that form encoding, URL parsing and
+    /// checksums disagree on: the query sent is the query signed.
+    #[test]
+    fn the_request_sends_the_signed_bytes() {
+        let c = BbbClient::new("https://visio.example.fr/bigbluebutton/", SecretString::new("s"), ChecksumAlgorithm::Sha256, Duration::from_secs(1));
+        for name in ["Réunion & co <b> 'x' \"y\" #1 +/?=%20~*", "a\u{202e}b\u{1F600}", "x;y,z|[]{}^`\\"] {
+            let url = c.join_url("m-1", name, JoinRole::Viewer, "pw");
+            let target = request_target(&url, &url::Url::parse(&url).unwrap());
+            let (path, query) = target.split_once('?').unwrap();
+            assert_eq!(path, "/bigbluebutton/api/join");
+            let (signed, sum) = query.rsplit_once("&checksum=").unwrap();
+            assert_eq!(sum, checksum(ChecksumAlgorithm::Sha256, "join", signed, "s"), "{name}");
+            let got: HashMap<String, String> = url::form_urlencoded::parse(signed.as_bytes()).into_owned().collect();
+            assert_eq!(got["fullName"], name);
+            assert!(signed.bytes().all(|b| b.is_ascii_alphanumeric() || b"%+-._*&=".contains(&b)), "{signed}");
+        }
+    }
+
+    #[test]
+    fn create_sends_recording_and_dial_in() {
+        let m = CreateMeeting {
+            meeting_id: "m",
+            name: "n",
+            attendee_pw: "ap",
+            moderator_pw: "mp",
+            record: true,
+            voice_bridge: Some(12345),
+            dial_number: Some("+33 1 23 45 67 89"),
+            welcome: None,
+            logout_url: None,
+        };
+        let params = BbbClient::create_params(&m, "12345");
+        for p in [("record", "true"), ("allowStartStopRecording", "true"), ("autoStartRecording", "false"), ("voiceBridge", "12345"), ("dialNumber", "+33 1 23 45 67 89")] {
+            assert!(params.contains(&p), "{p:?} in {params:?}");
+        }
+        let plain = CreateMeeting { record: false, voice_bridge: None, dial_number: None, ..m };
+        let params = BbbClient::create_params(&plain, "");
+        assert!(params.contains(&("record", "false")) && params.contains(&("allowStartStopRecording", "false")));
+        assert!(!params.iter().any(|(k, _)| *k == "voiceBridge" || *k == "dialNumber"), "{params:?}");
+    }
+
     #[test]
     fn the_query_is_signed_as_sent() {
         let c = BbbClient::new("https://visio.example.fr/bigbluebutton/", SecretString::new("s3cret"), ChecksumAlgorithm::Sha256, Duration::from_secs(1));
@@ -484,8 +610,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!(info.get("participantCount").map(String::as_str), Some("1"));
-        assert!(info.get("role").is_none());
+        assert!(!info.contains_key("role"));
         assert!(matches!(parse_answer("not xml at all"), Err(BbbError::Malformed(_))));
         assert!(matches!(parse_answer("<!DOCTYPE x><response/>"), Err(BbbError::Malformed(_))));
+        // The first of two elements of one name, not both run together.
+        let twice = answer("<response><returncode>SUCCESS</returncode><returncode>FAILED</returncode></response>").unwrap();
+        assert_eq!(twice["returncode"], "SUCCESS");
+        assert!(matches!(parse_answer("<response/><response/>"), Err(BbbError::Malformed(_))));
+        // Found by the bbb_answer fuzz target: quick-xml reads
+        // `<rxmlns:a="urn:x"D</returnc</message>` as a start tag named so;
+        // read, it came back under another name when written again.
+        let fuzzed = "<respo1nse>\n<rxmlns:a=\"urn:x\"D</returnc</message>ageKey>idNotUnique<idN&lt;iquexessage\u{1a}\n</response>\n";
+        assert!(matches!(parse_answer(fuzzed), Err(BbbError::Malformed(_))));
+        assert!(matches!(parse_answer("<response><a:b:c>x</a:b:c></response>"), Err(BbbError::Malformed(_))));
+        assert_eq!(parse_answer("<response><bbb:running xmlns:bbb=\"urn:x\">true</bbb:running></response>").unwrap()["running"], "true");
+        assert!(matches!(
+            answer("<response><returncode>FAILED</returncode><messageKey>nonUniqueVoiceBridge</messageKey></response>"),
+            Err(BbbError::Failed { key: MessageKey::NonUniqueVoiceBridge, .. })
+        ));
+    }
+
+    /// The example answers of BBB's API reference (fixtures/bbb/, also the
+    /// fuzz target's seeds) read as BBB means them.
+    #[test]
+    fn published_answers() {
+        let read = |name: &str| std::fs::read_to_string(format!("{}/fixtures/bbb/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let created = answer(&read("create-duplicate-warning.xml")).unwrap();
+        assert_eq!((created["messageKey"].as_str(), created["voiceBridge"].as_str()), ("duplicateWarning", "70757"));
+        assert_eq!(answer(&read("is-meeting-running.xml")).unwrap()["running"], "true");
+        let info = answer(&read("get-meeting-info.xml")).unwrap();
+        assert_eq!((info["participantCount"].as_str(), info["moderatorCount"].as_str(), info["running"].as_str()), ("1", "1", "true"));
+        assert_eq!(info["meetingName"], "Anton G's Room");
+        assert!(!info.contains_key("fullName"), "an attendee's");
+        assert_eq!(answer(&read("end.xml")).unwrap()["messageKey"], "sentEndMeetingRequest");
+        for (file, key) in [("checksum-error.xml", MessageKey::ChecksumError), ("id-not-unique.xml", MessageKey::IdNotUnique), ("not-found.xml", MessageKey::NotFound)] {
+            match answer(&read(file)) {
+                Err(BbbError::Failed { key: k, .. }) => assert_eq!(k, key, "{file}"),
+                other => panic!("{file}: {other:?}"),
+            }
+        }
+        // The reference's own typo (a tag written `<\`voiceBridge\`>`):
+        // refused or read, never taken for the voiceBridge.
+        assert!(answer(&read("create-reference-typo.xml")).map(|a| !a.contains_key("voiceBridge")).unwrap_or(true));
     }
 }

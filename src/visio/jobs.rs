@@ -92,7 +92,7 @@ impl JobHandler for EndHandler {
         };
         // Whatever happened to the event since (`visio-close` may even run
         // after this job), the meeting of the event cancelled then is over.
-        match bbb.end(&room.meeting_id, &room.moderator_pw).await {
+        match bbb.end(&room.fixed.meeting_id, &room.fixed.moderator_pw).await {
             Ok(ended) => {
                 tracing::info!(ended, "visio meeting of a cancelled event ended");
                 JobOutcome::Done

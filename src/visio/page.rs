@@ -6,9 +6,12 @@
 //! - `POST` (the form): refused unless it comes from this page (a
 //!   cross-site post: `Sec-Fetch-Site`, `Origin`, and a token that must
 //!   match a `SameSite=Strict` cookie set by the GET); then an idempotent
-//!   BBB `create` (the room's fixed meetingID and passwords, no
-//!   recording) and a 303 to a freshly signed `join` URL, `role=MODERATOR`
-//!   for the moderator link, `VIEWER` for the attendee link. An attendee
+//!   BBB `create` (the room's fixed meetingID and passwords, its voice
+//!   bridge and the dial-in number, `record=true` only when the organizer
+//!   asked) and a 303 to a freshly signed `join` URL on the configured BBB
+//!   server (nothing of the request chooses where: no open redirect),
+//!   `role=MODERATOR` for the moderator link, `VIEWER` for the attendee
+//!   link, with the name typed. An attendee
 //!   who comes before a moderator has started the meeting gets a waiting
 //!   page, whose only script polls `GET /visio/TOKEN/status` (BBB's
 //!   `isMeetingRunning`) and joins by itself.
@@ -19,6 +22,17 @@
 //! Every text from the event is HTML-escaped; every page carries a strict
 //! Content-Security-Policy (no script but the nonce'd waiting poll), no
 //! referrer to other sites (the token is in the URL), and is never cached.
+//!
+//! The token (128 random bits) is looked up through the unique index of
+//! the token columns: the comparisons inside the index are not constant
+//! time, but what their timing could tell is where a guess falls among
+//! other uniformly random tokens, which brings a guesser no nearer to one
+//! (the reply addresses of emails are found the same way). The request
+//! log shows `/visio/…` without it (`http::service`).
+//!
+//! Whoever is logged in to the account page is offered their directory
+//! name ([`handle`]'s `directory_name`), still editable; the account page
+//! passes it once it has sessions.
 
 use chrono::{Datelike, TimeZone, Timelike};
 use http::{header, Method, Request, StatusCode};
@@ -146,7 +160,7 @@ pub fn french_date(starts_at: i64, zone: Option<&str>) -> Option<String> {
 }
 
 /// The meeting's description list.
-fn about(room: &Room, role: RoomRole) -> String {
+fn about(state: &AppState, room: &Room, role: RoomRole) -> String {
     let d = &room.details;
     let mut s = String::from("<dl>");
     let title = if d.title.trim().is_empty() { "Réunion" } else { d.title.as_str() };
@@ -156,6 +170,12 @@ fn about(room: &Room, role: RoomRole) -> String {
     }
     if !d.organizer.is_empty() {
         s.push_str(&format!("<dt>Organisée par</dt><dd>{}</dd>", escape(&d.organizer)));
+    }
+    if let (Some(number), Some(code)) = (state.config.bbb_dial_number.as_deref(), room.voice_bridge) {
+        s.push_str(&format!("<dt>Par téléphone</dt><dd>{}, code {code}</dd>", escape(number)));
+    }
+    if room.details.record {
+        s.push_str("<dt>Enregistrement</dt><dd id=\"record\">l'animateur peut enregistrer cette réunion</dd>");
     }
     if role == RoomRole::Moderator {
         s.push_str("<dt>Votre rôle</dt><dd>animateur (lien de l'organisateur)</dd>");
@@ -188,15 +208,19 @@ fn set_csrf_cookie(state: &AppState, r: &mut Response, value: &str) {
     set_header(r, header::SET_COOKIE, &cookie_header(&state.config.base_url, CSRF_COOKIE, value, &path, None));
 }
 
-/// Answer a request below `/visio/`.
-pub async fn handle(state: &AppState, req: Request<Incoming>, rest: &str) -> Response {
-    match serve(state, req, rest).await {
+/// Answer a request below `/visio/` (`rest`: what follows it).
+/// `directory_name`: the name of the agent logged in to the account page,
+/// if any (None until the account page has sessions), which prefills the
+/// form's name field (still editable: the name joined with is the one
+/// posted).
+pub async fn handle(state: &AppState, req: Request<Incoming>, rest: &str, directory_name: Option<&str>) -> Response {
+    match serve(state, req, rest, directory_name).await {
         Ok(r) => r,
         Err(f) => f.into_response(state),
     }
 }
 
-async fn serve(state: &AppState, req: Request<Incoming>, rest: &str) -> Result<Response, Failure> {
+async fn serve(state: &AppState, req: Request<Incoming>, rest: &str, directory_name: Option<&str>) -> Result<Response, Failure> {
     let (token_text, status) = match rest.strip_suffix("/status") {
         Some(t) => (t, true),
         None => (rest, false),
@@ -210,16 +234,18 @@ async fn serve(state: &AppState, req: Request<Incoming>, rest: &str) -> Result<R
     let method = req.method().clone();
     match (method, status) {
         (Method::GET | Method::HEAD, true) => running(bbb, &room).await,
-        (Method::GET | Method::HEAD, false) => Ok(show(state, &room, role, token_text)),
+        (Method::GET | Method::HEAD, false) => Ok(show(state, &room, role, token_text, directory_name)),
         (Method::POST, false) => join(state, bbb, req, &room, role, token_text).await,
         _ => Err(Failure::MethodNotAllowed),
     }
 }
 
-/// GET: the page with its form, and a fresh anti-forgery cookie.
-fn show(state: &AppState, room: &Room, role: RoomRole, token: &str) -> Response {
+/// GET: the page with its form (the name prefilled with the directory's
+/// when known), and a fresh anti-forgery cookie.
+fn show(state: &AppState, room: &Room, role: RoomRole, token: &str, directory_name: Option<&str>) -> Response {
     let csrf = random_hex();
-    let body = format!("{}{}", about(room, role), form(&token_path(state, token), &csrf, "", None, "Rejoindre la réunion"));
+    let name = directory_name.and_then(clean_name).unwrap_or_default();
+    let body = format!("{}{}", about(state, room, role), form(&token_path(state, token), &csrf, &name, None, "Rejoindre la réunion"));
     let mut r = page(state, StatusCode::OK, "Rejoindre la visio", &body, None);
     set_csrf_cookie(state, &mut r, &csrf);
     r
@@ -227,7 +253,7 @@ fn show(state: &AppState, room: &Room, role: RoomRole, token: &str) -> Response 
 
 /// The waiting page's poll: `{"running":true|false}`.
 async fn running(bbb: &BbbClient, room: &Room) -> Result<Response, Failure> {
-    let running = bbb.is_meeting_running(&room.meeting_id).await.map_err(|e| {
+    let running = bbb.is_meeting_running(&room.fixed.meeting_id).await.map_err(|e| {
         tracing::warn!(error = %e, "visio server unavailable (isMeetingRunning)");
         Failure::Unavailable
     })?;
@@ -247,10 +273,52 @@ async fn read_form(state: &AppState, body: Incoming) -> Result<Form, Failure> {
     form::read_form(body, MAX_FORM_BYTES, state.config.header_timeout).await.map_err(|_| Failure::BadRequest)
 }
 
-/// A name to show in the meeting: trimmed, without control characters.
+/// The bidirectional controls (Unicode's Cf characters that reorder
+/// text): a name with them could show as another's in the meeting.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A name to show in the meeting: trimmed, without control characters
+/// or bidirectional controls, at most [`MAX_NAME`] characters.
 fn clean_name(name: &str) -> Option<String> {
-    let n: String = name.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_string();
+    let n: String = name.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).collect::<String>().trim().to_string();
     (!n.is_empty() && n.chars().count() <= MAX_NAME).then_some(n)
+}
+
+/// The idempotent `create` of `room`'s meeting. A voice bridge another
+/// running meeting of the BBB server holds (one that is not ours) makes
+/// BBB refuse it (`nonUniqueVoiceBridge`): then the meeting is created
+/// without (BBB draws one; the invitation's code does not reach it this
+/// time), rather than not at all.
+async fn create_meeting(state: &AppState, bbb: &BbbClient, room: &Room) -> Result<(), super::bbb::BbbError> {
+    let title = if room.details.title.trim().is_empty() { "Réunion" } else { room.details.title.as_str() };
+    let dial_number = state.config.bbb_dial_number.as_deref().filter(|_| room.voice_bridge.is_some());
+    let mut create = CreateMeeting {
+        meeting_id: &room.fixed.meeting_id,
+        name: title,
+        attendee_pw: &room.fixed.attendee_pw,
+        moderator_pw: &room.fixed.moderator_pw,
+        record: room.details.record,
+        voice_bridge: room.voice_bridge.filter(|_| dial_number.is_some()),
+        dial_number,
+        welcome: None,
+        logout_url: None,
+    };
+    let created = match bbb.create(&create).await {
+        Err(super::bbb::BbbError::Failed { key: super::bbb::MessageKey::NonUniqueVoiceBridge, .. }) => {
+            tracing::warn!(room = room.id, "the room's voice bridge is held by another meeting of the BBB server: created without it");
+            create.voice_bridge = None;
+            bbb.create(&create).await?
+        }
+        other => other?,
+    };
+    if let (Some(ours), Some(theirs)) = (create.voice_bridge, created.voice_bridge.as_deref()) {
+        if theirs.trim() != ours.to_string() {
+            tracing::warn!(room = room.id, "the BBB server replaced the room's voice bridge (Scalelite: set USE_EXTERNAL_VOICE_BRIDGE=true and VOICE_BRIDGE_LEN=5)");
+        }
+    }
+    Ok(())
 }
 
 /// POST: create the meeting if needed, then join or wait.
@@ -265,35 +333,25 @@ async fn join(state: &AppState, bbb: &BbbClient, req: Request<Incoming>, room: &
     let Some(name) = field("name").and_then(clean_name) else {
         let body = format!(
             "{}{}",
-            about(room, role),
+            about(state, room, role),
             form(&token_path(state, token), csrf, field("name").unwrap_or(""), Some("Indiquez votre nom (100 caractères au plus)."), "Rejoindre la réunion")
         );
         return Ok(page(state, StatusCode::BAD_REQUEST, "Rejoindre la visio", &body, None));
-    };
-    let title = if room.details.title.trim().is_empty() { "Réunion" } else { room.details.title.as_str() };
-    let create = CreateMeeting {
-        meeting_id: &room.meeting_id,
-        name: title,
-        attendee_pw: &room.attendee_pw,
-        moderator_pw: &room.moderator_pw,
-        record: false,
-        welcome: None,
-        logout_url: None,
     };
     let unavailable = |call: &str, e: super::bbb::BbbError| {
         tracing::warn!(error = %e, call, "visio server unavailable");
         Failure::Unavailable
     };
-    bbb.create(&create).await.map_err(|e| unavailable("create", e))?;
+    create_meeting(state, bbb, room).await.map_err(|e| unavailable("create", e))?;
     let (bbb_role, password) = match role {
-        RoomRole::Moderator => (JoinRole::Moderator, &room.moderator_pw),
-        RoomRole::Attendee => (JoinRole::Viewer, &room.attendee_pw),
+        RoomRole::Moderator => (JoinRole::Moderator, &room.fixed.moderator_pw),
+        RoomRole::Attendee => (JoinRole::Viewer, &room.fixed.attendee_pw),
     };
-    if bbb_role == JoinRole::Viewer && !bbb.is_meeting_running(&room.meeting_id).await.map_err(|e| unavailable("isMeetingRunning", e))? {
+    if bbb_role == JoinRole::Viewer && !bbb.is_meeting_running(&room.fixed.meeting_id).await.map_err(|e| unavailable("isMeetingRunning", e))? {
         return Ok(waiting(state, room, role, token, csrf, &name));
     }
     let mut r = with_body(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", "");
-    set_header(&mut r, header::LOCATION, &bbb.join_url(&room.meeting_id, &name, bbb_role, password));
+    set_header(&mut r, header::LOCATION, &bbb.join_url(&room.fixed.meeting_id, &name, bbb_role, password));
     set_header(&mut r, header::CACHE_CONTROL, "no-store");
     set_header(&mut r, header::REFERRER_POLICY, "no-referrer");
     Ok(r)
@@ -304,7 +362,7 @@ async fn join(state: &AppState, bbb: &BbbClient, req: Request<Incoming>, room: &
 fn waiting(state: &AppState, room: &Room, role: RoomRole, token: &str, csrf: &str, name: &str) -> Response {
     let body = format!(
         "{}<p id=\"waiting\" role=\"status\">La réunion n'a pas encore commencé : cette page vous fera entrer dès que l'organisateur l'aura ouverte.</p>{}",
-        about(room, role),
+        about(state, room, role),
         form(&token_path(state, token), csrf, name, None, "Réessayer")
     );
     let status = serde_json::to_string(&format!("{}/status", token_path(state, token))).unwrap_or_default();
@@ -329,5 +387,8 @@ mod tests {
         assert_eq!(clean_name("  Élise\u{7}  "), Some("Élise".into()));
         assert_eq!(clean_name("   "), None);
         assert_eq!(clean_name(&"x".repeat(101)), None);
+        assert_eq!(clean_name(&"é".repeat(100)).map(|n| n.chars().count()), Some(100), "characters, not bytes");
+        assert_eq!(clean_name("Alice\u{202E}nimda\u{2066}"), Some("Alicenimda".into()), "no bidirectional controls");
+        assert_eq!(origin_of("https://visio.example.fr/bigbluebutton/").as_deref(), Some("https://visio.example.fr"));
     }
 }

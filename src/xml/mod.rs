@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 mod reader;
 mod writer;
 
-pub use reader::{parse, XmlError, XmlLimits};
+pub use reader::{is_ncname, parse, XmlError, XmlLimits};
 pub use writer::{escape_text, OutContent, OutElement, XmlWriter, FIXED_PREFIXES};
 
 pub const NS_DAV: &str = "DAV:";

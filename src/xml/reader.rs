@@ -248,6 +248,11 @@ fn namespace_of(resolved: ResolveResult<'_>, prefix: Option<Vec<u8>>) -> Result<
     }
 }
 
+/// Whether `name` is an NCName (see [`ncname`]).
+pub fn is_ncname(name: &str) -> bool {
+    ncname(name.as_bytes()).is_ok()
+}
+
 /// A local name: an NCName (Namespaces in XML 1.0 §3, XML 1.0 §2.3
 /// `Name` without colons). quick-xml takes anything up to a space, `/` or
 /// `>` as a name; an empty or odd one would be written back into dead

@@ -839,7 +839,7 @@ both_stores!(
 
 // ------------------------------------------------------------ email (iMIP)
 
-mod email {
+pub mod email {
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -875,7 +875,7 @@ mod email {
 
     /// One LMTP transaction: the reply code for RCPT, then for the data
     /// (None when RCPT was refused).
-    async fn lmtp(addr: std::net::SocketAddr, from: &str, rcpt: &str, message: &str) -> (u16, Option<u16>) {
+    pub async fn lmtp(addr: std::net::SocketAddr, from: &str, rcpt: &str, message: &str) -> (u16, Option<u16>) {
         let mut c = Client::ready(addr).await;
         assert_eq!(c.cmd(&format!("MAIL FROM:<{from}>")).await.code, 250);
         let rcpt_code = c.cmd(&format!("RCPT TO:<{rcpt}>")).await.code;
@@ -888,7 +888,7 @@ mod email {
         (rcpt_code, Some(done))
     }
 
-    fn email(from: &str, to: &str, method: &str, calendar: &str) -> String {
+    pub fn email(from: &str, to: &str, method: &str, calendar: &str) -> String {
         format!(
             "From: {from}\r\nTo: {to}\r\nSubject: =?utf-8?q?R=C3=A9ponse?=\r\nMessage-ID: <{}@example.com>\r\nMIME-Version: 1.0\r\n\
 Content-Type: text/calendar; method={method}; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{calendar}",
@@ -896,7 +896,7 @@ Content-Type: text/calendar; method={method}; charset=UTF-8\r\nContent-Transfer-
         )
     }
 
-    fn reply(uid: &str, organizer: &str, attendee: &str, partstat: &str) -> String {
+    pub fn reply(uid: &str, organizer: &str, attendee: &str, partstat: &str) -> String {
         format!(
             "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Outlook//EN\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n\
 DTSTAMP:20260105T000000Z\r\nDTSTART:20270115T100000Z\r\nDTEND:20270115T110000Z\r\nSEQUENCE:0\r\nORGANIZER:{organizer}\r\n\
@@ -905,7 +905,7 @@ ATTENDEE;PARTSTAT={partstat}:{attendee}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     }
 
     /// The reply address an invitation names (its Reply-To).
-    fn reply_address(message: &str) -> String {
+    pub fn reply_address(message: &str) -> String {
         let header = message.lines().find(|l| l.to_ascii_lowercase().starts_with("reply-to:")).expect("a Reply-To");
         let start = header.find("reply+").expect("a reply address");
         header[start..].trim_end_matches(['>', '\r', ' ']).to_string()

@@ -565,6 +565,9 @@ macro_rules! sql_store {
                 async fn close_room(&self, owner: PrincipalId, uid: &str) -> StoreResult<Option<Room>> {
                     visio::close_room(self, owner, uid).await
                 }
+                async fn assign_voice_bridge(&self, room: i64, candidates: &[u32], ended_before: Millis) -> StoreResult<Option<u32>> {
+                    visio::assign_voice_bridge(self, room, candidates, ended_before).await
+                }
                 async fn set_visio_policy(&self, scope: &PolicyScope, policy: Option<VisioPolicy>) -> StoreResult<()> {
                     visio::set_visio_policy(self, scope, policy).await
                 }

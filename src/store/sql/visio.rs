@@ -1,6 +1,7 @@
 //! Visio rooms and policies (`store::visio`): one row per (owner, uid) in
-//! `visio_rooms`, found by either token through its unique index; policies
-//! in `visio_account_policies` and `visio_academie_policies`.
+//! `visio_rooms`, found by either token through its unique index, voice
+//! bridges unique through theirs; policies in `visio_account_policies`
+//! and `visio_academie_policies`.
 //!
 //! Expanded by [`sql_store!`](super::sql_store) into the per-database module
 //! of the same name (see the [module documentation](super)).
@@ -11,9 +12,26 @@ macro_rules! body {
         use super::*;
 
         const ROOM_COLUMNS: &str = "id, owner_id, uid, meeting_id, attendee_token, moderator_token, attendee_pw, moderator_pw, \
-                                    title, starts_at, time_zone, organizer, closed";
+                                    title, starts_at, time_zone, organizer, ends_at, record, voice_bridge, closed";
 
-        type RoomRow = (i64, i64, String, String, Vec<u8>, Vec<u8>, String, String, String, Option<i64>, Option<String>, String, bool);
+        type RoomRow = (
+            i64,
+            i64,
+            String,
+            String,
+            Vec<u8>,
+            Vec<u8>,
+            String,
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+            String,
+            Option<i64>,
+            bool,
+            Option<i32>,
+            bool,
+        );
 
         fn token(bytes: Vec<u8>) -> StoreResult<[u8; 16]> {
             bytes.try_into().map_err(|_| StoreError::Invalid("a stored visio token is not 16 bytes".into()))
@@ -22,15 +40,18 @@ macro_rules! body {
         fn room(r: RoomRow) -> StoreResult<Room> {
             Ok(Room {
                 id: r.0,
-                owner: r.1,
-                uid: r.2,
-                meeting_id: r.3,
-                attendee_token: token(r.4)?,
-                moderator_token: token(r.5)?,
-                attendee_pw: r.6,
-                moderator_pw: r.7,
-                details: RoomDetails { title: r.8, starts_at: r.9, time_zone: r.10, organizer: r.11 },
-                closed: r.12,
+                fixed: NewRoom {
+                    owner: r.1,
+                    uid: r.2,
+                    meeting_id: r.3,
+                    attendee_token: token(r.4)?,
+                    moderator_token: token(r.5)?,
+                    attendee_pw: r.6,
+                    moderator_pw: r.7,
+                },
+                details: RoomDetails { title: r.8, starts_at: r.9, time_zone: r.10, organizer: r.11, ends_at: r.12, record: r.13 },
+                voice_bridge: r.14.and_then(|v| u32::try_from(v).ok()),
+                closed: r.15,
             })
         }
 
@@ -40,13 +61,15 @@ macro_rules! body {
 
         pub(super) async fn room_for_event(store: &Backend, fresh: NewRoom, details: &RoomDetails) -> StoreResult<Room> {
             // One statement: insert, or keep the stored room (its tokens,
-            // meeting ID, passwords) and refresh its details; either way
-            // the stored row is returned.
+            // meeting ID, passwords, voice bridge) and refresh its details;
+            // either way the stored row is returned.
             let row: RoomRow = sqlx::query_as(&format!(
                 "INSERT INTO visio_rooms (owner_id, uid, meeting_id, attendee_token, moderator_token, attendee_pw, moderator_pw, \
-                 title, starts_at, time_zone, organizer, closed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, FALSE) \
+                 title, starts_at, time_zone, organizer, ends_at, record, closed) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, FALSE) \
                  ON CONFLICT (owner_id, uid) DO UPDATE SET title = excluded.title, starts_at = excluded.starts_at, \
-                 time_zone = excluded.time_zone, organizer = excluded.organizer, closed = FALSE \
+                 time_zone = excluded.time_zone, organizer = excluded.organizer, ends_at = excluded.ends_at, \
+                 record = excluded.record, closed = FALSE \
                  RETURNING {ROOM_COLUMNS}"
             ))
             .bind(fresh.owner)
@@ -60,6 +83,8 @@ macro_rules! body {
             .bind(details.starts_at)
             .bind(&details.time_zone)
             .bind(&details.organizer)
+            .bind(details.ends_at)
+            .bind(details.record)
             .fetch_one(store.writer())
             .await?;
             room(row)
@@ -74,6 +99,8 @@ macro_rules! body {
             row.map(room).transpose()
         }
 
+        /// Found through the unique index of either token column (the
+        /// token is 128 random bits; see `crate::visio::page` on timing).
         pub(super) async fn room_by_token(store: &Backend, t: [u8; 16]) -> StoreResult<Option<(Room, RoomRole)>> {
             let row: Option<RoomRow> = sqlx::query_as(&format!(
                 "SELECT {ROOM_COLUMNS} FROM visio_rooms WHERE attendee_token = $1 OR moderator_token = $1"
@@ -82,7 +109,7 @@ macro_rules! body {
             .fetch_optional(store.reader())
             .await?;
             let Some(r) = row.map(room).transpose()? else { return Ok(None) };
-            let role = if r.moderator_token == t { RoomRole::Moderator } else { RoomRole::Attendee };
+            let role = if r.fixed.moderator_token == t { RoomRole::Moderator } else { RoomRole::Attendee };
             Ok(Some((r, role)))
         }
 
@@ -97,43 +124,75 @@ macro_rules! body {
             row.map(room).transpose()
         }
 
+        pub(super) async fn assign_voice_bridge(store: &Backend, id: i64, candidates: &[u32], ended_before: Millis) -> StoreResult<Option<u32>> {
+            let current: Option<(Option<i32>,)> =
+                sqlx::query_as("SELECT voice_bridge FROM visio_rooms WHERE id = $1").bind(id).fetch_optional(store.writer()).await?;
+            match current {
+                None => return Ok(None),
+                Some((Some(v),)) => return Ok(u32::try_from(v).ok()),
+                Some((None,)) => {}
+            }
+            for &code in candidates {
+                let Ok(code) = i32::try_from(code) else { continue };
+                // A closed room, or one whose event is over, gives the code
+                // back; a live holder keeps it (the unique index refuses
+                // the update below).
+                sqlx::query(
+                    "UPDATE visio_rooms SET voice_bridge = NULL WHERE voice_bridge = $1 AND id <> $2 \
+                     AND (closed OR (ends_at IS NOT NULL AND ends_at < $3))",
+                )
+                .bind(code)
+                .bind(id)
+                .bind(ended_before)
+                .execute(store.writer())
+                .await?;
+                let set = sqlx::query_as::<_, (Option<i32>,)>(
+                    "UPDATE visio_rooms SET voice_bridge = COALESCE(voice_bridge, $1) WHERE id = $2 RETURNING voice_bridge",
+                )
+                .bind(code)
+                .bind(id)
+                .fetch_optional(store.writer())
+                .await;
+                match set {
+                    Ok(Some((Some(v),))) => return Ok(u32::try_from(v).ok()),
+                    Ok(_) => return Ok(None),
+                    Err(e) => match map_unique(e) {
+                        StoreError::AlreadyExists => continue,
+                        other => return Err(other),
+                    },
+                }
+            }
+            Ok(None)
+        }
+
+        /// Set (`Some`) or remove (`None`) the policy of `key` in `table`
+        /// (`visio_account_policies` by `principal_id`,
+        /// `visio_academie_policies` by `academie_id`).
+        async fn upsert_policy(store: &Backend, table: &str, key: &str, id: i64, p: Option<VisioPolicy>) -> StoreResult<()> {
+            let query = match p {
+                Some(_) => format!(
+                    "INSERT INTO {table} ({key}, policy) VALUES ($1, $2) ON CONFLICT ({key}) DO UPDATE SET policy = excluded.policy"
+                ),
+                None => format!("DELETE FROM {table} WHERE {key} = $1"),
+            };
+            let mut q = sqlx::query(&query).bind(id);
+            if let Some(p) = p {
+                q = q.bind(p.as_str());
+            }
+            q.execute(store.writer()).await?;
+            Ok(())
+        }
+
         pub(super) async fn set_visio_policy(store: &Backend, scope: &PolicyScope, p: Option<VisioPolicy>) -> StoreResult<()> {
-            match (scope, p) {
-                (PolicyScope::Account(id), Some(p)) => {
-                    sqlx::query(
-                        "INSERT INTO visio_account_policies (principal_id, policy) VALUES ($1, $2) \
-                         ON CONFLICT (principal_id) DO UPDATE SET policy = excluded.policy",
-                    )
-                    .bind(id)
-                    .bind(p.as_str())
-                    .execute(store.writer())
-                    .await?;
-                }
-                (PolicyScope::Account(id), None) => {
-                    sqlx::query("DELETE FROM visio_account_policies WHERE principal_id = $1").bind(id).execute(store.writer()).await?;
-                }
-                (PolicyScope::Academie(slug), p) => {
+            match scope {
+                PolicyScope::Account(id) => upsert_policy(store, "visio_account_policies", "principal_id", *id, p).await,
+                PolicyScope::Academie(slug) => {
                     let id: Option<(i64,)> =
                         sqlx::query_as("SELECT id FROM academies WHERE slug = $1").bind(slug).fetch_optional(store.reader()).await?;
                     let Some((id,)) = id else { return Err(StoreError::NotFound) };
-                    match p {
-                        Some(p) => {
-                            sqlx::query(
-                                "INSERT INTO visio_academie_policies (academie_id, policy) VALUES ($1, $2) \
-                                 ON CONFLICT (academie_id) DO UPDATE SET policy = excluded.policy",
-                            )
-                            .bind(id)
-                            .bind(p.as_str())
-                            .execute(store.writer())
-                            .await?;
-                        }
-                        None => {
-                            sqlx::query("DELETE FROM visio_academie_policies WHERE academie_id = $1").bind(id).execute(store.writer()).await?;
-                        }
-                    }
+                    upsert_policy(store, "visio_academie_policies", "academie_id", id, p).await
                 }
             }
-            Ok(())
         }
 
         pub(super) async fn visio_policies(store: &Backend, account: PrincipalId) -> StoreResult<VisioPolicies> {

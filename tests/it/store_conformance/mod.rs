@@ -128,6 +128,7 @@ conformance!(
     // VisioStore (visio rooms and policies)
     visio::visio_rooms,
     visio::visio_rooms_race,
+    visio::visio_voice_bridges,
     visio::visio_policies,
     // Concurrent writers (across concerns)
     concurrency::concurrent_etag_match,

@@ -6,7 +6,11 @@
 //! raw query string received, without `&checksum=…`, the algorithm chosen
 //! by the checksum's length (40, 64, 96, 128 hex digits), compared
 //! exactly. `create` is idempotent for the same passwords
-//! (`duplicateWarning`) and fails with `idNotUnique` for others; a meeting
+//! (`duplicateWarning`) and fails with `idNotUnique` for others; it checks
+//! its parameters as BBB does (`record`, `allowStartStopRecording`,
+//! `autoStartRecording` are `true` or `false`; `voiceBridge` is a number,
+//! drawn when absent, `nonUniqueVoiceBridge` when another meeting has it)
+//! and keeps them for the tests to look at; a meeting
 //! nobody joined is removed after `empty_timeout`, and one ends as soon as
 //! its last participant leaves ([`BbbStandIn::leave_all`]). `join` answers
 //! a small HTML page naming the role (where the browser lands).
@@ -39,6 +43,9 @@ pub struct Meeting {
     pub attendee_pw: String,
     pub moderator_pw: String,
     pub record: String,
+    pub allow_start_stop_recording: String,
+    pub voice_bridge: String,
+    pub dial_number: String,
     pub participants: Vec<Participant>,
     created: Instant,
 }
@@ -102,6 +109,24 @@ impl BbbStandIn {
 
     pub fn calls(&self) -> Vec<(String, String, String)> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// A meeting that is not Almanach's, holding `voice_bridge` (another
+    /// application on the same BBB server).
+    pub fn occupy_voice_bridge(&self, voice_bridge: &str) {
+        let mut s = self.state.lock().unwrap();
+        let m = Meeting {
+            name: "someone else's".into(),
+            attendee_pw: "x".into(),
+            moderator_pw: "y".into(),
+            record: "false".into(),
+            allow_start_stop_recording: "false".into(),
+            voice_bridge: voice_bridge.into(),
+            dial_number: String::new(),
+            participants: vec![Participant { name: "Other".into(), role: "MODERATOR".into() }],
+            created: Instant::now(),
+        };
+        s.meetings.insert(format!("other-{voice_bridge}"), m);
     }
 
     /// Every participant leaves: the meeting ends.
@@ -175,7 +200,7 @@ fn answer(state: &Mutex<State>, req: hyper::Request<hyper::body::Incoming>) -> h
         failed("checksumError", "Checksums do not match")
     } else {
         match call.as_str() {
-            "create" => create(&mut s, &p("meetingID"), &p("name"), &p("attendeePW"), &p("moderatorPW"), &p("record")),
+            "create" => create(&mut s, &params),
             "join" => join(&mut s, &p("meetingID"), &p("fullName"), &p("role")),
             "isMeetingRunning" => {
                 let running = s.meetings.get(&p("meetingID")).is_some_and(|m| !m.participants.is_empty());
@@ -217,32 +242,60 @@ fn answer(state: &Mutex<State>, req: hyper::Request<hyper::body::Incoming>) -> h
     response
 }
 
-fn create(s: &mut State, id: &str, name: &str, apw: &str, mpw: &str, record: &str) -> (String, hyper::Response<Full<Bytes>>) {
+/// `create` as BBB validates it (bbb-common-web's `ParamsProcessorUtil`
+/// and `ApiController`): booleans are `true` or `false`, the voice bridge
+/// a number that no other running meeting has.
+fn create(s: &mut State, params: &HashMap<String, String>) -> (String, hyper::Response<Full<Bytes>>) {
+    let p = |k: &str| params.get(k).cloned().unwrap_or_default();
+    let id = p("meetingID");
     if id.is_empty() {
         return failed("missingParamMeetingID", "You must specify a meeting ID for the meeting.");
     }
-    let body = |key: &str| {
+    for flag in ["record", "allowStartStopRecording", "autoStartRecording"] {
+        if params.get(flag).is_some_and(|v| v != "true" && v != "false") {
+            return failed("validationError", &format!("{flag} must be a boolean value (true or false)"));
+        }
+    }
+    let voice_bridge = match params.get("voiceBridge") {
+        Some(v) if v.is_empty() || !v.chars().all(|c| c.is_ascii_digit()) => {
+            return failed("validationError", "Voice bridge must be an integer.")
+        }
+        Some(v) => v.clone(),
+        None => format!("{}", 10_000 + s.meetings.len() as u32 * 7919 % 90_000),
+    };
+    let (apw, mpw) = (p("attendeePW"), p("moderatorPW"));
+    let body = |key: &str, m: &Meeting| {
         format!(
-            "<returncode>SUCCESS</returncode><meetingID>{id}</meetingID><attendeePW>{apw}</attendeePW><moderatorPW>{mpw}</moderatorPW>\
-             <hasBeenForciblyEnded>false</hasBeenForciblyEnded><messageKey>{key}</messageKey><message></message>"
+            "<returncode>SUCCESS</returncode><meetingID>{id}</meetingID><attendeePW>{}</attendeePW><moderatorPW>{}</moderatorPW>\
+             <voiceBridge>{}</voiceBridge><dialNumber>{}</dialNumber>\
+             <hasBeenForciblyEnded>false</hasBeenForciblyEnded><messageKey>{key}</messageKey><message></message>",
+            m.attendee_pw,
+            m.moderator_pw,
+            m.voice_bridge,
+            m.dial_number.replace('<', "&lt;")
         )
     };
-    match s.meetings.get(id) {
-        Some(m) if m.attendee_pw == apw && m.moderator_pw == mpw => ("duplicateWarning".into(), xml(&body("duplicateWarning"))),
+    match s.meetings.get(&id) {
+        Some(m) if m.attendee_pw == apw && m.moderator_pw == mpw => ("duplicateWarning".into(), xml(&body("duplicateWarning", m))),
         Some(_) => failed("idNotUnique", "A meeting already exists with that meeting ID. Please use a different meeting ID."),
+        None if s.meetings.values().any(|m| m.voice_bridge == voice_bridge) => {
+            failed("nonUniqueVoiceBridge", "The selected voice bridge is already in use.")
+        }
         None => {
-            s.meetings.insert(
-                id.to_string(),
-                Meeting {
-                    name: name.to_string(),
-                    attendee_pw: apw.to_string(),
-                    moderator_pw: mpw.to_string(),
-                    record: record.to_string(),
-                    participants: Vec::new(),
-                    created: Instant::now(),
-                },
-            );
-            ("SUCCESS".into(), xml(&body("")))
+            let m = Meeting {
+                name: p("name"),
+                attendee_pw: apw,
+                moderator_pw: mpw,
+                record: params.get("record").cloned().unwrap_or_else(|| "false".into()),
+                allow_start_stop_recording: params.get("allowStartStopRecording").cloned().unwrap_or_else(|| "true".into()),
+                voice_bridge,
+                dial_number: p("dialNumber"),
+                participants: Vec::new(),
+                created: Instant::now(),
+            };
+            let answer = xml(&body("", &m));
+            s.meetings.insert(id.clone(), m);
+            ("SUCCESS".into(), answer)
         }
     }
 }

@@ -22,6 +22,11 @@ use bbb_standin::{BbbStandIn, SECRET};
 /// A server whose visio rooms are on `bbb` (None: a BBB server that is
 /// down, at an address where nothing listens).
 async fn server(backend: Backend, bbb: Option<&BbbStandIn>) -> TestServer {
+    server_with(backend, bbb, |_| {}).await
+}
+
+/// [`server`], with more configuration.
+async fn server_with(backend: Backend, bbb: Option<&BbbStandIn>, more: impl FnOnce(&mut almanach::config::Config)) -> TestServer {
     let url = match bbb {
         Some(b) => b.url(),
         None => {
@@ -37,6 +42,7 @@ async fn server(backend: Backend, bbb: Option<&BbbStandIn>) -> TestServer {
         c.bbb_timeout = Duration::from_secs(2);
         c.job_poll = Duration::from_millis(100);
         c.job_retry_base = Duration::from_millis(200);
+        more(c);
     })
     .await
 }
@@ -247,8 +253,11 @@ async fn join_flow(backend: Backend) {
     let meetings = bbb.meetings();
     assert_eq!(meetings.len(), 1, "created by the first join");
     let (meeting_id, m) = meetings.into_iter().next().unwrap();
-    assert_eq!(m.record, "false");
+    assert_eq!((m.record.as_str(), m.allow_start_stop_recording.as_str()), ("false", "false"), "no recording unless asked");
     assert!(m.participants.is_empty());
+    let create = bbb.calls().into_iter().find(|(c, _, _)| c == "create").unwrap().1;
+    assert!(!create.contains("voiceBridge=") && !create.contains("dialNumber="), "no dial-in configured: {create}");
+    assert!(!waiting.text().contains("téléphone") && !waiting.text().contains("Enregistrement"), "{}", waiting.text());
 
     // The moderator starts it.
     let om = open(&srv, &moderator).await;
@@ -397,6 +406,8 @@ async fn bbb_client_against_the_stand_in() {
         attendee_pw: "ap",
         moderator_pw: pw,
         record: false,
+        voice_bridge: None,
+        dial_number: None,
         welcome: None,
         logout_url: None,
     };
@@ -584,7 +595,8 @@ async fn policy_command(backend: Backend) {
     assert_eq!(run(&["academie", "add", "lyon", "--name", "Académie de Lyon"], None).0, Some(0));
     let (code, _, err) = run(&["user", "add", "jdupont", "--password-stdin", "--academie", "lyon"], Some("pw\n"));
     assert_eq!(code, Some(0), "{err}");
-    let show = |run: &dyn Fn(&[&str], Option<&str>) -> (Option<i32>, String, String)| run(&["visio", "policy", "show", "--user", "jdupont"], None).1;
+    type Run<'a> = dyn Fn(&[&str], Option<&str>) -> (Option<i32>, String, String) + 'a;
+    let show = |run: &Run| run(&["visio", "policy", "show", "--user", "jdupont"], None).1;
     assert_eq!(show(&run), "jdupont\tauto\t(server default)\n");
     let (code, out, err) = run(&["visio", "policy", "set", "keyword", "--academie", "lyon"], None);
     assert_eq!((code, out.as_str()), (Some(0), "visio policy of académie lyon: keyword\n"), "{err}");
@@ -604,6 +616,255 @@ async fn policy_command(backend: Backend) {
     assert_eq!(run(&["visio", "policy", "set", "off"], None).0, Some(2), "a scope is required");
 }
 
+/// An attendee's answer is forwarded to the other attendees (RFC 6638
+/// §4.2) from the organizer's copy: never with the moderator link.
+async fn replies_never_carry_the_moderator_link(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let path = "/calendars/alice/default/reply.ics";
+    assert_eq!(put_as(&srv, "alice", path, &meeting("reply-1", &[BOB, CAROL], "")).await.status, 201);
+    let moderator = the_link(&srv, &get_as(&srv, "alice", path).await.text());
+    let bob_copy = get_as(&srv, "bob", &copy_path("bob", "reply-1")).await.text();
+    let accepted = edit(&bob_copy, &attendee(&bob_copy, BOB), &attendee(&bob_copy, BOB).replace("PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED"));
+    let r = put_as(&srv, "bob", &copy_path("bob", "reply-1"), &accepted).await;
+    assert!(r.status == 204 || r.status == 201, "{}", r.text());
+    let organizer = get_as(&srv, "alice", path).await.text();
+    assert_eq!(crate::scheduling::param(&attendee(&organizer, BOB), "PARTSTAT").as_deref(), Some("ACCEPTED"), "{organizer}");
+    assert_eq!(the_link(&srv, &organizer), moderator);
+    let carol = get_as(&srv, "carol", &copy_path("carol", "reply-1")).await.text();
+    assert_eq!(crate::scheduling::param(&attendee(&carol, BOB), "PARTSTAT").as_deref(), Some("ACCEPTED"), "carol is told: {carol}");
+    assert!(!carol.contains(&moderator), "{carol}");
+    for m in inbox_messages(&srv, "carol", "REQUEST", "reply-1").await {
+        assert!(!m.contains(&moderator), "{m}");
+    }
+}
+
+/// The dial-in number of the servers of [`dial_in_and_recording`].
+const DIAL: &str = "+33 1 23 45 67 89";
+
+/// The voice bridge of the DESCRIPTION paragraph's dial-in line.
+fn dial_code(text: &str) -> u32 {
+    let joined = unfold(text).join("\n");
+    let at = joined.find("Par téléphone : ").unwrap_or_else(|| panic!("a dial-in in {text}"));
+    let line = &joined[at..];
+    let line = &line[..line.find("\\n").unwrap_or(line.len())];
+    assert!(line.starts_with(&format!("Par téléphone : {DIAL}\\, code ")), "{line}");
+    let code = line.rsplit(' ').next().unwrap();
+    assert_eq!(code.len(), 5, "5 digits: {line}");
+    code.parse().unwrap()
+}
+
+const RECORD_LINE: &str = "Enregistrement possible (visio-enregistrée) : l'animateur peut enregistrer la réunion.";
+
+/// With `bbb_dial_number`, each room gets its own 5-digit voice bridge,
+/// kept across saves, written with the number into every copy's
+/// DESCRIPTION and sent at `create` with `dialNumber`. Recording: the
+/// organizer types the record keyword (here in the title, which keeps
+/// it); the DESCRIPTION says so, and the join creates the meeting with
+/// `record=true` and `allowStartStopRecording=true`; removing that line
+/// and the word stops it. A voice bridge another meeting of the BBB server
+/// holds does not stop the join.
+async fn dial_in_and_recording(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server_with(backend, Some(&bbb), |c| c.bbb_dial_number = Some(DIAL.into())).await;
+    let path = "/calendars/alice/default/dial.ics";
+    let ics = meeting("dial-1", &[BOB], "").replace("SUMMARY:Réunion de rentrée", "SUMMARY:Conseil (visio-enregistrée)");
+    assert_eq!(put_as(&srv, "alice", path, &ics).await.status, 201);
+    let stored = get_as(&srv, "alice", path).await.text();
+    let moderator = the_link(&srv, &stored);
+    let code = dial_code(&stored);
+    assert!(unfold(&stored).iter().any(|l| l == "SUMMARY:Conseil (visio-enregistrée)"), "the title keeps the word: {stored}");
+    assert!(unfold(&stored).join("").contains(RECORD_LINE), "{stored}");
+    let bob = get_as(&srv, "bob", &copy_path("bob", "dial-1")).await.text();
+    the_link(&srv, &bob);
+    assert_eq!(dial_code(&bob), code, "the same code for attendees");
+    assert!(unfold(&bob).join("").contains(RECORD_LINE), "attendees are told: {bob}");
+
+    // Another meeting: another code, no recording.
+    assert_eq!(put_as(&srv, "alice", "/calendars/alice/default/dial2.ics", &meeting("dial-2", &[BOB], "")).await.status, 201);
+    let other = get_as(&srv, "alice", "/calendars/alice/default/dial2.ics").await.text();
+    assert_ne!(dial_code(&other), code);
+    assert!(!other.contains("Enregistrement"), "{other}");
+
+    // A reschedule keeps the code and the recording.
+    let moved = edit(&stored, "DTSTART:20270115T100000Z", "DTSTART:20270116T100000Z").replace("DTEND:20270115T110000Z", "DTEND:20270116T110000Z");
+    assert_eq!(put_as(&srv, "alice", path, &moved).await.status, 204);
+    let stored = get_as(&srv, "alice", path).await.text();
+    assert_eq!(dial_code(&stored), code);
+    assert_eq!(unfold(&stored).join("").matches("Par téléphone").count(), 1, "the paragraph rewritten, not repeated: {stored}");
+
+    // The page says it; the join sends it.
+    let o = open(&srv, &moderator).await;
+    let page = o.page.text();
+    assert!(page.contains(&format!("{DIAL}, code {code}")) && page.contains("id=\"record\""), "{page}");
+    let r = post_join(&srv, &moderator, &o, "Alice").await;
+    signed_join(&bbb, &r);
+    let (meeting_id, m) = bbb.meetings().into_iter().next().unwrap();
+    assert_eq!((m.voice_bridge, m.dial_number.as_str()), (code.to_string(), DIAL));
+    assert_eq!((m.record.as_str(), m.allow_start_stop_recording.as_str()), ("true", "true"));
+
+    // The organizer deletes the recording line and the word.
+    let unasked = edit(&stored, &format!("\\n{RECORD_LINE}"), "").replace("SUMMARY:Conseil (visio-enregistrée)", "SUMMARY:Conseil");
+    assert_eq!(put_as(&srv, "alice", path, &unasked).await.status, 204);
+    let stored = get_as(&srv, "alice", path).await.text();
+    assert!(!stored.contains("Enregistrement"), "{stored}");
+    let alice = srv.store.principal_by_username("alice").await.unwrap().unwrap();
+    let room = srv.store.room_of_event(alice.id, "dial-1").await.unwrap().unwrap();
+    assert!(!room.details.record);
+    assert_eq!(room.voice_bridge, Some(code));
+
+    // Another application's meeting holds the code: created without it.
+    bbb.leave_all(&meeting_id);
+    bbb.occupy_voice_bridge(&code.to_string());
+    let r = post_join(&srv, &moderator, &o, "Alice").await;
+    assert_eq!(signed_join(&bbb, &r)["meetingID"], meeting_id);
+    let creates: Vec<String> = bbb.calls().into_iter().filter(|(c, _, _)| c == "create").map(|(_, _, o)| o).collect();
+    assert_eq!(creates[creates.len() - 2..], ["nonUniqueVoiceBridge".to_string(), "SUCCESS".to_string()], "{creates:?}");
+    let m = &bbb.meetings()[&meeting_id];
+    assert_ne!(m.voice_bridge, code.to_string());
+    assert_eq!(m.record, "false");
+}
+
+/// Under the `keyword` policy the keyword in SUMMARY asks for a room (the
+/// title keeps it; the link goes to LOCATION, DESCRIPTION, CONFERENCE).
+/// An organizer who removes our text and the keyword gets no links written
+/// back; the room stays (no second one) and comes back with the keyword.
+/// Under `auto`, "visio" in LOCATION becomes the link too.
+async fn keyword_in_summary_and_removed_text(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let alice = srv.store.principal_by_username("alice").await.unwrap().unwrap();
+    srv.store.set_visio_policy(&PolicyScope::Account(alice.id), Some(VisioPolicy::Keyword)).await.unwrap();
+    let path = "/calendars/alice/default/kws.ics";
+    let ics = meeting("kws-1", &[BOB], "").replace("SUMMARY:Réunion de rentrée", "SUMMARY:Point d'équipe (visio)");
+    assert_eq!(put_as(&srv, "alice", path, &ics).await.status, 201);
+    let stored = get_as(&srv, "alice", path).await.text();
+    let moderator = the_link(&srv, &stored);
+    assert!(unfold(&stored).iter().any(|l| l == "SUMMARY:Point d'équipe (visio)"), "{stored}");
+
+    // The client sends the event without our text and without the word.
+    assert_eq!(put_as(&srv, "alice", path, &meeting("kws-1", &[BOB], "")).await.status, 204);
+    let stored = get_as(&srv, "alice", path).await.text();
+    assert!(links(&srv, &stored).is_empty() && !stored.contains("CONFERENCE"), "{stored}");
+    let bob = get_as(&srv, "bob", &copy_path("bob", "kws-1")).await.text();
+    assert!(links(&srv, &bob).is_empty(), "attendees are told: {bob}");
+    let room = srv.store.room_of_event(alice.id, "kws-1").await.unwrap().unwrap();
+    assert!(!room.closed, "the room stays");
+
+    // The word again (in LOCATION): the same room, the word replaced.
+    assert_eq!(put_as(&srv, "alice", path, &meeting("kws-1", &[BOB], "LOCATION:visio\r\n")).await.status, 204);
+    assert_eq!(the_link(&srv, &get_as(&srv, "alice", path).await.text()), moderator);
+
+    // `auto`: "visio" in LOCATION becomes the link, the place stays.
+    srv.store.set_visio_policy(&PolicyScope::Account(alice.id), Some(VisioPolicy::Auto)).await.unwrap();
+    let path = "/calendars/alice/default/auto-loc.ics";
+    assert_eq!(put_as(&srv, "alice", path, &meeting("auto-loc", &[BOB], "LOCATION:Salle 3 ou visio\r\n")).await.status, 201);
+    let stored = get_as(&srv, "alice", path).await.text();
+    let link = links(&srv, &stored).remove(0);
+    assert!(unfold(&stored).iter().any(|l| l == &format!("LOCATION:Salle 3 ou {link}")), "{stored}");
+}
+
+/// A client that posts the organizer's copy to the outbox (RFC 6638 §5,
+/// explicit scheduling): its recipients get the attendee link.
+async fn outbox_posts_carry_the_attendee_link(backend: Backend) {
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let path = "/calendars/alice/default/post.ics";
+    assert_eq!(put_as(&srv, "alice", path, &meeting("post-1", &[BOB], "")).await.status, 201);
+    let moderator = the_link(&srv, &get_as(&srv, "alice", path).await.text());
+    let attendee_link = the_link(&srv, &get_as(&srv, "bob", &copy_path("bob", "post-1")).await.text());
+    let request = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:post-1\r\nSEQUENCE:1\r\n\
+DTSTAMP:20260102T000000Z\r\nDTSTART:20270115T100000Z\r\nDTEND:20270115T110000Z\r\nSUMMARY:Réunion de rentrée\r\n\
+ORGANIZER:mailto:alice@ac-lyon.fr\r\nATTENDEE;PARTSTAT=NEEDS-ACTION:{BOB}\r\nLOCATION:{moderator}\r\nDESCRIPTION:Lien : {moderator}\r\n\
+END:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    let r = crate::scheduling::post_freebusy(&srv, "alice", &request).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let messages = inbox_messages(&srv, "bob", "REQUEST", "post-1").await;
+    assert_eq!(messages.len(), 2);
+    for m in &messages {
+        assert!(!m.contains(&moderator), "{m}");
+    }
+    assert!(messages.iter().any(|m| unfold(m).iter().any(|l| l == &format!("LOCATION:{attendee_link}"))), "{messages:?}");
+}
+
+/// By email: an outside attendee's answer is forwarded to the other
+/// attendees of the platform (RFC 6638 §4.2) without the moderator link,
+/// and no email ever carries it. An invitation from outside never gets a
+/// room or our links written, even when it names the keyword and carries
+/// a link of ours.
+async fn email_replies_and_outside_invitations(backend: Backend) {
+    use crate::scheduling::email::{email, lmtp, reply, reply_address};
+    use almanach::imip::lmtp::{serve as lmtp_serve, LmtpLimits};
+    const EXT2: &str = "mailto:ext2@example.com";
+    let bbb = BbbStandIn::start().await;
+    let srv = server(backend, Some(&bbb)).await;
+    let smtp = crate::imip::smtp_server::SmtpServer::start().await;
+    let (url, bbb_url, base) = (smtp.url(), bbb.url(), srv.base.clone());
+    let mail = srv
+        .sibling(move |c| {
+            c.base_url = base;
+            c.smtp_url = Some(almanach::imip::transport::SmtpUrl::parse(&url).unwrap());
+            c.imip_from = Some(almanach::imip::compose::Mailbox::new(Some("Almanach"), "agenda@agenda.example.fr").unwrap());
+            c.imip_reply_domain = Some("agenda.example.fr".into());
+            c.bbb_url = Some(bbb_url);
+            c.bbb_secret = Some(SecretString::new(SECRET));
+            c.job_poll = Duration::from_millis(100);
+            c.job_retry_base = Duration::from_millis(200);
+        })
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let lmtp_addr = listener.local_addr().unwrap();
+    let handler = std::sync::Arc::new(almanach::scheduling::mail::IncomingMail { state: mail.state.clone() });
+    tokio::spawn(lmtp_serve(listener, handler, LmtpLimits::default(), std::future::pending()));
+
+    let path = "/calendars/alice/default/mail.ics";
+    assert_eq!(put_as(&mail, "alice", path, &meeting("mail-1", &[BOB, EXT, EXT2], "")).await.status, 201);
+    let moderator = the_link(&srv, &get_as(&srv, "alice", path).await.text());
+    let token = moderator[moderator.len() - 32..].to_string();
+    eventually("both invitations are emailed", || async { smtp.received().len() == 2 }).await;
+    let to_ext = smtp.received().into_iter().find(|m| m.rcpt_to == vec!["ext@example.com".to_string()]).unwrap();
+    let reply_to = reply_address(&String::from_utf8_lossy(&to_ext.data));
+
+    // ext accepts; bob is told.
+    let answer = email("ext@example.com", &reply_to, "REPLY", &reply("mail-1", &format!("mailto:{reply_to}"), EXT, "ACCEPTED"));
+    assert_eq!(lmtp(lmtp_addr, "ext@example.com", &reply_to, &answer).await, (250, Some(250)));
+    eventually("bob's copy shows the answer", || async {
+        let bob = get_as(&srv, "bob", &copy_path("bob", "mail-1")).await.text();
+        crate::scheduling::param(&attendee(&bob, EXT), "PARTSTAT").as_deref() == Some("ACCEPTED")
+    })
+    .await;
+    let bob = get_as(&srv, "bob", &copy_path("bob", "mail-1")).await.text();
+    assert!(!bob.contains(&token), "{bob}");
+    the_link(&srv, &bob);
+    for m in smtp.received() {
+        let text = String::from_utf8_lossy(&m.data).replace("=\r\n", "");
+        assert!(!text.contains(&token), "no moderator token in any email: {text}");
+    }
+
+    // An invitation from outside: stored as sent, no room.
+    let invite = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google//EN\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:outside-visio-1\r\n\
+DTSTAMP:20260105T000000Z\r\nDTSTART:20270120T100000Z\r\nDTEND:20270120T110000Z\r\nSUMMARY:Partenaires (visio)\r\nLOCATION:visio\r\n\
+DESCRIPTION:Lien : {moderator}\r\nORGANIZER;CN=Boss:mailto:boss@example.com\r\nATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:{BOB}\r\n\
+ATTENDEE;PARTSTAT=NEEDS-ACTION:{CAROL}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    let message = email("boss@example.com", "bob@ac-lyon.fr", "REQUEST", &invite);
+    assert_eq!(lmtp(lmtp_addr, "boss@example.com", "bob@ac-lyon.fr", &message).await, (250, Some(250)));
+    let copy = get_as(&srv, "bob", &copy_path("bob", "outside-visio-1")).await.text();
+    assert!(unfold(&copy).iter().any(|l| l == "LOCATION:visio") && !copy.contains("CONFERENCE"), "{copy}");
+    // Bob answers from his client: still nothing of ours.
+    let line = attendee(&copy, BOB);
+    let r = put_as(&srv, "bob", &copy_path("bob", "outside-visio-1"), &edit(&copy, &line, &line.replace("PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED"))).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let bob_user = srv.store.principal_by_username("bob").await.unwrap().unwrap();
+    assert_eq!(srv.store.room_of_event(bob_user.id, "outside-visio-1").await.unwrap(), None);
+    let copy = get_as(&srv, "bob", &copy_path("bob", "outside-visio-1")).await.text();
+    assert!(!copy.contains("CONFERENCE") && !copy.contains("Réunion en visio"), "{copy}");
+    drop(mail);
+}
+
 crate::each_store!(
     invitation_carries_the_links,
     join_flow,
@@ -615,4 +876,9 @@ crate::each_store!(
     policies_and_chairs,
     headless_browser_joins,
     policy_command,
+    replies_never_carry_the_moderator_link,
+    dial_in_and_recording,
+    keyword_in_summary_and_removed_text,
+    outbox_posts_carry_the_attendee_link,
+    email_replies_and_outside_invitations,
 );
