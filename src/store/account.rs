@@ -63,7 +63,8 @@ pub struct AccountCounts {
     /// Enabled user accounts per académie slug (None: national accounts,
     /// first), by slug.
     pub per_academie: Vec<(Option<String>, i64)>,
-    /// Bytes of stored objects, all accounts together.
+    /// Bytes stored (objects and dead properties, as quotas count them),
+    /// all accounts together.
     pub storage_bytes: i64,
 }
 

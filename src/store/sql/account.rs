@@ -161,7 +161,9 @@ macro_rules! body {
             .await?;
             // The databases order NULL differently: sorted here.
             per_academie.sort();
-            let (storage_bytes,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM objects")
+            // What every collection holds (kept by the triggers of
+            // migration 0015): a row per collection, not per object.
+            let (storage_bytes,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(SUM(used_bytes), 0) AS BIGINT) FROM collections")
                 .fetch_one(store.reader())
                 .await?;
             Ok(AccountCounts { per_academie, storage_bytes })
