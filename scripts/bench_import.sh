@@ -22,26 +22,12 @@ cargo build --locked --release --bin almanach
 STORE=${1:?sqlite or postgres}
 EVENTS=${2:-100000}
 WORK=$(mktemp -d /tmp/almanach-bench-import.XXXXXX)
-DROP_DB= PG_DIR=
 cleanup() {
-  if [ -n "$DROP_DB" ]; then psql -q "$ALMANACH_TEST_POSTGRES_URL" -c "DROP DATABASE $DROP_DB" || true; fi
-  if [ -n "$PG_DIR" ]; then log "stopping private PostgreSQL"; "${PG_STOP[@]}" >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; fi
+  drop_store_database
   rm -rf "$WORK"
 }
 
-case "$STORE" in
-  sqlite) DATABASE="sqlite://$WORK/almanach.db" ;;
-  postgres)
-    if [ -z "${ALMANACH_TEST_POSTGRES_URL:-}" ]; then
-      start_private_postgres
-      DATABASE=$ALMANACH_TEST_POSTGRES_URL
-    else
-      DROP_DB="almanach_bench_import_$$"
-      psql -q "$ALMANACH_TEST_POSTGRES_URL" -c "CREATE DATABASE $DROP_DB"
-      DATABASE="${ALMANACH_TEST_POSTGRES_URL%/*}/$DROP_DB"
-    fi ;;
-  *) log "unknown store $STORE (sqlite or postgres)"; exit 2 ;;
-esac
+store_database "$STORE" almanach_bench_import "$WORK"
 trap cleanup EXIT
 
 python3 scripts/gen_import_bench.py "$EVENTS" >"$WORK/events.ics"

@@ -25,27 +25,14 @@ SECONDS_PER_CELL=${2:-10}
 ORGANIZERS=${3:-32}
 ATTENDEES=${4:-320}
 WORK=$(mktemp -d /tmp/almanach-bench-sched.XXXXXX)
-SERVER_PID= DROP_DB= PG_DIR=
+SERVER_PID=
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  if [ -n "$DROP_DB" ]; then psql -q "$ALMANACH_TEST_POSTGRES_URL" -c "DROP DATABASE $DROP_DB" || true; fi
-  if [ -n "$PG_DIR" ]; then log "stopping private PostgreSQL"; "${PG_STOP[@]}" >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; fi
+  drop_store_database
   rm -rf "$WORK"
 }
 
-case "$STORE" in
-  sqlite) DATABASE="sqlite://$WORK/almanach.db" ;;
-  postgres)
-    if [ -z "${ALMANACH_TEST_POSTGRES_URL:-}" ]; then
-      start_private_postgres
-      DATABASE=$ALMANACH_TEST_POSTGRES_URL
-    else
-      DROP_DB="almanach_bench_sched_$$"
-      psql -q "$ALMANACH_TEST_POSTGRES_URL" -c "CREATE DATABASE $DROP_DB"
-      DATABASE="${ALMANACH_TEST_POSTGRES_URL%/*}/$DROP_DB"
-    fi ;;
-  *) log "unknown store $STORE (sqlite or postgres)"; exit 2 ;;
-esac
+store_database "$STORE" almanach_bench_sched "$WORK"
 trap cleanup EXIT
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -35,3 +35,30 @@ start_private_postgres() {
   export ALMANACH_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
   log "private PostgreSQL cluster on port $PG_PORT"
 }
+
+# `store_database STORE NAME WORKDIR`: sets DATABASE for a throwaway store
+# of a benchmark or stress script: a SQLite file in WORKDIR, or a new
+# database NAME_PID on ALMANACH_TEST_POSTGRES_URL's server when it is set,
+# else a private cluster. `drop_store_database` undoes it (call it from the
+# script's EXIT trap, which replaces start_private_postgres's).
+store_database() {
+  DROP_DB= PG_DIR=
+  case "$1" in
+    sqlite) DATABASE="sqlite://$3/almanach.db" ;;
+    postgres)
+      if [ -z "${ALMANACH_TEST_POSTGRES_URL:-}" ]; then
+        start_private_postgres
+        DATABASE=$ALMANACH_TEST_POSTGRES_URL
+      else
+        DROP_DB="$2_$$"
+        psql -q "$ALMANACH_TEST_POSTGRES_URL" -c "CREATE DATABASE $DROP_DB"
+        DATABASE="${ALMANACH_TEST_POSTGRES_URL%/*}/$DROP_DB"
+      fi ;;
+    *) log "unknown store $1 (sqlite or postgres)"; exit 2 ;;
+  esac
+}
+
+drop_store_database() {
+  if [ -n "${DROP_DB:-}" ]; then psql -q "$ALMANACH_TEST_POSTGRES_URL" -c "DROP DATABASE $DROP_DB" || true; fi
+  if [ -n "${PG_DIR:-}" ]; then log "stopping private PostgreSQL"; "${PG_STOP[@]}" >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; fi
+}
